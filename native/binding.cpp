@@ -1,0 +1,394 @@
+// The Node-API face of the native core: argument conversion, the sync and
+// async entry points, and per-environment state. Everything else in native/
+// is free of Node-API and runs on any thread.
+#include <napi.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/avutil.h>
+#include <libswscale/swscale.h>
+}
+
+#include "frame_extractor.h"
+#include "interruption.h"
+#include "probe.h"
+#include "snapshot_failure.h"
+
+namespace framesnap {
+namespace {
+
+struct CallOptions {
+  const int32_t* abortFlag = nullptr;
+  Napi::Reference<Napi::Int32Array> abortFlagOwner;
+  double timeoutMs = 0;
+};
+
+// Per-environment (main thread or worker) state.
+class FramesnapAddon : public Napi::Addon<FramesnapAddon> {
+ public:
+  FramesnapAddon(Napi::Env env, Napi::Object exports)
+      : closing_(std::make_shared<std::atomic<bool>>(false)) {
+    DefineAddon(exports,
+                {
+                    InstanceMethod("setErrorClass", &FramesnapAddon::SetErrorClass),
+                    InstanceMethod("probeSync", &FramesnapAddon::ProbeSync),
+                    InstanceMethod("probe", &FramesnapAddon::ProbeAsync),
+                    InstanceMethod("extractFramesSync", &FramesnapAddon::ExtractFramesSync),
+                    InstanceMethod("extractFrames", &FramesnapAddon::ExtractFramesAsync),
+                    InstanceMethod("versions", &FramesnapAddon::Versions),
+                });
+    (void)env;
+  }
+
+  // Runs when the environment (a worker thread, say) is torn down: work still
+  // decoding for it stops at its next check.
+  ~FramesnapAddon() { closing_->store(true, std::memory_order_release); }
+
+  Napi::Value makeError(Napi::Env env, ErrorCode code, const std::string& message) {
+    if (!errorClass_.IsEmpty()) {
+      return errorClass_.New({Napi::String::New(env, errorCodeName(code)),
+                              Napi::String::New(env, message)});
+    }
+    Napi::Error error = Napi::Error::New(env, message);
+    error.Set("code", Napi::String::New(env, errorCodeName(code)));
+    return error.Value();
+  }
+
+  [[noreturn]] void throwError(Napi::Env env, ErrorCode code, const std::string& message) {
+    throw Napi::Error(env, makeError(env, code, message));
+  }
+
+  Interruption interruptionFor(const CallOptions& options) const {
+    return Interruption(options.abortFlag, closing_, options.timeoutMs);
+  }
+
+ private:
+  Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
+    if (info.Length() < 1 || !info[0].IsFunction()) {
+      throw Napi::TypeError::New(info.Env(), "setErrorClass expects a constructor");
+    }
+    errorClass_ = Napi::Persistent(info[0].As<Napi::Function>());
+    return info.Env().Undefined();
+  }
+
+  Napi::Value ProbeSync(const Napi::CallbackInfo& info);
+  Napi::Value ProbeAsync(const Napi::CallbackInfo& info);
+  Napi::Value ExtractFramesSync(const Napi::CallbackInfo& info);
+  Napi::Value ExtractFramesAsync(const Napi::CallbackInfo& info);
+
+  Napi::Value Versions(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object versions = Napi::Object::New(env);
+    versions.Set("ffmpeg", av_version_info());
+    const auto dotted = [](unsigned version) {
+      return std::to_string(AV_VERSION_MAJOR(version)) + "." +
+             std::to_string(AV_VERSION_MINOR(version)) + "." +
+             std::to_string(AV_VERSION_MICRO(version));
+    };
+    versions.Set("libavformat", dotted(avformat_version()));
+    versions.Set("libavcodec", dotted(avcodec_version()));
+    versions.Set("libswscale", dotted(swscale_version()));
+    versions.Set("libavutil", dotted(avutil_version()));
+    return versions;
+  }
+
+  std::shared_ptr<std::atomic<bool>> closing_;
+  Napi::FunctionReference errorClass_;
+};
+
+// ---- Argument conversion (main thread only) ------------------------------
+
+std::string requireString(FramesnapAddon& addon, Napi::Env env, Napi::Value value,
+                          const char* name) {
+  if (!value.IsString()) {
+    addon.throwError(env, ErrorCode::InvalidParameter, std::string("Expected a string for ") + name);
+  }
+  std::string text = value.As<Napi::String>().Utf8Value();
+  if (text.empty() || text.find('\0') != std::string::npos) {
+    addon.throwError(env, ErrorCode::InvalidParameter,
+                     std::string("Expected a non-empty path without NUL bytes for ") + name);
+  }
+  return text;
+}
+
+double optionalNumber(FramesnapAddon& addon, Napi::Env env, Napi::Object object, const char* name,
+                      double fallback) {
+  Napi::Value value = object.Get(name);
+  if (value.IsUndefined() || value.IsNull()) {
+    return fallback;
+  }
+  if (!value.IsNumber()) {
+    addon.throwError(env, ErrorCode::InvalidParameter, std::string("Expected a number for ") + name);
+  }
+  return value.As<Napi::Number>().DoubleValue();
+}
+
+CallOptions readCallOptions(FramesnapAddon& addon, Napi::Env env, Napi::Value value) {
+  CallOptions options;
+  if (!value.IsObject()) {
+    return options;
+  }
+  Napi::Object object = value.As<Napi::Object>();
+  Napi::Value abort = object.Get("abort");
+  if (abort.IsTypedArray() &&
+      abort.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array &&
+      abort.As<Napi::Int32Array>().ElementLength() >= 1) {
+    auto flag = abort.As<Napi::Int32Array>();
+    options.abortFlag = flag.Data();
+    options.abortFlagOwner = Napi::Persistent(flag);
+  } else if (!abort.IsUndefined() && !abort.IsNull()) {
+    addon.throwError(env, ErrorCode::InvalidParameter, "Expected an Int32Array for abort");
+  }
+  options.timeoutMs = optionalNumber(addon, env, object, "timeoutMs", 0);
+  return options;
+}
+
+ExtractRequest readExtractRequest(FramesnapAddon& addon, Napi::Env env, Napi::Value value) {
+  if (!value.IsObject()) {
+    addon.throwError(env, ErrorCode::InvalidParameter, "Expected a request object");
+  }
+  Napi::Object object = value.As<Napi::Object>();
+  ExtractRequest request;
+  request.path = requireString(addon, env, object.Get("path"), "path");
+  Napi::Value times = object.Get("times");
+  if (!times.IsArray()) {
+    addon.throwError(env, ErrorCode::InvalidParameter, "Expected an array of numbers for times");
+  }
+  Napi::Array timeArray = times.As<Napi::Array>();
+  double previous = 0;
+  for (uint32_t i = 0; i < timeArray.Length(); ++i) {
+    Napi::Value time = timeArray.Get(i);
+    const double milliseconds = time.IsNumber() ? time.As<Napi::Number>().DoubleValue() : -1;
+    if (!(milliseconds >= previous) || milliseconds > 1e12) {
+      addon.throwError(env, ErrorCode::InvalidParameter,
+                       "Expected ascending finite times of 0 or more for times");
+    }
+    previous = milliseconds;
+    request.timesMs.push_back(milliseconds);
+  }
+  Napi::Value frameType = object.Get("frameType");
+  const std::string type = frameType.IsString() ? frameType.As<Napi::String>().Utf8Value() : "";
+  if (type == "intra") {
+    request.frameType = FrameType::Intra;
+  } else if (type == "normal") {
+    request.frameType = FrameType::Normal;
+  } else {
+    addon.throwError(env, ErrorCode::InvalidParameter,
+                     "Expected one of intra, normal for frameType");
+  }
+  const auto size = [&](const char* name) {
+    const double pixels = optionalNumber(addon, env, object, name, 0);
+    if (!(pixels >= 0 && pixels <= 16384) || pixels != static_cast<int>(pixels)) {
+      addon.throwError(env, ErrorCode::InvalidParameter,
+                       std::string("Expected an integer between 0 and 16384 for ") + name);
+    }
+    return static_cast<int>(pixels);
+  };
+  request.width = size("width");
+  request.height = size("height");
+  const double threads = optionalNumber(addon, env, object, "threads", 0);
+  request.threads = threads >= 0 && threads <= 64 ? static_cast<int>(threads) : 0;
+  return request;
+}
+
+// ---- Result conversion (main thread only) --------------------------------
+
+Napi::Value framesToJs(Napi::Env env, const std::vector<ExtractedFrame>& frames) {
+  Napi::Array array = Napi::Array::New(env, frames.size());
+  std::set<const RgbImage*> handedOut;
+  for (uint32_t i = 0; i < frames.size(); ++i) {
+    const ExtractedFrame& frame = frames[i];
+    const RgbImage& image = *frame.image;
+    Napi::Buffer<uint8_t> pixels;
+    if (handedOut.insert(&image).second) {
+      // Hand the pixels to JavaScript without a copy; the buffer keeps the image alive.
+      auto* owner = new std::shared_ptr<const RgbImage>(frame.image);
+      pixels = Napi::Buffer<uint8_t>::New(
+          env, const_cast<uint8_t*>(image.pixels.data()), image.pixels.size(),
+          [](Napi::Env, uint8_t*, std::shared_ptr<const RgbImage>* held) { delete held; }, owner);
+    } else {
+      pixels = Napi::Buffer<uint8_t>::Copy(env, image.pixels.data(), image.pixels.size());
+    }
+    Napi::Object object = Napi::Object::New(env);
+    object.Set("requestedMs", frame.requestedMs);
+    object.Set("timeMs", frame.timeMs);
+    object.Set("keyframe", frame.keyframe);
+    object.Set("width", image.width);
+    object.Set("height", image.height);
+    object.Set("rgb", pixels);
+    array.Set(i, object);
+  }
+  return array;
+}
+
+Napi::Value probeToJs(Napi::Env env, const ProbeResult& probe) {
+  Napi::Object object = Napi::Object::New(env);
+  const auto stringOrNull = [&](const std::string& text) -> Napi::Value {
+    return text.empty() ? env.Null() : Napi::String::New(env, text);
+  };
+  object.Set("formatName", probe.formatName);
+  object.Set("codecName", probe.codecName);
+  object.Set("pixelFormat", stringOrNull(probe.pixelFormat));
+  object.Set("bitDepth", probe.bitDepth);
+  object.Set("durationMs", probe.durationMs >= 0 ? Napi::Number::New(env, probe.durationMs)
+                                                 : env.Null());
+  object.Set("startTimeMs", probe.startTimeMs);
+  object.Set("width", probe.width);
+  object.Set("height", probe.height);
+  object.Set("displayWidth", probe.displayWidth);
+  object.Set("displayHeight", probe.displayHeight);
+  object.Set("rotation", probe.rotation);
+  Napi::Array sampleAspectRatio = Napi::Array::New(env, 2);
+  sampleAspectRatio.Set(0u, probe.sampleAspectNum);
+  sampleAspectRatio.Set(1u, probe.sampleAspectDen);
+  object.Set("sampleAspectRatio", sampleAspectRatio);
+  object.Set("frameRate", probe.frameRate);
+  object.Set("colorSpace", probe.colorSpace);
+  object.Set("colorRange", probe.colorRange);
+  object.Set("colorPrimaries", probe.colorPrimaries);
+  object.Set("colorTransfer", probe.colorTransfer);
+  object.Set("keyframeCount", probe.keyframeCount >= 0
+                                  ? Napi::Number::New(env, static_cast<double>(probe.keyframeCount))
+                                  : env.Null());
+  return object;
+}
+
+// ---- One core function, two ways to run it -------------------------------
+
+template <typename Result>
+Result runGuarded(FramesnapAddon& addon, Napi::Env env, const std::function<Result()>& work) {
+  try {
+    return work();
+  } catch (const SnapshotFailure& failure) {
+    addon.throwError(env, failure.code(), failure.what());
+  } catch (const std::bad_alloc&) {
+    addon.throwError(env, ErrorCode::Internal, "out of memory");
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& unexpected) {
+    addon.throwError(env, ErrorCode::Internal, unexpected.what());
+  }
+}
+
+template <typename Result>
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  using Work = std::function<Result(const Interruption&)>;
+  using ToJs = std::function<Napi::Value(Napi::Env, const Result&)>;
+
+  PromiseWorker(Napi::Env env, FramesnapAddon& addon, CallOptions options, Work work, ToJs toJs)
+      : Napi::AsyncWorker(env, "framesnap"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        addon_(addon),
+        options_(std::move(options)),
+        interruption_(addon.interruptionFor(options_)),
+        work_(std::move(work)),
+        toJs_(std::move(toJs)) {}
+
+  Napi::Promise promise() const { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    try {
+      result_ = work_(interruption_);
+    } catch (const SnapshotFailure& failure) {
+      fail(failure.code(), failure.what());
+    } catch (const std::bad_alloc&) {
+      fail(ErrorCode::Internal, "out of memory");
+    } catch (const std::exception& unexpected) {
+      fail(ErrorCode::Internal, unexpected.what());
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    try {
+      deferred_.Resolve(toJs_(env, result_));
+    } catch (const Napi::Error& error) {
+      deferred_.Reject(error.Value());
+    }
+  }
+
+  void OnError(const Napi::Error&) override {
+    deferred_.Reject(addon_.makeError(Env(), code_, message_));
+  }
+
+ private:
+  void fail(ErrorCode code, const std::string& message) {
+    code_ = code;
+    message_ = message;
+    SetError(message);
+  }
+
+  Napi::Promise::Deferred deferred_;
+  FramesnapAddon& addon_;
+  CallOptions options_;  // holds the abort flag's array alive until completion
+  Interruption interruption_;
+  Work work_;
+  ToJs toJs_;
+  Result result_;
+  ErrorCode code_ = ErrorCode::Internal;
+  std::string message_;
+};
+
+template <typename Result>
+Napi::Value startAsync(Napi::Env env, FramesnapAddon& addon, CallOptions options,
+                       typename PromiseWorker<Result>::Work work,
+                       typename PromiseWorker<Result>::ToJs toJs) {
+  auto* worker = new PromiseWorker<Result>(env, addon, std::move(options), std::move(work),
+                                           std::move(toJs));
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
+Napi::Value FramesnapAddon::ProbeSync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string path = requireString(*this, env, info[0], "path");
+  const CallOptions options = readCallOptions(*this, env, info[1]);
+  const Interruption interruption = interruptionFor(options);
+  const ProbeResult result = runGuarded<ProbeResult>(
+      *this, env, [&] { return probeFile(path, interruption); });
+  return probeToJs(env, result);
+}
+
+Napi::Value FramesnapAddon::ProbeAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = requireString(*this, env, info[0], "path");
+  return startAsync<ProbeResult>(
+      env, *this, readCallOptions(*this, env, info[1]),
+      [path](const Interruption& interruption) { return probeFile(path, interruption); },
+      probeToJs);
+}
+
+Napi::Value FramesnapAddon::ExtractFramesSync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const ExtractRequest request = readExtractRequest(*this, env, info[0]);
+  const CallOptions options = readCallOptions(*this, env, info[1]);
+  const Interruption interruption = interruptionFor(options);
+  const auto frames = runGuarded<std::vector<ExtractedFrame>>(
+      *this, env, [&] { return extractFrames(request, interruption); });
+  return framesToJs(env, frames);
+}
+
+Napi::Value FramesnapAddon::ExtractFramesAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ExtractRequest request = readExtractRequest(*this, env, info[0]);
+  return startAsync<std::vector<ExtractedFrame>>(
+      env, *this, readCallOptions(*this, env, info[1]),
+      [request](const Interruption& interruption) { return extractFrames(request, interruption); },
+      framesToJs);
+}
+
+}  // namespace
+}  // namespace framesnap
+
+using framesnap::FramesnapAddon;
+NODE_API_ADDON(FramesnapAddon)

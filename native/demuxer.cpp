@@ -1,0 +1,156 @@
+#include "demuxer.h"
+
+#include <cerrno>
+#include <limits>
+
+extern "C" {
+#include <libavutil/mathematics.h>
+}
+
+#include "snapshot_failure.h"
+
+namespace framesnap {
+namespace {
+
+// Demuxers of video containers and elementary streams. Playlists and other
+// formats that open further files (hls, dash, concat, image2 patterns) and
+// text formats decoded as pictures (tty) are deliberately absent: a request
+// must never reach a file outside its bucket or turn a text file into a frame.
+constexpr const char* kVideoFormats =
+    "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,mpegts,mpeg,avi,flv,asf,ogg,m4v,h264,hevc,"
+    "mpegvideo,ivf,mxf,nut,gif,dv,yuv4mpegpipe,mjpeg,obu,vc1,rm,wtv";
+
+bool hasDecoderParameters(const AVCodecParameters* parameters) {
+  return parameters->codec_id != AV_CODEC_ID_NONE && parameters->width > 0 &&
+         parameters->height > 0;
+}
+
+}  // namespace
+
+Demuxer::Demuxer(const std::string& path, const Interruption& interruption, bool probeStreams)
+    : interruption_(interruption) {
+  clearCapturedFfmpegLog();
+  AVFormatContext* raw = avformat_alloc_context();
+  if (raw == nullptr) {
+    throw SnapshotFailure(ErrorCode::Internal, "out of memory opening " + path);
+  }
+  raw->interrupt_callback.callback = &Interruption::ffmpegCallback;
+  raw->interrupt_callback.opaque = const_cast<Interruption*>(&interruption_);
+  raw->format_whitelist = av_strdup(kVideoFormats);
+  raw->protocol_whitelist = av_strdup("file");
+
+  // The "file:" prefix keeps a name such as "concat:a|b" or "http:x" a plain path.
+  const std::string url = "file:" + path;
+  const int opened = avformat_open_input(&raw, url.c_str(), nullptr, nullptr);
+  if (opened < 0) {
+    // avformat_open_input frees the context on failure.
+    interruption_.throwIfRequested();
+    const ErrorCode code = opened == AVERROR(EINVAL) ? ErrorCode::ResourceContentBad
+                                                     : errorCodeForAvError(opened);
+    throw SnapshotFailure(code, "cannot open " + path + " as a video: " + describeAvError(opened));
+  }
+  context_.reset(raw);
+
+  const auto findVideoStream = [this]() {
+    return av_find_best_stream(context_.get(), AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
+  };
+  int index = findVideoStream();
+  const bool headerIsEnough =
+      index >= 0 && hasDecoderParameters(context_->streams[index]->codecpar);
+  if (probeStreams || !headerIsEnough) {
+    const int probed = avformat_find_stream_info(context_.get(), nullptr);
+    interruption_.throwIfRequested();
+    if (probed < 0) {
+      throw SnapshotFailure(ErrorCode::ResourceContentBad,
+                            "cannot read the streams of " + path + ": " + describeAvError(probed));
+    }
+    index = findVideoStream();
+  }
+  if (index < 0) {
+    throw SnapshotFailure(ErrorCode::ResourceContentBad, path + " has no video stream");
+  }
+  stream_ = context_->streams[index];
+  if (!hasDecoderParameters(stream_->codecpar)) {
+    throw SnapshotFailure(ErrorCode::ResourceContentBad,
+                          "the video stream of " + path + " has no usable codec parameters");
+  }
+  // Cover art is a single picture, not video.
+  if ((stream_->disposition & AV_DISPOSITION_ATTACHED_PIC) != 0) {
+    throw SnapshotFailure(ErrorCode::ResourceContentBad,
+                          path + " has only an attached picture, no video stream");
+  }
+  for (unsigned i = 0; i < context_->nb_streams; ++i) {
+    if (static_cast<int>(i) != index) {
+      context_->streams[i]->discard = AVDISCARD_ALL;
+    }
+  }
+  if (context_->start_time != AV_NOPTS_VALUE) {
+    origin_ = av_rescale_q(context_->start_time, AV_TIME_BASE_Q, stream_->time_base);
+  } else if (stream_->start_time != AV_NOPTS_VALUE) {
+    origin_ = stream_->start_time;
+  }
+}
+
+int64_t Demuxer::toTimestamp(double milliseconds) const {
+  const auto microseconds = static_cast<int64_t>(milliseconds * 1000.0 + 0.5);
+  return origin_ + av_rescale_q_rnd(microseconds, AV_TIME_BASE_Q, stream_->time_base,
+                                    static_cast<AVRounding>(AV_ROUND_UP | AV_ROUND_PASS_MINMAX));
+}
+
+double Demuxer::toMilliseconds(int64_t timestamp) const {
+  return static_cast<double>(timestamp - origin_) * av_q2d(stream_->time_base) * 1000.0;
+}
+
+double Demuxer::durationMs() const {
+  if (context_->duration != AV_NOPTS_VALUE && context_->duration > 0) {
+    return static_cast<double>(context_->duration) / 1000.0;
+  }
+  if (stream_->duration != AV_NOPTS_VALUE && stream_->duration > 0) {
+    return static_cast<double>(stream_->duration) * av_q2d(stream_->time_base) * 1000.0;
+  }
+  return -1;
+}
+
+void Demuxer::seekToKeyframeBefore(int64_t timestamp) {
+  clearCapturedFfmpegLog();
+  int sought = avformat_seek_file(context_.get(), stream_->index,
+                                  std::numeric_limits<int64_t>::min(), timestamp, timestamp, 0);
+  if (sought < 0) {
+    // Some formats cannot seek by time before their first keyframe; the
+    // start of the file is then the keyframe at or before the target.
+    sought = avformat_seek_file(context_.get(), stream_->index,
+                                std::numeric_limits<int64_t>::min(), 0,
+                                std::numeric_limits<int64_t>::max(), AVSEEK_FLAG_BYTE);
+  }
+  interruption_.throwIfRequested();
+  if (sought < 0) {
+    throw SnapshotFailure(ErrorCode::ResourceContentBad,
+                          "cannot seek in the video: " + describeAvError(sought));
+  }
+}
+
+bool Demuxer::readVideoPacket(AVPacket* packet) {
+  for (;;) {
+    interruption_.throwIfRequested();
+    av_packet_unref(packet);
+    const int read = av_read_frame(context_.get(), packet);
+    if (read == AVERROR_EOF) {
+      return false;
+    }
+    if (read < 0) {
+      interruption_.throwIfRequested();
+      // A damaged tail ends the stream like EOF would; a read error that is
+      // not about content is reported.
+      if (read == AVERROR_INVALIDDATA) {
+        return false;
+      }
+      throw SnapshotFailure(errorCodeForAvError(read),
+                            "cannot read the video: " + describeAvError(read));
+    }
+    if (packet->stream_index == stream_->index) {
+      return true;
+    }
+  }
+}
+
+}  // namespace framesnap

@@ -1,0 +1,45 @@
+#include "interruption.h"
+
+#include "snapshot_failure.h"
+
+namespace framesnap {
+
+Interruption::Interruption(const int32_t* abortFlag,
+                           std::shared_ptr<const std::atomic<bool>> environmentClosing,
+                           double timeoutMs)
+    : abortFlag_(abortFlag), environmentClosing_(std::move(environmentClosing)) {
+  if (timeoutMs > 0) {
+    hasDeadline_ = true;
+    deadline_ = std::chrono::steady_clock::now() +
+                std::chrono::microseconds(static_cast<int64_t>(timeoutMs * 1000.0));
+  }
+}
+
+bool Interruption::aborted() const {
+  // The flag is shared with JavaScript (Atomics.store); read it atomically.
+  if (abortFlag_ != nullptr && __atomic_load_n(abortFlag_, __ATOMIC_ACQUIRE) != 0) {
+    return true;
+  }
+  return environmentClosing_ && environmentClosing_->load(std::memory_order_acquire);
+}
+
+bool Interruption::timedOut() const {
+  return hasDeadline_ && std::chrono::steady_clock::now() >= deadline_;
+}
+
+bool Interruption::requested() const { return aborted() || timedOut(); }
+
+void Interruption::throwIfRequested() const {
+  if (aborted()) {
+    throw SnapshotFailure(ErrorCode::Aborted, "the snapshot was cancelled");
+  }
+  if (timedOut()) {
+    throw SnapshotFailure(ErrorCode::TimedOut, "the snapshot ran past its deadline");
+  }
+}
+
+int Interruption::ffmpegCallback(void* self) {
+  return static_cast<const Interruption*>(self)->requested() ? 1 : 0;
+}
+
+}  // namespace framesnap

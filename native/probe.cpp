@@ -1,0 +1,73 @@
+#include "probe.h"
+
+extern "C" {
+#include <libavutil/pixdesc.h>
+}
+
+#include "demuxer.h"
+#include "display_geometry.h"
+#include "snapshot_failure.h"
+
+namespace framesnap {
+namespace {
+
+std::string nameOr(const char* name, const char* fallback) {
+  return name != nullptr ? name : fallback;
+}
+
+}  // namespace
+
+ProbeResult probeFile(const std::string& path, const Interruption& interruption) {
+  installFfmpegLogCapture();
+  Demuxer demuxer(path, interruption, true);
+  const AVStream* stream = demuxer.stream();
+  const AVCodecParameters* parameters = stream->codecpar;
+
+  ProbeResult result;
+  result.formatName = demuxer.context()->iformat->name;
+  result.codecName = avcodec_get_name(parameters->codec_id);
+  const auto format = static_cast<AVPixelFormat>(parameters->format);
+  result.pixelFormat = nameOr(av_get_pix_fmt_name(format), "");
+  if (const AVPixFmtDescriptor* descriptor = av_pix_fmt_desc_get(format)) {
+    result.bitDepth = descriptor->comp[0].depth;
+  }
+  result.durationMs = demuxer.durationMs();
+  if (demuxer.context()->start_time != AV_NOPTS_VALUE) {
+    result.startTimeMs = static_cast<double>(demuxer.context()->start_time) / 1000.0;
+  }
+  result.width = parameters->width;
+  result.height = parameters->height;
+  const AVRational sampleAspectRatio =
+      av_guess_sample_aspect_ratio(demuxer.context(), const_cast<AVStream*>(stream), nullptr);
+  if (sampleAspectRatio.num > 0 && sampleAspectRatio.den > 0) {
+    result.sampleAspectNum = sampleAspectRatio.num;
+    result.sampleAspectDen = sampleAspectRatio.den;
+  }
+  result.rotation = clockwiseRotation(stream);
+  const Size display =
+      displaySize(parameters->width, parameters->height, sampleAspectRatio, result.rotation);
+  result.displayWidth = display.width;
+  result.displayHeight = display.height;
+  const AVRational rate = stream->avg_frame_rate.num > 0 ? stream->avg_frame_rate
+                                                         : stream->r_frame_rate;
+  result.frameRate = rate.num > 0 && rate.den > 0 ? av_q2d(rate) : 0;
+  result.colorSpace = nameOr(av_color_space_name(parameters->color_space), "unknown");
+  result.colorRange = nameOr(av_color_range_name(parameters->color_range), "unknown");
+  result.colorPrimaries = nameOr(av_color_primaries_name(parameters->color_primaries), "unknown");
+  result.colorTransfer = nameOr(av_color_transfer_name(parameters->color_trc), "unknown");
+
+  const int entries = avformat_index_get_entries_count(stream);
+  if (entries > 0) {
+    long keyframes = 0;
+    for (int i = 0; i < entries; ++i) {
+      const AVIndexEntry* entry = avformat_index_get_entry(const_cast<AVStream*>(stream), i);
+      if (entry != nullptr && (entry->flags & AVINDEX_KEYFRAME) != 0) {
+        ++keyframes;
+      }
+    }
+    result.keyframeCount = keyframes;
+  }
+  return result;
+}
+
+}  // namespace framesnap

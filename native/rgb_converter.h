@@ -1,0 +1,34 @@
+// RgbConverter: turns decoded frames into upright, tightly packed RGB at the
+// output size in one swscale pass (colour matrix and range from the stream),
+// then applies the display rotation. One per job, not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "display_geometry.h"
+#include "ffmpeg_ptr.h"
+
+namespace framesnap {
+
+struct RgbImage {
+  int width = 0;
+  int height = 0;
+  std::vector<uint8_t> pixels;  // width * height * 3 bytes, no padding
+};
+
+class RgbConverter {
+ public:
+  RgbConverter(int rotation, int requestedWidth, int requestedHeight);
+
+  std::shared_ptr<RgbImage> convert(const AVFrame* frame, AVRational streamSampleAspectRatio);
+
+ private:
+  int rotation_;
+  int requestedWidth_;
+  int requestedHeight_;
+  UniqueSwsContext scaler_;
+};
+
+}  // namespace framesnap

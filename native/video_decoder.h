@@ -1,0 +1,40 @@
+// VideoDecoder: the codec context of one video stream, in the
+// send-packet/receive-frame shape. One per job, not thread-safe.
+#pragma once
+
+#include "ffmpeg_ptr.h"
+#include "interruption.h"
+
+namespace framesnap {
+
+class Demuxer;
+
+class VideoDecoder {
+ public:
+  // threads: 0 lets FFmpeg choose (frame threads for a lone decode), 1 keeps
+  // decoding on the calling thread (best when many jobs run at once).
+  VideoDecoder(const AVStream* stream, int threads, const Interruption& interruption);
+
+  // Receives the next frame into `frame`, feeding packets from `demuxer` as
+  // the decoder asks and draining it at end of file. False when no frame is left.
+  bool decodeNextFrame(Demuxer& demuxer, AVFrame* frame);
+  // Decodes one packet on its own (the decoder is drained right after it, so
+  // a keyframe comes out without waiting for the packets behind it).
+  bool decodeSinglePacket(const AVPacket* packet, AVFrame* frame);
+  // Forgets buffered packets and frames; needed after every seek.
+  void flush();
+  void setSkipFrame(AVDiscard discard) { context_->skip_frame = discard; }
+
+ private:
+  bool receive(AVFrame* frame);
+
+  const Interruption& interruption_;
+  UniqueCodecContext context_;
+  UniquePacket packet_;
+  bool draining_ = false;
+};
+
+// The frame's presentation time: best effort, falling back to its packet's dts.
+int64_t presentationTimestamp(const AVFrame* frame);
+
+}  // namespace framesnap

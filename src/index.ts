@@ -1,0 +1,6 @@
+export { ErrorCodes, SnapshotError, type ErrorCode } from './errors.js';
+export type { CommonOptions, FrameType, SnapshotOptions, SnapshotsOptions } from './options.js';
+export { probe, probeSync, snapshot, snapshots, type ProbeOptions, type ProbeResult, type Snapshot } from './snapshot.js';
+export { snapshotSync, snapshotsSync, type SyncSnapshotOptions, type SyncSnapshotsOptions } from './sync-api.js';
+export { ffmpegVersions } from './versions.js';
+export { findFfmpeg } from './ffmpeg-cli.js';

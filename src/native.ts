@@ -1,0 +1,79 @@
+/**
+ * Loads the native addon on first use (never at import time, so a command
+ * that does not decode starts fast) and hands it the SnapshotError class.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+import { SnapshotError } from './errors.js';
+
+export interface NativeCallOptions {
+  /** Int32Array over a SharedArrayBuffer; a non-zero first element cancels. */
+  abort?: Int32Array;
+  /** Deadline for the whole call, 0 for none. */
+  timeoutMs?: number;
+}
+
+export interface NativeExtractRequest {
+  path: string;
+  /** Ascending milliseconds from the file's start. */
+  times: number[];
+  frameType: 'intra' | 'normal';
+  width: number;
+  height: number;
+  threads: number;
+}
+
+export interface NativeFrame {
+  requestedMs: number;
+  timeMs: number;
+  keyframe: boolean;
+  width: number;
+  height: number;
+  /** Tightly packed RGB, width * height * 3 bytes. */
+  rgb: Buffer;
+}
+
+export interface NativeProbe {
+  formatName: string;
+  codecName: string;
+  pixelFormat: string | null;
+  bitDepth: number;
+  durationMs: number | null;
+  startTimeMs: number;
+  width: number;
+  height: number;
+  displayWidth: number;
+  displayHeight: number;
+  rotation: number;
+  sampleAspectRatio: [number, number];
+  frameRate: number;
+  colorSpace: string;
+  colorRange: string;
+  colorPrimaries: string;
+  colorTransfer: string;
+  keyframeCount: number | null;
+}
+
+export interface NativeAddon {
+  setErrorClass(errorClass: typeof SnapshotError): void;
+  probeSync(path: string, options?: NativeCallOptions): NativeProbe;
+  probe(path: string, options?: NativeCallOptions): Promise<NativeProbe>;
+  extractFramesSync(request: NativeExtractRequest, options?: NativeCallOptions): NativeFrame[];
+  extractFrames(request: NativeExtractRequest, options?: NativeCallOptions): Promise<NativeFrame[]>;
+  versions(): { ffmpeg: string; libavformat: string; libavcodec: string; libswscale: string; libavutil: string };
+}
+
+let addon: NativeAddon | undefined;
+
+export function nativeAddon(): NativeAddon {
+  if (addon === undefined) {
+    const require = createRequire(import.meta.url);
+    const load = require('node-gyp-build') as (root: string) => NativeAddon;
+    const packageRoot = fileURLToPath(new URL('..', import.meta.url));
+    const loaded = load(packageRoot);
+    loaded.setErrorClass(SnapshotError);
+    addon = loaded;
+  }
+  return addon;
+}

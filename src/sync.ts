@@ -1,0 +1,94 @@
+/**
+ * Blocking calls for work that is asynchronous inside (sharp has no sync
+ * API): the work runs in a helper worker thread while this thread waits on
+ * shared memory with Atomics.wait, then reads the reply with
+ * receiveMessageOnPort (the pattern of the synckit package).
+ */
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+
+import { ErrorCodes, SnapshotError, type ErrorCode } from './errors.js';
+
+/** A blocking call never waits longer than this unless told to. */
+export const DEFAULT_SYNC_TIMEOUT_MS = 60_000;
+/** Time allowed beyond the work's own deadline for the reply to arrive. */
+const REPLY_GRACE_MS = 2_000;
+
+export interface SyncRequest {
+  id: number;
+  method: string;
+  args: unknown;
+  abort: Int32Array;
+}
+
+export type SyncReply =
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; error: { code: ErrorCode; message: string } };
+
+interface SyncChannel {
+  worker: Worker;
+  port: MessagePort;
+  /** [0]: id of the last finished call. */
+  done: Int32Array;
+}
+
+let channel: SyncChannel | undefined;
+let nextId = 1;
+
+function openChannel(): SyncChannel {
+  if (channel !== undefined) return channel;
+  const done = new Int32Array(new SharedArrayBuffer(4));
+  const { port1, port2 } = new MessageChannel();
+  const worker = new Worker(new URL('./sync-worker.js', import.meta.url), {
+    workerData: { port: port2, done },
+    transferList: [port2],
+  });
+  worker.unref();
+  port1.unref();
+  const opened = { worker, port: port1, done };
+  worker.on('exit', () => {
+    if (channel === opened) channel = undefined;
+  });
+  channel = opened;
+  return opened;
+}
+
+function discard(opened: SyncChannel): void {
+  if (channel === opened) channel = undefined;
+  opened.port.close();
+  void opened.worker.terminate();
+}
+
+/**
+ * Runs `method` of the sync worker with `args` and blocks until it answers.
+ * `timeoutMs` bounds the wait; on expiry the work is cancelled through
+ * `abort` and SnapshotTimeOut is thrown.
+ */
+export function callSync<T>(method: string, args: unknown, timeoutMs: number, abort: Int32Array): T {
+  const opened = openChannel();
+  const id = nextId++;
+  const request: SyncRequest = { id, method, args, abort };
+  opened.port.postMessage(request);
+  const deadline = Date.now() + timeoutMs + REPLY_GRACE_MS;
+  for (;;) {
+    const finished = Atomics.load(opened.done, 0);
+    if (finished === id) break;
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) {
+      Atomics.store(abort, 0, 1);
+      discard(opened);
+      throw new SnapshotError(ErrorCodes.SnapshotTimeOut, `the call did not finish within ${timeoutMs} ms`);
+    }
+    Atomics.wait(opened.done, 0, finished, remaining);
+  }
+  for (;;) {
+    const received = receiveMessageOnPort(opened.port) as { message: SyncReply } | undefined;
+    if (received === undefined) {
+      discard(opened);
+      throw new SnapshotError(ErrorCodes.InternalError, 'the sync worker finished without a reply');
+    }
+    const reply = received.message;
+    if (reply.id !== id) continue; // a reply to a call that timed out earlier
+    if (reply.ok) return reply.value as T;
+    throw SnapshotError.fromJSON(reply.error);
+  }
+}
