@@ -34,7 +34,7 @@ newer_than() { # newer_than TARGET SOURCES...: true when a source is newer than 
 }
 
 # 2. npm packages (npm ci also builds the addon through the install script).
-if [[ ! -d node_modules ]] || newer_than node_modules/.package-lock.json package-lock.json package.json; then
+if [[ ! -d node_modules ]] || newer_than node_modules/.package-lock.json package-lock.json; then
   log "npm ci"
   npm ci --no-audit --no-fund
 fi
