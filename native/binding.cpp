@@ -24,6 +24,8 @@ extern "C" {
 namespace framesnap {
 namespace {
 
+struct ExtractCall;
+
 struct CallOptions {
   const int32_t* abortFlag = nullptr;
   Napi::Reference<Napi::Int32Array> abortFlagOwner;
@@ -53,8 +55,8 @@ class FramesnapAddon : public Napi::Addon<FramesnapAddon> {
 
   Napi::Value makeError(Napi::Env env, ErrorCode code, const std::string& message) {
     if (!errorClass_.IsEmpty()) {
-      return errorClass_.New({Napi::String::New(env, errorCodeName(code)),
-                              Napi::String::New(env, message)});
+      return errorClass_.New(
+          {Napi::String::New(env, errorCodeName(code)), Napi::String::New(env, message)});
     }
     Napi::Error error = Napi::Error::New(env, message);
     error.Set("code", Napi::String::New(env, errorCodeName(code)));
@@ -67,6 +69,15 @@ class FramesnapAddon : public Napi::Addon<FramesnapAddon> {
 
   Interruption interruptionFor(const CallOptions& options) const {
     return Interruption(options.abortFlag, closing_, options.timeoutMs);
+  }
+
+  // The open file kept for the next call on it (one per environment: a pool
+  // worker keeps the file of its last job). Taken out while in use.
+  std::unique_ptr<FrameExtractor> takeCachedExtractor() { return std::move(cachedExtractor_); }
+  void keepExtractor(std::unique_ptr<FrameExtractor> extractor) {
+    if (extractor) {
+      cachedExtractor_ = std::move(extractor);
+    }
   }
 
  private:
@@ -82,6 +93,8 @@ class FramesnapAddon : public Napi::Addon<FramesnapAddon> {
   Napi::Value ProbeAsync(const Napi::CallbackInfo& info);
   Napi::Value ExtractFramesSync(const Napi::CallbackInfo& info);
   Napi::Value ExtractFramesAsync(const Napi::CallbackInfo& info);
+  std::shared_ptr<ExtractCall> prepareExtractCall(Napi::Env env, Napi::Value value);
+  void finishExtractCall(ExtractCall& call);
 
   Napi::Value Versions(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -101,6 +114,7 @@ class FramesnapAddon : public Napi::Addon<FramesnapAddon> {
 
   std::shared_ptr<std::atomic<bool>> closing_;
   Napi::FunctionReference errorClass_;
+  std::unique_ptr<FrameExtractor> cachedExtractor_;
 };
 
 // ---- Argument conversion (main thread only) ------------------------------
@@ -108,7 +122,8 @@ class FramesnapAddon : public Napi::Addon<FramesnapAddon> {
 std::string requireString(FramesnapAddon& addon, Napi::Env env, Napi::Value value,
                           const char* name) {
   if (!value.IsString()) {
-    addon.throwError(env, ErrorCode::InvalidParameter, std::string("Expected a string for ") + name);
+    addon.throwError(env, ErrorCode::InvalidParameter,
+                     std::string("Expected a string for ") + name);
   }
   std::string text = value.As<Napi::String>().Utf8Value();
   if (text.empty() || text.find('\0') != std::string::npos) {
@@ -125,7 +140,8 @@ double optionalNumber(FramesnapAddon& addon, Napi::Env env, Napi::Object object,
     return fallback;
   }
   if (!value.IsNumber()) {
-    addon.throwError(env, ErrorCode::InvalidParameter, std::string("Expected a number for ") + name);
+    addon.throwError(env, ErrorCode::InvalidParameter,
+                     std::string("Expected a number for ") + name);
   }
   return value.As<Napi::Number>().DoubleValue();
 }
@@ -137,8 +153,7 @@ CallOptions readCallOptions(FramesnapAddon& addon, Napi::Env env, Napi::Value va
   }
   Napi::Object object = value.As<Napi::Object>();
   Napi::Value abort = object.Get("abort");
-  if (abort.IsTypedArray() &&
-      abort.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array &&
+  if (abort.IsTypedArray() && abort.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array &&
       abort.As<Napi::Int32Array>().ElementLength() >= 1) {
     auto flag = abort.As<Napi::Int32Array>();
     options.abortFlag = flag.Data();
@@ -149,6 +164,29 @@ CallOptions readCallOptions(FramesnapAddon& addon, Napi::Env env, Napi::Value va
   options.timeoutMs = optionalNumber(addon, env, object, "timeoutMs", 0);
   return options;
 }
+
+// A request with `reuse: true` runs on the environment's cached open file when
+// it is still the same file, and leaves its extractor there afterwards.
+struct ExtractCall {
+  ExtractRequest request;
+  bool reuse = false;
+  std::unique_ptr<FrameExtractor> extractor;  // cached one, if any, taken out
+
+  std::vector<ExtractedFrame> run(const Interruption& interruption) {
+    installFfmpegLogCapture();
+    FileIdentity identity = identifyFile(request.path, request.threads);
+    if (!extractor || !(extractor->identity() == identity)) {
+      extractor.reset();
+      extractor = std::make_unique<FrameExtractor>(std::move(identity), interruption);
+    }
+    try {
+      return extractor->extract(request.selection, interruption);
+    } catch (...) {
+      extractor.reset();  // its position is unknown after a failure
+      throw;
+    }
+  }
+};
 
 ExtractRequest readExtractRequest(FramesnapAddon& addon, Napi::Env env, Napi::Value value) {
   if (!value.IsObject()) {
@@ -163,6 +201,7 @@ ExtractRequest readExtractRequest(FramesnapAddon& addon, Napi::Env env, Napi::Va
   }
   Napi::Array timeArray = times.As<Napi::Array>();
   double previous = 0;
+  FrameSelection& selection = request.selection;
   for (uint32_t i = 0; i < timeArray.Length(); ++i) {
     Napi::Value time = timeArray.Get(i);
     const double milliseconds = time.IsNumber() ? time.As<Napi::Number>().DoubleValue() : -1;
@@ -171,14 +210,14 @@ ExtractRequest readExtractRequest(FramesnapAddon& addon, Napi::Env env, Napi::Va
                        "Expected ascending finite times of 0 or more for times");
     }
     previous = milliseconds;
-    request.timesMs.push_back(milliseconds);
+    selection.timesMs.push_back(milliseconds);
   }
   Napi::Value frameType = object.Get("frameType");
   const std::string type = frameType.IsString() ? frameType.As<Napi::String>().Utf8Value() : "";
   if (type == "intra") {
-    request.frameType = FrameType::Intra;
+    selection.frameType = FrameType::Intra;
   } else if (type == "normal") {
-    request.frameType = FrameType::Normal;
+    selection.frameType = FrameType::Normal;
   } else {
     addon.throwError(env, ErrorCode::InvalidParameter,
                      "Expected one of intra, normal for frameType");
@@ -191,8 +230,9 @@ ExtractRequest readExtractRequest(FramesnapAddon& addon, Napi::Env env, Napi::Va
     }
     return static_cast<int>(pixels);
   };
-  request.width = size("width");
-  request.height = size("height");
+  selection.width = size("width");
+  selection.height = size("height");
+  selection.stopAtEnd = object.Get("stopAtEnd").ToBoolean();
   const double threads = optionalNumber(addon, env, object, "threads", 0);
   request.threads = threads >= 0 && threads <= 64 ? static_cast<int>(threads) : 0;
   return request;
@@ -237,8 +277,8 @@ Napi::Value probeToJs(Napi::Env env, const ProbeResult& probe) {
   object.Set("codecName", probe.codecName);
   object.Set("pixelFormat", stringOrNull(probe.pixelFormat));
   object.Set("bitDepth", probe.bitDepth);
-  object.Set("durationMs", probe.durationMs >= 0 ? Napi::Number::New(env, probe.durationMs)
-                                                 : env.Null());
+  object.Set("durationMs",
+             probe.durationMs >= 0 ? Napi::Number::New(env, probe.durationMs) : env.Null());
   object.Set("startTimeMs", probe.startTimeMs);
   object.Set("width", probe.width);
   object.Set("height", probe.height);
@@ -342,8 +382,8 @@ template <typename Result>
 Napi::Value startAsync(Napi::Env env, FramesnapAddon& addon, CallOptions options,
                        typename PromiseWorker<Result>::Work work,
                        typename PromiseWorker<Result>::ToJs toJs) {
-  auto* worker = new PromiseWorker<Result>(env, addon, std::move(options), std::move(work),
-                                           std::move(toJs));
+  auto* worker =
+      new PromiseWorker<Result>(env, addon, std::move(options), std::move(work), std::move(toJs));
   Napi::Promise promise = worker->promise();
   worker->Queue();
   return promise;
@@ -354,8 +394,8 @@ Napi::Value FramesnapAddon::ProbeSync(const Napi::CallbackInfo& info) {
   const std::string path = requireString(*this, env, info[0], "path");
   const CallOptions options = readCallOptions(*this, env, info[1]);
   const Interruption interruption = interruptionFor(options);
-  const ProbeResult result = runGuarded<ProbeResult>(
-      *this, env, [&] { return probeFile(path, interruption); });
+  const ProbeResult result =
+      runGuarded<ProbeResult>(*this, env, [&] { return probeFile(path, interruption); });
   return probeToJs(env, result);
 }
 
@@ -368,23 +408,43 @@ Napi::Value FramesnapAddon::ProbeAsync(const Napi::CallbackInfo& info) {
       probeToJs);
 }
 
+std::shared_ptr<ExtractCall> FramesnapAddon::prepareExtractCall(Napi::Env env, Napi::Value value) {
+  auto call = std::make_shared<ExtractCall>();
+  call->request = readExtractRequest(*this, env, value);
+  call->reuse = value.As<Napi::Object>().Get("reuse").ToBoolean();
+  if (call->reuse) {
+    call->extractor = takeCachedExtractor();
+  }
+  return call;
+}
+
+void FramesnapAddon::finishExtractCall(ExtractCall& call) {
+  if (call.reuse) {
+    keepExtractor(std::move(call.extractor));
+  }
+}
+
 Napi::Value FramesnapAddon::ExtractFramesSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const ExtractRequest request = readExtractRequest(*this, env, info[0]);
+  const std::shared_ptr<ExtractCall> call = prepareExtractCall(env, info[0]);
   const CallOptions options = readCallOptions(*this, env, info[1]);
   const Interruption interruption = interruptionFor(options);
-  const auto frames = runGuarded<std::vector<ExtractedFrame>>(
-      *this, env, [&] { return extractFrames(request, interruption); });
+  const auto frames =
+      runGuarded<std::vector<ExtractedFrame>>(*this, env, [&] { return call->run(interruption); });
+  finishExtractCall(*call);
   return framesToJs(env, frames);
 }
 
 Napi::Value FramesnapAddon::ExtractFramesAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  ExtractRequest request = readExtractRequest(*this, env, info[0]);
+  const std::shared_ptr<ExtractCall> call = prepareExtractCall(env, info[0]);
   return startAsync<std::vector<ExtractedFrame>>(
       env, *this, readCallOptions(*this, env, info[1]),
-      [request](const Interruption& interruption) { return extractFrames(request, interruption); },
-      framesToJs);
+      [call](const Interruption& interruption) { return call->run(interruption); },
+      [this, call](Napi::Env resultEnv, const std::vector<ExtractedFrame>& frames) {
+        finishExtractCall(*call);
+        return framesToJs(resultEnv, frames);
+      });
 }
 
 }  // namespace

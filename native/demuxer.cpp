@@ -45,8 +45,8 @@ Demuxer::Demuxer(const std::string& path, const Interruption& interruption, bool
   if (opened < 0) {
     // avformat_open_input frees the context on failure.
     interruption_.throwIfRequested();
-    const ErrorCode code = opened == AVERROR(EINVAL) ? ErrorCode::ResourceContentBad
-                                                     : errorCodeForAvError(opened);
+    const ErrorCode code =
+        opened == AVERROR(EINVAL) ? ErrorCode::ResourceContentBad : errorCodeForAvError(opened);
     throw SnapshotFailure(code, "cannot open " + path + " as a video: " + describeAvError(opened));
   }
   context_.reset(raw);
@@ -118,9 +118,8 @@ void Demuxer::seekToKeyframeBefore(int64_t timestamp) {
   if (sought < 0) {
     // Some formats cannot seek by time before their first keyframe; the
     // start of the file is then the keyframe at or before the target.
-    sought = avformat_seek_file(context_.get(), stream_->index,
-                                std::numeric_limits<int64_t>::min(), 0,
-                                std::numeric_limits<int64_t>::max(), AVSEEK_FLAG_BYTE);
+    sought = avformat_seek_file(context_.get(), stream_->index, std::numeric_limits<int64_t>::min(),
+                                0, std::numeric_limits<int64_t>::max(), AVSEEK_FLAG_BYTE);
   }
   interruption_.throwIfRequested();
   if (sought < 0) {

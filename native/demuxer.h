@@ -12,10 +12,10 @@ namespace framesnap {
 
 class Demuxer {
  public:
-  // Opens `path` as a local file (never as a URL or protocol) with a
-  // whitelist of video container formats. `probeStreams` forces
-  // avformat_find_stream_info; otherwise it runs only when the container
-  // header lacks the codec parameters a decoder needs.
+  // `interruption` is watched for the demuxer's whole life (the caller may
+  // assign it a new value per call). Opens `path` as a local file (never as a URL or protocol) with
+  // a whitelist of video container formats. `probeStreams` forces avformat_find_stream_info;
+  // otherwise it runs only when the container header lacks the codec parameters a decoder needs.
   Demuxer(const std::string& path, const Interruption& interruption, bool probeStreams);
 
   AVFormatContext* context() const { return context_.get(); }

@@ -40,11 +40,13 @@ Size outputSize(Size display, int requestedWidth, int requestedHeight) {
     return {requestedWidth, requestedHeight};
   }
   if (requestedWidth > 0) {
-    const long height = std::lround(static_cast<double>(requestedWidth) * display.height / display.width);
+    const long height =
+        std::lround(static_cast<double>(requestedWidth) * display.height / display.width);
     return {requestedWidth, static_cast<int>(std::max(height, 1L))};
   }
   if (requestedHeight > 0) {
-    const long width = std::lround(static_cast<double>(requestedHeight) * display.width / display.height);
+    const long width =
+        std::lround(static_cast<double>(requestedHeight) * display.width / display.height);
     return {static_cast<int>(std::max(width, 1L)), requestedHeight};
   }
   return display;

@@ -1,14 +1,18 @@
-// The core of framesnap: open a file once and return decoded RGB frames for a
-// sorted list of times. Runs on whatever thread calls it (the JS thread for
-// the sync binding, a libuv worker for the async one); no Node-API here.
+// The core of framesnap: an open video file that hands out decoded RGB frames
+// for sorted lists of times. Runs on whatever thread calls it (the JS thread
+// for the sync binding, a libuv worker for the async one); no Node-API here.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "demuxer.h"
 #include "interruption.h"
 #include "rgb_converter.h"
+#include "video_decoder.h"
 
 namespace framesnap {
 
@@ -17,13 +21,18 @@ enum class FrameType {
   Normal,  // the first frame whose presentation time is at or after each time
 };
 
-struct ExtractRequest {
-  std::string path;
+struct FrameSelection {
   std::vector<double> timesMs;  // ascending, from the file's start
   FrameType frameType = FrameType::Intra;
-  int width = 0;   // 0: from the display aspect ratio or source size
+  int width = 0;  // 0: from the display aspect ratio or source size
   int height = 0;
+  bool stopAtEnd = false;  // series: no frame for times at or past the duration
+};
+
+struct ExtractRequest {
+  std::string path;
   int threads = 0;  // decoder threads, 0 = FFmpeg's choice
+  FrameSelection selection;
 };
 
 struct ExtractedFrame {
@@ -33,9 +42,77 @@ struct ExtractedFrame {
   std::shared_ptr<const RgbImage> image;  // shared when two times give one frame
 };
 
-// One entry per requested time, in order. In Normal mode, times past the last
-// frame have no entry (the result is shorter than the request); in Intra mode
-// they get the last keyframe.
+// What makes an open file reusable: the same path, still the same file
+// (device, inode, size, modification time), decoded with the same threads.
+struct FileIdentity {
+  std::string path;
+  uint64_t device = 0;
+  uint64_t inode = 0;
+  int64_t size = 0;
+  int64_t modifiedNs = 0;
+  int threads = 0;
+  bool operator==(const FileIdentity& other) const {
+    return path == other.path && device == other.device && inode == other.inode &&
+           size == other.size && modifiedNs == other.modifiedNs && threads == other.threads;
+  }
+};
+
+// Stats `path`; SnapshotFailure when it is missing or not a regular file.
+FileIdentity identifyFile(const std::string& path, int threads);
+
+// One open file, its decoder and scaler. Keeps its decoding position between
+// calls, so a later call for later times decodes on instead of seeking.
+// One user at a time, not thread-safe; may move between threads between calls.
+class FrameExtractor {
+ public:
+  FrameExtractor(FileIdentity identity, const Interruption& interruption);
+  ~FrameExtractor();
+  FrameExtractor(const FrameExtractor&) = delete;
+  FrameExtractor& operator=(const FrameExtractor&) = delete;
+
+  const FileIdentity& identity() const { return identity_; }
+  double durationMs() const;
+
+  // One entry per time, in order. In Normal mode, times past the last frame
+  // have no entry (the result is shorter than the request); in Intra mode
+  // they get the last keyframe unless stopAtEnd.
+  std::vector<ExtractedFrame> extract(const FrameSelection& selection,
+                                      const Interruption& interruption);
+
+ private:
+  std::optional<ExtractedFrame> exactFrameAt(double timeMs);
+  bool shouldSeekFor(int64_t target) const;
+  bool seekAndDecodeFirstFrame(int64_t target);
+  bool decodeFirstFrameAfterSeek(bool atStart);
+  int64_t nextSeekTarget(int64_t target, double& backoffMs) const;
+  void acceptPending();
+  ExtractedFrame pendingAsResult();
+  std::optional<ExtractedFrame> keyframeAtOrBefore(double timeMs);
+  bool findKeyframePacket(int64_t target);
+  std::shared_ptr<const RgbImage> convertCurrentFrame();
+
+  FileIdentity identity_;
+  // The current call's interruption; the demuxer and decoder watch this member.
+  Interruption interruption_;
+  Demuxer demuxer_;
+  VideoDecoder decoder_;
+  RgbConverter converter_;
+  UniqueFrame frame_;
+  UniquePacket packet_;
+  UniquePacket keyframePacket_;
+  const FrameSelection* selection_ = nullptr;
+
+  bool havePending_ = false;  // frame_ holds the first frame at or after previousTarget_
+  int64_t pendingPts_ = 0;
+  int64_t previousTarget_ = 0;
+  bool pendingKeyframe_ = false;
+  std::shared_ptr<const RgbImage> pendingImage_;
+
+  std::shared_ptr<const RgbImage> lastKeyframeImage_;
+  int64_t lastKeyframePts_ = 0;
+};
+
+// Opens, extracts, closes: the one-shot form.
 std::vector<ExtractedFrame> extractFrames(const ExtractRequest& request,
                                           const Interruption& interruption);
 

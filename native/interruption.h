@@ -3,18 +3,18 @@
 // SharedArrayBuffer or in the addon's per-environment state).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <atomic>
 
 namespace framesnap {
 
 class Interruption {
  public:
   Interruption() = default;
-  Interruption(const int32_t* abortFlag, std::shared_ptr<const std::atomic<bool>> environmentClosing,
-               double timeoutMs);
+  Interruption(const int32_t* abortFlag,
+               std::shared_ptr<const std::atomic<bool>> environmentClosing, double timeoutMs);
 
   bool requested() const;
   // Throws SnapshotFailure (Aborted or TimedOut) when interruption was requested.

@@ -48,8 +48,8 @@ ProbeResult probeFile(const std::string& path, const Interruption& interruption)
       displaySize(parameters->width, parameters->height, sampleAspectRatio, result.rotation);
   result.displayWidth = display.width;
   result.displayHeight = display.height;
-  const AVRational rate = stream->avg_frame_rate.num > 0 ? stream->avg_frame_rate
-                                                         : stream->r_frame_rate;
+  const AVRational rate =
+      stream->avg_frame_rate.num > 0 ? stream->avg_frame_rate : stream->r_frame_rate;
   result.frameRate = rate.num > 0 && rate.den > 0 ? av_q2d(rate) : 0;
   result.colorSpace = nameOr(av_color_space_name(parameters->color_space), "unknown");
   result.colorRange = nameOr(av_color_range_name(parameters->color_range), "unknown");

@@ -21,7 +21,7 @@ struct ProbeResult {
   int rotation = 0;  // clockwise degrees applied to make the picture upright
   int sampleAspectNum = 1;
   int sampleAspectDen = 1;
-  double frameRate = 0;  // 0 when unknown
+  double frameRate = 0;    // 0 when unknown
   std::string colorSpace;  // FFmpeg's names; "unknown" when untagged
   std::string colorRange;
   std::string colorPrimaries;

@@ -87,15 +87,15 @@ void rotateInto(const RgbImage& source, int rotation, RgbImage& target) {
 
 }  // namespace
 
-RgbConverter::RgbConverter(int rotation, int requestedWidth, int requestedHeight)
-    : rotation_(rotation), requestedWidth_(requestedWidth), requestedHeight_(requestedHeight) {}
+RgbConverter::RgbConverter(int rotation) : rotation_(rotation) {}
 
 std::shared_ptr<RgbImage> RgbConverter::convert(const AVFrame* frame,
-                                                AVRational streamSampleAspectRatio) {
+                                                AVRational streamSampleAspectRatio,
+                                                int requestedWidth, int requestedHeight) {
   const AVRational sampleAspectRatio =
       frame->sample_aspect_ratio.num > 0 ? frame->sample_aspect_ratio : streamSampleAspectRatio;
   const Size display = displaySize(frame->width, frame->height, sampleAspectRatio, rotation_);
-  const Size output = outputSize(display, requestedWidth_, requestedHeight_);
+  const Size output = outputSize(display, requestedWidth, requestedHeight);
   const bool quarterTurn = rotation_ == 90 || rotation_ == 270;
   const Size scaled = quarterTurn ? Size{output.height, output.width} : output;
 
@@ -106,11 +106,11 @@ std::shared_ptr<RgbImage> RgbConverter::convert(const AVFrame* frame,
                                      scaled.width, scaled.height, AV_PIX_FMT_RGB24, SWS_BICUBIC,
                                      nullptr, nullptr, nullptr));
   if (!scaler_) {
-    throw SnapshotFailure(ErrorCode::ResourceContentBad,
-                          std::string("cannot convert pixel format ") +
-                              (av_get_pix_fmt_name(sourceFormat) ? av_get_pix_fmt_name(sourceFormat)
-                                                                 : "unknown") +
-                              " to RGB");
+    throw SnapshotFailure(
+        ErrorCode::ResourceContentBad,
+        std::string("cannot convert pixel format ") +
+            (av_get_pix_fmt_name(sourceFormat) ? av_get_pix_fmt_name(sourceFormat) : "unknown") +
+            " to RGB");
   }
   const AVPixFmtDescriptor* descriptor = av_pix_fmt_desc_get(sourceFormat);
   if (descriptor != nullptr && (descriptor->flags & AV_PIX_FMT_FLAG_RGB) == 0) {
@@ -128,8 +128,8 @@ std::shared_ptr<RgbImage> RgbConverter::convert(const AVFrame* frame,
   image->pixels.resize(stride * scaled.height + 64);
   uint8_t* planes[4] = {image->pixels.data(), nullptr, nullptr, nullptr};
   int strides[4] = {static_cast<int>(stride), 0, 0, 0};
-  const int rows = sws_scale(scaler_.get(), frame->data, frame->linesize, 0, frame->height, planes,
-                             strides);
+  const int rows =
+      sws_scale(scaler_.get(), frame->data, frame->linesize, 0, frame->height, planes, strides);
   if (rows <= 0) {
     throw SnapshotFailure(ErrorCode::Internal, "swscale produced no picture");
   }

@@ -20,14 +20,14 @@ struct RgbImage {
 
 class RgbConverter {
  public:
-  RgbConverter(int rotation, int requestedWidth, int requestedHeight);
+  explicit RgbConverter(int rotation);
 
-  std::shared_ptr<RgbImage> convert(const AVFrame* frame, AVRational streamSampleAspectRatio);
+  // requestedWidth/Height: 0 when not given (see outputSize).
+  std::shared_ptr<RgbImage> convert(const AVFrame* frame, AVRational streamSampleAspectRatio,
+                                    int requestedWidth, int requestedHeight);
 
  private:
   int rotation_;
-  int requestedWidth_;
-  int requestedHeight_;
   UniqueSwsContext scaler_;
 };
 

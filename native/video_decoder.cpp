@@ -30,9 +30,9 @@ VideoDecoder::VideoDecoder(const AVStream* stream, int threads, const Interrupti
   clearCapturedFfmpegLog();
   result = avcodec_open2(context_.get(), codec, nullptr);
   if (result < 0) {
-    throw SnapshotFailure(ErrorCode::ResourceContentBad,
-                          std::string("cannot open the ") + codec->name +
-                              " decoder: " + describeAvError(result));
+    throw SnapshotFailure(
+        ErrorCode::ResourceContentBad,
+        std::string("cannot open the ") + codec->name + " decoder: " + describeAvError(result));
   }
 }
 

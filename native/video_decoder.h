@@ -11,6 +11,7 @@ class Demuxer;
 
 class VideoDecoder {
  public:
+  // `interruption` is watched for the decoder's whole life.
   // threads: 0 lets FFmpeg choose (frame threads for a lone decode), 1 keeps
   // decoding on the calling thread (best when many jobs run at once).
   VideoDecoder(const AVStream* stream, int threads, const Interruption& interruption);
