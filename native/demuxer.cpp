@@ -1,6 +1,7 @@
 #include "demuxer.h"
 
 #include <cerrno>
+#include <cmath>
 #include <limits>
 
 extern "C" {
@@ -84,6 +85,7 @@ Demuxer::Demuxer(const std::string& path, const Interruption& interruption, bool
       context_->streams[i]->discard = AVDISCARD_ALL;
     }
   }
+  indexedAtOpen_ = avformat_index_get_entries_count(stream_) > 0;
   if (context_->start_time != AV_NOPTS_VALUE) {
     origin_ = av_rescale_q(context_->start_time, AV_TIME_BASE_Q, stream_->time_base);
   } else if (stream_->start_time != AV_NOPTS_VALUE) {
@@ -91,14 +93,25 @@ Demuxer::Demuxer(const std::string& path, const Interruption& interruption, bool
   }
 }
 
-int64_t Demuxer::toTimestamp(double milliseconds) const {
-  const auto microseconds = static_cast<int64_t>(milliseconds * 1000.0 + 0.5);
+int64_t Demuxer::toTimestamp(double milliseconds, AVRounding rounding) const {
+  // Whole microseconds first: fractional milliseconds are allowed, finer is noise.
+  const auto microseconds = static_cast<int64_t>(std::llround(milliseconds * 1000.0));
   return origin_ + av_rescale_q_rnd(microseconds, AV_TIME_BASE_Q, stream_->time_base,
-                                    static_cast<AVRounding>(AV_ROUND_UP | AV_ROUND_PASS_MINMAX));
+                                    static_cast<AVRounding>(rounding | AV_ROUND_PASS_MINMAX));
+}
+
+int64_t Demuxer::firstTimestampAtOrAfter(double milliseconds) const {
+  return toTimestamp(milliseconds, AV_ROUND_UP);
+}
+
+int64_t Demuxer::lastTimestampAtOrBefore(double milliseconds) const {
+  return toTimestamp(milliseconds, AV_ROUND_DOWN);
 }
 
 double Demuxer::toMilliseconds(int64_t timestamp) const {
-  return static_cast<double>(timestamp - origin_) * av_q2d(stream_->time_base) * 1000.0;
+  const int64_t microseconds =
+      av_rescale_q(timestamp - origin_, stream_->time_base, AV_TIME_BASE_Q);
+  return static_cast<double>(microseconds) / 1000.0;
 }
 
 double Demuxer::durationMs() const {
@@ -126,6 +139,19 @@ void Demuxer::seekToKeyframeBefore(int64_t timestamp) {
     throw SnapshotFailure(ErrorCode::ResourceContentBad,
                           "cannot seek in the video: " + describeAvError(sought));
   }
+}
+
+void Demuxer::seekToStart() {
+  if (!indexedAtOpen_ && (context_->iformat->flags & AVFMT_NO_BYTE_SEEK) == 0 && context_->pb != nullptr) {
+    clearCapturedFfmpegLog();
+    const int sought = avformat_seek_file(context_.get(), -1, std::numeric_limits<int64_t>::min(),
+                                          0, std::numeric_limits<int64_t>::max(), AVSEEK_FLAG_BYTE);
+    interruption_.throwIfRequested();
+    if (sought >= 0) {
+      return;
+    }
+  }
+  seekToKeyframeBefore(origin_);
 }
 
 bool Demuxer::readVideoPacket(AVPacket* packet) {

@@ -25,9 +25,12 @@ class Demuxer {
   // Presentation time of the file's start in stream time base: times given
   // by users count from here, as the ffmpeg CLI's -ss does.
   int64_t originTimestamp() const { return origin_; }
-  // Milliseconds from the file's start <-> stream time base (rounded up, so
-  // "pts >= toTimestamp(ms)" means "at or after ms").
-  int64_t toTimestamp(double milliseconds) const;
+  // Milliseconds from the file's start -> stream time base. Rounded up,
+  // "pts >= firstTimestampAtOrAfter(ms)" means "at or after ms"; rounded
+  // down, "pts <= lastTimestampAtOrBefore(ms)" means "at or before ms".
+  int64_t firstTimestampAtOrAfter(double milliseconds) const;
+  int64_t lastTimestampAtOrBefore(double milliseconds) const;
+  // Stream time base -> milliseconds from the file's start, to the microsecond.
   double toMilliseconds(int64_t timestamp) const;
   double durationMs() const;
 
@@ -35,6 +38,10 @@ class Demuxer {
   // the container can tell (it may land earlier, or later on some formats:
   // callers verify with what they read).
   void seekToKeyframeBefore(int64_t timestamp);
+  // Positions the demuxer on the first packet of the file. Containers without
+  // an index (MPEG-TS, raw streams) seek by decode time and would land after
+  // the first keyframe, so they go back to byte 0 instead.
+  void seekToStart();
   // Reads the next packet of the video stream into `packet`. False at end of file.
   bool readVideoPacket(AVPacket* packet);
 
@@ -42,7 +49,13 @@ class Demuxer {
   const Interruption& interruption_;
   UniqueFormatContext context_;
   AVStream* stream_ = nullptr;
+  int64_t toTimestamp(double milliseconds, AVRounding rounding) const;
+
   int64_t origin_ = 0;
+  // Whether the container brought a seek index with its header (MP4, MKV).
+  // Seeks in other containers add entries as they search, so this is
+  // recorded once, at open.
+  bool indexedAtOpen_ = false;
 };
 
 }  // namespace framesnap

@@ -104,7 +104,7 @@ std::shared_ptr<const RgbImage> FrameExtractor::convertCurrentFrame() {
 // ---- Normal mode -------------------------------------------------------
 
 std::optional<ExtractedFrame> FrameExtractor::exactFrameAt(double timeMs) {
-  const int64_t target = demuxer_.toTimestamp(timeMs);
+  const int64_t target = demuxer_.firstTimestampAtOrAfter(timeMs);
   // The pending frame is the first at or after the previous target, so it
   // answers any later target it is not before; an earlier one needs a seek.
   const bool pendingAnswers = havePending_ && target >= previousTarget_;
@@ -150,7 +150,11 @@ bool FrameExtractor::seekAndDecodeFirstFrame(int64_t target) {
   int64_t seekTarget = target;
   for (;;) {
     const bool atStart = seekTarget <= origin;
-    demuxer_.seekToKeyframeBefore(atStart ? origin : seekTarget);
+    if (atStart) {
+      demuxer_.seekToStart();
+    } else {
+      demuxer_.seekToKeyframeBefore(seekTarget);
+    }
     decoder_.flush();
     if (decodeFirstFrameAfterSeek(atStart)) {
       acceptPending();
@@ -182,7 +186,8 @@ int64_t FrameExtractor::nextSeekTarget(int64_t target, double& backoffMs) const 
   if (backoffMs > kLastSeekBackoffMs) {
     return demuxer_.originTimestamp();
   }
-  const int64_t next = demuxer_.toTimestamp(demuxer_.toMilliseconds(target) - backoffMs);
+  const int64_t next =
+      demuxer_.lastTimestampAtOrBefore(demuxer_.toMilliseconds(target) - backoffMs);
   backoffMs *= 2;
   return next;
 }
@@ -208,7 +213,7 @@ ExtractedFrame FrameExtractor::pendingAsResult() {
 // ---- Intra mode --------------------------------------------------------
 
 std::optional<ExtractedFrame> FrameExtractor::keyframeAtOrBefore(double timeMs) {
-  const int64_t target = demuxer_.toTimestamp(timeMs);
+  const int64_t target = demuxer_.lastTimestampAtOrBefore(timeMs);
   if (!findKeyframePacket(target)) {
     return std::nullopt;
   }
@@ -242,7 +247,11 @@ bool FrameExtractor::findKeyframePacket(int64_t target) {
   int64_t seekTarget = target;
   for (;;) {
     const bool atStart = seekTarget <= origin;
-    demuxer_.seekToKeyframeBefore(atStart ? origin : seekTarget);
+    if (atStart) {
+      demuxer_.seekToStart();
+    } else {
+      demuxer_.seekToKeyframeBefore(seekTarget);
+    }
     bool found = false;
     while (demuxer_.readVideoPacket(packet_.get())) {
       const int64_t dts = packet_->dts != AV_NOPTS_VALUE ? packet_->dts : packet_->pts;

@@ -22,6 +22,10 @@ export interface NativeExtractRequest {
   width: number;
   height: number;
   threads: number;
+  /** Run on this thread's cached open file when it is the same file, and keep it cached. */
+  reuse?: boolean;
+  /** A series: no frame for times at or past the duration. */
+  stopAtEnd?: boolean;
 }
 
 export interface NativeFrame {

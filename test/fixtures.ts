@@ -39,8 +39,8 @@ export const RECIPES = {
   hevc10: encode('hevc10.mkv', ['-c:v', 'libx265', '-preset', 'veryfast', '-x265-params', 'keyint=25:log-level=error', '-pix_fmt', 'yuv420p10le']),
   /** Anamorphic: 320x240 stored, sample aspect ratio 2:1, shown as 640x240. */
   anamorphic: encode('anamorphic.mp4', ['-vf', 'setsar=2/1', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '25', '-pix_fmt', 'yuv420p']),
-  /** Odd size (321x241), 4:4:4 so the encoder accepts it. */
-  odd: { file: 'odd.mp4', args: ['-f', 'lavfi', '-i', 'testsrc2=size=321x241:rate=25', '-t', '2', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '25', '-pix_fmt', 'yuv444p'] },
+  /** Odd size (321x241), 4:4:4 inside the source graph: testsrc2 rounds a 4:2:0 size down. */
+  odd: { file: 'odd.mp4', args: ['-f', 'lavfi', '-i', 'testsrc2=size=321x241:rate=25,format=yuv444p', '-t', '2', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '25', '-pix_fmt', 'yuv444p'] },
   /** Pure red, 1280x720, converted with the BT.709 matrix and tagged so. */
   red709: {
     file: 'red709.mp4',

@@ -154,24 +154,10 @@ describe('sample aspect ratio', () => {
 });
 
 describe('odd sizes', () => {
-  // test/fixtures.ts's `odd` recipe asks testsrc2 for 321x241, but testsrc2
-  // produces yuv420p and rounds the size down to 320x240, so that clip is not
-  // odd. This file makes its own, converted to 4:4:4 inside the source graph so
-  // the size survives.
   let oddPath: string;
 
   beforeAll(async () => {
-    oddPath = join(CACHE_DIR, 'pixels-odd-321x241-yuv444p.mp4');
-    if (existsSync(oddPath)) return;
-    mkdirSync(CACHE_DIR, { recursive: true });
-    const temporary = `${oddPath}.${process.pid}.tmp.mp4`;
-    await run(FFMPEG, [
-      '-v', 'error', '-y',
-      '-f', 'lavfi', '-i', 'testsrc2=size=321x241:rate=25,format=yuv444p', '-t', '2',
-      '-c:v', 'libx264', '-preset', 'veryfast', '-g', '25', '-pix_fmt', 'yuv444p',
-      temporary,
-    ]);
-    renameSync(temporary, oddPath);
+    oddPath = await fixture('odd');
   });
 
   test('the clip really is 321x241', async () => {
