@@ -9,8 +9,6 @@
  * 100+ against the raw frame) does not hide which frame or orientation it is.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 import sharp from 'sharp';
@@ -18,7 +16,6 @@ import { beforeAll, describe, expect, test } from 'vitest';
 
 import { probe, probeSync, snapshot, snapshots, snapshotSync, snapshotsSync, SnapshotError } from '../dist/index.js';
 import {
-  CACHE_DIR,
   exactFrameIndex,
   FFMPEG,
   fixture,
