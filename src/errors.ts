@@ -16,6 +16,8 @@ export const ErrorCodes = {
   InternalError: 'InternalError',
   /** framesnap's own: the caller cancelled the call through its AbortSignal. */
   Aborted: 'Aborted',
+  /** framesnap's own: the service's job queue is full; retry later. */
+  Throttling: 'Throttling',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

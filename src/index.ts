@@ -4,3 +4,11 @@ export { probe, probeSync, snapshot, snapshots, type ProbeOptions, type ProbeRes
 export { snapshotSync, snapshotsSync, type SyncSnapshotOptions, type SyncSnapshotsOptions } from './sync-api.js';
 export { ffmpegVersions } from './versions.js';
 export { findFfmpeg } from './ffmpeg-cli.js';
+export {
+  SnapshotService,
+  type QuerySnapshotJobListRequest,
+  type QuerySnapshotJobListResponse,
+  type SnapshotServiceOptions,
+} from './service/service.js';
+export type { JobState, SnapshotJob, SubmitSnapshotJobResponse } from './service/job.js';
+export type { ObjectLocation, SubmitSnapshotJobRequest } from './service/request.js';

@@ -3,6 +3,7 @@ import { workerData, type MessagePort } from 'node:worker_threads';
 
 import { toSnapshotError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
+import { executeJob, type JobOutcome, type JobTask } from './service/execute.js';
 import { CallControl, takeSnapshots, type Snapshot } from './snapshot.js';
 import type { SyncReply, SyncRequest } from './sync.js';
 
@@ -13,6 +14,7 @@ type Handler = (args: never, control: CallControl) => Promise<unknown>;
 const handlers: Record<string, Handler> = {
   snapshots: (args: { path: string; options: ResolvedOptions }, control): Promise<Snapshot[]> =>
     takeSnapshots(args.path, args.options, control),
+  job: (task: JobTask): Promise<JobOutcome> => executeJob(task),
 };
 
 port.on('message', (request: SyncRequest) => {

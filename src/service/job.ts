@@ -1,0 +1,40 @@
+/** The job record as the cloud service shows it (SPEC section 7). */
+import { randomUUID } from 'node:crypto';
+
+import type { ObjectLocation } from './request.js';
+
+export type JobState = 'Submitted' | 'Snapshoting' | 'Success' | 'Fail';
+
+export interface SnapshotJob {
+  /** 32 lower-case hex digits. */
+  Id: string;
+  State: JobState;
+  /** The error code of a failed job, '' otherwise. */
+  Code: string;
+  Message: string;
+  /** Images written, as a decimal string like the service's data type. */
+  Count: string;
+  /** UTC, YYYY-MM-DDThh:mm:ssZ. */
+  CreationTime: string;
+  PipelineId: string;
+  UserData?: string;
+  Input: ObjectLocation;
+  SnapshotConfig: Record<string, unknown>;
+}
+
+export interface SubmitSnapshotJobResponse {
+  RequestId: string;
+  SnapshotJob: SnapshotJob;
+}
+
+export function newJobId(): string {
+  return randomUUID().replaceAll('-', '');
+}
+
+export function newRequestId(): string {
+  return randomUUID().toUpperCase();
+}
+
+export function creationTime(date: Date): string {
+  return `${date.toISOString().slice(0, 19)}Z`;
+}

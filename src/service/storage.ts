@@ -1,0 +1,150 @@
+/**
+ * Local buckets (SPEC section 2): bucket B is the folder <root>/B, or any
+ * folder named in a map. Keys are URL-decoded once and confined to their
+ * bucket: nothing is read or written outside a bucket's folder, ever.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, realpathSync, statSync } from 'node:fs';
+import { open, rename, unlink } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
+
+import { ErrorCodes, SnapshotError } from '../errors.js';
+
+export interface BucketConfig {
+  /** Folder holding one subfolder per bucket. */
+  root?: string;
+  /** Bucket name -> folder, for buckets kept elsewhere. */
+  buckets?: Record<string, string>;
+}
+
+/** Bucket names as the object store allows them. */
+const BUCKET_NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+
+function denied(message: string): SnapshotError {
+  return new SnapshotError(ErrorCodes.PermissionDenied, message);
+}
+
+function fileSystemError(error: unknown, what: string): SnapshotError {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return new SnapshotError(ErrorCodes.ResourceNotFound, `${what} does not exist`);
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return denied(`the file system refused access to ${what} (${code})`);
+  }
+  return new SnapshotError(ErrorCodes.InternalError, `${what}: ${(error as Error).message}`);
+}
+
+/** The folder of a bucket, with symlinks resolved. */
+export function bucketFolder(config: BucketConfig, bucket: string, where: string): string {
+  let folder: string | undefined;
+  if (config.buckets !== undefined && Object.hasOwn(config.buckets, bucket)) {
+    folder = config.buckets[bucket];
+  } else if (config.root !== undefined) {
+    if (!BUCKET_NAME.test(bucket)) {
+      throw new SnapshotError(
+        ErrorCodes.InvalidParameter,
+        `${where}.Bucket ${JSON.stringify(bucket)} is not a valid bucket name (3-63 of a-z, 0-9 and -)`,
+      );
+    }
+    folder = join(config.root, bucket);
+  }
+  if (folder === undefined) {
+    throw new SnapshotError(ErrorCodes.ResourceNotFound, `the bucket ${bucket} does not exist`);
+  }
+  try {
+    const real = realpathSync(folder);
+    if (!statSync(real).isDirectory()) throw Object.assign(new Error('not a folder'), { code: 'ENOTDIR' });
+    return real;
+  } catch (error) {
+    throw fileSystemError(error, `the bucket ${bucket}`);
+  }
+}
+
+/** URL-decodes a key once (a key with no % is taken as is) and checks its shape. */
+export function decodeKey(key: string, where: string): string {
+  let decoded = key;
+  if (key.includes('%')) {
+    try {
+      decoded = decodeURIComponent(key);
+    } catch {
+      throw new SnapshotError(ErrorCodes.InvalidParameter, `${where} ${JSON.stringify(key)} is not a valid URL-encoded key`);
+    }
+  }
+  return checkKey(decoded, where);
+}
+
+/** Refuses keys that could leave their bucket or name no object. */
+export function checkKey(decoded: string, where: string): string {
+  if (decoded.includes('\0')) throw denied(`${where} contains a NUL byte`);
+  if (isAbsolute(decoded) || decoded.startsWith('\\')) throw denied(`${where} ${JSON.stringify(decoded)} is an absolute path`);
+  if (decoded.split(/[/\\]/).some((segment) => segment === '..')) {
+    throw denied(`${where} ${JSON.stringify(decoded)} leads out of its bucket`);
+  }
+  if (decoded === '' || decoded.endsWith('/')) {
+    throw new SnapshotError(ErrorCodes.InvalidParameter, `${where} ${JSON.stringify(decoded)} does not name an object`);
+  }
+  return decoded;
+}
+
+function inside(folder: string, path: string): boolean {
+  return path.startsWith(folder.endsWith(sep) ? folder : folder + sep);
+}
+
+/** The real path of an existing input object, refusing symlinks out of the bucket. */
+export function resolveInputObject(bucketDir: string, key: string, where: string): string {
+  const candidate = resolve(bucketDir, key);
+  if (!inside(bucketDir, candidate)) throw denied(`${where} leads out of its bucket`);
+  let real: string;
+  try {
+    real = realpathSync(candidate);
+  } catch (error) {
+    throw fileSystemError(error, `the object ${key}`);
+  }
+  if (!inside(bucketDir, real)) throw denied(`${where} ${JSON.stringify(key)} is a link that leads out of its bucket`);
+  return real;
+}
+
+/**
+ * The path to write an output object at: its folders are created inside the
+ * bucket, and a folder that is a link leading out is refused.
+ */
+export function prepareOutputPath(bucketDir: string, key: string, where: string): string {
+  const candidate = resolve(bucketDir, key);
+  if (!inside(bucketDir, candidate)) throw denied(`${where} leads out of its bucket`);
+  const folder = dirname(candidate);
+  let realFolder: string;
+  try {
+    mkdirSync(folder, { recursive: true });
+    realFolder = realpathSync(folder);
+  } catch (error) {
+    throw fileSystemError(error, `the folder of ${key}`);
+  }
+  if (realFolder !== bucketDir && !inside(bucketDir, realFolder)) {
+    throw denied(`${where} ${JSON.stringify(key)} goes through a link that leads out of its bucket`);
+  }
+  return join(realFolder, candidate.slice(folder.length + 1));
+}
+
+/**
+ * Writes a file atomically: a temporary name in the same folder, then a
+ * rename, so readers never see half a JPEG. rename() replaces a link at the
+ * destination instead of writing through it.
+ */
+export async function writeAtomically(path: string, data: Uint8Array): Promise<void> {
+  const temporary = join(dirname(path), `.framesnap-${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const handle = await open(temporary, 'wx', 0o644);
+    try {
+      await handle.writeFile(data);
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, path);
+  } catch (error) {
+    await unlink(temporary).catch(() => undefined);
+    throw fileSystemError(error, `writing ${path}`);
+  }
+}
+
+export async function removeQuietly(paths: Iterable<string>): Promise<void> {
+  await Promise.all([...paths].map((path) => unlink(path).catch(() => undefined)));
+}
