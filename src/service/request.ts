@@ -116,7 +116,7 @@ function parseLocation(where: string, value: unknown): ObjectLocation {
 /** A number given as a number or a decimal string ("5", "0.5"). */
 function numeric(where: string, value: unknown): number {
   if (value === null || value === '') throw new SnapshotError(ErrorCodes.NullValue, `${where} must not be empty`);
-  const parsed = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : NaN;
+  const parsed = typeof value === 'number' ? value : typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value) ? Number(value) : NaN;
   if (!Number.isFinite(parsed)) throw invalid('a number', where, value);
   return parsed;
 }

@@ -61,6 +61,7 @@ export class SnapshotService {
   private readonly maxQueue: number;
   private readonly maxJobHistory: number;
   private readonly jobs = new Map<string, SnapshotJob>();
+  private readonly finished = new Map<string, Promise<void>>();
   private readonly queue: QueuedJob[] = [];
   private readonly running = new Set<Promise<void>>();
   private pool: Piscina | undefined;
@@ -90,15 +91,17 @@ export class SnapshotService {
     const requestId = newRequestId();
     const { job, task, asynchronous } = this.prepare(request, requestId);
     if (asynchronous) {
+      const answer = { RequestId: requestId, SnapshotJob: { ...job } };
       this.enqueue(job, task, () => undefined);
-      return { RequestId: requestId, SnapshotJob: { ...job } };
+      return answer;
     }
     const outcome = await new Promise<JobOutcome | SnapshotError>((settle) => {
       const timer = setTimeout(() => {
         Atomics.store(task.abort, 0, 1);
-        settle(this.fail(job, new SnapshotError(ErrorCodes.SnapshotTimeOut, `the synchronous job took longer than ${this.syncTimeoutMs} ms`)));
+        const timedOut = this.fail(job, new SnapshotError(ErrorCodes.SnapshotTimeOut, `the synchronous job took longer than ${this.syncTimeoutMs} ms`));
         const waiting = this.queue.findIndex((queued) => queued.job === job);
-        if (waiting >= 0) this.queue.splice(waiting, 1);
+        if (waiting >= 0) this.queue.splice(waiting, 1)[0]!.settle(timedOut);
+        else settle(timedOut); // running: the worker stops at its next check
       }, this.syncTimeoutMs);
       this.enqueue(job, task, (result) => {
         clearTimeout(timer);
@@ -117,8 +120,9 @@ export class SnapshotService {
     const requestId = newRequestId();
     const { job, task, asynchronous } = this.prepare(request, requestId);
     if (asynchronous) {
+      const answer = { RequestId: requestId, SnapshotJob: { ...job } };
       this.enqueue(job, task, () => undefined);
-      return { RequestId: requestId, SnapshotJob: { ...job } };
+      return answer;
     }
     job.State = 'Snapshoting';
     let outcome: JobOutcome | SnapshotError;
@@ -132,6 +136,14 @@ export class SnapshotService {
       outcome = this.fail(job, failure);
     }
     return this.respond(requestId, job, outcome);
+  }
+
+  /** Resolves with the job once it has finished (Success or Fail). */
+  async waitForJob(jobId: string): Promise<SnapshotJob> {
+    const job = this.jobs.get(jobId);
+    if (job === undefined) throw new SnapshotError(ErrorCodes.ResourceNotFound, `the job ${jobId} does not exist`);
+    await this.finished.get(jobId);
+    return { ...job };
   }
 
   querySnapshotJobList(request: QuerySnapshotJobListRequest): QuerySnapshotJobListResponse {
@@ -238,7 +250,17 @@ export class SnapshotService {
   }
 
   private enqueue(job: SnapshotJob, task: JobTask, settle: (outcome: JobOutcome | SnapshotError) => void): void {
-    this.queue.push({ job, task, settle });
+    let markFinished = (): void => undefined;
+    this.finished.set(job.Id, new Promise((resolve) => (markFinished = resolve)));
+    this.queue.push({
+      job,
+      task,
+      settle: (outcome) => {
+        this.finished.delete(job.Id);
+        markFinished();
+        settle(outcome);
+      },
+    });
     this.pump();
   }
 

@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+/**
+ * The `framesnap` command:
+ *   framesnap submit --root DIR --input JSON --config JSON [--user-data S] [--pipeline-id ID] [--no-wait]
+ *   framesnap snapshot FILE --time MS [--frame-type normal|intra] [--width N] [--height N] [--quality Q] -o OUT.jpg
+ * Exit status: 0 success, 2 bad request (refused before any work), 1 failure
+ * of the work itself; the error code and message go to stderr.
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+import type { SnapshotError } from './errors.js';
+
+const USAGE = `usage:
+  framesnap submit --root DIR --input JSON --config JSON [--user-data S] [--pipeline-id ID] [--workers N] [--sync-timeout MS] [--no-wait]
+  framesnap snapshot FILE --time MS [--frame-type normal|intra] [--width N] [--height N] [--quality Q] -o OUT.jpg`;
+
+const EXIT_FAILURE = 1;
+const EXIT_BAD_REQUEST = 2;
+
+/** Codes that mean the request itself was wrong, when no job says otherwise. */
+const BAD_REQUEST_CODES = new Set([
+  'InvalidParameter',
+  'InvalidParameter.JsonFormatInvalid',
+  'InvalidParameter.OutOfRange',
+  'InvalidParameter.NullValue',
+  'InvalidParameter.ResourceNotFound',
+  'PermissionDenied.ResourceAccess',
+]);
+
+class UsageError extends Error {}
+
+function integerOption(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new UsageError(`--${name} expects a whole number, got ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+function numberOption(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (value.trim() === '' || !Number.isFinite(parsed)) throw new UsageError(`--${name} expects a number, got ${JSON.stringify(value)}`);
+  return parsed;
+}
+
+async function submit(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      root: { type: 'string' },
+      input: { type: 'string' },
+      config: { type: 'string' },
+      'user-data': { type: 'string' },
+      'pipeline-id': { type: 'string' },
+      workers: { type: 'string' },
+      'sync-timeout': { type: 'string' },
+      'no-wait': { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.root === undefined || values.input === undefined || values.config === undefined) {
+    throw new UsageError('submit needs --root, --input and --config');
+  }
+  const { SnapshotService } = await import('./service/service.js');
+  const service = new SnapshotService({
+    root: values.root,
+    workers: integerOption('workers', values.workers) ?? 1,
+    syncTimeoutMs: integerOption('sync-timeout', values['sync-timeout']),
+  });
+  try {
+    const response = await service.submitSnapshotJob({
+      Input: values.input,
+      SnapshotConfig: values.config,
+      ...(values['user-data'] === undefined ? {} : { UserData: values['user-data'] }),
+      ...(values['pipeline-id'] === undefined ? {} : { PipelineId: values['pipeline-id'] }),
+    });
+    if (response.SnapshotJob.State === 'Submitted' && !values['no-wait']) {
+      response.SnapshotJob = await service.waitForJob(response.SnapshotJob.Id);
+    }
+    console.log(JSON.stringify(response, null, 2));
+    if (response.SnapshotJob.State === 'Fail') {
+      console.error(`framesnap: ${response.SnapshotJob.Code}: ${response.SnapshotJob.Message}`);
+      return EXIT_FAILURE;
+    }
+    return 0;
+  } finally {
+    await service.close();
+  }
+}
+
+async function snapshotCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      time: { type: 'string' },
+      'frame-type': { type: 'string' },
+      width: { type: 'string' },
+      height: { type: 'string' },
+      quality: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+    },
+    strict: true,
+  });
+  if (positionals.length !== 1 || values.time === undefined || values.output === undefined) {
+    throw new UsageError('snapshot needs FILE, --time and -o');
+  }
+  const { snapshot } = await import('./snapshot.js');
+  const jpeg = await snapshot(positionals[0]!, {
+    time: numberOption('time', values.time)!,
+    frameType: values['frame-type'] as 'intra' | 'normal' | undefined,
+    width: integerOption('width', values.width),
+    height: integerOption('height', values.height),
+    quality: integerOption('quality', values.quality),
+  });
+  writeFileSync(values.output, jpeg);
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === 'submit') return await submit(rest);
+    if (command === 'snapshot') return await snapshotCommand(rest);
+    if (command === '--help' || command === '-h') {
+      console.log(USAGE);
+      return 0;
+    }
+    throw new UsageError(command === undefined ? 'a command is needed' : `unknown command ${command}`);
+  } catch (error) {
+    if (error instanceof UsageError || (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`framesnap: ${(error as Error).message}\n${USAGE}`);
+      return EXIT_BAD_REQUEST;
+    }
+    const failure = error as SnapshotError;
+    if (typeof failure.code !== 'string') throw error;
+    console.error(`framesnap: ${failure.code}: ${failure.message}`);
+    const badRequest = failure.jobId === undefined && BAD_REQUEST_CODES.has(failure.code);
+    return badRequest ? EXIT_BAD_REQUEST : EXIT_FAILURE;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
