@@ -1,22 +1,24 @@
 #!/usr/bin/env node
 // The main job, as `npm run demo` runs it: make a sample clip if there is
-// none, take snapshots with the low-level API, write them under
-// demo-output/, and print what was done and how long each step took.
+// none, run the cloud API's two example jobs on it with SnapshotService (one
+// synchronous snapshot, one asynchronous series of ten), then take a few
+// snapshots with the low-level API. Everything lands under demo-output/;
+// each step prints what it did and how long it took.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { findFfmpeg, probe, snapshot, snapshots, snapshotSync } from '../dist/index.js';
+import { findFfmpeg, probe, snapshot, snapshots, snapshotSync, SnapshotService } from '../dist/index.js';
 
 const outputDir = 'demo-output';
 const sample = join(outputDir, 'sample.mp4');
 mkdirSync(outputDir, { recursive: true });
 
 if (!existsSync(sample)) {
-  console.log(`making ${sample}: 20 s of 1280x720 H.264 with B-frames, a keyframe every 2 s`);
+  console.log(`making ${sample} (once): 200 s of 640x360 H.264 with B-frames, a keyframe every 2 s`);
   execFileSync(findFfmpeg(), [
-    '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-t', '20',
-    '-c:v', 'libx264', '-preset', 'veryfast', '-g', '60', '-bf', '3', '-pix_fmt', 'yuv420p', sample,
+    '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-t', '200',
+    '-c:v', 'libx264', '-preset', 'superfast', '-crf', '28', '-g', '60', '-bf', '3', '-pix_fmt', 'yuv420p', sample,
   ]);
 }
 
@@ -27,6 +29,37 @@ async function timed(label, work) {
   return result;
 }
 
+// ---- The job API: the seed's two examples, run locally ------------------
+// Buckets are folders under a root: example-bucket holds the input, example-001 the output.
+const root = join(outputDir, 'buckets');
+mkdirSync(join(root, 'example-bucket'), { recursive: true });
+mkdirSync(join(root, 'example-001'), { recursive: true });
+copyFileSync(sample, join(root, 'example-bucket', 'example.mp4'));
+const service = new SnapshotService({ root });
+const Input = '{"Bucket":"example-bucket","Location":"oss-cn-hangzhou","Object":"example.mp4"}';
+
+const single = await timed('submitSnapshotJob, synchronous: Time 5', () =>
+  service.submitSnapshotJob({
+    Input,
+    SnapshotConfig: '{"OutputFile":{"Bucket":"example-001","Location":"oss-cn-hangzhou","Object":"example.jpg"},"Time":"5"}',
+    UserData: 'testid-001',
+  }),
+);
+console.log(JSON.stringify(single, null, 2));
+
+const series = await timed('submitSnapshotJob, asynchronous: Num 10, Interval 20 s (answer)', () =>
+  service.submitSnapshotJob({
+    Input,
+    SnapshotConfig: '{"OutputFile":{"Bucket":"example-001","Location":"oss-cn-hangzhou","Object":"{Count}.jpg"},"Time":"5","Num":"10","Interval":"20"}',
+  }),
+);
+console.log(JSON.stringify(series, null, 2));
+const finished = await timed('  ... until the series job finished', () => service.waitForJob(series.SnapshotJob.Id));
+console.log(JSON.stringify(service.querySnapshotJobList({ SnapshotJobIds: finished.Id }), null, 2));
+console.log(`example-001 now holds: ${readdirSync(join(root, 'example-001')).sort().join(' ')}`);
+await service.close();
+
+// ---- The low-level API ----------------------------------------------------
 const info = await timed(`probe ${sample}`, () => probe(sample));
 console.log(`  ${info.codecName} ${info.width}x${info.height} ${info.frameRate} fps, ${info.durationMs} ms, ${info.keyframeCount} keyframes`);
 
@@ -39,7 +72,7 @@ const exact = await timed('snapshot at 5500 ms, exact frame (normal)', () =>
 writeFileSync(join(outputDir, 'normal-5500.jpg'), exact);
 
 const thumbs = await timed('snapshots of 8 exact frames, 320 wide, one open', () =>
-  snapshots(sample, { times: [0, 2500, 5000, 7500, 10000, 12500, 15000, 17500], frameType: 'normal', width: 320 }),
+  snapshots(sample, { times: [0, 25000, 50000, 75000, 100000, 125000, 150000, 175000], frameType: 'normal', width: 320 }),
 );
 for (const thumb of thumbs) {
   writeFileSync(join(outputDir, `thumb-${String(thumb.requestedMs).padStart(5, '0')}.jpg`), thumb.jpeg);
@@ -50,4 +83,4 @@ const blocking = await timed('snapshotSync at 12000 ms, exact, 640 wide (blockin
 );
 writeFileSync(join(outputDir, 'sync-12000.jpg'), blocking);
 
-console.log(`wrote ${thumbs.length + 3} JPEGs to ${outputDir}/`);
+console.log(`wrote ${thumbs.length + 3} JPEGs to ${outputDir}/ and 11 to ${root}/example-001/`);
