@@ -1,0 +1,485 @@
+/**
+ * Bad input of every kind through every twin of the low-level API (SPEC
+ * section 8): each failure is a SnapshotError with the exact code and a
+ * message that names the file and the reason; validation errors; and
+ * cancellation by AbortSignal and by timeoutMs.
+ */
+import { execFile } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import {
+  probe,
+  probeSync,
+  SnapshotError,
+  snapshot,
+  snapshots,
+  snapshotsSync,
+  snapshotSync,
+} from '../dist/index.js';
+import { fixture, jpegToRgb } from './fixtures.js';
+
+const runFile = promisify(execFile);
+const IS_ROOT = process.getuid?.() === 0;
+const TWINS_CHILD = fileURLToPath(new URL('./helpers/twins-child.mjs', import.meta.url));
+
+/** The 4 s, 25 fps, 320x240 H.264 clip: frames at 0, 40, ..., 3960 ms; keyframes each second. */
+let h264: string;
+/** A scratch folder: the missing file, the directory and the unreadable file live here. */
+let scratch: string;
+
+beforeAll(async () => {
+  h264 = await fixture('h264');
+  scratch = mkdtempSync(join(tmpdir(), 'framesnap-errors-'));
+  chmodSync(scratch, 0o755); // readable by the unprivileged child below
+  mkdirSync(join(scratch, 'folder.mp4'));
+  copyFileSync(h264, join(scratch, 'locked.mp4'));
+  chmodSync(join(scratch, 'locked.mp4'), 0o000);
+});
+
+afterAll(() => {
+  if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
+});
+
+const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+// ---- The twins --------------------------------------------------------------
+
+interface Twin {
+  name: string;
+  sync: boolean;
+  /** Undefined for probe, which has no frame type. */
+  frameType?: 'intra' | 'normal';
+  /** `time` replaces the default time (1000 ms; for the series, [0, 1000, 2000] becomes [0, time]). */
+  call: (path: string, time?: number) => unknown;
+}
+
+const FRAME_TYPES = ['intra', 'normal'] as const;
+
+const TWINS: Twin[] = [
+  { name: 'probe', sync: false, call: (path) => probe(path) },
+  { name: 'probeSync', sync: true, call: (path) => probeSync(path) },
+  ...FRAME_TYPES.flatMap((frameType): Twin[] => [
+    { name: `snapshot ${frameType}`, sync: false, frameType, call: (path, time = 1000) => snapshot(path, { time, frameType }) },
+    { name: `snapshotSync ${frameType}`, sync: true, frameType, call: (path, time = 1000) => snapshotSync(path, { time, frameType }) },
+    {
+      name: `snapshots ${frameType}`,
+      sync: false,
+      frameType,
+      call: (path, time) => snapshots(path, { times: time === undefined ? [0, 1000, 2000] : [0, time], frameType }),
+    },
+    {
+      name: `snapshotsSync ${frameType}`,
+      sync: true,
+      frameType,
+      call: (path, time) => snapshotsSync(path, { times: time === undefined ? [0, 1000, 2000] : [0, time], frameType }),
+    },
+  ]),
+];
+
+/**
+ * The error a twin fails with: a sync twin must throw (not return), an async
+ * one must return a promise that rejects (not throw synchronously).
+ */
+async function failureOf(twin: Twin, run: () => unknown): Promise<SnapshotError> {
+  let returned: unknown;
+  try {
+    returned = run();
+  } catch (error) {
+    if (!twin.sync) throw new Error(`${twin.name} threw synchronously instead of rejecting: ${String(error)}`);
+    return error as SnapshotError;
+  }
+  if (twin.sync) throw new Error(`${twin.name} returned instead of throwing`);
+  expect(returned).toBeInstanceOf(Promise);
+  try {
+    await returned;
+  } catch (error) {
+    return error as SnapshotError;
+  }
+  throw new Error(`${twin.name} resolved instead of rejecting`);
+}
+
+function expectSnapshotError(error: SnapshotError, code: string, message: string | RegExp): void {
+  expect(error).toBeInstanceOf(SnapshotError);
+  expect(error).toBeInstanceOf(Error);
+  expect(error.name).toBe('SnapshotError');
+  expect({ code: error.code, message: error.message }).toEqual({
+    code,
+    message: typeof message === 'string' ? message : expect.stringMatching(message),
+  });
+}
+
+// ---- Bad files ----------------------------------------------------------------
+
+interface BadInput {
+  name: string;
+  path: () => Promise<string>;
+  code: string;
+  message: (path: string) => string | RegExp;
+  /** Which twins the case applies to (default: all). */
+  appliesTo?: (twin: Twin) => boolean;
+  /** A time that replaces the twin's default. */
+  time?: number;
+  skip?: boolean;
+}
+
+/** FFmpeg's reason from avformat_open_input, with its "[demuxer @ 0x...]" context. */
+const ffmpegOpenFailure = (path: string, reason: string, context: string, detail: string): RegExp =>
+  new RegExp(`^cannot open ${escape(path)} as a video: ${escape(reason)} \\(\\[${escape(context)} @ 0x[0-9a-f]+\\] ${detail}\\)$`);
+
+const MOV = 'mov,mp4,m4a,3gp,3g2,mj2';
+
+const BAD_INPUTS: BadInput[] = [
+  {
+    name: 'a missing file',
+    path: async () => join(scratch, 'missing.mp4'),
+    code: 'InvalidParameter.ResourceNotFound',
+    message: (path) => `cannot open ${path} as a video: No such file or directory`,
+  },
+  {
+    name: 'a path through a missing folder',
+    path: async () => join(scratch, 'no-such-folder', 'clip.mp4'),
+    code: 'InvalidParameter.ResourceNotFound',
+    message: (path) => `cannot open ${path} as a video: No such file or directory`,
+  },
+  {
+    name: 'an empty file',
+    path: () => fixture('empty'),
+    code: 'InvalidParameter.ResourceContentBad',
+    message: (path) => ffmpegOpenFailure(path, 'Invalid data found when processing input', MOV, 'moov atom not found'),
+  },
+  {
+    name: 'random bytes',
+    path: () => fixture('random'),
+    code: 'InvalidParameter.ResourceContentBad',
+    message: (path) => ffmpegOpenFailure(path, 'Invalid data found when processing input', MOV, 'moov atom not found'),
+  },
+  {
+    name: 'a text file',
+    path: () => fixture('text'),
+    // The tty demuxer (text as pictures) is deliberately not on the format whitelist.
+    code: 'InvalidParameter.ResourceContentBad',
+    message: (path) => ffmpegOpenFailure(path, 'Invalid argument', 'tty', "Format not on whitelist '[^']+'"),
+  },
+  {
+    name: 'audio only (no video stream)',
+    path: () => fixture('audioOnly'),
+    code: 'InvalidParameter.ResourceContentBad',
+    message: (path) => `${path} has no video stream`,
+  },
+  {
+    name: 'a truncated MP4 (moov missing)',
+    path: () => fixture('truncated'),
+    code: 'InvalidParameter.ResourceContentBad',
+    message: (path) => ffmpegOpenFailure(path, 'Invalid data found when processing input', MOV, 'moov atom not found'),
+  },
+  {
+    name: 'a directory',
+    path: async () => join(scratch, 'folder.mp4'),
+    code: 'InvalidParameter.ResourceContentBad',
+    // probe reports FFmpeg's EISDIR; the extractor stats the path first and says so in its own words.
+    message: (path) => new RegExp(`^cannot open ${escape(path)} as a video: (Is a directory|not a regular file)$`),
+  },
+  {
+    name: 'a time past the end in normal mode',
+    path: () => fixture('h264'),
+    time: 60_000,
+    appliesTo: (twin) => twin.frameType === 'normal',
+    code: 'InvalidParameter.ResourceContentBad',
+    message: (path) => `No frame at or after 60000 ms in ${path}: the time is past the last frame`,
+  },
+  {
+    name: 'an unreadable file (mode 000)',
+    path: async () => join(scratch, 'locked.mp4'),
+    // root reads any file whatever its mode: the case runs in-process only for
+    // other users; as root the test below runs it in a child as nobody.
+    skip: IS_ROOT,
+    code: 'PermissionDenied.ResourceAccess',
+    message: (path) => `cannot open ${path} as a video: Permission denied`,
+  },
+];
+
+const CASES = BAD_INPUTS.flatMap((input) =>
+  TWINS.filter((twin) => input.appliesTo?.(twin) ?? true).map((twin) => ({ input, twin, label: `${input.name} via ${twin.name}` })),
+);
+
+describe('bad inputs through every twin', () => {
+  it.for(CASES)('$label', async ({ input, twin }, context) => {
+    if (input.skip) context.skip();
+    const path = await input.path();
+    const error = await failureOf(twin, () => twin.call(path, input.time));
+    expectSnapshotError(error, input.code, input.message(path));
+  });
+
+  it.runIf(IS_ROOT)('an unreadable file (mode 000) via every twin, as an unprivileged user', async (context) => {
+    const path = join(scratch, 'locked.mp4');
+    let stdout: string;
+    try {
+      ({ stdout } = await runFile(process.execPath, [TWINS_CHILD, path], { uid: 65534, gid: 65534, timeout: 60_000 }));
+    } catch (error) {
+      // A checkout that user 65534 cannot read (under /root, say): nothing to learn here.
+      const { stderr = '', signal = null } = error as { stderr?: string; signal?: string | null };
+      if (signal === null && /EACCES|permission denied/i.test(stderr) && !stderr.includes('SnapshotError')) context.skip();
+      throw error;
+    }
+    const results = JSON.parse(stdout) as Record<string, unknown>;
+    const expected = {
+      ok: false,
+      isSnapshotError: true,
+      code: 'PermissionDenied.ResourceAccess',
+      message: `cannot open ${path} as a video: Permission denied`,
+    };
+    expect(results).toEqual(Object.fromEntries(TWINS.map((twin) => [twin.name, expected])));
+  });
+
+  it('an intra time past the end is not an error: it gives the last keyframe', async () => {
+    const [last] = await snapshots(h264, { times: [60_000], frameType: 'intra' });
+    expect({ requestedMs: last!.requestedMs, timeMs: last!.timeMs, keyframe: last!.keyframe }).toEqual({
+      requestedMs: 60_000,
+      timeMs: 3000,
+      keyframe: true,
+    });
+    const [lastSync] = snapshotsSync(h264, { times: [60_000], frameType: 'intra' });
+    expect(lastSync!.timeMs).toBe(3000);
+    expect(Buffer.compare(lastSync!.jpeg, last!.jpeg)).toBe(0);
+  });
+
+  it('leaves the process alive and working', async () => {
+    expect(process.exitCode ?? 0).toBe(0);
+    for (const jpeg of [
+      await snapshot(h264, { time: 1000, frameType: 'normal' }),
+      snapshotSync(h264, { time: 1000, frameType: 'normal' }),
+      await snapshot(h264, { time: 1000 }),
+    ]) {
+      const { width, height } = await jpegToRgb(jpeg);
+      expect({ width, height }).toEqual({ width: 320, height: 240 });
+    }
+    expect((await probe(h264)).durationMs).toBe(4000);
+    expect(probeSync(h264).durationMs).toBe(4000);
+  });
+});
+
+// ---- Validation -------------------------------------------------------------
+
+const SNAPSHOT_TWINS = TWINS.filter((twin) => twin.name.startsWith('snapshot ') || twin.name.startsWith('snapshotSync '));
+const SERIES_TWINS = TWINS.filter((twin) => twin.name.startsWith('snapshots'));
+
+interface Invalid {
+  name: string;
+  twins: Twin[];
+  call: (twin: Twin) => unknown;
+  code: string;
+  /** A function when it depends on a fixture's path. */
+  message: string | (() => string);
+}
+
+/** Calls a twin's function (by the name before its frame type) with raw, unchecked arguments. */
+function raw(twin: Twin, path: unknown, options: unknown): unknown {
+  const fn = {
+    probe,
+    probeSync,
+    snapshot,
+    snapshotSync,
+    snapshots,
+    snapshotsSync,
+  }[twin.name.split(' ')[0]!] as (path: unknown, options: unknown) => unknown;
+  return fn(path, options);
+}
+
+const withFrameType = (twin: Twin, options: Record<string, unknown>): Record<string, unknown> =>
+  twin.frameType === undefined ? options : { ...options, frameType: twin.frameType };
+
+const VALIDATION: Invalid[] = [
+  {
+    name: 'time -1',
+    twins: SNAPSHOT_TWINS,
+    call: (twin) => raw(twin, h264, withFrameType(twin, { time: -1 })),
+    code: 'InvalidParameter.OutOfRange',
+    message: 'Expected a number between 0 and 1000000000000 for time but received -1',
+  },
+  {
+    name: 'times [-1]',
+    twins: SERIES_TWINS,
+    call: (twin) => raw(twin, h264, withFrameType(twin, { times: [0, -1] })),
+    code: 'InvalidParameter.OutOfRange',
+    message: 'Expected a number between 0 and 1000000000000 for times[1] but received -1',
+  },
+  {
+    name: 'time NaN',
+    twins: SNAPSHOT_TWINS,
+    call: (twin) => raw(twin, h264, withFrameType(twin, { time: NaN })),
+    code: 'InvalidParameter',
+    message: 'Expected a number between 0 and 1000000000000 for time but received NaN',
+  },
+  {
+    name: 'times [NaN]',
+    twins: SERIES_TWINS,
+    call: (twin) => raw(twin, h264, withFrameType(twin, { times: [NaN] })),
+    code: 'InvalidParameter',
+    message: 'Expected a number between 0 and 1000000000000 for times[0] but received NaN',
+  },
+  {
+    name: 'time missing',
+    twins: SNAPSHOT_TWINS,
+    call: (twin) => raw(twin, h264, withFrameType(twin, {})),
+    code: 'InvalidParameter.NullValue',
+    message: 'Expected a number of milliseconds for time but received undefined',
+  },
+  {
+    name: 'times []',
+    twins: SERIES_TWINS,
+    call: (twin) => raw(twin, h264, withFrameType(twin, { times: [] })),
+    code: 'InvalidParameter',
+    message: 'Expected an array of 1 to 7200 times in milliseconds for times but received an array',
+  },
+  {
+    name: 'times not an array (a number)',
+    twins: SERIES_TWINS,
+    call: (twin) => raw(twin, h264, withFrameType(twin, { times: 1000 })),
+    code: 'InvalidParameter',
+    message: 'Expected an array of 1 to 7200 times in milliseconds for times but received 1000',
+  },
+  {
+    name: 'times not an array (a string)',
+    twins: SERIES_TWINS,
+    call: (twin) => raw(twin, h264, withFrameType(twin, { times: '0,1000' })),
+    code: 'InvalidParameter',
+    message: 'Expected an array of 1 to 7200 times in milliseconds for times but received "0,1000"',
+  },
+  {
+    name: "path ''",
+    twins: TWINS,
+    call: (twin) => raw(twin, '', withFrameType(twin, twin.name.startsWith('snapshots') ? { times: [0] } : { time: 0 })),
+    code: 'InvalidParameter',
+    message: 'Expected a non-empty file path without NUL bytes for path but received ""',
+  },
+  {
+    name: 'path with a NUL byte',
+    twins: TWINS,
+    call: (twin) => raw(twin, `${h264}\0.txt`, withFrameType(twin, twin.name.startsWith('snapshots') ? { times: [0] } : { time: 0 })),
+    code: 'InvalidParameter',
+    // The path is quoted as JSON, the NUL byte escaped.
+    message: () => `Expected a non-empty file path without NUL bytes for path but received ${JSON.stringify(`${h264}\0.txt`)}`,
+  },
+  {
+    name: 'path not a string',
+    twins: TWINS,
+    call: (twin) => raw(twin, 42, withFrameType(twin, twin.name.startsWith('snapshots') ? { times: [0] } : { time: 0 })),
+    code: 'InvalidParameter',
+    message: 'Expected a non-empty file path without NUL bytes for path but received 42',
+  },
+  {
+    name: 'options null',
+    twins: TWINS,
+    call: (twin) => raw(twin, h264, null),
+    code: 'InvalidParameter',
+    message: 'Expected an options object for options but received null',
+  },
+  {
+    name: 'frameType unknown',
+    twins: [...SNAPSHOT_TWINS, ...SERIES_TWINS].filter((twin) => twin.frameType === 'intra'),
+    call: (twin) => raw(twin, h264, twin.name.startsWith('snapshots') ? { times: [0], frameType: 'exact' } : { time: 0, frameType: 'exact' }),
+    code: 'InvalidParameter',
+    message: 'Expected one of intra, normal for frameType but received "exact"',
+  },
+  {
+    name: 'a signal given to a blocking twin',
+    twins: TWINS.filter((twin) => twin.name.startsWith('snapshotSync') || twin.name.startsWith('snapshotsSync')),
+    call: (twin) =>
+      raw(twin, h264, withFrameType(twin, { ...(twin.name.startsWith('snapshots') ? { times: [0] } : { time: 0 }), signal: new AbortController().signal })),
+    code: 'InvalidParameter',
+    message: 'Expected no signal (a blocking call cannot be aborted; use timeoutMs) for signal but received "an AbortSignal"',
+  },
+];
+
+describe('validation', () => {
+  const cases = VALIDATION.flatMap((invalid) => invalid.twins.map((twin) => ({ invalid, twin, label: `${invalid.name} via ${twin.name}` })));
+
+  it.each(cases)('$label', async ({ invalid, twin }) => {
+    const error = await failureOf(twin, () => invalid.call(twin));
+    expectSnapshotError(error, invalid.code, typeof invalid.message === 'string' ? invalid.message : invalid.message());
+  });
+
+  it('names an unknown option (a typo is never ignored)', async () => {
+    const error = await failureOf(SNAPSHOT_TWINS[0]!, () => snapshot(h264, { time: 0, tiem: 5 } as never));
+    expect(error).toBeInstanceOf(SnapshotError);
+    expect(error.code).toBe('InvalidParameter');
+    expect(error.message).toMatch(/^Unknown option tiem in snapshot options; expected only time, /);
+  });
+});
+
+// ---- Cancellation -----------------------------------------------------------
+
+/** Every frame of the h264 clip in normal mode: 100 decodes and 100 JPEGs, far beyond 1 ms. */
+const EVERY_FRAME = Array.from({ length: 100 }, (_, index) => index * 40);
+
+describe('cancellation', () => {
+  const ASYNC: Twin = { name: 'async call', sync: false, call: () => undefined };
+  const BLOCKING: Twin = { name: 'blocking call', sync: true, call: () => undefined };
+  const CANCELLED = 'the snapshot was cancelled';
+  const PAST_DEADLINE = 'the snapshot ran past its deadline';
+
+  it.each([
+    ['probe', () => probe(h264, { signal: AbortSignal.abort() })],
+    ['snapshot intra', () => snapshot(h264, { time: 1000, signal: AbortSignal.abort() })],
+    ['snapshot normal', () => snapshot(h264, { time: 1000, frameType: 'normal', signal: AbortSignal.abort() })],
+    ['snapshots intra', () => snapshots(h264, { times: [0, 1000], signal: AbortSignal.abort() })],
+    ['snapshots normal', () => snapshots(h264, { times: EVERY_FRAME, frameType: 'normal', signal: AbortSignal.abort(new Error('a reason')) })],
+  ] as const)('an already aborted signal: %s rejects with Aborted', async (_name, call) => {
+    const error = await failureOf(ASYNC, call);
+    expectSnapshotError(error, 'Aborted', CANCELLED);
+  });
+
+  it('aborting while a long normal-mode series decodes rejects with Aborted', async () => {
+    const controller = new AbortController();
+    const pending = snapshots(h264, { times: EVERY_FRAME, frameType: 'normal', signal: controller.signal });
+    // The native work is queued when snapshots() returns; abort on the next turn of the loop.
+    setImmediate(() => controller.abort());
+    const error = await failureOf(ASYNC, () => pending);
+    expectSnapshotError(error, 'Aborted', CANCELLED);
+    // The same file, unaborted, still works afterwards.
+    const all = await snapshots(h264, { times: EVERY_FRAME, frameType: 'normal' });
+    // (Frame times are milliseconds from a time base and may carry float noise: 3280.0000000000005.)
+    expect(all.map((shot) => [shot.requestedMs, Math.round(shot.timeMs)])).toEqual(EVERY_FRAME.map((time) => [time, time]));
+  });
+
+  it('a signal aborted after the call finished changes nothing', async () => {
+    const controller = new AbortController();
+    const jpeg = await snapshot(h264, { time: 500, signal: controller.signal });
+    controller.abort();
+    expect((await jpegToRgb(jpeg)).width).toBe(320);
+  });
+
+  it.each([
+    ['snapshots', () => snapshots(h264, { times: EVERY_FRAME, frameType: 'normal', timeoutMs: 1 })],
+    ['snapshot', () => snapshot(h264, { time: 3960, frameType: 'normal', timeoutMs: 1 })],
+  ] as const)('timeoutMs 1 on a heavy normal-mode %s rejects with SnapshotTimeOut', async (_name, call) => {
+    const error = await failureOf(ASYNC, call);
+    expectSnapshotError(error, 'SnapshotTimeOut', PAST_DEADLINE);
+  });
+
+  it.each([
+    ['snapshotsSync', () => snapshotsSync(h264, { times: EVERY_FRAME, frameType: 'normal', timeoutMs: 1 })],
+    ['snapshotSync', () => snapshotSync(h264, { time: 3960, frameType: 'normal', timeoutMs: 1 })],
+  ] as const)('timeoutMs 1 on a heavy normal-mode %s throws SnapshotTimeOut', async (_name, call) => {
+    // Start the helper thread first, so that the 1 ms covers the work and not the thread's start.
+    snapshotSync(h264, { time: 0 });
+    const error = await failureOf(BLOCKING, call);
+    expectSnapshotError(error, 'SnapshotTimeOut', PAST_DEADLINE);
+  });
+
+  it('works normally after cancelled and timed-out calls', async () => {
+    const shots = await snapshots(h264, { times: [3960, 40], frameType: 'normal' });
+    expect(shots.map((shot) => [shot.requestedMs, Math.round(shot.timeMs)])).toEqual([
+      [3960, 3960],
+      [40, 40],
+    ]);
+    const [syncShot] = snapshotsSync(h264, { times: [3960], frameType: 'normal', timeoutMs: 30_000 });
+    expect(Buffer.compare(syncShot!.jpeg, shots[0]!.jpeg)).toBe(0);
+  });
+});
