@@ -233,6 +233,8 @@ ExtractRequest readExtractRequest(FramesnapAddon& addon, Napi::Env env, Napi::Va
   selection.width = size("width");
   selection.height = size("height");
   selection.stopAtEnd = object.Get("stopAtEnd").ToBoolean();
+  const Napi::Value skipNonReference = object.Get("skipNonReference");
+  selection.skipNonReference = skipNonReference.IsUndefined() || skipNonReference.ToBoolean();
   const double threads = optionalNumber(addon, env, object, "threads", 0);
   request.threads = threads >= 0 && threads <= 64 ? static_cast<int>(threads) : 0;
   return request;

@@ -21,6 +21,17 @@ constexpr const char* kVideoFormats =
     "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,mpegts,mpeg,avi,flv,asf,ogg,m4v,h264,hevc,"
     "mpegvideo,ivf,mxf,nut,gif,dv,yuv4mpegpipe,mjpeg,obu,vc1,rm,wtv";
 
+// Containers without a seek function of their own (MPEG-TS/PS, raw
+// streams, IVF): FFmpeg seeks them by a binary search on decode timestamps,
+// which lands after the first keyframe when asked for the start; byte 0 is
+// their true start. Containers with their own seek (MP4, Matroska, AVI, FLV)
+// must not be byte-sought. (FFmpeg 5.1 keeps read_seek in the public
+// AVInputFormat; later versions move it to FFInputFormat.)
+bool startsAtByteZero(const AVInputFormat* format) {
+  return format->read_seek == nullptr && format->read_seek2 == nullptr &&
+         (format->flags & AVFMT_NO_BYTE_SEEK) == 0;
+}
+
 bool hasDecoderParameters(const AVCodecParameters* parameters) {
   return parameters->codec_id != AV_CODEC_ID_NONE && parameters->width > 0 &&
          parameters->height > 0;
@@ -85,7 +96,6 @@ Demuxer::Demuxer(const std::string& path, const Interruption& interruption, bool
       context_->streams[i]->discard = AVDISCARD_ALL;
     }
   }
-  indexedAtOpen_ = avformat_index_get_entries_count(stream_) > 0;
   if (context_->start_time != AV_NOPTS_VALUE) {
     origin_ = av_rescale_q(context_->start_time, AV_TIME_BASE_Q, stream_->time_base);
   } else if (stream_->start_time != AV_NOPTS_VALUE) {
@@ -126,13 +136,18 @@ double Demuxer::durationMs() const {
 
 void Demuxer::seekToKeyframeBefore(int64_t timestamp) {
   clearCapturedFfmpegLog();
-  int sought = avformat_seek_file(context_.get(), stream_->index,
-                                  std::numeric_limits<int64_t>::min(), timestamp, timestamp, 0);
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  int sought = avformat_seek_file(context_.get(), stream_->index, kMin, timestamp, timestamp, 0);
   if (sought < 0) {
-    // Some formats cannot seek by time before their first keyframe; the
-    // start of the file is then the keyframe at or before the target.
-    sought = avformat_seek_file(context_.get(), stream_->index, std::numeric_limits<int64_t>::min(),
-                                0, std::numeric_limits<int64_t>::max(), AVSEEK_FLAG_BYTE);
+    // No keyframe at or before the target as far as the index tells (its
+    // first entry may come after the file's start, and Matroska searches
+    // forward from where it stands, which after the end finds nothing): take
+    // the nearest keyframe; the callers back off when it lands late.
+    sought = avformat_seek_file(context_.get(), stream_->index, kMin, timestamp, kMax, 0);
+  }
+  if (sought < 0 && startsAtByteZero(context_->iformat)) {
+    sought = avformat_seek_file(context_.get(), -1, kMin, 0, kMax, AVSEEK_FLAG_BYTE);
   }
   interruption_.throwIfRequested();
   if (sought < 0) {
@@ -142,7 +157,7 @@ void Demuxer::seekToKeyframeBefore(int64_t timestamp) {
 }
 
 void Demuxer::seekToStart() {
-  if (!indexedAtOpen_ && (context_->iformat->flags & AVFMT_NO_BYTE_SEEK) == 0 && context_->pb != nullptr) {
+  if (startsAtByteZero(context_->iformat) && context_->pb != nullptr) {
     clearCapturedFfmpegLog();
     const int sought = avformat_seek_file(context_.get(), -1, std::numeric_limits<int64_t>::min(),
                                           0, std::numeric_limits<int64_t>::max(), AVSEEK_FLAG_BYTE);

@@ -38,9 +38,9 @@ class Demuxer {
   // the container can tell (it may land earlier, or later on some formats:
   // callers verify with what they read).
   void seekToKeyframeBefore(int64_t timestamp);
-  // Positions the demuxer on the first packet of the file. Containers without
-  // an index (MPEG-TS, raw streams) seek by decode time and would land after
-  // the first keyframe, so they go back to byte 0 instead.
+  // Positions the demuxer on the first packet of the file. Containers that
+  // FFmpeg seeks by a search on decode time (MPEG-TS, raw streams) would land
+  // after the first keyframe, so they go back to byte 0 instead.
   void seekToStart();
   // Reads the next packet of the video stream into `packet`. False at end of file.
   bool readVideoPacket(AVPacket* packet);
@@ -52,10 +52,6 @@ class Demuxer {
   int64_t toTimestamp(double milliseconds, AVRounding rounding) const;
 
   int64_t origin_ = 0;
-  // Whether the container brought a seek index with its header (MP4, MKV).
-  // Seeks in other containers add entries as they search, so this is
-  // recorded once, at open.
-  bool indexedAtOpen_ = false;
 };
 
 }  // namespace framesnap

@@ -109,6 +109,7 @@ std::optional<ExtractedFrame> FrameExtractor::exactFrameAt(double timeMs) {
   // answers any later target it is not before; an earlier one needs a seek.
   const bool pendingAnswers = havePending_ && target >= previousTarget_;
   previousTarget_ = target;
+  decoder_.skipNonReferenceFramesBefore(selection_->skipNonReference ? target : AV_NOPTS_VALUE);
   if (!pendingAnswers || shouldSeekFor(target)) {
     if (!seekAndDecodeFirstFrame(target)) {
       return std::nullopt;

@@ -27,6 +27,9 @@ struct FrameSelection {
   int width = 0;  // 0: from the display aspect ratio or source size
   int height = 0;
   bool stopAtEnd = false;  // series: no frame for times at or past the duration
+  // Skip decoding unreferenced frames before each target (Normal mode). Off
+  // only to prove, in tests, that the output is identical with it on.
+  bool skipNonReference = true;
 };
 
 struct ExtractRequest {

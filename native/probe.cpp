@@ -6,6 +6,7 @@ extern "C" {
 
 #include "demuxer.h"
 #include "display_geometry.h"
+#include "frame_extractor.h"
 #include "snapshot_failure.h"
 
 namespace framesnap {
@@ -19,6 +20,7 @@ std::string nameOr(const char* name, const char* fallback) {
 
 ProbeResult probeFile(const std::string& path, const Interruption& interruption) {
   installFfmpegLogCapture();
+  identifyFile(path, 0);  // the same answer as extraction for missing files and folders
   Demuxer demuxer(path, interruption, true);
   const AVStream* stream = demuxer.stream();
   const AVCodecParameters* parameters = stream->codecpar;

@@ -63,6 +63,12 @@ bool VideoDecoder::decodeNextFrame(Demuxer& demuxer, AVFrame* frame) {
       avcodec_send_packet(context_.get(), nullptr);
       continue;
     }
+    // Per packet: the decoder reads skip_frame when it decodes this packet
+    // (frame threads copy it at submission). AVDISCARD_NONREF keeps
+    // referenced B-frames (x264's B-pyramid); AVDISCARD_BIDIR would not.
+    const bool unwanted = skipBefore_ != AV_NOPTS_VALUE && packet_->pts != AV_NOPTS_VALUE &&
+                          packet_->pts < skipBefore_;
+    context_->skip_frame = unwanted ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
     const int sent = avcodec_send_packet(context_.get(), packet_.get());
     // A damaged packet is skipped, as players and the ffmpeg CLI do; the
     // frames around it still decode.

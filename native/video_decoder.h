@@ -25,6 +25,10 @@ class VideoDecoder {
   // Forgets buffered packets and frames; needed after every seek.
   void flush();
   void setSkipFrame(AVDiscard discard) { context_->skip_frame = discard; }
+  // Frames whose pts is before `timestamp` and that no other frame references
+  // can never be an answer, so decodeNextFrame skips decoding them. Skipping
+  // them leaves every later picture bit-identical. AV_NOPTS_VALUE turns it off.
+  void skipNonReferenceFramesBefore(int64_t timestamp) { skipBefore_ = timestamp; }
 
  private:
   bool receive(AVFrame* frame);
@@ -33,6 +37,7 @@ class VideoDecoder {
   UniqueCodecContext context_;
   UniquePacket packet_;
   bool draining_ = false;
+  int64_t skipBefore_ = AV_NOPTS_VALUE;
 };
 
 // The frame's presentation time: best effort, falling back to its packet's dts.

@@ -26,6 +26,8 @@ export interface NativeExtractRequest {
   reuse?: boolean;
   /** A series: no frame for times at or past the duration. */
   stopAtEnd?: boolean;
+  /** Skip decoding unreferenced frames before each target (default true; off only to prove it changes nothing). */
+  skipNonReference?: boolean;
 }
 
 export interface NativeFrame {
