@@ -53,6 +53,17 @@ const DEFAULT_MAX_JOB_HISTORY = 10_000;
 const JPEG_QUALITY = 90;
 const MAX_QUERY_IDS = 10;
 
+/** Runs `work`; a failure leaves as a SnapshotError carrying the request id. */
+function withRequestId<T>(requestId: string, work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    const failure = error instanceof SnapshotError ? error : new SnapshotError(ErrorCodes.InternalError, String(error));
+    failure.requestId = requestId;
+    throw failure;
+  }
+}
+
 export class SnapshotService {
   readonly defaultPipelineId = newJobId();
   private readonly buckets: BucketConfig;
@@ -148,24 +159,26 @@ export class SnapshotService {
 
   querySnapshotJobList(request: QuerySnapshotJobListRequest): QuerySnapshotJobListResponse {
     const requestId = newRequestId();
-    if (request === null || typeof request !== 'object') throw invalid('a request object with SnapshotJobIds', 'request', request);
-    const given = request.SnapshotJobIds;
-    if (given === undefined || given === '') throw new SnapshotError(ErrorCodes.NullValue, 'SnapshotJobIds is required');
-    const ids = (Array.isArray(given) ? given : typeof given === 'string' ? given.split(',') : [given]).map((id) =>
-      typeof id === 'string' ? id.trim() : id,
-    );
-    if (ids.some((id) => typeof id !== 'string' || id === '')) throw invalid('job ids as strings', 'SnapshotJobIds', given);
-    if (ids.length > MAX_QUERY_IDS) {
-      throw new SnapshotError(ErrorCodes.InvalidParameter, `SnapshotJobIds holds ${ids.length} ids; at most ${MAX_QUERY_IDS} are allowed`);
-    }
-    const found: SnapshotJob[] = [];
-    const missing: string[] = [];
-    for (const id of ids as string[]) {
-      const job = this.jobs.get(id);
-      if (job === undefined) missing.push(id);
-      else found.push({ ...job });
-    }
-    return { RequestId: requestId, SnapshotJobList: { SnapshotJob: found }, NonExistSnapshotJobIds: { String: missing } };
+    return withRequestId(requestId, () => {
+      if (request === null || typeof request !== 'object') throw invalid('a request object with SnapshotJobIds', 'request', request);
+      const given = request.SnapshotJobIds;
+      if (given === undefined || given === '') throw new SnapshotError(ErrorCodes.NullValue, 'SnapshotJobIds is required');
+      const ids = (Array.isArray(given) ? given : typeof given === 'string' ? given.split(',') : [given]).map((id) =>
+        typeof id === 'string' ? id.trim() : id,
+      );
+      if (ids.some((id) => typeof id !== 'string' || id === '')) throw invalid('job ids as strings', 'SnapshotJobIds', given);
+      if (ids.length > MAX_QUERY_IDS) {
+        throw new SnapshotError(ErrorCodes.InvalidParameter, `SnapshotJobIds holds ${ids.length} ids; at most ${MAX_QUERY_IDS} are allowed`);
+      }
+      const found: SnapshotJob[] = [];
+      const missing: string[] = [];
+      for (const id of ids as string[]) {
+        const job = this.jobs.get(id);
+        if (job === undefined) missing.push(id);
+        else found.push({ ...job });
+      }
+      return { RequestId: requestId, SnapshotJobList: { SnapshotJob: found }, NonExistSnapshotJobIds: { String: missing } };
+    });
   }
 
   /**
@@ -185,7 +198,7 @@ export class SnapshotService {
 
   /** Validates a request and resolves its objects; throws SnapshotError carrying the request id. */
   private prepare(request: SubmitSnapshotJobRequest, requestId: string): { job: SnapshotJob; task: JobTask; asynchronous: boolean } {
-    try {
+    return withRequestId(requestId, () => {
       if (this.closed) throw new SnapshotError(ErrorCodes.InternalError, 'the service is closed and takes no new jobs');
       const parsed = parseSubmitRequest(request);
       const pipelineId = parsed.pipelineId ?? this.defaultPipelineId;
@@ -231,11 +244,7 @@ export class SnapshotService {
       };
       this.remember(job);
       return { job, task, asynchronous: parsed.asynchronous };
-    } catch (error) {
-      const failure = error instanceof SnapshotError ? error : new SnapshotError(ErrorCodes.InternalError, String(error));
-      failure.requestId = requestId;
-      throw failure;
-    }
+    });
   }
 
   private remember(job: SnapshotJob): void {
