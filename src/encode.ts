@@ -1,4 +1,8 @@
-/** JPEG encoding with sharp, loaded on first use. */
+/**
+ * JPEG encoding with sharp, loaded on first use. Huffman tables are not
+ * optimised: measured on a 1080p frame at quality 90, encoding takes 6.7 ms
+ * instead of 17.7 ms for files about 13% larger (111.7 kB instead of 99.0 kB).
+ */
 import type { NativeFrame } from './native.js';
 
 type Sharp = (typeof import('sharp'))['default'];
@@ -12,6 +16,6 @@ function loadSharp(): Promise<Sharp> {
 export async function encodeJpeg(frame: NativeFrame, quality: number): Promise<Buffer> {
   const sharp = await loadSharp();
   return sharp(frame.rgb, { raw: { width: frame.width, height: frame.height, channels: 3 } })
-    .jpeg({ quality })
+    .jpeg({ quality, optimiseCoding: false })
     .toBuffer();
 }

@@ -29,7 +29,11 @@ export interface CommonOptions {
   timeoutMs?: number;
   /** Cancels the call; it then rejects with code `Aborted`. */
   signal?: AbortSignal;
-  /** Decoder threads: 0 (default) lets FFmpeg choose, 1 decodes on one thread. */
+  /**
+   * Decoder threads; 0 lets FFmpeg choose. By default one thread for `intra`
+   * (a lone keyframe gains nothing from threads, and starting them costs
+   * more than the decode) and FFmpeg's choice for `normal`.
+   */
   threads?: number;
 }
 
@@ -61,14 +65,15 @@ function resolveCommon(options: CommonOptions, times: number[]): ResolvedOptions
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
     throw invalid('an AbortSignal', 'signal', options.signal);
   }
+  const frameType = options.frameType === undefined ? 'intra' : expectOneOf('frameType', options.frameType, FRAME_TYPES);
   return Object.freeze({
     times: Object.freeze(times),
-    frameType: options.frameType === undefined ? 'intra' : expectOneOf('frameType', options.frameType, FRAME_TYPES),
+    frameType,
     width: optional('width', (value) => expectInteger('width', value, MIN_SIZE, MAX_SIZE), 0),
     height: optional('height', (value) => expectInteger('height', value, MIN_SIZE, MAX_SIZE), 0),
     quality: optional('quality', (value) => expectInteger('quality', value, 1, 100), 90),
     timeoutMs: optional('timeoutMs', (value) => expectNumber('timeoutMs', value, 1, 24 * 3600 * 1000), 0),
-    threads: optional('threads', (value) => expectInteger('threads', value, 0, 64), 0),
+    threads: optional('threads', (value) => expectInteger('threads', value, 0, 64), frameType === 'intra' ? 1 : 0),
   });
 }
 

@@ -107,6 +107,9 @@ export async function takeSnapshots(path: string, options: ResolvedOptions, cont
       width: options.width,
       height: options.height,
       threads: options.threads,
+      // Keep the file open on this thread: the next call on it skips the open
+      // and, for later times, decodes on instead of seeking.
+      reuse: true,
     },
     control.nativeOptions(options.timeoutMs),
   );

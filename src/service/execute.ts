@@ -5,13 +5,15 @@
  * batches), encoded by sharp while the next batch decodes, and written
  * atomically. A failed job removes what it wrote.
  */
+import type { MessagePort } from 'node:worker_threads';
+
 import { ErrorCodes, SnapshotError } from '../errors.js';
 import { encodeJpeg } from '../encode.js';
 import { nativeAddon, type NativeFrame } from '../native.js';
 import type { FrameType } from '../options.js';
 import { nameContext, renderName } from './names.js';
 import type { TimePlan } from './request.js';
-import { checkKey, prepareOutputPath, removeQuietly, writeAtomically } from './storage.js';
+import { checkKey, prepareOutputPath, removeQuietly, temporaryPathFor, writeAtomically } from './storage.js';
 
 export interface JobTask {
   jobId: string;
@@ -33,7 +35,14 @@ export interface JobTask {
   timeoutMs: number;
   /** Shared flag; non-zero cancels. */
   abort: Int32Array;
+  /**
+   * Where the job tells the service what it writes, before it writes it, so
+   * the service can remove it if the worker dies mid-job.
+   */
+  progress?: MessagePort;
 }
+
+export type ProgressMessage = { type: 'writing'; paths: string[] };
 
 export interface WrittenImage {
   key: string;
@@ -99,8 +108,11 @@ export async function executeJob(task: JobTask): Promise<JobOutcome> {
         const key = checkKey(renderName(task.outputTemplate, context, count, frame.timeMs), 'SnapshotConfig.OutputFile.Object');
         const path = prepareOutputPath(task.outputBucketDir, key, 'SnapshotConfig.OutputFile.Object');
         images.push({ key, path, timeMs: frame.timeMs });
+        const temporary = temporaryPathFor(path);
+        const announce: ProgressMessage = { type: 'writing', paths: [temporary, path] };
+        task.progress?.postMessage(announce);
         return encodeJpeg(frame, task.quality).then(async (jpeg) => {
-          await writeAtomically(path, jpeg);
+          await writeAtomically(path, jpeg, temporary);
           written.push(path);
         });
       });

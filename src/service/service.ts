@@ -6,13 +6,14 @@
  * on the blocking helper thread (submitSnapshotJobSync).
  */
 import { availableParallelism } from 'node:os';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 
 import { Piscina } from 'piscina';
 
 import { ErrorCodes, SnapshotError, type ErrorCode } from '../errors.js';
 import { callSync } from '../sync.js';
 import { expectInteger, invalid } from '../validate.js';
-import type { JobOutcome, JobTask } from './execute.js';
+import type { JobOutcome, JobTask, ProgressMessage } from './execute.js';
 import { creationTime, newJobId, newRequestId, type SnapshotJob, type SubmitSnapshotJobResponse } from './job.js';
 import { nameContext, renderName } from './names.js';
 import type { PoolReply } from './pool-worker.js';
@@ -52,6 +53,13 @@ const DEFAULT_MAX_QUEUE = 1_000;
 const DEFAULT_MAX_JOB_HISTORY = 10_000;
 const JPEG_QUALITY = 90;
 const MAX_QUERY_IDS = 10;
+
+/** Lets messages already posted to `port` arrive. */
+function drain(port: MessagePort): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve)).then(() => {
+    port.removeAllListeners('message');
+  });
+}
 
 /** Runs `work`; a failure leaves as a SnapshotError carrying the request id. */
 function withRequestId<T>(requestId: string, work: () => T): T {
@@ -277,8 +285,10 @@ export class SnapshotService {
   private pump(): void {
     while (this.running.size < this.workers && this.queue.length > 0) {
       const queued = this.queue.shift()!;
-      // Frame threads help a lone decode; with company, one thread per decoder.
-      queued.task.threads = this.running.size === 0 && this.queue.length === 0 ? 0 : 1;
+      // Frame threads help a lone exact decode; a keyframe, or a decoder with
+      // company, gets one thread.
+      const alone = this.running.size === 0 && this.queue.length === 0;
+      queued.task.threads = alone && queued.task.frameType === 'normal' ? 0 : 1;
       queued.job.State = 'Snapshoting';
       const run = this.runOnPool(queued).finally(() => {
         this.running.delete(run);
@@ -295,19 +305,26 @@ export class SnapshotService {
       maxThreads: this.workers,
       idleTimeout: 60_000,
     });
+    // What the job announces before writing; removed if its worker dies.
+    const announced: string[] = [];
+    const { port1, port2 } = new MessageChannel();
+    port1.on('message', (message: ProgressMessage) => announced.push(...message.paths));
     let outcome: JobOutcome | SnapshotError;
     try {
-      const reply = (await this.pool.run(queued.task)) as PoolReply;
+      const reply = (await this.pool.run({ ...queued.task, progress: port2 }, { transferList: [port2] })) as PoolReply;
       if (reply.ok && queued.job.State === 'Fail') {
         // It finished just as it was timed out or cancelled: the failure stands.
         await removeQuietly(reply.outcome.images.map((image) => image.path));
       }
       outcome = reply.ok ? this.succeed(queued.job, reply.outcome) : this.fail(queued.job, SnapshotError.fromJSON(reply.error));
     } catch (error) {
-      // The worker itself died (it is replaced by the pool).
+      // The worker itself died (it is replaced by the pool): take back what it wrote.
+      await drain(port1);
+      await removeQuietly(announced);
       const message = error instanceof Error ? error.message : String(error);
       outcome = this.fail(queued.job, new SnapshotError(ErrorCodes.InternalError, `the worker running the job stopped: ${message}`));
     }
+    port1.close();
     queued.settle(outcome);
   }
 

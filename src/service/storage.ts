@@ -105,23 +105,40 @@ export function resolveInputObject(bucketDir: string, key: string, where: string
 
 /**
  * The path to write an output object at: its folders are created inside the
- * bucket, and a folder that is a link leading out is refused.
+ * bucket one at a time, each checked before the next is made in it, so a
+ * folder that is a link leading out is refused before anything is made there.
  */
 export function prepareOutputPath(bucketDir: string, key: string, where: string): string {
   const candidate = resolve(bucketDir, key);
   if (!inside(bucketDir, candidate)) throw denied(`${where} leads out of its bucket`);
-  const folder = dirname(candidate);
-  let realFolder: string;
-  try {
-    mkdirSync(folder, { recursive: true });
-    realFolder = realpathSync(folder);
-  } catch (error) {
-    throw fileSystemError(error, `the folder of ${key}`);
+  const segments = candidate.slice(bucketDir.length + 1).split(sep);
+  const name = segments.pop()!;
+  let folder = bucketDir;
+  for (const segment of segments) {
+    const next = join(folder, segment);
+    try {
+      // mkdir never follows a link at `next`: an existing link is EEXIST.
+      mkdirSync(next);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw fileSystemError(error, `the folder of ${key}`);
+    }
+    let real: string;
+    try {
+      real = realpathSync(next);
+    } catch (error) {
+      throw fileSystemError(error, `the folder of ${key}`);
+    }
+    if (!inside(bucketDir, real)) {
+      throw denied(`${where} ${JSON.stringify(key)} goes through a link that leads out of its bucket`);
+    }
+    folder = real;
   }
-  if (realFolder !== bucketDir && !inside(bucketDir, realFolder)) {
-    throw denied(`${where} ${JSON.stringify(key)} goes through a link that leads out of its bucket`);
-  }
-  return join(realFolder, candidate.slice(folder.length + 1));
+  return join(folder, name);
+}
+
+/** A temporary name beside `path`, for writeAtomically. */
+export function temporaryPathFor(path: string): string {
+  return join(dirname(path), `.framesnap-${randomBytes(6).toString('hex')}.tmp`);
 }
 
 /**
@@ -129,8 +146,7 @@ export function prepareOutputPath(bucketDir: string, key: string, where: string)
  * rename, so readers never see half a JPEG. rename() replaces a link at the
  * destination instead of writing through it.
  */
-export async function writeAtomically(path: string, data: Uint8Array): Promise<void> {
-  const temporary = join(dirname(path), `.framesnap-${randomBytes(6).toString('hex')}.tmp`);
+export async function writeAtomically(path: string, data: Uint8Array, temporary = temporaryPathFor(path)): Promise<void> {
   try {
     const handle = await open(temporary, 'wx', 0o644);
     try {
