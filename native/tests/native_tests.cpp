@@ -1,0 +1,568 @@
+// The native test suite of framesnap: probeFile, extractFrames and
+// FrameExtractor against clips made by the ffmpeg CLI (scripts/native-tests.sh
+// makes them), with exact expected values. No Node, no test framework; runs
+// as is, under valgrind, or built with AddressSanitizer.
+//
+//   framesnap_native_tests [CLIPS_DIR [NAME_FILTER]]
+//   (CLIPS_DIR defaults to $FRAMESNAP_TEST_CLIPS)
+//
+// The clips: h264.mp4 (320x240, 25 fps, 4 s, B-frames, keyframes at 0, 1, 2,
+// 3 s), mpeg2.ts (the same picture as MPEG-2 in MPEG-TS, GOP of 12), long.mp4
+// (640x360, 40 s, for deadlines and aborts). Files that are not videos are
+// written by this program into CLIPS_DIR/bad.
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "frame_extractor.h"
+#include "interruption.h"
+#include "probe.h"
+#include "snapshot_failure.h"
+#include "test_support.h"
+
+using namespace framesnap;
+
+namespace {
+
+std::string clipsDir;
+
+std::string clip(const std::string& name) { return clipsDir + "/" + name; }
+std::string badFile(const std::string& name) { return clipsDir + "/bad/" + name; }
+
+FrameSelection pick(std::vector<double> timesMs, FrameType type, int width = 0,
+                      int height = 0) {
+  FrameSelection selection;
+  selection.timesMs = std::move(timesMs);
+  selection.frameType = type;
+  selection.width = width;
+  selection.height = height;
+  return selection;
+}
+
+std::vector<ExtractedFrame> extract(const std::string& path, const FrameSelection& selection,
+                                    const Interruption& interruption = Interruption(),
+                                    int threads = 0) {
+  ExtractRequest request;
+  request.path = path;
+  request.threads = threads;
+  request.selection = selection;
+  return extractFrames(request, interruption);
+}
+
+std::vector<double> timesOf(const std::vector<ExtractedFrame>& frames) {
+  std::vector<double> times;
+  for (const ExtractedFrame& frame : frames) {
+    times.push_back(frame.timeMs);
+  }
+  return times;
+}
+
+std::vector<double> requestedOf(const std::vector<ExtractedFrame>& frames) {
+  std::vector<double> times;
+  for (const ExtractedFrame& frame : frames) {
+    times.push_back(frame.requestedMs);
+  }
+  return times;
+}
+
+std::vector<bool> keyframesOf(const std::vector<ExtractedFrame>& frames) {
+  std::vector<bool> keyframes;
+  for (const ExtractedFrame& frame : frames) {
+    keyframes.push_back(frame.keyframe);
+  }
+  return keyframes;
+}
+
+// Every frame has a well-formed image of the given size.
+bool checkImages(const std::vector<ExtractedFrame>& frames, int width, int height) {
+  bool ok = true;
+  for (const ExtractedFrame& frame : frames) {
+    if (!CHECK(frame.image != nullptr)) {
+      ok = false;
+      continue;
+    }
+    ok &= CHECK_EQ(frame.image->width, width);
+    ok &= CHECK_EQ(frame.image->height, height);
+    ok &= CHECK_EQ(frame.image->pixels.size(), static_cast<size_t>(width) * height * 3);
+  }
+  return ok;
+}
+
+// Same times, keyframe flags and pixels.
+void checkSameFrames(const std::vector<ExtractedFrame>& actual,
+                     const std::vector<ExtractedFrame>& expected) {
+  CHECK_EQ(timesOf(actual), timesOf(expected));
+  CHECK_EQ(requestedOf(actual), requestedOf(expected));
+  CHECK_EQ(keyframesOf(actual), keyframesOf(expected));
+  const size_t count = std::min(actual.size(), expected.size());
+  for (size_t i = 0; i < count; ++i) {
+    if (CHECK(actual[i].image && expected[i].image)) {
+      if (!CHECK(actual[i].image->pixels == expected[i].image->pixels)) {
+        std::fprintf(stderr, "      pixels differ at %g ms\n", actual[i].requestedMs);
+      }
+    }
+  }
+}
+
+// An image that is not a single flat colour (testsrc2 never is).
+bool hasPicture(const RgbImage& image) {
+  const auto [low, high] = std::minmax_element(image.pixels.begin(), image.pixels.end());
+  return low != image.pixels.end() && *high - *low > 100;
+}
+
+void writeFile(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// The files that are not videos; rewritten on every run (they are tiny).
+void writeBadFiles() {
+  mkdir(badFile("").c_str(), 0755);
+  writeFile(badFile("empty.mp4"), "");
+  std::string noise(64 * 1024, '\0');
+  uint32_t state = 12345;
+  for (char& byte : noise) {
+    state = state * 1103515245u + 12345u;
+    byte = static_cast<char>(state >> 24);
+  }
+  writeFile(badFile("random.mp4"), noise);
+  std::string text;
+  for (int i = 0; i < 200; ++i) {
+    text += "These are not the frames you are looking for.\n";
+  }
+  writeFile(badFile("notes.txt"), text);
+  // The first 40% of the H.264 clip: its moov atom (at the end) is missing.
+  const std::string whole = readFile(clip("h264.mp4"));
+  writeFile(badFile("truncated.mp4"), whole.substr(0, whole.size() * 2 / 5));
+  mkdir(badFile("folder.mp4").c_str(), 0755);
+}
+
+double millisecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+// Every frame of the long clip, in Normal mode: far more work than any
+// deadline or abort below allows.
+FrameSelection everyFrameOfLongClip() {
+  std::vector<double> times;
+  for (int i = 0; i < 1000; ++i) {
+    times.push_back(i * 40.0);
+  }
+  return pick(times, FrameType::Normal);
+}
+
+}  // namespace
+
+// ---- probeFile ----------------------------------------------------------
+
+TEST("probe: H.264 in MP4") {
+  const ProbeResult probe = probeFile(clip("h264.mp4"), Interruption());
+  CHECK_EQ(probe.codecName, "h264");
+  CHECK(probe.formatName.find("mp4") != std::string::npos);
+  CHECK_EQ(probe.durationMs, 4000.0);
+  CHECK_EQ(probe.startTimeMs, 0.0);
+  CHECK_EQ(probe.width, 320);
+  CHECK_EQ(probe.height, 240);
+  CHECK_EQ(probe.displayWidth, 320);
+  CHECK_EQ(probe.displayHeight, 240);
+  CHECK_EQ(probe.rotation, 0);
+  CHECK_EQ(probe.frameRate, 25.0);
+  CHECK_EQ(probe.pixelFormat, "yuv420p");
+  CHECK_EQ(probe.bitDepth, 8);
+  CHECK_EQ(probe.keyframeCount, 4L);
+}
+
+TEST("probe: MPEG-2 in MPEG-TS") {
+  const ProbeResult probe = probeFile(clip("mpeg2.ts"), Interruption());
+  CHECK_EQ(probe.codecName, "mpeg2video");
+  CHECK_EQ(probe.formatName, "mpegts");
+  CHECK_EQ(probe.width, 320);
+  CHECK_EQ(probe.height, 240);
+  CHECK_EQ(probe.frameRate, 25.0);
+  CHECK(probe.durationMs > 3900 && probe.durationMs < 4100);
+}
+
+// ---- extractFrames, Normal mode -----------------------------------------
+
+TEST("normal: the first frame at or after each time") {
+  const auto frames = extract(clip("h264.mp4"), pick({0, 500, 1010, 3960}, FrameType::Normal));
+  CHECK_EQ(timesOf(frames), (std::vector<double>{0, 520, 1040, 3960}));
+  CHECK_EQ(requestedOf(frames), (std::vector<double>{0, 500, 1010, 3960}));
+  CHECK_EQ(keyframesOf(frames), (std::vector<bool>{true, false, false, false}));
+  if (checkImages(frames, 320, 240)) {
+    CHECK(hasPicture(*frames[0].image));
+    // testsrc2 moves: neighbouring answers are different pictures.
+    CHECK(frames[0].image->pixels != frames[1].image->pixels);
+    CHECK(frames[1].image->pixels != frames[2].image->pixels);
+  }
+}
+
+TEST("normal: exact frame times and keyframes") {
+  const auto frames =
+      extract(clip("h264.mp4"), pick({1000, 1040, 2000, 2999.999, 3000}, FrameType::Normal));
+  CHECK_EQ(timesOf(frames), (std::vector<double>{1000, 1040, 2000, 3000, 3000}));
+  CHECK_EQ(keyframesOf(frames), (std::vector<bool>{true, false, true, true, true}));
+  if (CHECK_EQ(frames.size(), 5u)) {
+    // Two times answered by one frame share its image.
+    CHECK(frames[3].image == frames[4].image);
+  }
+}
+
+TEST("normal: times past the end give a shorter result") {
+  const auto frames =
+      extract(clip("h264.mp4"), pick({0, 3960, 3961, 4000, 5000}, FrameType::Normal));
+  CHECK_EQ(timesOf(frames), (std::vector<double>{0, 3960}));
+  const auto none = extract(clip("h264.mp4"), pick({4500}, FrameType::Normal));
+  CHECK_EQ(none.size(), 0u);
+  const auto empty = extract(clip("h264.mp4"), pick({}, FrameType::Normal));
+  CHECK_EQ(empty.size(), 0u);
+}
+
+TEST("normal: one decoder thread gives the same pixels") {
+  const auto selection = pick({0, 500, 1010, 2480, 3960}, FrameType::Normal);
+  checkSameFrames(extract(clip("h264.mp4"), selection, Interruption(), 1),
+                  extract(clip("h264.mp4"), selection));
+}
+
+// ---- extractFrames, Intra mode ------------------------------------------
+
+TEST("intra: the keyframe at or before each time") {
+  const auto frames = extract(clip("h264.mp4"), pick({0, 999.5, 2500}, FrameType::Intra));
+  CHECK_EQ(timesOf(frames), (std::vector<double>{0, 0, 2000}));
+  CHECK_EQ(requestedOf(frames), (std::vector<double>{0, 999.5, 2500}));
+  CHECK_EQ(keyframesOf(frames), (std::vector<bool>{true, true, true}));
+  if (checkImages(frames, 320, 240)) {
+    CHECK(frames[0].image == frames[1].image);
+    CHECK(hasPicture(*frames[2].image));
+  }
+}
+
+TEST("intra: a keyframe decodes to the same pixels as in normal mode") {
+  const auto intra = extract(clip("h264.mp4"), pick({1000, 2000, 3500}, FrameType::Intra));
+  const auto normal = extract(clip("h264.mp4"), pick({1000, 2000, 3000}, FrameType::Normal));
+  CHECK_EQ(timesOf(intra), (std::vector<double>{1000, 2000, 3000}));
+  CHECK_EQ(timesOf(normal), (std::vector<double>{1000, 2000, 3000}));
+  if (checkImages(intra, 320, 240) && checkImages(normal, 320, 240) && intra.size() == 3 &&
+      normal.size() == 3) {
+    for (size_t i = 0; i < 3; ++i) {
+      CHECK(intra[i].image->pixels == normal[i].image->pixels);
+    }
+  }
+}
+
+TEST("intra: past the end, the last keyframe unless stopAtEnd") {
+  const auto frames = extract(clip("h264.mp4"), pick({3500, 4000, 10000}, FrameType::Intra));
+  CHECK_EQ(timesOf(frames), (std::vector<double>{3000, 3000, 3000}));
+  auto selection = pick({3500, 3999, 4000, 10000}, FrameType::Intra);
+  selection.stopAtEnd = true;
+  const auto stopped = extract(clip("h264.mp4"), selection);
+  CHECK_EQ(timesOf(stopped), (std::vector<double>{3000, 3000}));
+}
+
+// ---- Output size --------------------------------------------------------
+
+TEST("size: width only keeps the aspect ratio") {
+  const auto frames = extract(clip("h264.mp4"), pick({0, 1010}, FrameType::Normal, 160, 0));
+  CHECK_EQ(timesOf(frames), (std::vector<double>{0, 1040}));
+  checkImages(frames, 160, 120);
+}
+
+TEST("size: height only keeps the aspect ratio") {
+  const auto frames = extract(clip("h264.mp4"), pick({2000}, FrameType::Intra, 0, 60));
+  CHECK_EQ(frames.size(), 1u);
+  checkImages(frames, 80, 60);
+}
+
+TEST("size: width and height are taken as given") {
+  const auto frames = extract(clip("h264.mp4"), pick({0}, FrameType::Normal, 100, 100));
+  CHECK_EQ(frames.size(), 1u);
+  checkImages(frames, 100, 100);
+}
+
+// ---- A reused FrameExtractor --------------------------------------------
+
+TEST("reuse: a second call, for earlier times, answers as a fresh extractor") {
+  const std::string path = clip("h264.mp4");
+  FrameExtractor extractor(identifyFile(path, 0), Interruption());
+  CHECK_EQ(extractor.durationMs(), 4000.0);
+  CHECK_EQ(extractor.identity().path, path);
+  CHECK(extractor.identity() == identifyFile(path, 0));
+
+  const auto later = pick({1000, 2500, 3000, 3960}, FrameType::Normal);
+  const auto earlier = pick({0, 500, 1010}, FrameType::Normal);
+  const auto firstCall = extractor.extract(later, Interruption());
+  const auto secondCall = extractor.extract(earlier, Interruption());
+  CHECK_EQ(timesOf(firstCall), (std::vector<double>{1000, 2520, 3000, 3960}));
+  CHECK_EQ(timesOf(secondCall), (std::vector<double>{0, 520, 1040}));
+  checkSameFrames(firstCall, extract(path, later));
+  checkSameFrames(secondCall, extract(path, earlier));
+
+  // Later again (decodes on), then Intra, then Normal at another size.
+  const auto onwards = pick({1500, 1520, 3100}, FrameType::Normal);
+  checkSameFrames(extractor.extract(onwards, Interruption()), extract(path, onwards));
+  const auto intra = pick({0, 999.5, 2500}, FrameType::Intra);
+  checkSameFrames(extractor.extract(intra, Interruption()), extract(path, intra));
+  const auto small = pick({40, 2000}, FrameType::Normal, 160, 0);
+  const auto smallFrames = extractor.extract(small, Interruption());
+  checkImages(smallFrames, 160, 120);
+  checkSameFrames(smallFrames, extract(path, small));
+}
+
+TEST("reuse: MPEG-TS, later then earlier times") {
+  const std::string path = clip("mpeg2.ts");
+  FrameExtractor extractor(identifyFile(path, 0), Interruption());
+  const auto later = pick({2000, 3000}, FrameType::Normal);
+  const auto earlier = pick({0, 480, 1000}, FrameType::Normal);
+  checkSameFrames(extractor.extract(later, Interruption()), extract(path, later));
+  checkSameFrames(extractor.extract(earlier, Interruption()), extract(path, earlier));
+}
+
+// ---- MPEG-TS ------------------------------------------------------------
+
+TEST("mpeg-ts: time 0 is the first frame") {
+  const auto frames = extract(clip("mpeg2.ts"), pick({0}, FrameType::Normal));
+  CHECK_EQ(timesOf(frames), (std::vector<double>{0}));
+  CHECK_EQ(keyframesOf(frames), (std::vector<bool>{true}));
+  checkImages(frames, 320, 240);
+  const auto intra = extract(clip("mpeg2.ts"), pick({0}, FrameType::Intra));
+  CHECK_EQ(timesOf(intra), (std::vector<double>{0}));
+  checkSameFrames(intra, frames);
+}
+
+TEST("mpeg-ts: seeks land on the exact frame") {
+  const auto frames = extract(clip("mpeg2.ts"), pick({1000, 2020, 3960}, FrameType::Normal));
+  CHECK_EQ(timesOf(frames), (std::vector<double>{1000, 2040, 3960}));
+  checkImages(frames, 320, 240);
+  // The same frames reached by decoding on from the start.
+  std::vector<double> all;
+  for (int i = 0; i < 100; ++i) {
+    all.push_back(i * 40.0);
+  }
+  const auto sequential = extract(clip("mpeg2.ts"), pick(all, FrameType::Normal));
+  CHECK_EQ(sequential.size(), 100u);
+  if (sequential.size() == 100 && frames.size() == 3) {
+    CHECK(frames[0].image->pixels == sequential[25].image->pixels);
+    CHECK(frames[1].image->pixels == sequential[51].image->pixels);
+    CHECK(frames[2].image->pixels == sequential[99].image->pixels);
+  }
+}
+
+TEST("mpeg-ts: intra mode finds the keyframe at or before each time") {
+  // A GOP of 12 frames: keyframes every 480 ms.
+  const auto frames = extract(clip("mpeg2.ts"), pick({0, 999.5, 2500, 3999}, FrameType::Intra));
+  CHECK_EQ(timesOf(frames), (std::vector<double>{0, 960, 2400, 3840}));
+  CHECK_EQ(keyframesOf(frames), (std::vector<bool>{true, true, true, true}));
+  checkImages(frames, 320, 240);
+}
+
+// ---- Errors -------------------------------------------------------------
+
+TEST("errors: a missing file is ResourceNotFound") {
+  const std::string missing = clip("no-such-clip.mp4");
+  EXPECT_FAILURE(ErrorCode::ResourceNotFound, probeFile(missing, Interruption()));
+  EXPECT_FAILURE(ErrorCode::ResourceNotFound,
+                 extract(missing, pick({0}, FrameType::Normal)));
+  EXPECT_FAILURE(ErrorCode::ResourceNotFound, identifyFile(missing, 0));
+  // A path through a regular file (ENOTDIR).
+  EXPECT_FAILURE(ErrorCode::ResourceNotFound,
+                 extract(clip("h264.mp4") + "/frame.mp4", pick({0}, FrameType::Intra)));
+}
+
+TEST("errors: files that are not videos are ResourceContentBad") {
+  for (const char* name : {"empty.mp4", "random.mp4", "notes.txt", "truncated.mp4", "folder.mp4"}) {
+    const std::string path = badFile(name);
+    std::fprintf(stderr, "    (%s)\n", name);
+    EXPECT_FAILURE(ErrorCode::ResourceContentBad, probeFile(path, Interruption()));
+    EXPECT_FAILURE(ErrorCode::ResourceContentBad, extract(path, pick({0}, FrameType::Normal)));
+    EXPECT_FAILURE(ErrorCode::ResourceContentBad, extract(path, pick({0}, FrameType::Intra)));
+  }
+}
+
+TEST("errors: a FIFO is ResourceContentBad, without blocking on open") {
+  const std::string path = badFile("pipe.mp4");
+  unlink(path.c_str());
+  if (!CHECK_EQ(mkfifo(path.c_str(), 0600), 0)) {
+    return;
+  }
+  const std::vector<std::pair<const char*, std::function<void()>>> calls = {
+      {"probeFile", [&] { probeFile(path, Interruption()); }},
+      {"extractFrames", [&] { extract(path, pick({0}, FrameType::Normal)); }},
+  };
+  for (const auto& [name, call] : calls) {
+    // Opening a FIFO for reading blocks until a writer comes, beyond the reach
+    // of any deadline: should that happen, this thread plays the writer after
+    // 2 s so that the suite reports the hang instead of hanging.
+    std::atomic<bool> done{false};
+    std::thread unblocker([&] {
+      for (int i = 0; i < 200 && !done.load(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      if (!done.load()) {
+        const int descriptor = open(path.c_str(), O_RDWR | O_NONBLOCK);
+        if (descriptor >= 0) {
+          close(descriptor);
+        }
+      }
+    });
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_FAILURE(ErrorCode::ResourceContentBad, call());
+    done = true;
+    unblocker.join();
+    if (!CHECK(millisecondsSince(start) < 1500)) {
+      std::fprintf(stderr, "      %s blocked opening a FIFO\n", name);
+    }
+  }
+  unlink(path.c_str());
+}
+
+// ---- Interruption -------------------------------------------------------
+
+TEST("interruption: an abort flag already set is Aborted") {
+  const int32_t flag = 1;
+  const Interruption aborted(&flag, nullptr, 0);
+  EXPECT_FAILURE(ErrorCode::Aborted,
+                 extract(clip("h264.mp4"), pick({0, 1000}, FrameType::Normal), aborted));
+  EXPECT_FAILURE(ErrorCode::Aborted,
+                 extract(clip("h264.mp4"), pick({0}, FrameType::Intra), aborted));
+  EXPECT_FAILURE(ErrorCode::Aborted, probeFile(clip("h264.mp4"), aborted));
+  // The flag of an open extractor's next call.
+  FrameExtractor extractor(identifyFile(clip("h264.mp4"), 0), Interruption());
+  EXPECT_FAILURE(ErrorCode::Aborted, extractor.extract(pick({0}, FrameType::Normal), aborted));
+  // A flag at zero does nothing.
+  const int32_t clear = 0;
+  CHECK_EQ(extract(clip("h264.mp4"), pick({0}, FrameType::Normal), Interruption(&clear, nullptr, 0))
+               .size(),
+           1u);
+}
+
+TEST("interruption: a closing environment is Aborted") {
+  auto closing = std::make_shared<std::atomic<bool>>(true);
+  const Interruption interruption(nullptr, closing, 0);
+  EXPECT_FAILURE(ErrorCode::Aborted,
+                 extract(clip("h264.mp4"), pick({0}, FrameType::Normal), interruption));
+  EXPECT_FAILURE(ErrorCode::Aborted, probeFile(clip("h264.mp4"), interruption));
+}
+
+TEST("interruption: a tiny timeout is TimedOut") {
+  const Interruption interruption(nullptr, nullptr, 0.001);
+  EXPECT_FAILURE(ErrorCode::TimedOut,
+                 extract(clip("long.mp4"), everyFrameOfLongClip(), interruption));
+  EXPECT_FAILURE(ErrorCode::TimedOut, probeFile(clip("long.mp4"), interruption));
+}
+
+TEST("interruption: a long deadline does not fire") {
+  // 24 h, the most the JavaScript API accepts.
+  const Interruption interruption(nullptr, nullptr, 24 * 3600 * 1000.0);
+  CHECK_EQ(timesOf(extract(clip("h264.mp4"), pick({0, 1010}, FrameType::Normal), interruption)),
+           (std::vector<double>{0, 1040}));
+  CHECK_EQ(probeFile(clip("h264.mp4"), interruption).durationMs, 4000.0);
+}
+
+TEST("interruption: a deadline in the middle of a long decode is TimedOut") {
+  const auto start = std::chrono::steady_clock::now();
+  const Interruption interruption(nullptr, nullptr, 150);
+  EXPECT_FAILURE(ErrorCode::TimedOut,
+                 extract(clip("long.mp4"), everyFrameOfLongClip(), interruption));
+  std::fprintf(stderr, "    (stopped after %.0f ms)\n", millisecondsSince(start));
+  CHECK(millisecondsSince(start) >= 150);
+}
+
+TEST("interruption: an abort from another thread stops a long decode") {
+  int32_t flag = 0;
+  const Interruption interruption(&flag, nullptr, 0);
+  std::thread aborter([&flag] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    __atomic_store_n(&flag, 1, __ATOMIC_RELEASE);
+  });
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_FAILURE(ErrorCode::Aborted,
+                 extract(clip("long.mp4"), everyFrameOfLongClip(), interruption));
+  aborter.join();
+  std::fprintf(stderr, "    (stopped after %.0f ms)\n", millisecondsSince(start));
+}
+
+TEST("interruption: an extractor can be destroyed after a timeout mid-decode") {
+  FrameExtractor extractor(identifyFile(clip("long.mp4"), 0), Interruption());
+  const auto first = extractor.extract(pick({0, 520}, FrameType::Normal), Interruption());
+  CHECK_EQ(timesOf(first), (std::vector<double>{0, 520}));
+  EXPECT_FAILURE(ErrorCode::TimedOut,
+                 extractor.extract(everyFrameOfLongClip(), Interruption(nullptr, nullptr, 100)));
+}
+
+// ---- Threads ------------------------------------------------------------
+
+TEST("threads: concurrent calls on separate files give the same answers") {
+  const auto selection = pick({0, 500, 1010, 3960}, FrameType::Normal);
+  const auto expected = extract(clip("h264.mp4"), selection);
+  std::vector<std::vector<ExtractedFrame>> results(4);
+  std::vector<std::string> errors(4);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < results.size(); ++i) {
+    threads.emplace_back([&, i] {
+      try {
+        results[i] = extract(i % 2 == 0 ? clip("h264.mp4") : clip("mpeg2.ts"), selection,
+                             Interruption(), 1);
+      } catch (const std::exception& error) {
+        errors[i] = error.what();
+      }
+    });
+  }
+  for (std::thread& thread : threads) {
+    thread.join();
+  }
+  const auto expectedTs = extract(clip("mpeg2.ts"), selection, Interruption(), 1);
+  for (size_t i = 0; i < results.size(); ++i) {
+    CHECK_EQ(errors[i], "");
+    checkSameFrames(results[i], i % 2 == 0 ? expected : expectedTs);
+  }
+}
+
+int main(int argc, char** argv) {
+  const char* fromEnvironment = std::getenv("FRAMESNAP_TEST_CLIPS");
+  if (argc > 1) {
+    clipsDir = argv[1];
+  } else if (fromEnvironment != nullptr) {
+    clipsDir = fromEnvironment;
+  } else {
+    std::fprintf(stderr,
+                 "usage: %s CLIPS_DIR [NAME_FILTER] (or set FRAMESNAP_TEST_CLIPS)\n"
+                 "scripts/native-tests.sh makes the clips and runs this\n",
+                 argv[0]);
+    return 2;
+  }
+  for (const char* name : {"h264.mp4", "mpeg2.ts", "long.mp4"}) {
+    struct stat status {};
+    if (stat(clip(name).c_str(), &status) != 0) {
+      std::fprintf(stderr, "missing clip %s: run scripts/native-tests.sh\n", clip(name).c_str());
+      return 2;
+    }
+  }
+  writeBadFiles();
+  // As the addon does: FFmpeg's log goes to a per-thread buffer that error
+  // messages quote, not to stderr.
+  installFfmpegLogCapture();
+  const int failed = framesnap::testing::runAllTests(argc > 2 ? argv[2] : "");
+  return failed == 0 ? 0 : 1;
+}
