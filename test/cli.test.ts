@@ -1,0 +1,211 @@
+/**
+ * The `framesnap` command (dist/cli.js):
+ *   framesnap submit --root DIR --input JSON --config JSON [--user-data S] [--no-wait] ...
+ *   framesnap snapshot FILE --time MS [--frame-type ...] [--width N] [--height N] -o OUT.jpg
+ * Exit status 0 on success, 2 for a bad request (refused before any work;
+ * for `snapshot`, a missing file counts as one), 1 when the work itself
+ * failed; the error code and message go to stderr as `framesnap: CODE: MESSAGE`.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import sharp from 'sharp';
+import { afterEach, describe, expect, test } from 'vitest';
+
+import { exactFrameIndex, fixture, referenceFrames } from './fixtures.js';
+import { counted, files, JOB_ID, UPPER_UUID, whichFrame, workspace, type Workspace } from './helpers/service-clips.js';
+
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const IN = 'in-bucket';
+const OUT = 'out-bucket';
+const PAST_END = 'No frame at or after 5000 ms in clip.mp4: the time is past the last frame';
+
+interface Ran {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[]): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [CLI, ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
+      if (error !== null && typeof error.code !== 'number') {
+        reject(error);
+        return;
+      }
+      resolve({ status: error === null ? 0 : (error.code as number), stdout, stderr });
+    });
+  });
+}
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function setup(): Promise<Workspace> {
+  const ws = workspace([IN, OUT]);
+  cleanups.push(() => ws.remove());
+  ws.put(IN, 'clip.mp4', await fixture('h264'));
+  ws.put(IN, 'notes.txt', await fixture('text'));
+  return ws;
+}
+
+const INPUT = JSON.stringify({ Bucket: IN, Location: 'oss-cn-hangzhou', Object: 'clip.mp4' });
+const config = (object: string, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ OutputFile: { Bucket: OUT, Location: 'oss-cn-hangzhou', Object: object }, Time: '1000', ...extra });
+
+describe('framesnap submit', () => {
+  test('a synchronous job: prints the response JSON, exit 0, the JPEG in the bucket', async () => {
+    const ws = await setup();
+    const ran = await cli(['submit', '--root', ws.root, '--input', INPUT, '--config', config('{FileName}.jpg'), '--user-data', 'testid-001']);
+    expect({ status: ran.status, stderr: ran.stderr }).toEqual({ status: 0, stderr: '' });
+    const response = JSON.parse(ran.stdout);
+    expect(response).toEqual({
+      RequestId: expect.stringMatching(UPPER_UUID),
+      SnapshotJob: {
+        Id: expect.stringMatching(JOB_ID),
+        State: 'Success',
+        Code: '',
+        Message: '',
+        Count: '1',
+        CreationTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+        PipelineId: expect.stringMatching(JOB_ID),
+        UserData: 'testid-001',
+        Input: { Bucket: IN, Location: 'oss-cn-hangzhou', Object: 'clip.mp4' },
+        SnapshotConfig: { OutputFile: { Bucket: OUT, Location: 'oss-cn-hangzhou', Object: '{FileName}.jpg' }, Time: '1000' },
+      },
+    });
+    expect(files(ws.bucket(OUT))).toEqual(['clip.jpg']);
+    expect((await sharp(readFileSync(join(ws.bucket(OUT), 'clip.jpg'))).metadata()).format).toBe('jpeg');
+  });
+
+  test('an asynchronous job: waits for it and prints the final state', async () => {
+    const ws = await setup();
+    const ran = await cli(['submit', '--root', ws.root, '--input', INPUT, '--config', config('s/{Count}.jpg', { Time: '0', Num: '3', Interval: '1' })]);
+    expect({ status: ran.status, stderr: ran.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(JSON.parse(ran.stdout).SnapshotJob).toMatchObject({ State: 'Success', Code: '', Message: '', Count: '3' });
+    expect(files(ws.bucket(OUT))).toEqual(counted(3, (count) => `s/${count}.jpg`));
+  });
+
+  test('--no-wait: prints the Submitted answer', async () => {
+    const ws = await setup();
+    const ran = await cli(['submit', '--root', ws.root, '--input', INPUT, '--config', config('s/{Count}.jpg', { Time: '0', Num: '3', Interval: '1' }), '--no-wait']);
+    expect({ status: ran.status, stderr: ran.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(JSON.parse(ran.stdout).SnapshotJob).toMatchObject({ State: 'Submitted', Code: '', Message: '', Count: '0' });
+  });
+
+  test.each([
+    ['Width 5000', config('a.jpg', { Width: 5000 }), 'InvalidParameter.OutOfRange: Expected an integer between 8 and 4096 for SnapshotConfig.Width but received 5000'],
+    ['an unknown field', config('a.jpg', { Tme: '5' }), 'InvalidParameter: Unknown field SnapshotConfig.Tme; expected only OutputFile, Time, Interval, Num, Width, Height, FrameType'],
+    ['a missing Time', JSON.stringify({ OutputFile: { Bucket: OUT, Object: 'a.jpg' } }), 'InvalidParameter.NullValue: SnapshotConfig.Time is required'],
+    ['a key leading out', config('../a.jpg'), 'PermissionDenied.ResourceAccess: SnapshotConfig.OutputFile.Object "../a.jpg" leads out of its bucket'],
+    ['a missing output bucket', JSON.stringify({ OutputFile: { Bucket: 'nowhere', Object: 'a.jpg' }, Time: '0' }), 'InvalidParameter.ResourceNotFound: the bucket nowhere does not exist'],
+  ])('a bad request (%s): exit 2, the code and message on stderr, nothing written', async (_label, snapshotConfig, line) => {
+    const ws = await setup();
+    const ran = await cli(['submit', '--root', ws.root, '--input', INPUT, '--config', snapshotConfig]);
+    expect(ran).toEqual({ status: 2, stdout: '', stderr: `framesnap: ${line}\n` });
+    expect(files(ws.bucket(OUT))).toEqual([]);
+  });
+
+  test('malformed --input JSON: exit 2 with InvalidParameter.JsonFormatInvalid', async () => {
+    const ws = await setup();
+    const ran = await cli(['submit', '--root', ws.root, '--input', '{"Bucket":', '--config', config('a.jpg')]);
+    expect(ran.status).toBe(2);
+    expect(ran.stdout).toBe('');
+    expect(ran.stderr.startsWith('framesnap: InvalidParameter.JsonFormatInvalid: Input is not valid JSON: ')).toBe(true);
+  });
+
+  test('a missing input object: exit 2 with InvalidParameter.ResourceNotFound', async () => {
+    const ws = await setup();
+    const ran = await cli(['submit', '--root', ws.root, '--input', JSON.stringify({ Bucket: IN, Object: 'gone.mp4' }), '--config', config('a.jpg')]);
+    expect(ran).toEqual({ status: 2, stdout: '', stderr: 'framesnap: InvalidParameter.ResourceNotFound: the object gone.mp4 does not exist\n' });
+  });
+
+  test('missing --root: exit 2 with the usage', async () => {
+    const ran = await cli(['submit', '--input', INPUT, '--config', config('a.jpg')]);
+    expect(ran.status).toBe(2);
+    expect(ran.stdout).toBe('');
+    expect(ran.stderr.startsWith('framesnap: submit needs --root, --input and --config\nusage:\n')).toBe(true);
+  });
+
+  test('a synchronous job that fails (normal Time past the end): exit 1', async () => {
+    const ws = await setup();
+    const ran = await cli(['submit', '--root', ws.root, '--input', INPUT, '--config', config('a.jpg', { Time: '5000', FrameType: 'normal' })]);
+    expect(ran).toEqual({ status: 1, stdout: '', stderr: `framesnap: InvalidParameter.ResourceContentBad: ${PAST_END}\n` });
+    expect(files(ws.bucket(OUT))).toEqual([]);
+  });
+
+  test('an asynchronous job that fails: exit 1, the Fail state printed', async () => {
+    const ws = await setup();
+    const ran = await cli(['submit', '--root', ws.root, '--input', INPUT, '--config', config('s/{Count}.jpg', { Time: '5000', FrameType: 'normal', Num: '2' })]);
+    expect(ran.status).toBe(1);
+    expect(ran.stderr).toBe(`framesnap: InvalidParameter.ResourceContentBad: ${PAST_END}\n`);
+    expect(JSON.parse(ran.stdout).SnapshotJob).toMatchObject({ State: 'Fail', Code: 'InvalidParameter.ResourceContentBad', Message: PAST_END, Count: '0' });
+    expect(files(ws.bucket(OUT))).toEqual([]);
+  });
+});
+
+describe('framesnap snapshot', () => {
+  test('writes the JPEG of the frame asked for, exit 0', async () => {
+    const ws = await setup();
+    const target = join(ws.dir, 'shot.jpg');
+    const ran = await cli(['snapshot', join(ws.bucket(IN), 'clip.mp4'), '--time', '1010', '--frame-type', 'normal', '-o', target]);
+    expect(ran).toEqual({ status: 0, stdout: '', stderr: '' });
+    const jpeg = readFileSync(target);
+    expect(await sharp(jpeg).metadata()).toMatchObject({ format: 'jpeg', width: 320, height: 240 });
+    const reference = await referenceFrames(await fixture('h264'), 320, 240);
+    const index = exactFrameIndex(reference, 1010);
+    expect(await whichFrame(jpeg, [reference.frames[index - 1]!, reference.frames[index]!, reference.frames[index + 1]!])).toBe(1);
+  });
+
+  test('--width scales, keeping the aspect ratio', async () => {
+    const ws = await setup();
+    const target = join(ws.dir, 'small.jpg');
+    const ran = await cli(['snapshot', join(ws.bucket(IN), 'clip.mp4'), '--time', '0', '--width', '160', '--output', target]);
+    expect(ran.status).toBe(0);
+    expect(await sharp(readFileSync(target)).metadata()).toMatchObject({ format: 'jpeg', width: 160, height: 120 });
+  });
+
+  test.each([
+    ['--width 5000', ['--width', '5000'], 'framesnap: InvalidParameter.OutOfRange: Expected an integer between 8 and 4096 for width but received 5000\n'],
+    ['--width abc', ['--width', 'abc'], undefined],
+    ['--time soon', ['--time', 'soon'], undefined],
+  ])('a bad option (%s): exit 2, no file', async (_label, options, stderr) => {
+    const ws = await setup();
+    const target = join(ws.dir, 'bad.jpg');
+    const ran = await cli(['snapshot', join(ws.bucket(IN), 'clip.mp4'), '--time', '0', ...options, '-o', target]);
+    expect(ran.status).toBe(2);
+    if (stderr !== undefined) expect(ran.stderr).toBe(stderr);
+    else expect(ran.stderr).toMatch(/^framesnap: --(width|time) expects a (whole )?number, got "(abc|soon)"\nusage:\n/);
+    expect(existsSync(target)).toBe(false);
+  });
+
+  test('a missing file: exit 2 with InvalidParameter.ResourceNotFound', async () => {
+    const ws = await setup();
+    const target = join(ws.dir, 'none.jpg');
+    const ran = await cli(['snapshot', join(ws.dir, 'missing.mp4'), '--time', '0', '-o', target]);
+    expect(ran.status).toBe(2);
+    expect(ran.stderr.startsWith('framesnap: InvalidParameter.ResourceNotFound: ')).toBe(true);
+    expect(existsSync(target)).toBe(false);
+  });
+
+  test('a text file: exit 1 with InvalidParameter.ResourceContentBad', async () => {
+    const ws = await setup();
+    const target = join(ws.dir, 'none.jpg');
+    const ran = await cli(['snapshot', join(ws.bucket(IN), 'notes.txt'), '--time', '0', '-o', target]);
+    expect(ran.status).toBe(1);
+    expect(ran.stderr.startsWith('framesnap: InvalidParameter.ResourceContentBad: ')).toBe(true);
+    expect(ran.stderr).toContain('notes.txt');
+    expect(existsSync(target)).toBe(false);
+  });
+
+  test('no command, or an unknown one: exit 2', async () => {
+    expect((await cli([])).status).toBe(2);
+    const ran = await cli(['thumbnail']);
+    expect(ran.status).toBe(2);
+    expect(ran.stderr.startsWith('framesnap: unknown command thumbnail\nusage:\n')).toBe(true);
+  });
+});
