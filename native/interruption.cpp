@@ -8,7 +8,10 @@ Interruption::Interruption(const int32_t* abortFlag,
                            std::shared_ptr<const std::atomic<bool>> environmentClosing,
                            double timeoutMs)
     : abortFlag_(abortFlag), environmentClosing_(std::move(environmentClosing)) {
-  if (timeoutMs > 0) {
+  // Past about 31 years a deadline is no deadline (and the clock arithmetic
+  // below would overflow); NaN and values of 0 or less mean none too.
+  constexpr double kLongestDeadlineMs = 1e12;
+  if (timeoutMs > 0 && timeoutMs < kLongestDeadlineMs) {
     hasDeadline_ = true;
     deadline_ = std::chrono::steady_clock::now() +
                 std::chrono::microseconds(static_cast<int64_t>(timeoutMs * 1000.0));
