@@ -3,6 +3,8 @@
  * The `framesnap` command:
  *   framesnap submit --root DIR --input JSON --config JSON [--user-data S] [--pipeline-id ID] [--no-wait]
  *   framesnap snapshot FILE --time MS [--frame-type normal|intra] [--width N] [--height N] [--quality Q] -o OUT.jpg
+ * --no-wait prints the "Submitted" answer at once; the job runs in this
+ * process, so the command still exits only when it has finished.
  * Exit status: 0 success, 2 bad request (refused before any work), 1 failure
  * of the work itself; the error code and message go to stderr.
  */

@@ -42,7 +42,8 @@ export interface JobTask {
   progress?: MessagePort;
 }
 
-export type ProgressMessage = { type: 'writing'; paths: string[] };
+/** A temporary file is about to be written; a final object has been renamed into place. */
+export type ProgressMessage = { type: 'writing'; temporary: string } | { type: 'written'; path: string };
 
 export interface WrittenImage {
   key: string;
@@ -109,11 +110,11 @@ export async function executeJob(task: JobTask): Promise<JobOutcome> {
         const path = prepareOutputPath(task.outputBucketDir, key, 'SnapshotConfig.OutputFile.Object');
         images.push({ key, path, timeMs: frame.timeMs });
         const temporary = temporaryPathFor(path);
-        const announce: ProgressMessage = { type: 'writing', paths: [temporary, path] };
-        task.progress?.postMessage(announce);
+        post(task, { type: 'writing', temporary });
         return encodeJpeg(frame, task.quality).then(async (jpeg) => {
           await writeAtomically(path, jpeg, temporary);
           written.push(path);
+          post(task, { type: 'written', path });
         });
       });
       if (frames.length < batch.length) break; // the end of the video
@@ -129,6 +130,16 @@ export async function executeJob(task: JobTask): Promise<JobOutcome> {
     return { images };
   } catch (error) {
     await removeQuietly(written);
-    throw error;
+    throw withoutServerPaths(error, task);
   }
+}
+
+function post(task: JobTask, message: ProgressMessage): void {
+  task.progress?.postMessage(message);
+}
+
+/** Messages name objects by their keys: the server's folders are not the caller's business. */
+function withoutServerPaths(error: unknown, task: JobTask): unknown {
+  if (!(error instanceof SnapshotError) || !error.message.includes(task.inputPath)) return error;
+  return new SnapshotError(error.code, error.message.replaceAll(task.inputPath, task.inputKey));
 }

@@ -305,10 +305,10 @@ export class SnapshotService {
       maxThreads: this.workers,
       idleTimeout: 60_000,
     });
-    // What the job announces before writing; removed if its worker dies.
+    // Temporary files the job is writing and objects it has written: removed if its worker dies.
     const announced: string[] = [];
     const { port1, port2 } = new MessageChannel();
-    port1.on('message', (message: ProgressMessage) => announced.push(...message.paths));
+    port1.on('message', (message: ProgressMessage) => announced.push(message.type === 'writing' ? message.temporary : message.path));
     let outcome: JobOutcome | SnapshotError;
     try {
       const reply = (await this.pool.run({ ...queued.task, progress: port2 }, { transferList: [port2] })) as PoolReply;
