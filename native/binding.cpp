@@ -233,6 +233,23 @@ ExtractRequest readExtractRequest(FramesnapAddon& addon, Napi::Env env, Napi::Va
   selection.width = size("width");
   selection.height = size("height");
   selection.stopAtEnd = object.Get("stopAtEnd").ToBoolean();
+  const Napi::Value blackFrames = object.Get("blackFrames");
+  if (blackFrames.IsObject()) {
+    Napi::Object filter = blackFrames.As<Napi::Object>();
+    BlackFrameFilter& black = selection.blackFirstFrame;
+    black.enabled = true;
+    black.blackLevelPercent = optionalNumber(addon, env, filter, "blackLevel", 100);
+    black.pixelThreshold =
+        static_cast<int>(optionalNumber(addon, env, filter, "pixelThreshold", 70));
+    black.searchMs = optionalNumber(addon, env, filter, "searchMs", 5000);
+    if (!(black.blackLevelPercent >= 0 && black.blackLevelPercent <= 100) ||
+        !(black.pixelThreshold >= 0 && black.pixelThreshold <= 256) ||
+        !(black.searchMs >= 0 && black.searchMs <= 3600000)) {
+      addon.throwError(
+          env, ErrorCode::InvalidParameter,
+          "Expected blackLevel 0..100, pixelThreshold 0..256, searchMs 0..3600000 for blackFrames");
+    }
+  }
   const Napi::Value skipNonReference = object.Get("skipNonReference");
   selection.skipNonReference = skipNonReference.IsUndefined() || skipNonReference.ToBoolean();
   const double threads = optionalNumber(addon, env, object, "threads", 0);

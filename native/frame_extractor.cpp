@@ -7,6 +7,10 @@
 #include <optional>
 
 extern "C" {
+#include <libavutil/pixdesc.h>
+}
+
+extern "C" {
 #include <libavutil/mathematics.h>
 }
 
@@ -90,10 +94,86 @@ std::vector<ExtractedFrame> FrameExtractor::extract(const FrameSelection& select
       break;  // past the end: no later time can have a frame either
     }
     extracted->requestedMs = timeMs;
+    if (frames.empty() && selection.blackFirstFrame.enabled &&
+        currentFrameIsBlack(selection.blackFirstFrame, *extracted->image)) {
+      extracted = replaceBlackFrame(std::move(*extracted), timeMs);
+    }
     frames.push_back(std::move(*extracted));
   }
   selection_ = nullptr;
   return frames;
+}
+
+bool FrameExtractor::currentFrameIsBlack(const BlackFrameFilter& filter,
+                                         const RgbImage& converted) const {
+  const AVFrame* frame = frame_.get();
+  const AVPixFmtDescriptor* descriptor =
+      av_pix_fmt_desc_get(static_cast<AVPixelFormat>(frame->format));
+  int64_t dark = 0;
+  int64_t total = 0;
+  const bool lumaPlane = descriptor != nullptr &&
+                         (descriptor->flags & (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL)) == 0 &&
+                         descriptor->comp[0].plane == 0 &&
+                         descriptor->comp[0].step == (descriptor->comp[0].depth > 8 ? 2 : 1);
+  if (lumaPlane) {
+    // The decoded luma as stored: no conversion for the measurement.
+    const int shift = descriptor->comp[0].depth - 8;
+    const int threshold = filter.pixelThreshold << shift;
+    for (int y = 0; y < frame->height; ++y) {
+      const uint8_t* row = frame->data[0] + static_cast<ptrdiff_t>(y) * frame->linesize[0];
+      for (int x = 0; x < frame->width; ++x) {
+        const int luma = shift > 0 ? reinterpret_cast<const uint16_t*>(row)[x] : row[x];
+        dark += luma < threshold ? 1 : 0;
+      }
+    }
+    total = static_cast<int64_t>(frame->width) * frame->height;
+  } else {
+    // RGB or packed sources: BT.601 luma of the converted picture.
+    const std::vector<uint8_t>& pixels = converted.pixels;
+    for (size_t i = 0; i + 2 < pixels.size(); i += 3) {
+      const int luma = (299 * pixels[i] + 587 * pixels[i + 1] + 114 * pixels[i + 2]) / 1000;
+      dark += luma < filter.pixelThreshold ? 1 : 0;
+    }
+    total = static_cast<int64_t>(pixels.size() / 3);
+  }
+  if (total == 0) {
+    return false;
+  }
+  return dark == total ||
+         static_cast<double>(dark) * 100.0 / static_cast<double>(total) > filter.blackLevelPercent;
+}
+
+ExtractedFrame FrameExtractor::replaceBlackFrame(ExtractedFrame original, double requestedMs) {
+  const BlackFrameFilter& filter = selection_->blackFirstFrame;
+  const int64_t limit = demuxer_.lastTimestampAtOrBefore(requestedMs + filter.searchMs);
+  const bool keyframesOnly = selection_->frameType == FrameType::Intra;
+  if (keyframesOnly) {
+    // Decode on from the black keyframe, keyframes only.
+    demuxer_.seekToKeyframeBefore(lastKeyframePts_);
+    decoder_.flush();
+  }
+  decoder_.decodeKeyframesOnly(keyframesOnly);
+  std::optional<ExtractedFrame> replacement;
+  const int64_t originalPts = keyframesOnly ? lastKeyframePts_ : pendingPts_;
+  while (decoder_.decodeNextFrame(demuxer_, frame_.get())) {
+    const int64_t pts = presentationTimestamp(frame_.get());
+    if (pts > limit) {
+      break;
+    }
+    if (pts <= originalPts) {
+      continue;
+    }
+    std::shared_ptr<const RgbImage> image = convertCurrentFrame();
+    if (!currentFrameIsBlack(filter, *image)) {
+      replacement = ExtractedFrame{requestedMs, demuxer_.toMilliseconds(pts),
+                                   frame_->key_frame != 0, std::move(image)};
+      break;
+    }
+  }
+  decoder_.decodeKeyframesOnly(false);
+  // The decoder has moved on: the next time seeks afresh.
+  havePending_ = false;
+  return replacement ? std::move(*replacement) : std::move(original);
 }
 
 std::shared_ptr<const RgbImage> FrameExtractor::convertCurrentFrame() {

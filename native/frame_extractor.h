@@ -21,6 +21,15 @@ enum class FrameType {
   Normal,  // the first frame whose presentation time is at or after each time
 };
 
+// SPEC section 5: a first image that is black is replaced by the first frame
+// that is not, within a search window (keyframes only in Intra mode).
+struct BlackFrameFilter {
+  bool enabled = false;
+  double blackLevelPercent = 100;  // black when more than this share of pixels is dark
+  int pixelThreshold = 70;         // a pixel is dark when its 8-bit luma is below this
+  double searchMs = 5000;
+};
+
 struct FrameSelection {
   std::vector<double> timesMs;  // ascending, from the file's start
   FrameType frameType = FrameType::Intra;
@@ -30,6 +39,8 @@ struct FrameSelection {
   // Skip decoding unreferenced frames before each target (Normal mode). Off
   // only to prove, in tests, that the output is identical with it on.
   bool skipNonReference = true;
+  // Applied to the first time only.
+  BlackFrameFilter blackFirstFrame;
 };
 
 struct ExtractRequest {
@@ -93,6 +104,8 @@ class FrameExtractor {
   std::optional<ExtractedFrame> keyframeAtOrBefore(double timeMs);
   bool findKeyframePacket(int64_t target);
   std::shared_ptr<const RgbImage> convertCurrentFrame();
+  bool currentFrameIsBlack(const BlackFrameFilter& filter, const RgbImage& converted) const;
+  ExtractedFrame replaceBlackFrame(ExtractedFrame original, double requestedMs);
 
   FileIdentity identity_;
   // The current call's interruption; the demuxer and decoder watch this member.

@@ -68,7 +68,9 @@ bool VideoDecoder::decodeNextFrame(Demuxer& demuxer, AVFrame* frame) {
     // referenced B-frames (x264's B-pyramid); AVDISCARD_BIDIR would not.
     const bool unwanted = skipBefore_ != AV_NOPTS_VALUE && packet_->pts != AV_NOPTS_VALUE &&
                           packet_->pts < skipBefore_;
-    context_->skip_frame = unwanted ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
+    context_->skip_frame = keyframesOnly_ ? AVDISCARD_NONKEY
+                           : unwanted     ? AVDISCARD_NONREF
+                                          : AVDISCARD_DEFAULT;
     const int sent = avcodec_send_packet(context_.get(), packet_.get());
     // A damaged packet is skipped, as players and the ffmpeg CLI do; the
     // frames around it still decode.

@@ -29,6 +29,8 @@ class VideoDecoder {
   // can never be an answer, so decodeNextFrame skips decoding them. Skipping
   // them leaves every later picture bit-identical. AV_NOPTS_VALUE turns it off.
   void skipNonReferenceFramesBefore(int64_t timestamp) { skipBefore_ = timestamp; }
+  // decodeNextFrame hands out keyframes only (the others are not decoded).
+  void decodeKeyframesOnly(bool only) { keyframesOnly_ = only; }
 
  private:
   bool receive(AVFrame* frame);
@@ -38,6 +40,7 @@ class VideoDecoder {
   UniquePacket packet_;
   bool draining_ = false;
   int64_t skipBefore_ = AV_NOPTS_VALUE;
+  bool keyframesOnly_ = false;
 };
 
 // The frame's presentation time: best effort, falling back to its packet's dts.

@@ -28,6 +28,13 @@ export interface NativeExtractRequest {
   stopAtEnd?: boolean;
   /** Skip decoding unreferenced frames before each target (default true; off only to prove it changes nothing). */
   skipNonReference?: boolean;
+  /**
+   * SPEC section 5, for the first time only: when its frame is black (more
+   * than blackLevel percent of pixels with 8-bit luma below pixelThreshold,
+   * or all of them), take the first frame within searchMs that is not
+   * (keyframes only in intra mode); if there is none, keep it.
+   */
+  blackFrames?: { blackLevel: number; pixelThreshold: number; searchMs?: number };
 }
 
 export interface NativeFrame {

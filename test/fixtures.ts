@@ -46,6 +46,11 @@ export const RECIPES = {
     file: 'red709.mp4',
     args: ['-f', 'lavfi', '-i', 'color=c=red:size=1280x720:rate=25', '-t', '1', '-vf', 'scale=out_color_matrix=bt709:out_range=tv,format=yuv420p', '-c:v', 'libx264', '-preset', 'veryfast', '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-color_range', 'tv'],
   },
+  /** One second of black, then 3 s of testsrc2; a keyframe each second (the first non-black frame is one). */
+  blackStart: {
+    file: 'black-start.mp4',
+    args: ['-filter_complex', 'color=c=black:s=320x240:r=25:d=1[b];testsrc2=s=320x240:r=25:d=3[t];[b][t]concat=n=2:v=1:a=0,format=yuv420p', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '25', '-keyint_min', '25', '-sc_threshold', '0', '-bf', '3'],
+  },
   /** Sound only, in an MP4 container. */
   audioOnly: { file: 'audio.m4a', args: ['-f', 'lavfi', '-i', 'sine=frequency=440:duration=2', '-c:a', 'aac'] },
   /** A display matrix asking for a quarter turn (the h264 clip, stream-copied). */
