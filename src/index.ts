@@ -6,9 +6,20 @@ export { ffmpegVersions } from './versions.js';
 export { findFfmpeg } from './ffmpeg-cli.js';
 export {
   SnapshotService,
+  type JobProgress,
   type QuerySnapshotJobListRequest,
   type QuerySnapshotJobListResponse,
   type SnapshotServiceOptions,
 } from './service/service.js';
+export type {
+  AddPipelineRequest,
+  Pipeline,
+  PipelineResponse,
+  PipelineState,
+  QueryPipelineListRequest,
+  QueryPipelineListResponse,
+  UpdatePipelineRequest,
+} from './service/pipelines.js';
+export type { MNSMessageResult, NotificationMessage, NotifyConfig, ReceivedMessage, Subscriber } from './service/notifications.js';
 export type { JobState, SnapshotJob, SubmitSnapshotJobResponse } from './service/job.js';
 export type { ObjectLocation, SubmitSnapshotJobRequest } from './service/request.js';

@@ -1,6 +1,7 @@
 /** The job record as the cloud service shows it (SPEC section 7). */
 import { randomUUID } from 'node:crypto';
 
+import type { MNSMessageResult } from './notifications.js';
 import type { ObjectLocation } from './request.js';
 
 export type JobState = 'Submitted' | 'Snapshoting' | 'Success' | 'Fail';
@@ -20,6 +21,10 @@ export interface SnapshotJob {
   UserData?: string;
   Input: ObjectLocation;
   SnapshotConfig: Record<string, unknown>;
+  /** framesnap's own, for asynchronous jobs: share of the expected images written, 0..100. */
+  Percent?: number;
+  /** The outcome of the completion message of a pipeline with a NotifyConfig. */
+  MNSMessageResult?: MNSMessageResult;
 }
 
 export interface SubmitSnapshotJobResponse {

@@ -1,23 +1,39 @@
 /**
  * SnapshotService: the cloud SubmitSnapshotJob API, run locally and embedded
  * in a Node process (SPEC sections 1-4, 7, 8). Requests are validated here, on
- * the caller's thread; decoding runs on a piscina pool of worker threads
- * (asynchronous jobs, and synchronous jobs submitted with the Promise API) or
- * on the blocking helper thread (submitSnapshotJobSync).
+ * the caller's thread; decoding runs on a pool of worker threads (see
+ * scheduler.ts) or, for submitSnapshotJobSync, on the blocking helper thread.
+ *
+ * Events: 'progress' ({JobId, Done, Expected, Percent}) while a job writes
+ * images, 'job' (the job) when one finishes, 'notification' ({JobId,
+ * MNSMessageResult}) when its completion message has been delivered or given up.
  */
+import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
 
-import { Piscina } from 'piscina';
-
-import { ErrorCodes, SnapshotError, type ErrorCode } from '../errors.js';
+import { ErrorCodes, SnapshotError } from '../errors.js';
 import { callSync } from '../sync.js';
 import { expectInteger, invalid } from '../validate.js';
-import type { JobOutcome, JobTask, ProgressMessage } from './execute.js';
+import type { JobOutcome, JobTask } from './execute.js';
 import { creationTime, newJobId, newRequestId, type SnapshotJob, type SubmitSnapshotJobResponse } from './job.js';
+import { JobStore, type QuerySnapshotJobListRequest, type QuerySnapshotJobListResponse } from './job-store.js';
 import { nameContext, renderName } from './names.js';
-import type { PoolReply } from './pool-worker.js';
+import { Notifier, type MNSMessageResult, type ReceivedMessage, type Subscriber } from './notifications.js';
+import {
+  applyPipelineUpdate,
+  DEFAULT_PIPELINE_NAME,
+  newPipeline,
+  parseAddPipeline,
+  parseIdList,
+  type Pipeline,
+  type PipelineResponse,
+  type QueryPipelineListRequest,
+  type QueryPipelineListResponse,
+  type UpdatePipelineRequest,
+  type AddPipelineRequest,
+} from './pipelines.js';
 import { parseSubmitRequest, type SubmitSnapshotJobRequest } from './request.js';
+import { Scheduler } from './scheduler.js';
 import { bucketFolder, checkKey, decodeKey, removeQuietly, resolveInputObject, type BucketConfig } from './storage.js';
 
 export interface SnapshotServiceOptions extends BucketConfig {
@@ -31,21 +47,11 @@ export interface SnapshotServiceOptions extends BucketConfig {
   maxJobHistory?: number;
 }
 
-export interface QuerySnapshotJobListRequest {
-  /** Up to 10 ids, comma-separated or as an array. */
-  SnapshotJobIds: string | string[];
-}
-
-export interface QuerySnapshotJobListResponse {
-  RequestId: string;
-  SnapshotJobList: { SnapshotJob: SnapshotJob[] };
-  NonExistSnapshotJobIds: { String: string[] };
-}
-
-interface QueuedJob {
-  job: SnapshotJob;
-  task: JobTask;
-  settle: (outcome: JobOutcome | SnapshotError) => void;
+export interface JobProgress {
+  JobId: string;
+  Done: number;
+  Expected: number;
+  Percent: number;
 }
 
 const DEFAULT_SYNC_TIMEOUT_MS = 5_000;
@@ -53,13 +59,6 @@ const DEFAULT_MAX_QUEUE = 1_000;
 const DEFAULT_MAX_JOB_HISTORY = 10_000;
 const JPEG_QUALITY = 90;
 const MAX_QUERY_IDS = 10;
-
-/** Lets messages already posted to `port` arrive. */
-function drain(port: MessagePort): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve)).then(() => {
-    port.removeAllListeners('message');
-  });
-}
 
 /** Runs `work`; a failure leaves as a SnapshotError carrying the request id. */
 function withRequestId<T>(requestId: string, work: () => T): T {
@@ -72,145 +71,215 @@ function withRequestId<T>(requestId: string, work: () => T): T {
   }
 }
 
-export class SnapshotService {
+interface JobRecord {
+  job: SnapshotJob;
+  requestId: string;
+  /** Resolves when the job has its final state. */
+  finished: Promise<void>;
+  markFinished: () => void;
+}
+
+export class SnapshotService extends EventEmitter {
   readonly defaultPipelineId = newJobId();
   private readonly buckets: BucketConfig;
-  private readonly workers: number;
   private readonly syncTimeoutMs: number;
-  private readonly maxQueue: number;
-  private readonly maxJobHistory: number;
-  private readonly jobs = new Map<string, SnapshotJob>();
-  private readonly finished = new Map<string, Promise<void>>();
-  private readonly queue: QueuedJob[] = [];
-  private readonly running = new Set<Promise<void>>();
-  private pool: Piscina | undefined;
+  private readonly store: JobStore;
+  private readonly records = new Map<string, JobRecord>();
+  private readonly pipelines = new Map<string, Pipeline>();
+  private readonly notifier = new Notifier();
+  private readonly scheduler: Scheduler;
   private closed = false;
 
   constructor(options: SnapshotServiceOptions) {
+    super();
     if (options === null || typeof options !== 'object') throw invalid('an options object', 'options', options);
     if (options.root === undefined && options.buckets === undefined) {
       throw new SnapshotError(ErrorCodes.InvalidParameter, 'SnapshotService needs a root folder or a buckets map');
     }
     if (options.root !== undefined && typeof options.root !== 'string') throw invalid('a folder path', 'root', options.root);
     this.buckets = { root: options.root, buckets: options.buckets === undefined ? undefined : { ...options.buckets } };
-    this.workers = options.workers === undefined ? availableParallelism() : expectInteger('workers', options.workers, 1, 256);
+    const workers = options.workers === undefined ? availableParallelism() : expectInteger('workers', options.workers, 1, 256);
     this.syncTimeoutMs =
       options.syncTimeoutMs === undefined ? DEFAULT_SYNC_TIMEOUT_MS : expectInteger('syncTimeoutMs', options.syncTimeoutMs, 1, 3_600_000);
-    this.maxQueue = options.maxQueue === undefined ? DEFAULT_MAX_QUEUE : expectInteger('maxQueue', options.maxQueue, 0, 1_000_000);
-    this.maxJobHistory =
-      options.maxJobHistory === undefined ? DEFAULT_MAX_JOB_HISTORY : expectInteger('maxJobHistory', options.maxJobHistory, 1, 10_000_000);
+    const maxQueue = options.maxQueue === undefined ? DEFAULT_MAX_QUEUE : expectInteger('maxQueue', options.maxQueue, 0, 1_000_000);
+    this.store = new JobStore(
+      options.maxJobHistory === undefined ? DEFAULT_MAX_JOB_HISTORY : expectInteger('maxJobHistory', options.maxJobHistory, 1, 10_000_000),
+    );
+    this.pipelines.set(this.defaultPipelineId, newPipeline(DEFAULT_PIPELINE_NAME, undefined, this.defaultPipelineId));
+    this.scheduler = new Scheduler(workers, maxQueue, {
+      mayStart: (pipelineId) => this.pipelines.get(pipelineId)?.State !== 'Paused',
+      progress: (job, done, expected) => this.reportProgress(job, done, expected),
+    });
   }
+
+  // ---- Jobs ----------------------------------------------------------------
 
   /**
    * Submits a job. A synchronous job (no Interval, no Num) resolves with its
    * final state and the JPEG on disk, or rejects with a SnapshotError; an
-   * asynchronous one resolves at once with State "Submitted" and runs on.
+   * asynchronous one resolves at once with State "Submitted" and runs in its
+   * pipeline.
    */
   async submitSnapshotJob(request: SubmitSnapshotJobRequest): Promise<SubmitSnapshotJobResponse> {
     const requestId = newRequestId();
-    const { job, task, asynchronous } = this.prepare(request, requestId);
+    const { record, task, asynchronous } = this.prepare(request, requestId);
+    const answer = { RequestId: requestId, SnapshotJob: { ...record.job } };
     if (asynchronous) {
-      const answer = { RequestId: requestId, SnapshotJob: { ...job } };
-      this.enqueue(job, task, () => undefined);
+      this.scheduler.run(record.job, task, false).then(
+        (outcome) => this.finish(record, outcome),
+        (error: SnapshotError) => this.finish(record, error),
+      );
       return answer;
     }
-    const outcome = await new Promise<JobOutcome | SnapshotError>((settle) => {
-      const timer = setTimeout(() => {
+    const timedOut = new SnapshotError(ErrorCodes.SnapshotTimeOut, `the synchronous job took longer than ${this.syncTimeoutMs} ms`);
+    const timer = setTimeout(() => {
+      // Still queued: it never starts. Running: the worker stops at its next check.
+      if (!this.scheduler.withdraw(record.job, timedOut)) {
         Atomics.store(task.abort, 0, 1);
-        const timedOut = this.fail(job, new SnapshotError(ErrorCodes.SnapshotTimeOut, `the synchronous job took longer than ${this.syncTimeoutMs} ms`));
-        const waiting = this.queue.findIndex((queued) => queued.job === job);
-        if (waiting >= 0) this.queue.splice(waiting, 1)[0]!.settle(timedOut);
-        else settle(timedOut); // running: the worker stops at its next check
-      }, this.syncTimeoutMs);
-      this.enqueue(job, task, (result) => {
-        clearTimeout(timer);
-        settle(result);
-      });
-    });
-    return this.respond(requestId, job, outcome);
+        this.finish(record, timedOut);
+      }
+    }, this.syncTimeoutMs);
+    const outcome = await this.scheduler.run(record.job, task, true).then(
+      (result) => result,
+      (error: SnapshotError) => error,
+    );
+    clearTimeout(timer);
+    await this.finish(record, outcome);
+    return this.respond(record);
   }
 
   /**
    * Submits a job and blocks until a synchronous job has finished (the work
    * runs on a helper thread; this thread waits with Atomics.wait). An
-   * asynchronous job is queued on the pool and answered "Submitted".
+   * asynchronous job is queued in its pipeline and answered "Submitted".
    */
   submitSnapshotJobSync(request: SubmitSnapshotJobRequest): SubmitSnapshotJobResponse {
     const requestId = newRequestId();
-    const { job, task, asynchronous } = this.prepare(request, requestId);
+    const { record, task, asynchronous } = this.prepare(request, requestId);
     if (asynchronous) {
-      const answer = { RequestId: requestId, SnapshotJob: { ...job } };
-      this.enqueue(job, task, () => undefined);
+      const answer = { RequestId: requestId, SnapshotJob: { ...record.job } };
+      this.scheduler.run(record.job, task, false).then(
+        (outcome) => this.finish(record, outcome),
+        (error: SnapshotError) => this.finish(record, error),
+      );
       return answer;
     }
-    job.State = 'Snapshoting';
+    record.job.State = 'Snapshoting';
     let outcome: JobOutcome | SnapshotError;
     try {
-      outcome = this.succeed(job, callSync<JobOutcome>('job', task, this.syncTimeoutMs, task.abort));
+      outcome = callSync<JobOutcome>('job', task, this.syncTimeoutMs, task.abort);
     } catch (error) {
-      const failure =
+      outcome =
         error instanceof SnapshotError && error.code === ErrorCodes.SnapshotTimeOut
           ? new SnapshotError(ErrorCodes.SnapshotTimeOut, `the synchronous job took longer than ${this.syncTimeoutMs} ms`)
-          : error;
-      outcome = this.fail(job, failure);
+          : error instanceof SnapshotError
+            ? error
+            : new SnapshotError(ErrorCodes.InternalError, String(error));
     }
-    return this.respond(requestId, job, outcome);
+    void this.finish(record, outcome);
+    return this.respond(record);
   }
 
-  /** Resolves with the job once it has finished (Success or Fail). */
+  /** Resolves with the job once it has its final state (Success or Fail). */
   async waitForJob(jobId: string): Promise<SnapshotJob> {
-    const job = this.jobs.get(jobId);
-    if (job === undefined) throw new SnapshotError(ErrorCodes.ResourceNotFound, `the job ${jobId} does not exist`);
-    await this.finished.get(jobId);
-    return { ...job };
+    const record = this.records.get(jobId);
+    if (record === undefined) {
+      const job = this.store.get(jobId);
+      if (job === undefined) throw new SnapshotError(ErrorCodes.ResourceNotFound, `the job ${jobId} does not exist`);
+      return structuredClone(job);
+    }
+    await record.finished;
+    return structuredClone(record.job);
   }
 
   querySnapshotJobList(request: QuerySnapshotJobListRequest): QuerySnapshotJobListResponse {
     const requestId = newRequestId();
+    return withRequestId(requestId, () => ({ RequestId: requestId, ...this.store.query(request) }));
+  }
+
+  // ---- Pipelines -------------------------------------------------------------
+
+  addPipeline(request: AddPipelineRequest): PipelineResponse {
+    const requestId = newRequestId();
     return withRequestId(requestId, () => {
-      if (request === null || typeof request !== 'object') throw invalid('a request object with SnapshotJobIds', 'request', request);
-      const given = request.SnapshotJobIds;
-      if (given === undefined || given === '') throw new SnapshotError(ErrorCodes.NullValue, 'SnapshotJobIds is required');
-      const ids = (Array.isArray(given) ? given : typeof given === 'string' ? given.split(',') : [given]).map((id) =>
-        typeof id === 'string' ? id.trim() : id,
-      );
-      if (ids.some((id) => typeof id !== 'string' || id === '')) throw invalid('job ids as strings', 'SnapshotJobIds', given);
-      if (ids.length > MAX_QUERY_IDS) {
-        throw new SnapshotError(ErrorCodes.InvalidParameter, `SnapshotJobIds holds ${ids.length} ids; at most ${MAX_QUERY_IDS} are allowed`);
-      }
-      const found: SnapshotJob[] = [];
-      const missing: string[] = [];
-      for (const id of ids as string[]) {
-        const job = this.jobs.get(id);
-        if (job === undefined) missing.push(id);
-        else found.push({ ...job });
-      }
-      return { RequestId: requestId, SnapshotJobList: { SnapshotJob: found }, NonExistSnapshotJobIds: { String: missing } };
+      const pipeline = parseAddPipeline(request);
+      this.pipelines.set(pipeline.Id, pipeline);
+      return { RequestId: requestId, Pipeline: structuredClone(pipeline) };
     });
   }
 
+  /** Sets a pipeline's Name, State (Active/Paused) or NotifyConfig. Resuming starts its queued jobs. */
+  updatePipeline(request: UpdatePipelineRequest): PipelineResponse {
+    const requestId = newRequestId();
+    return withRequestId(requestId, () => {
+      const id = (request as { PipelineId?: unknown } | null)?.PipelineId;
+      if (id === undefined || id === '') throw new SnapshotError(ErrorCodes.NullValue, 'PipelineId is required');
+      const pipeline = typeof id === 'string' ? this.pipelines.get(id) : undefined;
+      if (pipeline === undefined) throw new SnapshotError(ErrorCodes.ResourceNotFound, `the pipeline ${String(id)} does not exist`);
+      const updated = applyPipelineUpdate(pipeline, request);
+      this.pipelines.set(updated.Id, updated);
+      this.scheduler.pump();
+      return { RequestId: requestId, Pipeline: structuredClone(updated) };
+    });
+  }
+
+  queryPipelineList(request: QueryPipelineListRequest): QueryPipelineListResponse {
+    const requestId = newRequestId();
+    return withRequestId(requestId, () => {
+      const ids = parseIdList('PipelineIds', (request as { PipelineIds?: unknown } | null)?.PipelineIds, MAX_QUERY_IDS);
+      const found = ids.flatMap((id) => {
+        const pipeline = this.pipelines.get(id);
+        return pipeline === undefined ? [] : [structuredClone(pipeline)];
+      });
+      const missing = ids.filter((id) => !this.pipelines.has(id));
+      return { RequestId: requestId, PipelineList: { Pipeline: found }, NonExistPids: { String: missing } };
+    });
+  }
+
+  // ---- Notifications -----------------------------------------------------------
+
+  /**
+   * Subscribes to a topic named in a pipeline's NotifyConfig: a function is
+   * called with each message, a URL gets an HTTP POST with the JSON body
+   * (retried with backoff). Returns the function that unsubscribes.
+   */
+  subscribe(topic: string, subscriber: Subscriber): () => void {
+    return this.notifier.subscribe(topic, subscriber);
+  }
+
+  /** The oldest message of a queue, waiting up to waitSeconds (0..30) for one; null when none. */
+  receiveMessage(queueName: string, options: { waitSeconds?: number } = {}): Promise<ReceivedMessage | null> {
+    return this.notifier.receiveMessage(queueName, options);
+  }
+
+  // ---- Life cycle ----------------------------------------------------------------
+
   /**
    * Refuses new jobs, fails the queued ones (InternalError), lets running
-   * ones finish, then frees the pool.
+   * ones finish, waits for notifications under way, then frees the pool.
    */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const queued of this.queue.splice(0)) {
-      queued.settle(this.fail(queued.job, new SnapshotError(ErrorCodes.InternalError, 'the service was closed before the job started')));
-    }
-    await Promise.all(this.running);
-    await this.pool?.destroy();
-    this.pool = undefined;
+    await this.scheduler.close(new SnapshotError(ErrorCodes.InternalError, 'the service was closed before the job started'));
+    await Promise.all([...this.records.values()].map((record) => record.finished));
+    await this.notifier.settled();
   }
 
+  /** The pool's worker threads (for tests that kill one). */
+  get poolThreads(): readonly unknown[] {
+    return this.scheduler.threads;
+  }
+
+  // ---- Internals -------------------------------------------------------------------
+
   /** Validates a request and resolves its objects; throws SnapshotError carrying the request id. */
-  private prepare(request: SubmitSnapshotJobRequest, requestId: string): { job: SnapshotJob; task: JobTask; asynchronous: boolean } {
+  private prepare(request: SubmitSnapshotJobRequest, requestId: string): { record: JobRecord; task: JobTask; asynchronous: boolean } {
     return withRequestId(requestId, () => {
       if (this.closed) throw new SnapshotError(ErrorCodes.InternalError, 'the service is closed and takes no new jobs');
       const parsed = parseSubmitRequest(request);
       const pipelineId = parsed.pipelineId ?? this.defaultPipelineId;
-      if (pipelineId !== this.defaultPipelineId) {
+      if (!this.pipelines.has(pipelineId)) {
         throw new SnapshotError(ErrorCodes.ResourceNotFound, `the pipeline ${pipelineId} does not exist`);
       }
       const inputDir = bucketFolder(this.buckets, parsed.input.Bucket, 'Input');
@@ -220,9 +289,7 @@ export class SnapshotService {
       const outputTemplate = decodeKey(parsed.output.Object, 'SnapshotConfig.OutputFile.Object');
       // The names the template makes must stay in the bucket too.
       checkKey(renderName(outputTemplate, nameContext(inputKey), 1, 0), 'SnapshotConfig.OutputFile.Object');
-      if (parsed.asynchronous && this.queue.length >= this.maxQueue) {
-        throw new SnapshotError(ErrorCodes.Throttling, `the job queue is full (${this.maxQueue} jobs waiting); retry later`);
-      }
+      if (parsed.asynchronous) this.scheduler.checkRoom();
       const job: SnapshotJob = {
         Id: newJobId(),
         State: 'Submitted',
@@ -246,113 +313,74 @@ export class SnapshotService {
         width: parsed.width,
         height: parsed.height,
         quality: JPEG_QUALITY,
-        threads: 0,
+        threads: 1,
         timeoutMs: parsed.asynchronous ? 0 : this.syncTimeoutMs,
         abort: new Int32Array(new SharedArrayBuffer(4)),
       };
-      this.remember(job);
-      return { job, task, asynchronous: parsed.asynchronous };
+      let markFinished = (): void => undefined;
+      const finished = new Promise<void>((resolve) => (markFinished = resolve));
+      const record: JobRecord = { job, requestId, finished, markFinished };
+      this.store.add(job);
+      this.records.set(job.Id, record);
+      return { record, task, asynchronous: parsed.asynchronous };
     });
   }
 
-  private remember(job: SnapshotJob): void {
-    this.jobs.set(job.Id, job);
-    if (this.jobs.size <= this.maxJobHistory) return;
-    for (const [id, old] of this.jobs) {
-      if (old.State === 'Success' || old.State === 'Fail') {
-        this.jobs.delete(id);
-        return;
-      }
+  private reportProgress(job: SnapshotJob, done: number, expected: number): void {
+    if (job.State !== 'Snapshoting') return;
+    job.Count = String(done);
+    const Percent = expected > 0 ? Math.min(100, Math.floor((done * 100) / expected)) : 0;
+    job.Percent = Percent;
+    const progress: JobProgress = { JobId: job.Id, Done: done, Expected: expected, Percent };
+    this.emit('progress', progress);
+  }
+
+  /**
+   * Gives the job its final state (the first outcome wins: a job timed out
+   * stays timed out even if its worker finishes after), then sends its
+   * pipeline's notification.
+   */
+  private async finish(record: JobRecord, outcome: JobOutcome | SnapshotError): Promise<void> {
+    const { job } = record;
+    if (job.State === 'Success' || job.State === 'Fail') {
+      // It finished just as it was timed out: the failure stands, its images go.
+      if (!(outcome instanceof SnapshotError)) await removeQuietly(outcome.images.map((image) => image.path));
+      return;
     }
-  }
-
-  private enqueue(job: SnapshotJob, task: JobTask, settle: (outcome: JobOutcome | SnapshotError) => void): void {
-    let markFinished = (): void => undefined;
-    this.finished.set(job.Id, new Promise((resolve) => (markFinished = resolve)));
-    this.queue.push({
-      job,
-      task,
-      settle: (outcome) => {
-        this.finished.delete(job.Id);
-        markFinished();
-        settle(outcome);
-      },
-    });
-    this.pump();
-  }
-
-  /** Starts queued jobs, in submission order, while workers are free. */
-  private pump(): void {
-    while (this.running.size < this.workers && this.queue.length > 0) {
-      const queued = this.queue.shift()!;
-      // Frame threads help a lone exact decode; a keyframe, or a decoder with
-      // company, gets one thread.
-      const alone = this.running.size === 0 && this.queue.length === 0;
-      queued.task.threads = alone && queued.task.frameType === 'normal' ? 0 : 1;
-      queued.job.State = 'Snapshoting';
-      const run = this.runOnPool(queued).finally(() => {
-        this.running.delete(run);
-        this.pump();
-      });
-      this.running.add(run);
-    }
-  }
-
-  private async runOnPool(queued: QueuedJob): Promise<void> {
-    this.pool ??= new Piscina({
-      filename: new URL('./pool-worker.js', import.meta.url).href,
-      minThreads: 1,
-      maxThreads: this.workers,
-      idleTimeout: 60_000,
-    });
-    // Temporary files the job is writing and objects it has written: removed if its worker dies.
-    const announced: string[] = [];
-    const { port1, port2 } = new MessageChannel();
-    port1.on('message', (message: ProgressMessage) => announced.push(message.type === 'writing' ? message.temporary : message.path));
-    let outcome: JobOutcome | SnapshotError;
-    try {
-      const reply = (await this.pool.run({ ...queued.task, progress: port2 }, { transferList: [port2] })) as PoolReply;
-      if (reply.ok && queued.job.State === 'Fail') {
-        // It finished just as it was timed out or cancelled: the failure stands.
-        await removeQuietly(reply.outcome.images.map((image) => image.path));
-      }
-      outcome = reply.ok ? this.succeed(queued.job, reply.outcome) : this.fail(queued.job, SnapshotError.fromJSON(reply.error));
-    } catch (error) {
-      // The worker itself died (it is replaced by the pool): take back what it wrote.
-      await drain(port1);
-      await removeQuietly(announced);
-      const message = error instanceof Error ? error.message : String(error);
-      outcome = this.fail(queued.job, new SnapshotError(ErrorCodes.InternalError, `the worker running the job stopped: ${message}`));
-    }
-    port1.close();
-    queued.settle(outcome);
-  }
-
-  private succeed(job: SnapshotJob, outcome: JobOutcome): JobOutcome {
-    if (job.State !== 'Fail') {
+    if (outcome instanceof SnapshotError) {
+      job.State = 'Fail';
+      job.Code = outcome.code;
+      job.Message = outcome.message;
+      job.Count = '0';
+    } else {
       job.State = 'Success';
       job.Count = String(outcome.images.length);
+      if (job.Percent !== undefined) job.Percent = 100;
     }
-    return outcome;
+    this.records.delete(job.Id);
+    record.markFinished();
+    this.emit('job', structuredClone(job));
+    const notify = this.pipelines.get(job.PipelineId)?.NotifyConfig;
+    if (notify === undefined || (notify.Topic === undefined && notify.QueueName === undefined)) return;
+    const result: MNSMessageResult = await this.notifier.publish(notify, {
+      JobId: job.Id,
+      RequestId: record.requestId,
+      Type: 'Snapshot',
+      State: job.State,
+      UserData: job.UserData ?? '',
+      ...(job.State === 'Fail' ? { Code: job.Code, Message: job.Message } : {}),
+    });
+    job.MNSMessageResult = result;
+    this.emit('notification', { JobId: job.Id, MNSMessageResult: result });
   }
 
-  /** Records a failure on the job (the first one wins) and returns it as a SnapshotError. */
-  private fail(job: SnapshotJob, error: unknown): SnapshotError {
-    const failure = error instanceof SnapshotError ? error : new SnapshotError(ErrorCodes.InternalError, String(error));
-    if (job.State !== 'Fail') {
-      job.State = 'Fail';
-      job.Code = failure.code;
-      job.Message = failure.message;
-      job.Count = '0';
+  private respond(record: JobRecord): SubmitSnapshotJobResponse {
+    const { job } = record;
+    if (job.State === 'Fail') {
+      throw new SnapshotError(job.Code as SnapshotError['code'], job.Message, { requestId: record.requestId, jobId: job.Id });
     }
-    return new SnapshotError(job.Code as ErrorCode, job.Message, { jobId: job.Id });
-  }
-
-  private respond(requestId: string, job: SnapshotJob, outcome: JobOutcome | SnapshotError): SubmitSnapshotJobResponse {
-    if (outcome instanceof SnapshotError) {
-      outcome.requestId = requestId;
-      throw outcome;
-    }
-    return { RequestId: requestId, SnapshotJob: { ...job } };
+    return { RequestId: record.requestId, SnapshotJob: structuredClone(job) };
   }
 }
+
+export type { QuerySnapshotJobListRequest, QuerySnapshotJobListResponse } from './job-store.js';

@@ -37,8 +37,8 @@ while (!filesUnder(join(out, 'long')).some((name) => name.endsWith('.jpg'))) {
   await new Promise((resolve) => setTimeout(resolve, 2));
 }
 const writtenBeforeKill = filesUnder(join(out, 'long')).filter((name) => name.endsWith('.jpg')).length;
-const threads = service.pool.threads.length;
-await service.pool.threads[0].terminate();
+const threads = service.poolThreads.length;
+await service.poolThreads[0].terminate();
 const killed = await service.waitForJob(submitted.Id);
 const filesAfterKill = filesUnder(out);
 

@@ -1,0 +1,114 @@
+/**
+ * Pipelines (SPEC section 7): named queues of jobs that start in submission
+ * order, can be paused (queued jobs wait, running ones finish) and carry the
+ * NotifyConfig of their jobs' completion messages.
+ */
+import { ErrorCodes, SnapshotError } from '../errors.js';
+import { invalid } from '../validate.js';
+import { newJobId } from './job.js';
+import { parseNotifyConfig, type NotifyConfig } from './notifications.js';
+
+export type PipelineState = 'Active' | 'Paused';
+
+export interface Pipeline {
+  Id: string;
+  Name: string;
+  State: PipelineState;
+  /** Always "Standard": one kind of pipeline here. */
+  Speed: 'Standard';
+  NotifyConfig: NotifyConfig;
+}
+
+export interface AddPipelineRequest {
+  Name: string;
+  Speed?: string;
+  /** JSON text or an object: {"Topic": name} or {"QueueName": name}. */
+  NotifyConfig?: string | NotifyConfig;
+}
+
+export interface UpdatePipelineRequest {
+  PipelineId: string;
+  Name?: string;
+  State?: PipelineState;
+  NotifyConfig?: string | NotifyConfig;
+}
+
+export interface PipelineResponse {
+  RequestId: string;
+  Pipeline: Pipeline;
+}
+
+export interface QueryPipelineListRequest {
+  /** Up to 10 ids, comma-separated or as an array. */
+  PipelineIds: string | string[];
+}
+
+export interface QueryPipelineListResponse {
+  RequestId: string;
+  PipelineList: { Pipeline: Pipeline[] };
+  NonExistPids: { String: string[] };
+}
+
+export const DEFAULT_PIPELINE_NAME = 'default';
+const MAX_NAME_BYTES = 128;
+
+function requestObject(request: unknown, allowed: readonly string[]): Record<string, unknown> {
+  if (request === null || typeof request !== 'object' || Array.isArray(request)) {
+    throw invalid('a request object', 'request', request);
+  }
+  const fields = request as Record<string, unknown>;
+  for (const key of Object.keys(fields)) {
+    if (!allowed.includes(key)) {
+      throw new SnapshotError(ErrorCodes.InvalidParameter, `Unknown field ${key}; expected only ${allowed.join(', ')}`);
+    }
+  }
+  return fields;
+}
+
+function pipelineName(value: unknown): string {
+  if (value === undefined || value === null || value === '') throw new SnapshotError(ErrorCodes.NullValue, 'Name is required');
+  if (typeof value !== 'string' || Buffer.byteLength(value) > MAX_NAME_BYTES) {
+    throw invalid(`a name of at most ${MAX_NAME_BYTES} bytes`, 'Name', value);
+  }
+  return value;
+}
+
+export function newPipeline(name: string, notify: NotifyConfig | undefined, id = newJobId()): Pipeline {
+  return { Id: id, Name: name, State: 'Active', Speed: 'Standard', NotifyConfig: notify ?? {} };
+}
+
+export function parseAddPipeline(request: unknown): Pipeline {
+  const fields = requestObject(request, ['Name', 'Speed', 'NotifyConfig']);
+  if (fields['Speed'] !== undefined && fields['Speed'] !== 'Standard') {
+    throw invalid('"Standard"', 'Speed', fields['Speed']);
+  }
+  return newPipeline(pipelineName(fields['Name']), parseNotifyConfig(fields['NotifyConfig']));
+}
+
+/** Applies an update to a copy of `pipeline`; the caller stores it. */
+export function applyPipelineUpdate(pipeline: Pipeline, request: unknown): Pipeline {
+  const fields = requestObject(request, ['PipelineId', 'Name', 'State', 'NotifyConfig']);
+  const updated = { ...pipeline };
+  if (fields['Name'] !== undefined) updated.Name = pipelineName(fields['Name']);
+  if (fields['State'] !== undefined) {
+    if (fields['State'] !== 'Active' && fields['State'] !== 'Paused') {
+      throw invalid('one of Active, Paused', 'State', fields['State']);
+    }
+    updated.State = fields['State'];
+  }
+  if (fields['NotifyConfig'] !== undefined) updated.NotifyConfig = parseNotifyConfig(fields['NotifyConfig']) ?? {};
+  return updated;
+}
+
+/** Ids from a comma-separated string or an array, at most `max`. */
+export function parseIdList(name: string, given: unknown, max: number): string[] {
+  if (given === undefined || given === null || given === '') throw new SnapshotError(ErrorCodes.NullValue, `${name} is required`);
+  const ids = (Array.isArray(given) ? given : typeof given === 'string' ? given.split(',') : [given]).map((id) =>
+    typeof id === 'string' ? id.trim() : id,
+  );
+  if (ids.some((id) => typeof id !== 'string' || id === '')) throw invalid('ids as strings', name, given);
+  if (ids.length > max) {
+    throw new SnapshotError(ErrorCodes.InvalidParameter, `${name} holds ${ids.length} ids; at most ${max} are allowed`);
+  }
+  return ids as string[];
+}
