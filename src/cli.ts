@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import type { SnapshotError } from './errors.js';
 
 const USAGE = `usage:
-  framesnap submit --root DIR --input JSON --config JSON [--user-data S] [--pipeline-id ID] [--workers N] [--sync-timeout MS] [--no-wait]
+  framesnap submit --root DIR --input JSON --config JSON [--user-data S] [--pipeline-id ID] [--workers N] [--sync-timeout MS] [--no-wait] [--progress]
   framesnap snapshot FILE --time MS [--frame-type normal|intra] [--width N] [--height N] [--quality Q] -o OUT.jpg`;
 
 const EXIT_FAILURE = 1;
@@ -45,6 +45,23 @@ function numberOption(name: string, value: string | undefined): number | undefin
   return parsed;
 }
 
+/** Draws the images done of expected on stderr while a series runs; returns the function that ends it. */
+function progressBar(service: import('./service/service.js').SnapshotService, jobId: string): () => void {
+  const width = 30;
+  let drawn = false;
+  const draw = (progress: { JobId: string; Done: number; Expected: number; Percent: number }): void => {
+    if (progress.JobId !== jobId) return;
+    const filled = Math.round((progress.Percent / 100) * width);
+    process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${progress.Done}/${progress.Expected} images`);
+    drawn = true;
+  };
+  service.on('progress', draw);
+  return () => {
+    service.off('progress', draw);
+    if (drawn) process.stderr.write('\n');
+  };
+}
+
 async function submit(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -57,6 +74,7 @@ async function submit(args: string[]): Promise<number> {
       workers: { type: 'string' },
       'sync-timeout': { type: 'string' },
       'no-wait': { type: 'boolean', default: false },
+      progress: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -77,7 +95,10 @@ async function submit(args: string[]): Promise<number> {
       ...(values['pipeline-id'] === undefined ? {} : { PipelineId: values['pipeline-id'] }),
     });
     if (response.SnapshotJob.State === 'Submitted' && !values['no-wait']) {
+      const showProgress = values.progress || process.stderr.isTTY === true;
+      const stopProgress = showProgress ? progressBar(service, response.SnapshotJob.Id) : () => undefined;
       response.SnapshotJob = await service.waitForJob(response.SnapshotJob.Id);
+      stopProgress();
     }
     console.log(JSON.stringify(response, null, 2));
     if (response.SnapshotJob.State === 'Fail') {
