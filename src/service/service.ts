@@ -123,7 +123,7 @@ export class SnapshotService extends EventEmitter {
   async submitSnapshotJob(request: SubmitSnapshotJobRequest): Promise<SubmitSnapshotJobResponse> {
     const requestId = newRequestId();
     const { record, task, asynchronous } = this.prepare(request, requestId);
-    const answer = { RequestId: requestId, SnapshotJob: { ...record.job } };
+    const answer = { RequestId: requestId, SnapshotJob: structuredClone(record.job) };
     if (asynchronous) {
       this.scheduler.run(record.job, task, false).then(
         (outcome) => this.finish(record, outcome),
@@ -157,7 +157,7 @@ export class SnapshotService extends EventEmitter {
     const requestId = newRequestId();
     const { record, task, asynchronous } = this.prepare(request, requestId);
     if (asynchronous) {
-      const answer = { RequestId: requestId, SnapshotJob: { ...record.job } };
+      const answer = { RequestId: requestId, SnapshotJob: structuredClone(record.job) };
       this.scheduler.run(record.job, task, false).then(
         (outcome) => this.finish(record, outcome),
         (error: SnapshotError) => this.finish(record, error),
@@ -299,8 +299,9 @@ export class SnapshotService extends EventEmitter {
         CreationTime: creationTime(new Date()),
         PipelineId: pipelineId,
         ...(parsed.userData === undefined ? {} : { UserData: parsed.userData }),
-        Input: parsed.echo.Input,
-        SnapshotConfig: parsed.echo.SnapshotConfig,
+        // Copies: the caller may change its request objects afterwards.
+        Input: structuredClone(parsed.echo.Input),
+        SnapshotConfig: structuredClone(parsed.echo.SnapshotConfig),
       };
       const task: JobTask = {
         jobId: job.Id,
@@ -337,13 +338,12 @@ export class SnapshotService extends EventEmitter {
 
   /**
    * Gives the job its final state (the first outcome wins: a job timed out
-   * stays timed out even if its worker finishes after), then sends its
-   * pipeline's notification.
+   * stays timed out even if its worker finishes after, and its images go),
+   * then sends its pipeline's notification in the background.
    */
   private async finish(record: JobRecord, outcome: JobOutcome | SnapshotError): Promise<void> {
     const { job } = record;
     if (job.State === 'Success' || job.State === 'Fail') {
-      // It finished just as it was timed out: the failure stands, its images go.
       if (!(outcome instanceof SnapshotError)) await removeQuietly(outcome.images.map((image) => image.path));
       return;
     }
@@ -360,9 +360,15 @@ export class SnapshotService extends EventEmitter {
     this.records.delete(job.Id);
     record.markFinished();
     this.emit('job', structuredClone(job));
-    const notify = this.pipelines.get(job.PipelineId)?.NotifyConfig;
-    if (notify === undefined || (notify.Topic === undefined && notify.QueueName === undefined)) return;
-    const result: MNSMessageResult = await this.notifier.publish(notify, {
+    void this.notify(record);
+  }
+
+  /** One message to the job's pipeline's topic or queue; the outcome lands in MNSMessageResult. */
+  private async notify(record: JobRecord): Promise<void> {
+    const { job } = record;
+    const config = this.pipelines.get(job.PipelineId)?.NotifyConfig;
+    if (config === undefined || (config.Topic === undefined && config.QueueName === undefined)) return;
+    const result: MNSMessageResult = await this.notifier.publish(config, {
       JobId: job.Id,
       RequestId: record.requestId,
       Type: 'Snapshot',
