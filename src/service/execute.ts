@@ -2,8 +2,10 @@
  * Runs one snapshot job where decoding may block: in a pool worker, or in
  * the helper thread behind submitSnapshotJobSync. The series is decoded in
  * one pass over one open file (the native extractor is reused between
- * batches), encoded by sharp while the next batch decodes, and written
- * atomically. A failed job removes what it wrote.
+ * batches); while the next batch decodes, sharp encodes the images and
+ * builds the sprite sheets (SPEC section 6) of the last one, and everything
+ * is written atomically. The WebVTT track is written last. A failed job
+ * removes everything it wrote.
  */
 import type { MessagePort } from 'node:worker_threads';
 
@@ -11,9 +13,11 @@ import { ErrorCodes, SnapshotError } from '../errors.js';
 import { encodeJpeg } from '../encode.js';
 import { nativeAddon, type NativeFrame } from '../native.js';
 import type { FrameType } from '../options.js';
-import { nameContext, renderName } from './names.js';
-import type { TimePlan } from './request.js';
-import { checkKey, prepareOutputPath, removeQuietly, temporaryPathFor, writeAtomically } from './storage.js';
+import { nameContext, renderName, type NameContext } from './names.js';
+import { OutputWriter } from './output-writer.js';
+import type { BlackFrameFilter, TimePlan, VttPlan } from './request.js';
+import { SpriteSheets, type SpriteTask } from './sprites.js';
+import { formatVtt, vttKey, type ThumbnailEntry } from './vtt.js';
 
 export interface JobTask {
   jobId: string;
@@ -37,105 +41,219 @@ export interface JobTask {
   abort: Int32Array;
   /**
    * Where the job tells the service what it writes, before it writes it, so
-   * the service can remove it if the worker dies mid-job.
+   * the service can remove it if the worker dies mid-job; and how far it is.
    */
   progress?: MessagePort;
+  /** SPEC section 5: the black-frame filter for the first image; absent: none. */
+  blackFrames?: BlackFrameFilter;
+  /** SPEC section 6: sprite sheets, with their bucket and name template. */
+  sprites?: SpriteTask;
+  /** SPEC section 6: a WebVTT thumbnail track. */
+  vtt?: VttPlan;
 }
 
-/** A temporary file is about to be written; a final object has been renamed into place. */
-export type ProgressMessage = { type: 'writing'; temporary: string } | { type: 'written'; path: string };
+/**
+ * 'writing': a temporary file is about to be written; 'written': a final
+ * object has been renamed into place; 'progress': `done` of the `expected`
+ * images have been taken (written, and put on their sprite when they are
+ * cells).
+ */
+export type ProgressMessage =
+  | { type: 'writing'; temporary: string }
+  | { type: 'written'; path: string }
+  | { type: 'progress'; done: number; expected: number };
 
 export interface WrittenImage {
   key: string;
   /** Where it was written. */
   path: string;
+  /** The frame's time; for a sprite, its first cell's. */
   timeMs: number;
 }
 
 export interface JobOutcome {
+  /** The single images written: none with TileOut.IsKeepCellPic false. */
   images: WrittenImage[];
+  /** Images taken: the job's Count, whether they were kept as single images or not. */
+  count: number;
+  /** The sprite sheets written, in order: the job's TileCount is their number. */
+  sprites: WrittenImage[];
+  /** The WebVTT track, when the job asked for one. */
+  vtt?: { key: string; path: string };
+}
+
+/** Every object a job wrote: what to remove if it must not stand after all. */
+export function outcomePaths(outcome: JobOutcome): string[] {
+  return [...outcome.images, ...outcome.sprites, ...(outcome.vtt === undefined ? [] : [outcome.vtt])].map((written) => written.path);
 }
 
 /** Frames decoded per native call: bounds memory (a 1080p frame is 6 MB of RGB). */
 const BATCH = 4;
+const OUTPUT_WHERE = 'SnapshotConfig.OutputFile.Object';
 
-function planTimes(task: JobTask): number[] {
+/** An image taken: the time asked for, the frame's own time. */
+interface TakenImage {
+  requestedMs: number;
+  timeMs: number;
+}
+
+interface TimesAndEnd {
+  times: number[];
+  /** The video's duration, when it was needed and is known. */
+  durationMs: number | undefined;
+}
+
+function planTimes(task: JobTask): TimesAndEnd {
   const plan = task.times;
-  if (plan.kind === 'single') return [plan.timeMs];
-  if (plan.kind === 'series') return Array.from({ length: plan.count }, (_, i) => plan.startMs + i * plan.intervalMs);
-  const durationMs = nativeAddon().probeSync(task.inputPath, { abort: task.abort, timeoutMs: task.timeoutMs }).durationMs;
-  if (durationMs === null) {
+  const needsDuration = plan.kind === 'untilEnd' || plan.kind === 'spread' || task.vtt !== undefined;
+  const durationMs = needsDuration
+    ? (nativeAddon().probeSync(task.inputPath, { abort: task.abort, timeoutMs: task.timeoutMs }).durationMs ?? undefined)
+    : undefined;
+  if (plan.kind === 'single') return { times: [plan.timeMs], durationMs };
+  if (plan.kind === 'series') {
+    return { times: Array.from({ length: plan.count }, (_, i) => plan.startMs + i * plan.intervalMs), durationMs };
+  }
+  if (durationMs === undefined) {
     throw new SnapshotError(ErrorCodes.ResourceContentBad, `the duration of ${task.inputKey} is unknown, so the series has no end`);
   }
   const span = Math.max(0, durationMs - plan.startMs);
-  if (plan.kind === 'spread') return Array.from({ length: plan.count }, (_, i) => plan.startMs + (i * span) / plan.count);
+  if (plan.kind === 'spread') {
+    return { times: Array.from({ length: plan.count }, (_, i) => plan.startMs + (i * span) / plan.count), durationMs };
+  }
   const count = Math.ceil(span / plan.intervalMs);
-  return Array.from({ length: count }, (_, i) => plan.startMs + i * plan.intervalMs);
+  return { times: Array.from({ length: count }, (_, i) => plan.startMs + i * plan.intervalMs), durationMs };
 }
 
 function cancelled(task: JobTask): boolean {
   return Atomics.load(task.abort, 0) !== 0;
 }
 
+/** Waits for all of `work` to settle (nothing is left writing), then fails with the first failure. */
+async function settleAll(work: Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(work);
+  const failed = results.find((result) => result.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+}
+
+function extractBatch(task: JobTask, times: number[], first: boolean, remainingMs: number): NativeFrame[] {
+  return nativeAddon().extractFramesSync(
+    {
+      path: task.inputPath,
+      times,
+      frameType: task.frameType,
+      width: task.width,
+      height: task.height,
+      threads: task.threads,
+      reuse: true,
+      stopAtEnd: task.times.kind !== 'single',
+      // The native filter applies to the first time of a call: the job's first image.
+      ...(first && task.blackFrames !== undefined
+        ? { blackFrames: { blackLevel: task.blackFrames.blackLevel, pixelThreshold: task.blackFrames.pixelThreshold } }
+        : {}),
+    },
+    { abort: task.abort, timeoutMs: remainingMs },
+  );
+}
+
 export async function executeJob(task: JobTask): Promise<JobOutcome> {
   const startedAt = Date.now();
-  const series = task.times.kind !== 'single';
   const context = nameContext(task.inputKey);
-  const written: string[] = [];
+  const writer = new OutputWriter(task.progress);
+  const keepImages = task.sprites?.keepCellPictures ?? true;
+  const sprites = task.sprites === undefined ? undefined : new SpriteSheets(task.sprites, context, writer, task.quality);
+  const taken: TakenImage[] = [];
   const images: WrittenImage[] = [];
+  /** Per image: its encoding, sprite cell and writes, settled before the job ends either way. */
+  const inFlight: Promise<void>[] = [];
   try {
-    const times = planTimes(task);
-    let pendingWrites: Promise<void>[] = [];
+    const { times, durationMs } = planTimes(task);
+    let done = 0;
     for (let first = 0; first < times.length; first += BATCH) {
       const remainingMs = task.timeoutMs > 0 ? Math.max(1, task.timeoutMs - (Date.now() - startedAt)) : 0;
       const batch = times.slice(first, first + BATCH);
-      const frames: NativeFrame[] = nativeAddon().extractFramesSync(
-        {
-          path: task.inputPath,
-          times: batch,
-          frameType: task.frameType,
-          width: task.width,
-          height: task.height,
-          threads: task.threads,
-          reuse: true,
-          stopAtEnd: series,
-        },
-        { abort: task.abort, timeoutMs: remainingMs },
-      );
-      // The previous batch's JPEGs were encoding while this one decoded.
-      await Promise.all(pendingWrites);
-      pendingWrites = frames.map((frame, offset) => {
-        const count = first + offset + 1;
-        const key = checkKey(renderName(task.outputTemplate, context, count, frame.timeMs), 'SnapshotConfig.OutputFile.Object');
-        const path = prepareOutputPath(task.outputBucketDir, key, 'SnapshotConfig.OutputFile.Object');
-        images.push({ key, path, timeMs: frame.timeMs });
-        const temporary = temporaryPathFor(path);
-        post(task, { type: 'writing', temporary });
-        return encodeJpeg(frame, task.quality).then(async (jpeg) => {
-          await writeAtomically(path, jpeg, temporary);
-          written.push(path);
-          post(task, { type: 'written', path });
-        });
+      const frames = extractBatch(task, batch, first === 0, remainingMs);
+      // The previous batch's work ran while this one decoded.
+      await settleAll(inFlight.splice(0));
+      frames.forEach((frame, offset) => {
+        const index = first + offset;
+        taken.push({ requestedMs: frame.requestedMs, timeMs: frame.timeMs });
+        const steps: Promise<void>[] = [];
+        if (keepImages) {
+          const key = renderName(task.outputTemplate, context, index + 1, frame.timeMs);
+          const path = writer.reserve(task.outputBucketDir, key, OUTPUT_WHERE);
+          images.push({ key, path, timeMs: frame.timeMs });
+          steps.push(encodeJpeg(frame, task.quality).then((jpeg) => writer.write(path, key, jpeg)));
+        }
+        if (sprites?.isCell(index)) steps.push(sprites.add(index, frame));
+        inFlight.push(
+          settleAll(steps).then(() => {
+            done += 1;
+            writer.post({ type: 'progress', done, expected: times.length });
+          }),
+        );
       });
       if (frames.length < batch.length) break; // the end of the video
     }
-    await Promise.all(pendingWrites);
-    if (images.length === 0) {
+    await settleAll(inFlight.splice(0));
+    if (taken.length === 0) {
       throw new SnapshotError(
         ErrorCodes.ResourceContentBad,
         `No frame at or after ${times[0] ?? 0} ms in ${task.inputKey}: the time is past the last frame`,
       );
     }
+    const sheets = sprites === undefined ? [] : await sprites.finish();
+    const vtt = task.vtt === undefined ? undefined : await writeVtt(task, task.vtt, { context, writer, taken, images, sprites, durationMs });
     if (cancelled(task)) throw new SnapshotError(ErrorCodes.Aborted, 'the job was cancelled');
-    return { images };
+    return { images, count: taken.length, sprites: sheets, ...(vtt === undefined ? {} : { vtt }) };
   } catch (error) {
-    await removeQuietly(written);
+    // Let writes in flight land first, so that they are taken back too.
+    await Promise.allSettled(inFlight);
+    await writer.removeAll();
     throw withoutServerPaths(error, task);
   }
 }
 
-function post(task: JobTask, message: ProgressMessage): void {
-  task.progress?.postMessage(message);
+interface VttSources {
+  context: NameContext;
+  writer: OutputWriter;
+  taken: TakenImage[];
+  images: WrittenImage[];
+  sprites: SpriteSheets | undefined;
+  durationMs: number | undefined;
+}
+
+/**
+ * A cue starts at the time its image was taken for, so the cues tile the
+ * video without gaps even where several times share a keyframe; a single
+ * intra snapshot past the end starts at its keyframe's time instead.
+ */
+function cueStart(image: TakenImage, durationMs: number | undefined): number {
+  return durationMs !== undefined && image.requestedMs >= durationMs ? image.timeMs : image.requestedMs;
+}
+
+async function writeVtt(task: JobTask, plan: VttPlan, sources: VttSources): Promise<{ key: string; path: string }> {
+  const { context, writer, taken, images, sprites, durationMs } = sources;
+  let entries: ThumbnailEntry[];
+  let bucketDir: string;
+  if (plan.pointsAt === 'sprites' && sprites !== undefined && task.sprites !== undefined) {
+    entries = sprites.cells.map((cell) => ({
+      startMs: cueStart(cell, durationMs),
+      key: sprites.keyOf(cell.sheet),
+      rect: cell.rect,
+    }));
+    bucketDir = task.sprites.bucketDir;
+  } else {
+    entries = images.map((image, index) => ({ startMs: cueStart(taken[index]!, durationMs), key: image.key }));
+    bucketDir = task.outputBucketDir;
+  }
+  const key = vttKey(entries[0]!.key, context.FileName);
+  const path = writer.reserve(bucketDir, key, 'SnapshotConfig.Format');
+  // Unknown duration: the last cue lasts as long as the one before it, or a second.
+  const lastStart = entries[entries.length - 1]!.startMs;
+  const before = entries.length > 1 ? lastStart - entries[entries.length - 2]!.startMs : 1000;
+  const endMs = durationMs !== undefined && durationMs > lastStart ? durationMs : lastStart + Math.max(1, before);
+  await writer.write(path, key, Buffer.from(formatVtt(key, entries, endMs)));
+  return { key, path };
 }
 
 /** Messages name objects by their keys: the server's folders are not the caller's business. */

@@ -1,12 +1,17 @@
 /**
- * SubmitSnapshotJob requests, validated once at the edge (SPEC sections 2-4).
+ * SubmitSnapshotJob requests, validated once at the edge (SPEC sections 2-6).
  * `Input` and `SnapshotConfig` arrive as JSON strings (the wire form) or
- * objects; numeric fields as strings ("5") or numbers. The result is a frozen
- * plan with units fixed: milliseconds and pixels.
+ * objects; numeric fields as strings ("5") or numbers, flags as "true"/"false"
+ * or booleans. The result is a frozen plan with units fixed: milliseconds and
+ * pixels.
  */
+import { randomInt } from 'node:crypto';
+
 import { ErrorCodes, SnapshotError } from '../errors.js';
 import { FRAME_TYPES, MAX_SIZE, MAX_TIME_MS, MIN_SIZE, type FrameType } from '../options.js';
 import { invalid } from '../validate.js';
+import { parseColour, type Rgb } from './colours.js';
+import { cellsPerSheet, checkSheetSize, type TileLayout } from './tile-layout.js';
 
 export interface ObjectLocation {
   Bucket: string;
@@ -30,6 +35,17 @@ export type TimePlan =
   | { kind: 'untilEnd'; startMs: number; intervalMs: number }
   | { kind: 'spread'; startMs: number; count: number };
 
+/** SPEC section 5: the native filter for the first image (more than blackLevel percent of pixels darker than pixelThreshold). */
+export interface BlackFrameFilter {
+  readonly blackLevel: number;
+  readonly pixelThreshold: number;
+}
+
+/** SPEC section 6: what the cues of the WebVTT track point at. */
+export interface VttPlan {
+  readonly pointsAt: 'images' | 'sprites';
+}
+
 export interface ParsedRequest {
   /** The request's own values, echoed in the job as given. */
   readonly echo: { Input: ObjectLocation; SnapshotConfig: Record<string, unknown> };
@@ -42,6 +58,12 @@ export interface ParsedRequest {
   readonly height: number;
   readonly pipelineId: string | undefined;
   readonly userData: string | undefined;
+  /** Set for a series at Time 0 with BlackLevel, and for every single snapshot at Time 0. */
+  readonly blackFrames: BlackFrameFilter | undefined;
+  /** Sprite sheets, with where they go (TileOut and TileOutputFile come together). */
+  readonly tiles: TileLayout | undefined;
+  readonly tileOutput: ObjectLocation | undefined;
+  readonly vtt: VttPlan | undefined;
 }
 
 /** Most images one job may produce. */
@@ -50,9 +72,20 @@ export const MAX_USER_DATA_BYTES = 1024;
 
 const REQUEST_FIELDS = ['Input', 'SnapshotConfig', 'PipelineId', 'UserData', 'Action'];
 const LOCATION_FIELDS = ['Bucket', 'Location', 'Object'];
-const CONFIG_FIELDS = ['OutputFile', 'Time', 'Interval', 'Num', 'Width', 'Height', 'FrameType'];
-/** SPEC fields that arrive with the feature set of a later release; refused, not ignored. */
-const CONFIG_FIELDS_NOT_YET = ['BlackLevel', 'PixelBlackThreshold', 'TileOut', 'TileOutputFile', 'Format', 'SubOut'];
+const CONFIG_FIELDS = [
+  'OutputFile', 'Time', 'Interval', 'Num', 'Width', 'Height', 'FrameType',
+  'BlackLevel', 'PixelBlackThreshold', 'TileOut', 'TileOutputFile', 'Format', 'SubOut',
+];
+const TILE_FIELDS = ['Lines', 'Columns', 'CellWidth', 'CellHeight', 'Margin', 'Padding', 'Color', 'IsKeepCellPic', 'CellSelStep'];
+const SUB_OUT_FIELDS = ['IsSptFrag'];
+
+/** SPEC section 5: a pixel darker than this counts as black when BlackLevel is set without it. */
+export const DEFAULT_PIXEL_BLACK_THRESHOLD = 70;
+/** Lines and Columns of a sprite sheet: 1..MAX_TILE_SIDE, default DEFAULT_TILE_SIDE. */
+export const MAX_TILE_SIDE = 10_000;
+export const DEFAULT_TILE_SIDE = 10;
+/** Margin and Padding, pixels. */
+export const MAX_TILE_SPACING = 4096;
 
 function parseJsonField(name: string, value: unknown): Record<string, unknown> {
   if (value === undefined || value === null || value === '') {
@@ -75,9 +108,6 @@ function parseJsonField(name: string, value: unknown): Record<string, unknown> {
 function rejectUnknownFields(where: string, value: Record<string, unknown>, allowed: readonly string[]): void {
   for (const key of Object.keys(value)) {
     if (allowed.includes(key)) continue;
-    if (where === 'SnapshotConfig' && CONFIG_FIELDS_NOT_YET.includes(key)) {
-      throw new SnapshotError(ErrorCodes.InvalidParameter, `SnapshotConfig.${key} is not supported yet`);
-    }
     throw new SnapshotError(ErrorCodes.InvalidParameter, `Unknown field ${where}.${key}; expected only ${allowed.join(', ')}`);
   }
 }
@@ -131,6 +161,141 @@ function numberInRange(where: string, value: unknown, min: number, max: number, 
   return parsed;
 }
 
+/** A flag given as a boolean or as "true"/"false". */
+function flag(where: string, value: unknown): boolean {
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  if (value === null || value === '') throw new SnapshotError(ErrorCodes.NullValue, `${where} must not be empty`);
+  throw invalid('true or false', where, value);
+}
+
+/** A nested object field (TileOut, SubOut); undefined when absent. */
+function optionalObject(where: string, value: unknown, allowed: readonly string[]): Record<string, unknown> | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || value === '') throw new SnapshotError(ErrorCodes.NullValue, `${where} must not be empty`);
+  if (typeof value !== 'object' || Array.isArray(value)) throw invalid(`an object with ${allowed.join(', ')}`, where, value);
+  const object = value as Record<string, unknown>;
+  rejectUnknownFields(where, object, allowed);
+  return object;
+}
+
+function parseColourField(where: string, value: unknown): Rgb {
+  if (value === null || value === '') throw new SnapshotError(ErrorCodes.NullValue, `${where} must not be empty`);
+  if (value === 'random') return [randomInt(256), randomInt(256), randomInt(256)];
+  const colour = typeof value === 'string' ? parseColour(value) : undefined;
+  if (colour === undefined) throw invalid('a CSS colour name, #RRGGBB or random', where, value);
+  return colour;
+}
+
+function parseTileOut(tileOut: Record<string, unknown>): TileLayout {
+  const where = (field: string): string => `SnapshotConfig.TileOut.${field}`;
+  const integer = (field: string, min: number, max: number, fallback: number): number =>
+    tileOut[field] === undefined ? fallback : numberInRange(where(field), tileOut[field], min, max, true);
+  return Object.freeze({
+    lines: integer('Lines', 1, MAX_TILE_SIDE, DEFAULT_TILE_SIDE),
+    columns: integer('Columns', 1, MAX_TILE_SIDE, DEFAULT_TILE_SIDE),
+    cellWidth: integer('CellWidth', MIN_SIZE, MAX_SIZE, 0),
+    cellHeight: integer('CellHeight', MIN_SIZE, MAX_SIZE, 0),
+    margin: integer('Margin', 0, MAX_TILE_SPACING, 0),
+    padding: integer('Padding', 0, MAX_TILE_SPACING, 0),
+    background: tileOut['Color'] === undefined ? ([0, 0, 0] as const) : parseColourField(where('Color'), tileOut['Color']),
+    keepCellPictures: tileOut['IsKeepCellPic'] === undefined ? true : flag(where('IsKeepCellPic'), tileOut['IsKeepCellPic']),
+    cellStep: integer('CellSelStep', 1, MAX_NUM, 1),
+  });
+}
+
+/**
+ * SPEC section 5. A series at Time 0 with BlackLevel replaces a black first
+ * image; a single snapshot at Time 0 always replaces a fully black one
+ * (BlackLevel 100). Anything else is taken as it is.
+ */
+function blackFrameFilter(config: Record<string, unknown>, timeMs: number, asynchronous: boolean): BlackFrameFilter | undefined {
+  const blackLevel =
+    config['BlackLevel'] === undefined ? undefined : numberInRange('SnapshotConfig.BlackLevel', config['BlackLevel'], 30, 100, true);
+  const pixelThreshold =
+    config['PixelBlackThreshold'] === undefined
+      ? DEFAULT_PIXEL_BLACK_THRESHOLD
+      : numberInRange('SnapshotConfig.PixelBlackThreshold', config['PixelBlackThreshold'], 0, 255, true);
+  if (timeMs !== 0) return undefined;
+  if (!asynchronous) return Object.freeze({ blackLevel: 100, pixelThreshold });
+  return blackLevel === undefined ? undefined : Object.freeze({ blackLevel, pixelThreshold });
+}
+
+/** Most images a plan can produce (Infinity when it runs to the end of the video). */
+function mostImages(times: TimePlan): number {
+  if (times.kind === 'single') return 1;
+  if (times.kind === 'untilEnd') return Infinity;
+  return times.count;
+}
+
+function parseSprites(
+  config: Record<string, unknown>,
+  output: ObjectLocation,
+  times: TimePlan,
+  size: { width: number; height: number },
+): { tiles: TileLayout | undefined; tileOutput: ObjectLocation | undefined } {
+  const tileOut = optionalObject('SnapshotConfig.TileOut', config['TileOut'], TILE_FIELDS);
+  const hasOutput = config['TileOutputFile'] !== undefined;
+  if (tileOut === undefined && !hasOutput) return { tiles: undefined, tileOutput: undefined };
+  if (tileOut === undefined) {
+    throw new SnapshotError(ErrorCodes.InvalidParameter, 'SnapshotConfig.TileOutputFile needs SnapshotConfig.TileOut, which describes the sprites');
+  }
+  if (!hasOutput) {
+    throw new SnapshotError(ErrorCodes.InvalidParameter, 'SnapshotConfig.TileOut needs SnapshotConfig.TileOutputFile, where the sprites go');
+  }
+  const tiles = parseTileOut(tileOut);
+  const tileOutput = parseLocation('SnapshotConfig.TileOutputFile', config['TileOutputFile']);
+  if (output.Object.includes('{TileCount}')) {
+    throw new SnapshotError(
+      ErrorCodes.InvalidParameter,
+      'SnapshotConfig.OutputFile.Object cannot use {TileCount}, which numbers the sprites; images are numbered by {Count}',
+    );
+  }
+  if (tileOutput.Object.includes('{Count}')) {
+    throw new SnapshotError(
+      ErrorCodes.InvalidParameter,
+      'SnapshotConfig.TileOutputFile.Object cannot use {Count}, which numbers the single images; sprites are numbered by {TileCount}',
+    );
+  }
+  const mostSprites = Math.ceil(Math.ceil(mostImages(times) / tiles.cellStep) / cellsPerSheet(tiles));
+  if (mostSprites > 1 && !tileOutput.Object.includes('{TileCount}')) {
+    throw new SnapshotError(
+      ErrorCodes.InvalidParameter,
+      'SnapshotConfig.TileOutputFile.Object needs {TileCount} when the job can produce more than one sprite',
+    );
+  }
+  // Known now when the cells have a size of their own or the images an exact one; else checked on the first image.
+  const cellWidth = tiles.cellWidth || (size.width && size.height ? size.width : 0);
+  const cellHeight = tiles.cellHeight || (size.width && size.height ? size.height : 0);
+  if (cellWidth > 0 && cellHeight > 0) checkSheetSize(tiles, cellWidth, cellHeight);
+  return { tiles, tileOutput };
+}
+
+function parseVtt(config: Record<string, unknown>, tiles: TileLayout | undefined): VttPlan | undefined {
+  const subOut = optionalObject('SnapshotConfig.SubOut', config['SubOut'], SUB_OUT_FIELDS);
+  const format = config['Format'];
+  if (format === undefined) {
+    if (subOut !== undefined) {
+      throw new SnapshotError(ErrorCodes.InvalidParameter, 'SnapshotConfig.SubOut applies to the WebVTT track and needs SnapshotConfig.Format "vtt"');
+    }
+    return undefined;
+  }
+  if (format === null || format === '') throw new SnapshotError(ErrorCodes.NullValue, 'SnapshotConfig.Format must not be empty');
+  if (format !== 'vtt') throw invalid('"vtt"', 'SnapshotConfig.Format', format);
+  const intoSprites = subOut?.['IsSptFrag'] === undefined ? false : flag('SnapshotConfig.SubOut.IsSptFrag', subOut['IsSptFrag']);
+  if (intoSprites && tiles === undefined) {
+    throw new SnapshotError(ErrorCodes.InvalidParameter, 'SnapshotConfig.SubOut.IsSptFrag "true" points the WebVTT track into sprites and needs SnapshotConfig.TileOut');
+  }
+  if (!intoSprites && tiles !== undefined && !tiles.keepCellPictures) {
+    throw new SnapshotError(
+      ErrorCodes.InvalidParameter,
+      'SnapshotConfig.Format "vtt" points at the single images, which SnapshotConfig.TileOut.IsKeepCellPic "false" does not keep; ' +
+        'set SnapshotConfig.SubOut.IsSptFrag to "true" to point into the sprites',
+    );
+  }
+  return Object.freeze({ pointsAt: intoSprites ? 'sprites' : 'images' });
+}
+
 export function parseSubmitRequest(request: unknown): ParsedRequest {
   if (request === null || typeof request !== 'object' || Array.isArray(request)) {
     throw invalid('a request object with Input and SnapshotConfig', 'request', request);
@@ -165,7 +330,7 @@ export function parseSubmitRequest(request: unknown): ParsedRequest {
   } else {
     times = { kind: 'series', startMs: timeMs, intervalMs, count: num };
   }
-  const manyImages = times.kind !== 'single' && !(num === 1);
+  const manyImages = mostImages(times) > 1;
   if (manyImages && !output.Object.includes('{Count}')) {
     throw new SnapshotError(
       ErrorCodes.InvalidParameter,
@@ -196,17 +361,28 @@ export function parseSubmitRequest(request: unknown): ParsedRequest {
     userData = fields['UserData'];
   }
 
+  const width = size('Width');
+  const height = size('Height');
+  const asynchronous = hasInterval || hasNum;
+  const blackFrames = blackFrameFilter(config, timeMs, asynchronous);
+  const { tiles, tileOutput } = parseSprites(config, output, times, { width, height });
+  const vtt = parseVtt(config, tiles);
+
   const inputEcho = parseJsonField('Input', fields['Input']) as unknown as ObjectLocation;
   return Object.freeze({
     echo: { Input: inputEcho, SnapshotConfig: config },
     input,
     output,
     times,
-    asynchronous: hasInterval || hasNum,
+    asynchronous,
     frameType: frameType as FrameType,
-    width: size('Width'),
-    height: size('Height'),
+    width,
+    height,
     pipelineId,
     userData,
+    blackFrames,
+    tiles,
+    tileOutput,
+    vtt,
   });
 }

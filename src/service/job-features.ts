@@ -1,0 +1,28 @@
+/**
+ * The parts of a JobTask for black-frame filtering, sprites and the WebVTT
+ * track (SPEC sections 5 and 6), from a validated request: the sprites'
+ * bucket is resolved and their key template confined to it, like the
+ * images'. Called by the service on the caller's thread, before the job is
+ * queued, so a bad bucket or key is refused at once.
+ */
+import type { JobTask } from './execute.js';
+import { nameContext } from './names.js';
+import type { ParsedRequest } from './request.js';
+import { bucketFolder, checkKey, decodeKey, type BucketConfig } from './storage.js';
+import { renderSpriteName } from './tile-layout.js';
+
+export type JobFeatures = Pick<JobTask, 'blackFrames' | 'sprites' | 'vtt'>;
+
+export function jobFeatures(parsed: ParsedRequest, buckets: BucketConfig, inputKey: string): JobFeatures {
+  const features: JobFeatures = {};
+  if (parsed.blackFrames !== undefined) features.blackFrames = parsed.blackFrames;
+  if (parsed.tiles !== undefined && parsed.tileOutput !== undefined) {
+    const bucketDir = bucketFolder(buckets, parsed.tileOutput.Bucket, 'SnapshotConfig.TileOutputFile');
+    const template = decodeKey(parsed.tileOutput.Object, 'SnapshotConfig.TileOutputFile.Object');
+    // The names the template makes must stay in the bucket too.
+    checkKey(renderSpriteName(template, nameContext(inputKey), 1, 0), 'SnapshotConfig.TileOutputFile.Object');
+    features.sprites = { ...parsed.tiles, bucketDir, template };
+  }
+  if (parsed.vtt !== undefined) features.vtt = parsed.vtt;
+  return features;
+}

@@ -1,0 +1,92 @@
+/**
+ * Sprite sheet geometry and names (SPEC sections 4 and 6). A sheet is
+ * Margin + Columns cells with Padding between them + Margin wide, the same
+ * for Lines; images fill its cells left to right, top to bottom.
+ */
+import { ErrorCodes, SnapshotError } from '../errors.js';
+import type { Rgb } from './colours.js';
+import type { NameContext } from './names.js';
+
+export interface TileLayout {
+  readonly lines: number;
+  readonly columns: number;
+  /** Cell size in pixels; 0: the images' own size. */
+  readonly cellWidth: number;
+  readonly cellHeight: number;
+  /** Outer border, pixels. */
+  readonly margin: number;
+  /** Gap between cells, pixels. */
+  readonly padding: number;
+  /** Background of the margin, the padding and empty cells ("random" is drawn once per job). */
+  readonly background: Rgb;
+  /** Whether the single images are written too. */
+  readonly keepCellPictures: boolean;
+  /** Every N-th image becomes a cell: images 1, 1 + N, 1 + 2N, ... */
+  readonly cellStep: number;
+}
+
+/** JPEG cannot hold a side longer than this (libjpeg's JPEG_MAX_DIMENSION). */
+export const MAX_SHEET_SIDE = 65_500;
+/**
+ * A sheet is composed in memory as RGB before it is encoded: this bounds a
+ * job's memory (250 megapixels are 750 MB). The default 10x10 sheet of
+ * 1920x1080 cells (207 megapixels) fits; 4K cells need a smaller CellWidth.
+ */
+export const MAX_SHEET_PIXELS = 250_000_000;
+
+export interface CellRect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export function cellsPerSheet(layout: TileLayout): number {
+  return layout.lines * layout.columns;
+}
+
+export function sheetSize(layout: TileLayout, cellWidth: number, cellHeight: number): { width: number; height: number } {
+  return {
+    width: 2 * layout.margin + layout.columns * cellWidth + (layout.columns - 1) * layout.padding,
+    height: 2 * layout.margin + layout.lines * cellHeight + (layout.lines - 1) * layout.padding,
+  };
+}
+
+/** Where cell `slot` (0-based, left to right, top to bottom) lies on its sheet. */
+export function cellRect(layout: TileLayout, cellWidth: number, cellHeight: number, slot: number): CellRect {
+  const line = Math.floor(slot / layout.columns);
+  const column = slot % layout.columns;
+  return {
+    x: layout.margin + column * (cellWidth + layout.padding),
+    y: layout.margin + line * (cellHeight + layout.padding),
+    width: cellWidth,
+    height: cellHeight,
+  };
+}
+
+/** Refuses sheets JPEG cannot hold or that would take too much memory to compose. */
+export function checkSheetSize(layout: TileLayout, cellWidth: number, cellHeight: number): void {
+  const { width, height } = sheetSize(layout, cellWidth, cellHeight);
+  if (width > MAX_SHEET_SIDE || height > MAX_SHEET_SIDE || width * height > MAX_SHEET_PIXELS) {
+    throw new SnapshotError(
+      ErrorCodes.OutOfRange,
+      `SnapshotConfig.TileOut makes sprites of ${width}x${height} pixels; at most ${MAX_SHEET_SIDE} on a side and ` +
+        `${MAX_SHEET_PIXELS} pixels in all are allowed (set a smaller CellWidth and CellHeight, or fewer Lines and Columns)`,
+    );
+  }
+}
+
+const SPRITE_PLACEHOLDER = /\{(TileCount|ObjectPrefix|FileName|ExtName|SnapshotTime)\}/g;
+
+/**
+ * Fills a TileOutputFile template for sprite `tileCount` (1-based, 5 digits
+ * like {Count}); {SnapshotTime} is the time of its first cell. One pass, so
+ * text that a placeholder brings in is never read as another placeholder.
+ */
+export function renderSpriteName(template: string, context: NameContext, tileCount: number, firstTimeMs: number): string {
+  return template.replace(SPRITE_PLACEHOLDER, (_, name: string) => {
+    if (name === 'TileCount') return String(tileCount).padStart(5, '0');
+    if (name === 'SnapshotTime') return String(Math.round(firstTimeMs));
+    return context[name as keyof NameContext];
+  });
+}
