@@ -13,6 +13,14 @@ function loadSharp(): Promise<Sharp> {
   return sharpModule;
 }
 
+/**
+ * Starts loading sharp (about 60 ms: libvips is large) without waiting, so
+ * that a first call loads it while its frames decode on another thread.
+ */
+export function preloadEncoder(): void {
+  void loadSharp();
+}
+
 export async function encodeJpeg(frame: NativeFrame, quality: number): Promise<Buffer> {
   const sharp = await loadSharp();
   return sharp(frame.rgb, { raw: { width: frame.width, height: frame.height, channels: 3 } })

@@ -3,7 +3,7 @@
  * Decoding runs in the native core on libuv's thread pool; sharp encodes.
  */
 import { ErrorCodes, SnapshotError } from './errors.js';
-import { encodeJpeg } from './encode.js';
+import { encodeJpeg, preloadEncoder } from './encode.js';
 import { nativeAddon, type NativeCallOptions, type NativeFrame, type NativeProbe } from './native.js';
 import {
   resolveSnapshotOptions,
@@ -99,7 +99,7 @@ function pastTheEnd(path: string, requestedMs: number): SnapshotError {
 export async function takeSnapshots(path: string, options: ResolvedOptions, control: CallControl): Promise<Snapshot[]> {
   const startedAt = Date.now();
   const distinctTimes = [...new Set(options.times)].sort((a, b) => a - b);
-  const frames = await nativeAddon().extractFrames(
+  const decoding = nativeAddon().extractFrames(
     {
       path,
       times: distinctTimes,
@@ -113,6 +113,8 @@ export async function takeSnapshots(path: string, options: ResolvedOptions, cont
     },
     control.nativeOptions(options.timeoutMs),
   );
+  preloadEncoder();
+  const frames = await decoding;
   if (frames.length < distinctTimes.length) {
     throw pastTheEnd(path, distinctTimes[frames.length]!);
   }
