@@ -99,7 +99,7 @@ describe('framesnap submit', () => {
 
   test.each([
     ['Width 5000', config('a.jpg', { Width: 5000 }), 'InvalidParameter.OutOfRange: Expected an integer between 8 and 4096 for SnapshotConfig.Width but received 5000'],
-    ['an unknown field', config('a.jpg', { Tme: '5' }), 'InvalidParameter: Unknown field SnapshotConfig.Tme; expected only OutputFile, Time, Interval, Num, Width, Height, FrameType'],
+    ['an unknown field', config('a.jpg', { Tme: '5' }), 'InvalidParameter: Unknown field SnapshotConfig.Tme; expected only OutputFile, Time, Interval, Num, Width, Height, FrameType, BlackLevel, PixelBlackThreshold, TileOut, TileOutputFile, Format, SubOut'],
     ['a missing Time', JSON.stringify({ OutputFile: { Bucket: OUT, Object: 'a.jpg' } }), 'InvalidParameter.NullValue: SnapshotConfig.Time is required'],
     ['a key leading out', config('../a.jpg'), 'PermissionDenied.ResourceAccess: SnapshotConfig.OutputFile.Object "../a.jpg" leads out of its bucket'],
     ['a missing output bucket', JSON.stringify({ OutputFile: { Bucket: 'nowhere', Object: 'a.jpg' }, Time: '0' }), 'InvalidParameter.ResourceNotFound: the bucket nowhere does not exist'],

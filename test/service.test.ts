@@ -56,7 +56,8 @@ const SEED_ASYNC_CONFIG = `{"OutputFile": {"Bucket": "example-001","Location":
 const SEED_USER_DATA = 'testid-001';
 
 /** The fields SPEC section 7 lists for a SnapshotJob; nothing else may appear. */
-const JOB_FIELDS = ['Id', 'State', 'Code', 'Message', 'Count', 'TileCount', 'CreationTime', 'PipelineId', 'UserData', 'Input', 'SnapshotConfig', 'MNSMessageResult'];
+// SPEC section 7, and Percent: framesnap's own progress field on asynchronous jobs (README).
+const JOB_FIELDS = ['Id', 'State', 'Code', 'Message', 'Count', 'TileCount', 'CreationTime', 'PipelineId', 'UserData', 'Input', 'SnapshotConfig', 'MNSMessageResult', 'Percent'];
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -477,7 +478,7 @@ const BAD_INPUT_JSON = '{"Bucket":"example-bucket", "Object": "clip.mp4"';
 
 /** Requests refused before any work: [label, request, code, message]. */
 const REFUSED: [string, SubmitSnapshotJobRequest, string, string][] = [
-  ['an unknown SnapshotConfig field', withConfig({ Tme: '5' }), 'InvalidParameter', 'Unknown field SnapshotConfig.Tme; expected only OutputFile, Time, Interval, Num, Width, Height, FrameType'],
+  ['an unknown SnapshotConfig field', withConfig({ Tme: '5' }), 'InvalidParameter', 'Unknown field SnapshotConfig.Tme; expected only OutputFile, Time, Interval, Num, Width, Height, FrameType, BlackLevel, PixelBlackThreshold, TileOut, TileOutputFile, Format, SubOut'],
   ['an unknown request field', { ...withConfig({}), Bucket: IN } as SubmitSnapshotJobRequest, 'InvalidParameter', 'Unknown field request.Bucket; expected only Input, SnapshotConfig, PipelineId, UserData, Action'],
   ['an unknown Input field', { Input: { ...input('clip.mp4'), Key: 'x' } as ObjectLocation, SnapshotConfig: CONFIG }, 'InvalidParameter', 'Unknown field Input.Key; expected only Bucket, Location, Object'],
   ['a series without {Count} (Num)', withConfig({ Num: '3', Interval: '1' }), 'InvalidParameter', 'SnapshotConfig.OutputFile.Object needs {Count} when the job can produce more than one image'],

@@ -59,7 +59,7 @@ export interface JobTask {
  * cells).
  */
 export type ProgressMessage =
-  | { type: 'writing'; temporary: string }
+  | { type: 'writing'; temporary: string; creates?: string }
   | { type: 'written'; path: string }
   | { type: 'progress'; done: number; expected: number };
 

@@ -15,6 +15,8 @@ export interface SnapshotJob {
   Message: string;
   /** Images written, as a decimal string like the service's data type. */
   Count: string;
+  /** Sprite sheets written, as a decimal string; only on jobs with TileOut. */
+  TileCount?: string;
   /** UTC, YYYY-MM-DDThh:mm:ssZ. */
   CreationTime: string;
   PipelineId: string;

@@ -5,6 +5,7 @@
  * failed job can take back everything it wrote. One per job; not shared
  * between threads.
  */
+import { existsSync } from 'node:fs';
 import { dirname, posix, sep } from 'node:path';
 import type { MessagePort } from 'node:worker_threads';
 
@@ -42,7 +43,11 @@ export class OutputWriter {
   /** Writes `data` at `path` (from reserve) atomically; a failure names the object by its `key`. */
   async write(path: string, key: string, data: Uint8Array): Promise<void> {
     const temporary = temporaryPathFor(path);
-    this.post({ type: 'writing', temporary });
+    // A new object is announced before the rename too: a worker killed right
+    // after the rename could not say 'written' any more. An object that
+    // already exists is not (its old content is gone once replaced, and a
+    // dead job must not delete what another job wrote).
+    this.post({ type: 'writing', temporary, ...(existsSync(path) ? {} : { creates: path }) });
     try {
       await writeAtomically(path, data, temporary);
     } catch (error) {

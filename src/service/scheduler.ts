@@ -20,9 +20,6 @@ export interface SchedulerHooks {
   progress(job: SnapshotJob, done: number, expected: number): void;
 }
 
-/** What a job's worker tells the scheduler while it runs. */
-type WorkerMessage = ProgressMessage | { type: 'progress'; done: number; expected: number };
-
 interface QueuedJob {
   job: SnapshotJob;
   task: JobTask;
@@ -37,10 +34,10 @@ interface QueuedJob {
  * (a dead worker's last messages are in the port's queue even when their
  * event has not fired yet), then stops listening.
  */
-function drain(port: MessagePort, handle: (message: WorkerMessage) => void): void {
+function drain(port: MessagePort, handle: (message: ProgressMessage) => void): void {
   port.removeAllListeners('message');
   for (let received = receiveMessageOnPort(port); received !== undefined; received = receiveMessageOnPort(port)) {
-    handle(received.message as WorkerMessage);
+    handle(received.message as ProgressMessage);
   }
 }
 
@@ -125,8 +122,8 @@ export class Scheduler {
     // back if its worker dies.
     const announced: string[] = [];
     const { port1, port2 } = new MessageChannel();
-    const handle = (message: WorkerMessage): void => {
-      if (message.type === 'writing') announced.push(message.temporary);
+    const handle = (message: ProgressMessage): void => {
+      if (message.type === 'writing') announced.push(message.temporary, ...(message.creates === undefined ? [] : [message.creates]));
       else if (message.type === 'written') announced.push(message.path);
       else this.hooks.progress(queued.job, message.done, message.expected);
     };

@@ -14,7 +14,8 @@ import { availableParallelism } from 'node:os';
 import { ErrorCodes, SnapshotError } from '../errors.js';
 import { callSync } from '../sync.js';
 import { expectInteger, invalid } from '../validate.js';
-import type { JobOutcome, JobTask } from './execute.js';
+import { outcomePaths, type JobOutcome, type JobTask } from './execute.js';
+import { jobFeatures } from './job-features.js';
 import { creationTime, newJobId, newRequestId, type SnapshotJob, type SubmitSnapshotJobResponse } from './job.js';
 import { JobStore, type QuerySnapshotJobListRequest, type QuerySnapshotJobListResponse } from './job-store.js';
 import { nameContext, renderName } from './names.js';
@@ -73,6 +74,8 @@ function withRequestId<T>(requestId: string, work: () => T): T {
 
 interface JobRecord {
   job: SnapshotJob;
+  /** Interval or Num given: the job reports progress. */
+  asynchronous: boolean;
   requestId: string;
   /** Resolves when the job has its final state. */
   finished: Promise<void>;
@@ -296,6 +299,7 @@ export class SnapshotService extends EventEmitter {
         Code: '',
         Message: '',
         Count: '0',
+        ...(parsed.tiles === undefined ? {} : { TileCount: '0' }),
         CreationTime: creationTime(new Date()),
         PipelineId: pipelineId,
         ...(parsed.userData === undefined ? {} : { UserData: parsed.userData }),
@@ -317,10 +321,11 @@ export class SnapshotService extends EventEmitter {
         threads: 1,
         timeoutMs: parsed.asynchronous ? 0 : this.syncTimeoutMs,
         abort: new Int32Array(new SharedArrayBuffer(4)),
+        ...jobFeatures(parsed, this.buckets, inputKey),
       };
       let markFinished = (): void => undefined;
       const finished = new Promise<void>((resolve) => (markFinished = resolve));
-      const record: JobRecord = { job, requestId, finished, markFinished };
+      const record: JobRecord = { job, asynchronous: parsed.asynchronous, requestId, finished, markFinished };
       this.store.add(job);
       this.records.set(job.Id, record);
       return { record, task, asynchronous: parsed.asynchronous };
@@ -328,7 +333,8 @@ export class SnapshotService extends EventEmitter {
   }
 
   private reportProgress(job: SnapshotJob, done: number, expected: number): void {
-    if (job.State !== 'Snapshoting') return;
+    // A synchronous job is one image, answered with its final state: no progress.
+    if (job.State !== 'Snapshoting' || this.records.get(job.Id)?.asynchronous !== true) return;
     job.Count = String(done);
     const Percent = expected > 0 ? Math.min(100, Math.floor((done * 100) / expected)) : 0;
     job.Percent = Percent;
@@ -344,7 +350,7 @@ export class SnapshotService extends EventEmitter {
   private async finish(record: JobRecord, outcome: JobOutcome | SnapshotError): Promise<void> {
     const { job } = record;
     if (job.State === 'Success' || job.State === 'Fail') {
-      if (!(outcome instanceof SnapshotError)) await removeQuietly(outcome.images.map((image) => image.path));
+      if (!(outcome instanceof SnapshotError)) await removeQuietly(outcomePaths(outcome));
       return;
     }
     if (outcome instanceof SnapshotError) {
@@ -352,9 +358,11 @@ export class SnapshotService extends EventEmitter {
       job.Code = outcome.code;
       job.Message = outcome.message;
       job.Count = '0';
+      if (job.TileCount !== undefined) job.TileCount = '0';
     } else {
       job.State = 'Success';
-      job.Count = String(outcome.images.length);
+      job.Count = String(outcome.count);
+      if (job.TileCount !== undefined) job.TileCount = String(outcome.sprites.length);
       if (job.Percent !== undefined) job.Percent = 100;
     }
     this.records.delete(job.Id);
