@@ -16,7 +16,10 @@ function filesUnder(folder) {
   const found = [];
   const walk = (dir, prefix) => {
     for (const name of readdirSync(dir)) {
-      if (lstatSync(join(dir, name)).isDirectory()) walk(join(dir, name), `${prefix}${name}/`);
+      // A temporary file may be renamed between the listing and this look.
+      const stats = lstatSync(join(dir, name), { throwIfNoEntry: false });
+      if (stats === undefined) continue;
+      if (stats.isDirectory()) walk(join(dir, name), `${prefix}${name}/`);
       else found.push(`${prefix}${name}`);
     }
   };
