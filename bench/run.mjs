@@ -1,88 +1,179 @@
 #!/usr/bin/env node
-// `npm run bench [-- --quick]`: every contender side by side in one process
-// run, per case; prints a table (median ms, ops/s, ratio to the CLI path) and
-// writes bench/results/latest.json.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+// `npm run bench [-- --quick] [-- --case A,B] [-- --publish]`
+//
+// Every contender of a case side by side in one process run (tinybench), on
+// clips generated once into bench/.cache (about 30 s on 2 cores, first run
+// only). Prints the machine, a table per case, the ratios and the targets;
+// writes bench/results/latest.json and latest.svg, and with --publish also
+// docs/benchmark.svg and docs/benchmark.md. Missing a target never fails the
+// run; a wrong frame (a failed check) or an error does.
+//
+// Modules: clips.mjs (the clips), cli.mjs (the ffmpeg command lines),
+// node-av.mjs, contenders.mjs (what is timed, and its check), cases.mjs (A-G,
+// RSS, CMD), measure.mjs (tinybench rounds), report.mjs (tables, targets,
+// markdown), chart.mjs (SVG), rss-child.mjs (the peak-RSS child process).
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 
 import sharp from 'sharp';
-import { Bench } from 'tinybench';
 
-import { ffmpegVersions, snapshot, snapshotSync } from '../dist/index.js';
-import { clip } from './clips.mjs';
-import { cliSnapshot, ffmpegVersionLine } from './cli.mjs';
+import { ffmpegVersions, SnapshotService } from '../dist/index.js';
+import { CASES, POOL_SIZE } from './cases.mjs';
+import { chartSvg } from './chart.mjs';
+import { ffmpeg, ffprobe, versionLine } from './cli.mjs';
+import { cacheDir, clip } from './clips.mjs';
+import { measureCase } from './measure.mjs';
+import { loadNodeAv, nodeAvFfmpegVersion } from './node-av.mjs';
+import { caseTable, machineLine, markdown, poolLine, ratioTable, targets, targetTable, textTable } from './report.mjs';
 
-const quick = process.argv.includes('--quick');
-const out = mkdtempSync(join(tmpdir(), 'framesnap-bench-'));
-const CLI = 'ffmpeg CLI (process per image)';
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    case: { type: 'string' },
+    publish: { type: 'boolean', default: false },
+  },
+  strict: true,
+});
 
-function caseSingle(id, title, frameType, time) {
-  return async () => {
-    const file = await clip('h264_1080p_60s');
-    return {
-      id,
-      title,
-      contenders: {
-        [CLI]: () => cliSnapshot(file, time, frameType, join(out, `${id}-cli.jpg`)),
-        'framesnap snapshot()': () => snapshot(file, { time, frameType }),
-        'framesnap snapshotSync()': () => snapshotSync(file, { time, frameType }),
-      },
-    };
-  };
+const selected = args.case?.split(',').map((id) => id.trim().toUpperCase());
+const unknown = selected?.filter((id) => !CASES.some((benchCase) => benchCase.id === id)) ?? [];
+if (unknown.length > 0) {
+  console.error(`unknown case ${unknown.join(', ')}; the cases are ${CASES.map((benchCase) => benchCase.id).join(', ')}`);
+  process.exit(2);
 }
+const cases = CASES.filter((benchCase) => selected === undefined || selected.includes(benchCase.id));
 
-const CASES = [
-  caseSingle('A', 'one keyframe snapshot at 30 s, 1080p H.264', 'intra', 30_000),
-  // 30 s is itself a keyframe of this clip (one every 3 s), so B decodes one frame.
-  caseSingle('B', 'one exact snapshot at 30 s, 1080p H.264', 'normal', 30_000),
-  // B2 is the hard exact case: 2.5 s into a 3 s GOP, 75 frames to decode first.
-  caseSingle('B2', 'one exact snapshot at 32.5 s (mid-GOP), 1080p H.264', 'normal', 32_500),
-];
-
-function machine() {
+async function machine() {
+  const libs = ffmpegVersions();
+  const nodeAvVersion = await nodeAvFfmpegVersion();
+  let nodeAvPackage = null;
+  try {
+    nodeAvPackage = JSON.parse(readFileSync(new URL('../node_modules/node-av/package.json', import.meta.url), 'utf8'));
+  } catch {
+    // not installed
+  }
   return {
-    cpus: `${availableParallelism()} x ${cpus()[0]?.model ?? 'unknown'}`,
+    cores: availableParallelism(),
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    loadAverage: loadavg().map((load) => Number(load.toFixed(2))),
     node: process.version,
-    ffmpeg: ffmpegVersions().ffmpeg,
+    ffmpegLibs: `${libs.ffmpeg} (avformat ${libs.libavformat}, avcodec ${libs.libavcodec}, swscale ${libs.libswscale})`,
+    ffmpegCli: await versionLine(ffmpeg),
+    ffprobeCli: await versionLine(ffprobe),
     sharp: sharp.versions.sharp,
     libvips: sharp.versions.vips,
-    libuvThreadpool: process.env.UV_THREADPOOL_SIZE ?? '4 (default)',
-    date: new Date().toISOString(),
+    nodeAv: nodeAvPackage?.version ?? null,
+    nodeAvFfmpeg: nodeAvVersion,
   };
 }
 
 async function main() {
-  const info = { ...machine(), ffmpegCli: await ffmpegVersionLine() };
-  console.log(`machine: ${info.cpus}; Node ${info.node}; FFmpeg libs ${info.ffmpeg}; sharp ${info.sharp} (libvips ${info.libvips})`);
-  console.log(`CLI: ${info.ffmpegCli}; libuv pool ${info.libuvThreadpool}; mode ${quick ? 'quick' : 'full'}`);
+  const startedAt = performance.now();
+  const date = new Date().toISOString();
+  const mode = args.quick ? 'quick' : 'full';
+  const info = await machine();
+  const pools = {
+    'SnapshotService workers': POOL_SIZE,
+    'libuv threadpool': process.env.UV_THREADPOOL_SIZE ?? '4 (default)',
+    'sharp concurrency': sharp.concurrency(),
+    'E concurrency': POOL_SIZE,
+  };
+  console.log(`machine: ${machineLine(info)}`);
+  console.log(`pools: ${poolLine(pools)}; load average ${info.loadAverage.join(' ')}; mode ${mode}`);
+
+  // Clips first, so that making them is not mixed into any case.
+  const clipsStarted = performance.now();
+  const needed = [...new Set(['h264_1080p_60s', ...(cases.some((benchCase) => benchCase.id === 'F') ? ['h264_480p_1h'] : [])])];
+  for (const name of needed) await clip(name);
+  const clipSeconds = (performance.now() - clipsStarted) / 1000;
+
+  const outRoot = mkdtempSync(join(tmpdir(), 'framesnap-bench-'));
+  const outDir = join(outRoot, 'bench-out');
+  mkdirSync(outDir);
+  // Buckets in a temporary root: the clips folder as the input bucket, bench-out for the images.
+  // A long sync timeout: E submits 40 sync jobs at once, and the default 5 s counts queue time.
+  const service = new SnapshotService({ root: outRoot, buckets: { 'bench-clips': cacheDir }, workers: POOL_SIZE, syncTimeoutMs: 120_000 });
+  const nodeAv = await loadNodeAv();
   const results = [];
-  for (const makeCase of CASES) {
-    const benchCase = await makeCase();
-    const bench = new Bench({ name: benchCase.id, iterations: quick ? 5 : 20, time: quick ? 500 : 3000, warmupIterations: 2 });
-    for (const [name, fn] of Object.entries(benchCase.contenders)) bench.add(name, fn);
-    await bench.run();
-    const cli = bench.tasks.find((task) => task.name === CLI)?.result;
-    const rows = bench.tasks.map((task) => {
-      const { result } = task;
-      if (result.state !== 'completed') throw new Error(`${benchCase.id} ${task.name}: ${result.state} ${result.error ?? ''}`);
-      return {
-        case: benchCase.id,
-        contender: task.name,
-        medianMs: Number(result.latency.p50.toFixed(2)),
-        opsPerSecond: Number(result.throughput.mean.toFixed(2)),
-        samples: result.latency.samplesCount,
-        speedupVsCli: Number((cli.latency.p50 / result.latency.p50).toFixed(2)),
+  let failedChecks = 0;
+  try {
+    for (const benchCase of cases) {
+      const caseStarted = performance.now();
+      const notes = [];
+      const ctx = {
+        quick: args.quick,
+        caseId: benchCase.id,
+        outDir,
+        service,
+        inputBucket: 'bench-clips',
+        outputBucket: 'bench-out',
+        nodeAv,
+        note: (text) => notes.push(text),
       };
-    });
-    console.log(`\n${benchCase.id}: ${benchCase.title}`);
-    console.table(rows.map(({ case: _, ...row }) => row));
-    results.push({ id: benchCase.id, title: benchCase.title, rows });
+      console.log(`\n${benchCase.id}: ${benchCase.title}`);
+      let result;
+      if (benchCase.measure) {
+        const extra = await benchCase.measure(ctx);
+        result = { id: benchCase.id, title: benchCase.title, extra, notes };
+        console.log(benchCase.describe(extra));
+      } else {
+        const measured = await measureCase(benchCase, ctx);
+        result = { id: benchCase.id, title: benchCase.title, ...measured, notes };
+        console.log(textTable(caseTable(result)));
+        if (benchCase.ratios) {
+          result.extra = { ratios: benchCase.ratios(result) };
+          console.log(`${benchCase.ratiosTitle}:\n${textTable(result.extra.ratios)}`);
+        }
+        failedChecks += result.rows.filter((row) => row.check && !row.check.ok).length;
+      }
+      for (const note of [...(result.skipped ?? []), ...notes]) console.log(`  - ${note}`);
+      result.seconds = Number(((performance.now() - caseStarted) / 1000).toFixed(1));
+      results.push(result);
+    }
+  } finally {
+    await service.close();
+    rmSync(outRoot, { recursive: true, force: true });
   }
-  const peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
-  console.log(`\nwhole-process peak RSS: ${peakRssMiB} MiB`);
-  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-  writeFileSync(new URL('./results/latest.json', import.meta.url), `${JSON.stringify({ machine: info, quick, peakRssMiB, results }, null, 2)}\n`);
+
+  const targetList = targets(results);
+  const totalSeconds = Number(((performance.now() - startedAt) / 1000).toFixed(1));
+  const report = {
+    date,
+    mode,
+    machine: info,
+    pools,
+    clipSeconds: Number(clipSeconds.toFixed(1)),
+    totalSeconds,
+    results,
+    targets: targetList,
+  };
+
+  console.log('\nratios (median; vs CLI = the CLI path\'s median / this one\'s):');
+  console.log(textTable(ratioTable(results)));
+  console.log('\ntargets (informational: a missed target does not fail the run):');
+  console.log(textTable(targetTable(targetList)));
+  console.log(`case times: ${results.map((result) => `${result.id} ${result.seconds} s`).join(', ')}`);
+  console.log(`total ${totalSeconds} s (clip generation ${report.clipSeconds} s)`);
+
+  const resultsDir = new URL('./results/', import.meta.url);
+  mkdirSync(resultsDir, { recursive: true });
+  const svg = chartSvg(report);
+  writeFileSync(new URL('latest.json', resultsDir), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(new URL('latest.svg', resultsDir), svg);
+  console.log('wrote bench/results/latest.json and latest.svg');
+  if (args.publish) {
+    const docs = new URL('../docs/', import.meta.url);
+    mkdirSync(docs, { recursive: true });
+    writeFileSync(new URL('benchmark.svg', docs), svg);
+    writeFileSync(new URL('benchmark.md', docs), markdown(report));
+    console.log('wrote docs/benchmark.svg and docs/benchmark.md');
+  }
+  if (failedChecks > 0) {
+    console.error(`\n${failedChecks} correctness check(s) FAILED: a contender returned the wrong frame (see the check column)`);
+    process.exitCode = 1;
+  }
 }
 
 await main();
