@@ -32,7 +32,7 @@ export function longFileRatios(result) {
     contender,
     '1 min ms': fixed(at['1 min']),
     '59 min ms': fixed(at['59 min']),
-    ratio: Number((at['59 min'] / at['1 min']).toFixed(2)),
+    ratio: fixed(at['59 min'] / at['1 min']),
   }));
 }
 
@@ -71,7 +71,8 @@ export function targets(results) {
   });
   const f = results.find((result) => result.id === 'F');
   const fRatio = f?.extra?.ratios.find((ratio) => ratio.contender === 'framesnap snapshot()');
-  list.push({ target: 'F 59 min / 1 min', contender: 'framesnap snapshot()', measured: fRatio?.ratio ?? null, goal: '<= 1.2', met: fRatio ? fRatio.ratio <= 1.2 : null, unit: '' });
+  const fMeasured = fRatio ? Number(fRatio.ratio) : null;
+  list.push({ target: 'F 59 min / 1 min', contender: 'framesnap snapshot()', measured: fMeasured, goal: '<= 1.2', met: fRatio ? fMeasured <= 1.2 : null, unit: '' });
   const rss = results.find((result) => result.id === 'RSS');
   list.push({
     target: 'peak RSS (A-E via SnapshotService)',
@@ -97,7 +98,7 @@ export function targetTable(list) {
   return list.map((target) => ({
     target: target.target,
     contender: target.contender,
-    measured: target.measured === null ? 'not run' : `${target.unit === 'x' ? target.measured.toFixed(2) : target.measured}${target.unit}`,
+    measured: target.measured === null ? 'not run' : `${target.unit === ' MiB' ? target.measured : target.measured.toFixed(2)}${target.unit}`,
     goal: target.goal,
     result: target.met === null ? '-' : target.met ? 'met' : 'NOT MET',
   }));
