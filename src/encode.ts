@@ -9,7 +9,12 @@ type Sharp = (typeof import('sharp'))['default'];
 let sharpModule: Promise<Sharp> | undefined;
 
 function loadSharp(): Promise<Sharp> {
-  sharpModule ??= import('sharp').then((module) => module.default);
+  sharpModule ??= import('sharp').then((module) => {
+    // Every encode is of new pixels: libvips' operation cache (50 MB by
+    // default) would only hold memory.
+    module.default.cache(false);
+    return module.default;
+  });
   return sharpModule;
 }
 
