@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 import { snapshot, snapshots } from '../dist/index.js';
-import { cliSnapshot } from './cli.mjs';
+import { cliSnapshot, cliSprite } from './cli.mjs';
 import { clip, exactFrameMs, KEYFRAME_INTERVAL_MS, keyframeMs } from './clips.mjs';
 import { longFileRatios } from './report.mjs';
 import { inParallel, seededTimes } from './util.mjs';
@@ -222,6 +222,80 @@ function storyboardCase() {
   };
 }
 
+/**
+ * The seed's asynchronous example (Time 5 ms, Num 10, Interval 20 s) through
+ * submitSnapshotJob, against ten ffmpeg processes, on a 1080p clip (SI: the
+ * default intra, SN: normal).
+ */
+function seedSeriesCase(id, frameType) {
+  const series = { startMs: 5, intervalMs: 20_000, count: 10 };
+  const times = Array.from({ length: series.count }, (_, i) => series.startMs + i * series.intervalMs);
+  return {
+    id,
+    title: `the seed's ten-image series (Time 5 ms, Interval 20 s, Num 10), FrameType ${frameType}, 1080p H.264 4 min`,
+    settings: SETTINGS.ten,
+    async contenders(ctx) {
+      const file = await clip('h264_1080p_240s');
+      const spec = { file, times, frameType, expected: times.map(frameType === 'intra' ? keyframeMs : exactFrameMs), series };
+      return [cliPerImage(ctx, spec), framesnapService(ctx, spec)];
+    },
+  };
+}
+
+/**
+ * A 100-image sprite job with a WebVTT track (10x10 cells 160 wide, every
+ * 0.6 s of the 60 s 1080p clip, exact frames) against the nearest CLI way:
+ * one ffmpeg with fps, scale and tile filters (which makes no track).
+ */
+function spriteCase() {
+  const intervalMs = 600;
+  const width = 160;
+  return {
+    id: 'T',
+    title: 'a 100-image sprite sheet (10x10, 160 wide, every 0.6 s) with a WebVTT track, 1080p H.264',
+    settings: SETTINGS.heavy,
+    async contenders(ctx) {
+      const file = await clip('h264_1080p_60s');
+      const sprite = join(ctx.outDir, 'cli-T-sprite.jpg');
+      const job = async () => {
+        const response = await ctx.service.submitSnapshotJob({
+          Input: { Bucket: ctx.inputBucket, Object: basename(file) },
+          SnapshotConfig: {
+            OutputFile: { Bucket: ctx.outputBucket, Object: 'service-T/{Count}.jpg' },
+            TileOutputFile: { Bucket: ctx.outputBucket, Object: 'service-T/sprite-{TileCount}.jpg' },
+            TileOut: { Lines: 10, Columns: 10, IsKeepCellPic: 'false' },
+            Format: 'vtt',
+            SubOut: { IsSptFrag: 'true' },
+            Time: 0,
+            Num: 100,
+            Interval: intervalMs / 1000,
+            Width: width,
+            FrameType: 'normal',
+          },
+        });
+        const done = await ctx.service.waitForJob(response.SnapshotJob.Id);
+        if (done.State !== 'Success') throw new Error(`job ${done.Id}: ${done.Code} ${done.Message}`);
+        return done;
+      };
+      return [
+        { name: 'ffmpeg CLI, one process (fps + tile filters)', family: 'cli', baseline: true, run: () => cliSprite(file, intervalMs, 10, 10, width, sprite) },
+        {
+          name: 'SnapshotService job (TileOut + Format vtt)',
+          family: 'framesnap',
+          run: job,
+          check: async (done) => {
+            if (done.Count !== '100' || done.TileCount !== '1') throw new Error(`Count ${done.Count}, TileCount ${done.TileCount}`);
+            const vtt = readFileSync(join(ctx.outDir, 'service-T', `${basename(file).replace(/\.[^.]+$/, '')}.vtt`), 'utf8');
+            const cues = vtt.split('\n').filter((line) => line.includes('#xywh=')).length;
+            if (cues !== 100) throw new Error(`the track has ${cues} cues`);
+            return '1 sprite of 100 cells, 100 cues';
+          },
+        },
+      ];
+    },
+  };
+}
+
 /** The `framesnap snapshot` command as a whole process vs the ffmpeg command, case A. */
 function commandCase() {
   return {
@@ -283,6 +357,9 @@ export const CASES = [
   throughputCase(),
   longFileCase(),
   storyboardCase(),
+  seedSeriesCase('SI', 'intra'),
+  seedSeriesCase('SN', 'normal'),
+  spriteCase(),
   rssCase(),
   commandCase(),
 ];

@@ -65,6 +65,12 @@ export function cliFps(file, intervalMs, count, pattern, width) {
   return run(ffmpeg, ['-v', 'error', '-y', '-i', file, '-vf', filters, '-frames:v', String(count), '-q:v', '2', pattern]);
 }
 
+/** One process making one sprite sheet: fps, scale and tile filters (no WebVTT: the CLI has none). */
+export function cliSprite(file, intervalMs, columns, lines, width, output) {
+  const filters = `fps=1000/${intervalMs},scale=${width}:-2,tile=${columns}x${lines}`;
+  return run(ffmpeg, ['-v', 'error', '-y', '-i', file, '-vf', filters, '-frames:v', '1', '-q:v', '2', output]);
+}
+
 export async function versionLine(tool) {
   const { stdout } = await run(tool, ['-version']);
   return stdout.split('\n')[0].replace(/ Copyright.*/, '');

@@ -26,6 +26,11 @@ export const CLIPS = {
     file: 'h264-480p-60s.mp4',
     args: ['-f', 'lavfi', '-i', `testsrc2=size=854x480:rate=${FPS}`, '-t', '60', ...x264, '-crf', '28'],
   },
+  /** 1080p H.264, 4 minutes: the 60 s clip stream-copied 4 times (the seed's series needs 185 s). */
+  h264_1080p_240s: {
+    file: 'h264-1080p-240s.mp4',
+    concat: { of: 'h264_1080p_60s', times: 4 },
+  },
   /** 480p H.264, 1 hour: the 1-minute clip stream-copied 60 times with the concat demuxer. */
   h264_480p_1h: {
     file: 'h264-480p-1h.mp4',

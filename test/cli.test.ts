@@ -97,6 +97,17 @@ describe('framesnap submit', () => {
     expect(JSON.parse(ran.stdout).SnapshotJob).toMatchObject({ State: 'Submitted', Code: '', Message: '', Count: '0' });
   });
 
+  test('--progress: a bar on stderr counts the images of a series, the JSON on stdout is unchanged', async () => {
+    const ws = await setup();
+    const ran = await cli(['submit', '--root', ws.root, '--input', INPUT, '--config', config('p/{Count}.jpg', { Time: '0', Num: '3', Interval: '1' }), '--progress']);
+    expect(ran.status).toBe(0);
+    expect(JSON.parse(ran.stdout).SnapshotJob).toMatchObject({ State: 'Success', Count: '3', Percent: 100 });
+    const bar = '.'.repeat(30);
+    expect(ran.stderr).toBe(
+      [1, 2, 3].map((done) => `\r[${'#'.repeat(Math.round((Math.floor((done * 100) / 3) / 100) * 30))}${bar.slice(Math.round((Math.floor((done * 100) / 3) / 100) * 30))}] ${done}/3 images`).join('') + '\n',
+    );
+  });
+
   test.each([
     ['Width 5000', config('a.jpg', { Width: 5000 }), 'InvalidParameter.OutOfRange: Expected an integer between 8 and 4096 for SnapshotConfig.Width but received 5000'],
     ['an unknown field', config('a.jpg', { Tme: '5' }), 'InvalidParameter: Unknown field SnapshotConfig.Tme; expected only OutputFile, Time, Interval, Num, Width, Height, FrameType, BlackLevel, PixelBlackThreshold, TileOut, TileOutputFile, Format, SubOut'],
