@@ -223,19 +223,25 @@ bool FrameExtractor::shouldSeekFor(int64_t target) const {
          kForwardDecodeWithoutIndexMs;
 }
 
+// One try of a backoff loop: seeks to the keyframe before `seekTarget`, or to
+// the start of the file when that is where it is. Returns whether at the start.
+bool FrameExtractor::seekForTry(int64_t seekTarget) {
+  const bool atStart = seekTarget <= demuxer_.originTimestamp();
+  if (atStart) {
+    demuxer_.seekToStart();
+  } else {
+    demuxer_.seekToKeyframeBefore(seekTarget);
+  }
+  return atStart;
+}
+
 // Seeks so that the first decoded frame is at or before the target, backing
 // off when the container lands late (dts-based seeks in MPEG-TS, B-frames).
 bool FrameExtractor::seekAndDecodeFirstFrame(int64_t target) {
-  const int64_t origin = demuxer_.originTimestamp();
   double backoffMs = kFirstSeekBackoffMs;
   int64_t seekTarget = target;
   for (;;) {
-    const bool atStart = seekTarget <= origin;
-    if (atStart) {
-      demuxer_.seekToStart();
-    } else {
-      demuxer_.seekToKeyframeBefore(seekTarget);
-    }
+    const bool atStart = seekForTry(seekTarget);
     decoder_.flush();
     if (decodeFirstFrameAfterSeek(atStart)) {
       acceptPending();
@@ -323,16 +329,10 @@ std::optional<ExtractedFrame> FrameExtractor::keyframeAtOrBefore(double timeMs) 
 // target. Reads on after the first candidate until a packet's dts passes the
 // target: no later packet can be a keyframe at or before it (pts >= dts).
 bool FrameExtractor::findKeyframePacket(int64_t target) {
-  const int64_t origin = demuxer_.originTimestamp();
   double backoffMs = kFirstSeekBackoffMs;
   int64_t seekTarget = target;
   for (;;) {
-    const bool atStart = seekTarget <= origin;
-    if (atStart) {
-      demuxer_.seekToStart();
-    } else {
-      demuxer_.seekToKeyframeBefore(seekTarget);
-    }
+    const bool atStart = seekForTry(seekTarget);
     bool found = false;
     while (demuxer_.readVideoPacket(packet_.get())) {
       const int64_t dts = packet_->dts != AV_NOPTS_VALUE ? packet_->dts : packet_->pts;

@@ -96,6 +96,7 @@ class FrameExtractor {
  private:
   std::optional<ExtractedFrame> exactFrameAt(double timeMs);
   bool shouldSeekFor(int64_t target) const;
+  bool seekForTry(int64_t seekTarget);
   bool seekAndDecodeFirstFrame(int64_t target);
   bool decodeFirstFrameAfterSeek(bool atStart);
   int64_t nextSeekTarget(int64_t target, double& backoffMs) const;
