@@ -23,12 +23,38 @@ export function nameContext(inputKey: string): NameContext {
 
 const pad5 = (value: number): string => String(value).padStart(5, '0');
 
-/** Fills a template for one image; `count` is 1-based. */
+/** The numbers a template may use: {Count} of an image or {TileCount} of a sprite, and {SnapshotTime}. */
+export interface NameNumbers {
+  Count?: number;
+  TileCount?: number;
+  /** Milliseconds; written in whole ms. */
+  SnapshotTime: number;
+}
+
+const PLACEHOLDER = /\{(ObjectPrefix|FileName|ExtName|Count|TileCount|SnapshotTime)\}/g;
+
+/**
+ * Fills a template in one pass, so text that a placeholder brings in (an
+ * input named "a{Count}.mp4") is never read as another placeholder. A
+ * placeholder without a value here stays as it is (request validation
+ * refuses those that do not belong to a template).
+ */
+export function fillTemplate(template: string, context: NameContext, numbers: NameNumbers): string {
+  return template.replace(PLACEHOLDER, (placeholder, name: string) => {
+    switch (name) {
+      case 'Count':
+        return numbers.Count === undefined ? placeholder : pad5(numbers.Count);
+      case 'TileCount':
+        return numbers.TileCount === undefined ? placeholder : pad5(numbers.TileCount);
+      case 'SnapshotTime':
+        return String(Math.round(numbers.SnapshotTime));
+      default:
+        return context[name as keyof NameContext];
+    }
+  });
+}
+
+/** Fills an image's template; `count` is 1-based. */
 export function renderName(template: string, context: NameContext, count: number, snapshotTimeMs: number): string {
-  return template
-    .replaceAll('{ObjectPrefix}', context.ObjectPrefix)
-    .replaceAll('{FileName}', context.FileName)
-    .replaceAll('{ExtName}', context.ExtName)
-    .replaceAll('{Count}', pad5(count))
-    .replaceAll('{SnapshotTime}', String(Math.round(snapshotTimeMs)));
+  return fillTemplate(template, context, { Count: count, SnapshotTime: snapshotTimeMs });
 }

@@ -5,7 +5,7 @@
  */
 import { ErrorCodes, SnapshotError } from '../errors.js';
 import type { Rgb } from './colours.js';
-import type { NameContext } from './names.js';
+import { fillTemplate, type NameContext } from './names.js';
 
 export interface TileLayout {
   readonly lines: number;
@@ -76,17 +76,10 @@ export function checkSheetSize(layout: TileLayout, cellWidth: number, cellHeight
   }
 }
 
-const SPRITE_PLACEHOLDER = /\{(TileCount|ObjectPrefix|FileName|ExtName|SnapshotTime)\}/g;
-
 /**
  * Fills a TileOutputFile template for sprite `tileCount` (1-based, 5 digits
- * like {Count}); {SnapshotTime} is the time of its first cell. One pass, so
- * text that a placeholder brings in is never read as another placeholder.
+ * like {Count}); {SnapshotTime} is the time of its first cell.
  */
 export function renderSpriteName(template: string, context: NameContext, tileCount: number, firstTimeMs: number): string {
-  return template.replace(SPRITE_PLACEHOLDER, (_, name: string) => {
-    if (name === 'TileCount') return String(tileCount).padStart(5, '0');
-    if (name === 'SnapshotTime') return String(Math.round(firstTimeMs));
-    return context[name as keyof NameContext];
-  });
+  return fillTemplate(template, context, { TileCount: tileCount, SnapshotTime: firstTimeMs });
 }
