@@ -14,7 +14,16 @@ import {
 } from './options.js';
 import { expectPath, invalid } from './validate.js';
 
-export type ProbeResult = NativeProbe;
+export interface ProbeResult extends NativeProbe {
+  /** PQ or HLG transfer: snapshots are not tone-mapped, so their colours are approximate. */
+  hdr: boolean;
+}
+
+const HDR_TRANSFERS = new Set(['smpte2084', 'arib-std-b67']);
+
+function withHdr(probed: NativeProbe): ProbeResult {
+  return { ...probed, hdr: HDR_TRANSFERS.has(probed.colorTransfer) };
+}
 
 export interface Snapshot {
   /** The time asked for, in milliseconds. */
@@ -73,7 +82,7 @@ export async function probe(path: string, options: ProbeOptions = {}): Promise<P
   const { timeoutMs, signal } = resolveProbeOptions(options);
   const control = new CallControl(signal);
   try {
-    return await nativeAddon().probe(file, control.nativeOptions(timeoutMs));
+    return withHdr(await nativeAddon().probe(file, control.nativeOptions(timeoutMs)));
   } finally {
     control.close();
   }
@@ -82,7 +91,7 @@ export async function probe(path: string, options: ProbeOptions = {}): Promise<P
 export function probeSync(path: string, options: Omit<ProbeOptions, 'signal'> = {}): ProbeResult {
   const file = expectPath('path', path);
   const { timeoutMs } = resolveProbeOptions(options);
-  return nativeAddon().probeSync(file, { timeoutMs });
+  return withHdr(nativeAddon().probeSync(file, { timeoutMs }));
 }
 
 function pastTheEnd(path: string, requestedMs: number): SnapshotError {

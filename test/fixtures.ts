@@ -51,6 +51,8 @@ export const RECIPES = {
     file: 'black-start.mp4',
     args: ['-filter_complex', 'color=c=black:s=320x240:r=25:d=1[b];testsrc2=s=320x240:r=25:d=3[t];[b][t]concat=n=2:v=1:a=0,format=yuv420p', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '25', '-keyint_min', '25', '-sc_threshold', '0', '-bf', '3'],
   },
+  /** Tagged as HDR (PQ transfer, BT.2020), 10-bit: framesnap converts it without tone mapping. */
+  hdrTagged: encode('hdr-pq.mp4', ['-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p10le', '-color_primaries', 'bt2020', '-color_trc', 'smpte2084', '-colorspace', 'bt2020nc']),
   /** Sound only, in an MP4 container. */
   audioOnly: { file: 'audio.m4a', args: ['-f', 'lavfi', '-i', 'sine=frequency=440:duration=2', '-c:a', 'aac'] },
   /** A display matrix asking for a quarter turn (the h264 clip, stream-copied). */

@@ -191,7 +191,7 @@ describe('10-bit input', () => {
 describe('BT.709 colour', () => {
   test('probe reports the BT.709 tags', async () => {
     const info = await probe(await fixture('red709'));
-    expect(info).toMatchObject({ colorSpace: 'bt709', colorPrimaries: 'bt709', colorTransfer: 'bt709', colorRange: 'tv' });
+    expect(info).toMatchObject({ colorSpace: 'bt709', colorPrimaries: 'bt709', colorTransfer: 'bt709', colorRange: 'tv', hdr: false });
     expect([info.width, info.height]).toEqual([1280, 720]);
   });
 
@@ -262,5 +262,15 @@ describe('option validation', () => {
     expect([small!.width, small!.height]).toEqual([8, 8]);
     const image = await jpegToRgb(small!.jpeg);
     expect([image.width, image.height]).toEqual([8, 8]);
+  });
+});
+
+describe('HDR', () => {
+  test('a PQ stream is flagged hdr (its colours are not tone-mapped), and still gives a picture', async () => {
+    const path = await fixture('hdrTagged');
+    expect(await probe(path)).toMatchObject({ colorTransfer: 'smpte2084', colorPrimaries: 'bt2020', colorSpace: 'bt2020nc', bitDepth: 10, hdr: true });
+    expect(probeSync(path).hdr).toBe(true);
+    const { info } = await sharp(await snapshot(path, { time: 1000, frameType: 'normal' })).toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height]).toEqual([320, 240]);
   });
 });
