@@ -364,6 +364,21 @@ describe('series', () => {
     expect(files(out)).toEqual(['00001_0.jpg', '00002_1520.jpg', '00003_3000.jpg']);
   });
 
+  test('Interval without Num that would make more than 10000 images fails with OutOfRange, leaving nothing', async () => {
+    const { service, out } = await withClip();
+    const response = await service.submitSnapshotJob({
+      Input: input('clip.mp4'),
+      SnapshotConfig: { OutputFile: output('{Count}.jpg'), Time: '0', Interval: '0.0001' },
+    });
+    expect(await service.waitForJob(response.SnapshotJob.Id)).toMatchObject({
+      State: 'Fail',
+      Code: 'InvalidParameter.OutOfRange',
+      Message: 'SnapshotConfig.Interval 0.0001 s over 4000 ms of video makes 40000 images; at most 10000 are allowed in one job',
+      Count: '0',
+    });
+    expect(files(out)).toEqual([]);
+  });
+
   test('Interval 0 spreads Num images evenly from Time to the end', async () => {
     const { service, out } = await withClip();
     const response = await service.submitSnapshotJob({

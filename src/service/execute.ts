@@ -15,7 +15,7 @@ import { nativeAddon, type NativeFrame } from '../native.js';
 import type { FrameType } from '../options.js';
 import { nameContext, renderName, type NameContext } from './names.js';
 import { OutputWriter } from './output-writer.js';
-import type { BlackFrameFilter, TimePlan, VttPlan } from './request.js';
+import { MAX_NUM, type BlackFrameFilter, type TimePlan, type VttPlan } from './request.js';
 import { SpriteSheets, type SpriteTask } from './sprites.js';
 import { formatVtt, vttKey, type ThumbnailEntry } from './vtt.js';
 
@@ -126,6 +126,12 @@ function planTimes(task: JobTask): TimesAndEnd {
     return { times: Array.from({ length: plan.count }, (_, i) => plan.startMs + (i * span) / plan.count), durationMs };
   }
   const count = Math.ceil(span / plan.intervalMs);
+  if (count > MAX_NUM) {
+    throw new SnapshotError(
+      ErrorCodes.OutOfRange,
+      `SnapshotConfig.Interval ${plan.intervalMs / 1000} s over ${Math.round(span)} ms of video makes ${count} images; at most ${MAX_NUM} are allowed in one job`,
+    );
+  }
   return { times: Array.from({ length: count }, (_, i) => plan.startMs + i * plan.intervalMs), durationMs };
 }
 
