@@ -44,6 +44,7 @@ class FramesnapAddon : public Napi::Addon<FramesnapAddon> {
                     InstanceMethod("probe", &FramesnapAddon::ProbeAsync),
                     InstanceMethod("extractFramesSync", &FramesnapAddon::ExtractFramesSync),
                     InstanceMethod("extractFrames", &FramesnapAddon::ExtractFramesAsync),
+                    InstanceMethod("durationSync", &FramesnapAddon::DurationSync),
                     InstanceMethod("versions", &FramesnapAddon::Versions),
                 });
     (void)env;
@@ -93,6 +94,7 @@ class FramesnapAddon : public Napi::Addon<FramesnapAddon> {
   Napi::Value ProbeAsync(const Napi::CallbackInfo& info);
   Napi::Value ExtractFramesSync(const Napi::CallbackInfo& info);
   Napi::Value ExtractFramesAsync(const Napi::CallbackInfo& info);
+  Napi::Value DurationSync(const Napi::CallbackInfo& info);
   std::shared_ptr<ExtractCall> prepareExtractCall(Napi::Env env, Napi::Value value);
   void finishExtractCall(ExtractCall& call);
 
@@ -172,15 +174,21 @@ struct ExtractCall {
   bool reuse = false;
   std::unique_ptr<FrameExtractor> extractor;  // cached one, if any, taken out
 
-  std::vector<ExtractedFrame> run(const Interruption& interruption) {
+  // The cached extractor when it is still the same file, else a fresh open.
+  FrameExtractor& open(const Interruption& interruption) {
     installFfmpegLogCapture();
     FileIdentity identity = identifyFile(request.path, request.threads);
     if (!extractor || !(extractor->identity() == identity)) {
       extractor.reset();
       extractor = std::make_unique<FrameExtractor>(std::move(identity), interruption);
     }
+    return *extractor;
+  }
+
+  std::vector<ExtractedFrame> run(const Interruption& interruption) {
+    FrameExtractor& opened = open(interruption);
     try {
-      return extractor->extract(request.selection, interruption);
+      return opened.extract(request.selection, interruption);
     } catch (...) {
       extractor.reset();  // its position is unknown after a failure
       throw;
@@ -452,6 +460,20 @@ Napi::Value FramesnapAddon::ExtractFramesSync(const Napi::CallbackInfo& info) {
       runGuarded<std::vector<ExtractedFrame>>(*this, env, [&] { return call->run(interruption); });
   finishExtractCall(*call);
   return framesToJs(env, frames);
+}
+
+// The duration (ms, null when unknown) of the file an extract request names,
+// from the open file that request would use: with `reuse`, the extract that
+// follows decodes from the same open, with no second open or probe.
+Napi::Value FramesnapAddon::DurationSync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::shared_ptr<ExtractCall> call = prepareExtractCall(env, info[0]);
+  const CallOptions options = readCallOptions(*this, env, info[1]);
+  const Interruption interruption = interruptionFor(options);
+  const double durationMs =
+      runGuarded<double>(*this, env, [&] { return call->open(interruption).durationMs(); });
+  finishExtractCall(*call);
+  return durationMs >= 0 ? Napi::Number::New(env, durationMs) : env.Null();
 }
 
 Napi::Value FramesnapAddon::ExtractFramesAsync(const Napi::CallbackInfo& info) {

@@ -74,6 +74,8 @@ export interface NativeAddon {
   probe(path: string, options?: NativeCallOptions): Promise<NativeProbe>;
   extractFramesSync(request: NativeExtractRequest, options?: NativeCallOptions): NativeFrame[];
   extractFrames(request: NativeExtractRequest, options?: NativeCallOptions): Promise<NativeFrame[]>;
+  /** The duration (ms, null when unknown) from the open file `request` would use (with `reuse`, kept open for it). */
+  durationSync(request: NativeExtractRequest, options?: NativeCallOptions): number | null;
   versions(): { ffmpeg: string; libavformat: string; libavcodec: string; libswscale: string; libavutil: string };
 }
 

@@ -11,7 +11,7 @@ import type { MessagePort } from 'node:worker_threads';
 
 import { ErrorCodes, SnapshotError } from '../errors.js';
 import { encodeJpeg } from '../encode.js';
-import { nativeAddon, type NativeFrame } from '../native.js';
+import { nativeAddon, type NativeExtractRequest, type NativeFrame } from '../native.js';
 import type { FrameType } from '../options.js';
 import { nameContext, renderName, type NameContext } from './names.js';
 import { OutputWriter } from './output-writer.js';
@@ -112,7 +112,8 @@ function planTimes(task: JobTask): TimesAndEnd {
   const plan = task.times;
   const needsDuration = plan.kind === 'untilEnd' || plan.kind === 'spread' || task.vtt !== undefined;
   const durationMs = needsDuration
-    ? (nativeAddon().probeSync(task.inputPath, { abort: task.abort, timeoutMs: task.timeoutMs }).durationMs ?? undefined)
+    ? // From the open file the extraction then uses: no second open, no stream probe.
+      (nativeAddon().durationSync(nativeRequest(task, []), { abort: task.abort, timeoutMs: task.timeoutMs }) ?? undefined)
     : undefined;
   if (plan.kind === 'single') return { times: [plan.timeMs], durationMs };
   if (plan.kind === 'series') {
@@ -146,17 +147,24 @@ async function settleAll(work: Promise<unknown>[]): Promise<void> {
   if (failed !== undefined) throw failed.reason;
 }
 
+/** The native request for `times` of this job, on the worker's kept-open file. */
+function nativeRequest(task: JobTask, times: number[]): NativeExtractRequest {
+  return {
+    path: task.inputPath,
+    times,
+    frameType: task.frameType,
+    width: task.width,
+    height: task.height,
+    threads: task.threads,
+    reuse: true,
+    stopAtEnd: task.times.kind !== 'single',
+  };
+}
+
 function extractBatch(task: JobTask, times: number[], first: boolean, remainingMs: number): NativeFrame[] {
   return nativeAddon().extractFramesSync(
     {
-      path: task.inputPath,
-      times,
-      frameType: task.frameType,
-      width: task.width,
-      height: task.height,
-      threads: task.threads,
-      reuse: true,
-      stopAtEnd: task.times.kind !== 'single',
+      ...nativeRequest(task, times),
       // The native filter applies to the first time of a call: the job's first image.
       ...(first && task.blackFrames !== undefined
         ? { blackFrames: { blackLevel: task.blackFrames.blackLevel, pixelThreshold: task.blackFrames.pixelThreshold } }
