@@ -18,18 +18,9 @@ import {
   runCleanups,
   setup,
 } from './helpers/pipeline-jobs.js';
-import { JOB_ID, UPPER_UUID } from './helpers/service-clips.js';
+import { JOB_ID, jsonError, UPPER_UUID } from './helpers/service-clips.js';
 
 afterEach(runCleanups);
-
-function jsonError(text: string): string {
-  try {
-    JSON.parse(text);
-  } catch (error) {
-    return (error as Error).message;
-  }
-  throw new Error(`${text} is valid JSON`);
-}
 
 /** The pipeline as queryPipelineList shows it. */
 function pipelineOf(service: SnapshotService, id: string) {

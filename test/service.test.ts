@@ -32,6 +32,7 @@ import {
   failureOf,
   files,
   JOB_ID,
+  jsonError,
   keyframes,
   longClip,
   longFlv,
@@ -132,15 +133,6 @@ async function refused(submit: Submit, service: SnapshotService, request: Submit
   expect(error).toBeInstanceOf(SnapshotError);
   expect(error.requestId).toMatch(UPPER_UUID);
   return error;
-}
-
-function jsonError(text: string): string {
-  try {
-    JSON.parse(text);
-  } catch (error) {
-    return (error as Error).message;
-  }
-  throw new Error(`${text} is valid JSON`);
 }
 
 /** The one job with this id, as querySnapshotJobList shows it. */

@@ -213,3 +213,13 @@ export async function failureOf(call: () => unknown): Promise<SnapshotError> {
 export const UPPER_UUID = /^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$/;
 export const JOB_ID = /^[0-9a-f]{32}$/;
 export const CREATION_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
+
+/** What JSON.parse says about `text`, for asserting the message a malformed JSON field gets. */
+export function jsonError(text: string): string {
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error(`${text} is valid JSON`);
+}
