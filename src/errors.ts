@@ -28,7 +28,7 @@ export class SnapshotError extends Error {
   jobId?: string;
 
   constructor(code: ErrorCode, message: string, details: { requestId?: string; jobId?: string } = {}) {
-    super(message);
+    super(capMessage(message));
     this.name = 'SnapshotError';
     this.code = code;
     if (details.requestId !== undefined) this.requestId = details.requestId;
@@ -50,4 +50,32 @@ export function toSnapshotError(error: unknown): SnapshotError {
   if (error instanceof SnapshotError) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new SnapshotError(ErrorCodes.InternalError, message);
+}
+
+/** Longest message any error carries: what a request or a file contains cannot grow it further. */
+export const MAX_MESSAGE_LENGTH = 1000;
+/** Longest rendering of a caller's path or object key inside a message. */
+export const MAX_SUBJECT_LENGTH = 120;
+
+function capMessage(message: string): string {
+  return message.length <= MAX_MESSAGE_LENGTH ? message : `${message.slice(0, MAX_MESSAGE_LENGTH - 1)}…`;
+}
+
+/**
+ * A path or key as a message shows it: control characters escaped, long ones
+ * shortened in the middle ("first…last"), so a 1 MB key makes a short message.
+ */
+export function shortenSubject(subject: string, max = MAX_SUBJECT_LENGTH): string {
+  // eslint-disable-next-line no-control-regex
+  const visible = subject.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  if (visible.length <= max) return visible;
+  const head = Math.ceil((max - 1) / 2);
+  const tail = Math.floor((max - 1) / 2);
+  return `${visible.slice(0, head)}…${visible.slice(visible.length - tail)}`;
+}
+
+/** `error` as a SnapshotError whose message starts with the subject it is about (a path or an object key). */
+export function aboutSubject(error: unknown, subject: string): SnapshotError {
+  const failure = toSnapshotError(error);
+  return new SnapshotError(failure.code, `${shortenSubject(subject)}: ${failure.message}`, failure);
 }
