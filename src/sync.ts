@@ -10,8 +10,12 @@ import { ErrorCodes, SnapshotError, type ErrorCode } from './errors.js';
 
 /** A blocking call never waits longer than this unless told to. */
 export const DEFAULT_SYNC_TIMEOUT_MS = 60_000;
-/** Time allowed beyond the work's own deadline for the reply to arrive. */
-const REPLY_GRACE_MS = 2_000;
+/**
+ * A helper thread given up on at a deadline is left to stop by itself (its
+ * work is cancelled, and takes back what it wrote); one still running this
+ * long after is terminated.
+ */
+const RETIRED_TERMINATE_MS = 30_000;
 
 export interface SyncRequest {
   id: number;
@@ -52,6 +56,18 @@ function openChannel(): SyncChannel {
   return opened;
 }
 
+/**
+ * Gives up on a helper thread whose call ran past its deadline: the next
+ * call gets a fresh one at once, and this one ends by itself once its
+ * cancelled work has stopped (its port closed, nothing keeps it alive) --
+ * it is not terminated mid-work, which could leave a half-done write.
+ */
+function retire(opened: SyncChannel): void {
+  if (channel === opened) channel = undefined;
+  opened.port.close();
+  setTimeout(() => void opened.worker.terminate(), RETIRED_TERMINATE_MS).unref();
+}
+
 function discard(opened: SyncChannel): void {
   if (channel === opened) channel = undefined;
   opened.port.close();
@@ -60,22 +76,24 @@ function discard(opened: SyncChannel): void {
 
 /**
  * Runs `method` of the sync worker with `args` and blocks until it answers.
- * `timeoutMs` bounds the wait; on expiry the work is cancelled through
- * `abort` and SnapshotTimeOut is thrown.
+ * `timeoutMs` bounds the wait: at the deadline the work is cancelled through
+ * `abort` (and Atomics.notify, for a waiter in the helper thread) and
+ * SnapshotTimeOut is thrown at once, whatever the work is doing.
  */
 export function callSync<T>(method: string, args: unknown, timeoutMs: number, abort: Int32Array): T {
   const opened = openChannel();
   const id = nextId++;
   const request: SyncRequest = { id, method, args, abort };
   opened.port.postMessage(request);
-  const deadline = Date.now() + timeoutMs + REPLY_GRACE_MS;
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     const finished = Atomics.load(opened.done, 0);
     if (finished === id) break;
     const remaining = deadline - Date.now();
     if (remaining <= 0) {
       Atomics.store(abort, 0, 1);
-      discard(opened);
+      Atomics.notify(abort, 0);
+      retire(opened);
       throw new SnapshotError(ErrorCodes.SnapshotTimeOut, `the call did not finish within ${timeoutMs} ms`);
     }
     Atomics.wait(opened.done, 0, finished, remaining);

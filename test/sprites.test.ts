@@ -5,7 +5,7 @@
  * must be nearest its own. The h264 fixture is 320x240, 25 fps, 4 s; with
  * FrameType normal, images 0.5 s apart all differ.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
@@ -14,6 +14,7 @@ import sharp from 'sharp';
 import { describe, expect, test } from 'vitest';
 
 import { SnapshotError } from '../dist/index.js';
+import { DEFAULT_LIMITS } from '../dist/limits.js';
 import { executeJob, type JobTask, type ProgressMessage } from '../dist/service/execute.js';
 import { jpegToRgb, meanSquaredError } from './fixtures.js';
 import { IN, OUT, output, region, setup, SPRITES } from './helpers/feature-jobs.js';
@@ -224,7 +225,7 @@ describe('sprite failures', () => {
       State: 'Fail',
       Code: 'InvalidParameter.OutOfRange',
       Message:
-        'SnapshotConfig.TileOut makes sprites of 32000x24000 pixels; at most 65500 on a side and 250000000 pixels in all are allowed ' +
+        'SnapshotConfig.TileOut makes sprite sheets of 32000x24000 pixels, over 16383 pixels on a side ' +
         '(set a smaller CellWidth and CellHeight, or fewer Lines and Columns)',
     });
     expect(files(out)).toEqual([]);
@@ -243,9 +244,9 @@ describe('sprite failures', () => {
       Format: 'vtt',
       SubOut: { IsSptFrag: 'true' },
     });
-    expect(job).toMatchObject({ State: 'Fail', Code: 'InternalError', Count: '0', TileCount: '0' });
+    expect(job).toMatchObject({ State: 'Fail', Code: 'InvalidParameter', Count: '0', TileCount: '0' });
     // Named by its key, not by the server's folder.
-    expect(job.Message).toMatch(/^writing sheets\/clip\.vtt: EISDIR: illegal operation on a directory, rename 'sheets\/\.framesnap-[0-9a-f]{12}\.tmp' -> 'sheets\/clip\.vtt'$/);
+    expect(job.Message).toBe('sheets/clip.vtt: cannot write the object: it is a folder, not a file');
     expect(files(out)).toEqual([]);
     expect(files(sprites)).toEqual([]);
   });
@@ -355,11 +356,12 @@ describe('what a job tells the service', () => {
       threads: 1,
       timeoutMs: 0,
       abort: new Int32Array(new SharedArrayBuffer(4)),
+      limits: { ...DEFAULT_LIMITS },
       progress: port2,
       sprites: {
         lines: 2, columns: 3, cellWidth: 80, cellHeight: 64, margin: 8, padding: 8,
         background: [0, 0, 0], keepCellPictures: true, cellStep: 1,
-        bucketDir: ws.bucket(SPRITES), template: '{TileCount}.jpg',
+        bucketDir: ws.bucket(SPRITES), template: '{TileCount}.jpg', limitSpritePixels: DEFAULT_LIMITS.limitSpritePixels,
       },
       vtt: { pointsAt: 'sprites' },
     };
@@ -371,15 +373,25 @@ describe('what a job tells the service', () => {
     expect(outcome.sprites.map((sprite) => sprite.key)).toEqual(['00001.jpg', '00002.jpg']);
     expect(outcome.vtt?.key).toBe('clip.vtt');
     expect(messages.filter((message) => message.type === 'written').map((message) => message.path).sort()).toEqual(written.sort());
-    expect(messages.filter((message) => message.type === 'writing')).toHaveLength(written.length);
+    // A temporary file per object, and a journal per folder written in (two buckets).
+    const announced = messages.flatMap((message) => (message.type === 'writing' ? [message.temporary] : []));
+    expect(announced.filter((name) => /\/\.framesnap-\d+-[0-9a-f]{12}\.tmp$/.test(name))).toHaveLength(written.length);
+    expect(announced.filter((name) => name.endsWith('.journal'))).toHaveLength(2);
     expect(messages.filter((message) => message.type === 'progress')).toEqual(
       Array.from({ length: 8 }, (_, i) => ({ type: 'progress', done: i + 1, expected: 8 })),
     );
-    // Each object is announced (its temporary) before it is written.
-    for (const path of written) {
-      const at = messages.findIndex((message) => message.type === 'written' && message.path === path);
-      expect(messages.slice(0, at).some((message) => message.type === 'writing')).toBe(true);
+    // Each object is announced with its inode before it is renamed into place, and the outcome carries it too.
+    for (const object of [...outcome.images, ...outcome.sprites, outcome.vtt!]) {
+      const at = messages.findIndex((message) => message.type === 'written' && message.path === object.path);
+      const placing = messages.findIndex((message) => message.type === 'placing' && message.path === object.path);
+      expect(placing).toBeGreaterThanOrEqual(0);
+      expect(placing).toBeLessThan(at);
+      expect(messages[placing]).toEqual({ type: 'placing', path: object.path, dev: object.dev, ino: object.ino });
+      const stats = lstatSync(object.path);
+      expect([stats.dev, stats.ino]).toEqual([object.dev, object.ino]);
     }
+    // Nothing of framesnap's own is left: no temporary file, no journal.
     expect(files(ws.bucket(OUT)).filter((name) => name.startsWith('.'))).toEqual([]);
+    expect(files(ws.bucket(SPRITES)).filter((name) => name.startsWith('.'))).toEqual([]);
   });
 });

@@ -5,16 +5,20 @@
  * batches); while the next batch decodes, sharp encodes the images and
  * builds the sprite sheets (SPEC section 6) of the last one, and everything
  * is written atomically. The WebVTT track is written last. A failed job
- * removes everything it wrote.
+ * removes everything it wrote that is still its own (see output-writer.ts);
+ * a cancelled one (the service's deadline passed) stops at its next look at
+ * the flag and puts nothing more in place.
  */
 import type { MessagePort } from 'node:worker_threads';
 
-import { ErrorCodes, SnapshotError } from '../errors.js';
+import { ErrorCodes, SnapshotError, aboutSubject, toSnapshotError } from '../errors.js';
 import { encodeJpeg } from '../encode.js';
-import { nativeAddon, type NativeExtractRequest, type NativeFrame } from '../native.js';
+import type { Limits } from '../limits.js';
+import { nativeAddon, type NativeCallOptions, type NativeExtractRequest, type NativeFrame } from '../native.js';
 import type { FrameType } from '../options.js';
+import type { OwnedFile } from './cleanup.js';
 import { nameContext, renderName, type NameContext } from './names.js';
-import { OutputWriter } from './output-writer.js';
+import { cancelledError, OutputWriter, type Announce } from './output-writer.js';
 import { MAX_NUM, type BlackFrameFilter, type TimePlan, type VttPlan } from './request.js';
 import { SpriteSheets, type SpriteTask } from './sprites.js';
 import { formatVtt, vttKey, type ThumbnailEntry } from './vtt.js';
@@ -39,6 +43,14 @@ export interface JobTask {
   timeoutMs: number;
   /** Shared flag; non-zero cancels. */
   abort: Int32Array;
+  /** Pixel limits passed to every native call, and the sprite sheets' (limits.ts). */
+  limits: Limits;
+  /**
+   * 'async': decode on the libuv pool, keeping this thread free to hear a
+   * cancel message (a pool child process); default: block this thread (a
+   * pool thread, whose flag is shared memory).
+   */
+  decode?: 'blocking' | 'async';
   /**
    * Where the job tells the service what it writes, before it writes it, so
    * the service can remove it if the worker dies mid-job; and how far it is.
@@ -53,20 +65,21 @@ export interface JobTask {
 }
 
 /**
- * 'writing': a temporary file is about to be written; 'written': a final
- * object has been renamed into place; 'progress': `done` of the `expected`
- * images have been taken (written, and put on their sprite when they are
- * cells).
+ * 'writing': a file of framesnap's naming (a temporary file, a journal) is
+ * about to be made; 'placing': an object written with this device and inode
+ * is about to be renamed into place; 'written': it has been; 'folder': the
+ * job made this folder; 'progress': `done` of the `expected` images have
+ * been taken (written, and put on their sprite when they are cells).
  */
 export type ProgressMessage =
-  | { type: 'writing'; temporary: string; creates?: string }
+  | { type: 'writing'; temporary: string }
+  | { type: 'placing'; path: string; dev: number; ino: number }
   | { type: 'written'; path: string }
+  | { type: 'folder'; path: string }
   | { type: 'progress'; done: number; expected: number };
 
-export interface WrittenImage {
+export interface WrittenImage extends OwnedFile {
   key: string;
-  /** Where it was written. */
-  path: string;
   /** The frame's time; for a sprite, its first cell's. */
   timeMs: number;
 }
@@ -79,12 +92,16 @@ export interface JobOutcome {
   /** The sprite sheets written, in order: the job's TileCount is their number. */
   sprites: WrittenImage[];
   /** The WebVTT track, when the job asked for one. */
-  vtt?: { key: string; path: string };
+  vtt?: OwnedFile & { key: string };
 }
 
-/** Every object a job wrote: what to remove if it must not stand after all. */
-export function outcomePaths(outcome: JobOutcome): string[] {
-  return [...outcome.images, ...outcome.sprites, ...(outcome.vtt === undefined ? [] : [outcome.vtt])].map((written) => written.path);
+/** Every object a job wrote, with its inode: what to remove if it must not stand after all. */
+export function outcomeFiles(outcome: JobOutcome): OwnedFile[] {
+  return [...outcome.images, ...outcome.sprites, ...(outcome.vtt === undefined ? [] : [outcome.vtt])].map(({ path, dev, ino }) => ({
+    path,
+    dev,
+    ino,
+  }));
 }
 
 /**
@@ -108,12 +125,41 @@ interface TimesAndEnd {
   durationMs: number | undefined;
 }
 
+/** The options of every native call: the cancel flag, the time left, the pixel limits. */
+function callOptions(task: JobTask, timeoutMs: number): NativeCallOptions {
+  const options: NativeCallOptions & Pick<Limits, 'limitInputPixels' | 'limitOutputPixels'> = {
+    abort: task.abort,
+    timeoutMs,
+    limitInputPixels: task.limits.limitInputPixels,
+    limitOutputPixels: task.limits.limitOutputPixels,
+  };
+  return options;
+}
+
+/**
+ * Runs a native call on the input: its failure names the input by its key
+ * (the native core names no path), never by the server's path.
+ */
+function onInput<T>(task: JobTask, call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    throw aboutInput(error, task);
+  }
+}
+
+function aboutInput(error: unknown, task: JobTask): SnapshotError {
+  const failure = toSnapshotError(error);
+  if (failure.code === ErrorCodes.Aborted || failure.code === ErrorCodes.SnapshotTimeOut) return failure;
+  return aboutSubject(new SnapshotError(failure.code, failure.message.replaceAll(task.inputPath, task.inputKey)), task.inputKey);
+}
+
 function planTimes(task: JobTask): TimesAndEnd {
   const plan = task.times;
   const needsDuration = plan.kind === 'untilEnd' || plan.kind === 'spread' || task.vtt !== undefined;
   const durationMs = needsDuration
     ? // From the open file the extraction then uses: no second open, no stream probe.
-      (nativeAddon().durationSync(nativeRequest(task, []), { abort: task.abort, timeoutMs: task.timeoutMs }) ?? undefined)
+      (onInput(task, () => nativeAddon().durationSync(nativeRequest(task, []), callOptions(task, task.timeoutMs))) ?? undefined)
     : undefined;
   if (plan.kind === 'single') return { times: [plan.timeMs], durationMs };
   if (plan.kind === 'series') {
@@ -161,23 +207,28 @@ function nativeRequest(task: JobTask, times: number[]): NativeExtractRequest {
   };
 }
 
-function extractBatch(task: JobTask, times: number[], first: boolean, remainingMs: number): NativeFrame[] {
-  return nativeAddon().extractFramesSync(
-    {
-      ...nativeRequest(task, times),
-      // The native filter applies to the first time of a call: the job's first image.
-      ...(first && task.blackFrames !== undefined
-        ? { blackFrames: { blackLevel: task.blackFrames.blackLevel, pixelThreshold: task.blackFrames.pixelThreshold } }
-        : {}),
-    },
-    { abort: task.abort, timeoutMs: remainingMs },
-  );
+function extractBatch(task: JobTask, times: number[], first: boolean, remainingMs: number): NativeFrame[] | Promise<NativeFrame[]> {
+  const request: NativeExtractRequest = {
+    ...nativeRequest(task, times),
+    // The native filter applies to the first time of a call: the job's first image.
+    ...(first && task.blackFrames !== undefined
+      ? { blackFrames: { blackLevel: task.blackFrames.blackLevel, pixelThreshold: task.blackFrames.pixelThreshold } }
+      : {}),
+  };
+  const options = callOptions(task, remainingMs);
+  if (task.decode === 'async') return nativeAddon().extractFrames(request, options).catch((error: unknown) => Promise.reject(aboutInput(error, task)));
+  return onInput(task, () => nativeAddon().extractFramesSync(request, options));
 }
 
-export async function executeJob(task: JobTask): Promise<JobOutcome> {
+/**
+ * Runs the job. `announce` tells the service what the job writes and how far
+ * it is (default: the task's progress port).
+ */
+export async function executeJob(task: JobTask, announce?: Announce): Promise<JobOutcome> {
   const startedAt = Date.now();
   const context = nameContext(task.inputKey);
-  const writer = new OutputWriter(task.progress);
+  const port = task.progress;
+  const writer = new OutputWriter(announce ?? (port === undefined ? undefined : (message) => port.postMessage(message)), task.abort, task.jobId);
   const keepImages = task.sprites?.keepCellPictures ?? true;
   const sprites = task.sprites === undefined ? undefined : new SpriteSheets(task.sprites, context, writer, task.quality);
   const taken: TakenImage[] = [];
@@ -190,7 +241,8 @@ export async function executeJob(task: JobTask): Promise<JobOutcome> {
     for (let first = 0; first < times.length; first += BATCH) {
       const remainingMs = task.timeoutMs > 0 ? Math.max(1, task.timeoutMs - (Date.now() - startedAt)) : 0;
       const batch = times.slice(first, first + BATCH);
-      const frames = extractBatch(task, batch, first === 0, remainingMs);
+      if (cancelled(task)) throw cancelledError();
+      const frames = await extractBatch(task, batch, first === 0, remainingMs);
       // The previous batch's work ran while this one decoded.
       await settleAll(inFlight.splice(0));
       frames.forEach((frame, offset) => {
@@ -200,8 +252,14 @@ export async function executeJob(task: JobTask): Promise<JobOutcome> {
         if (keepImages) {
           const key = renderName(task.outputTemplate, context, index + 1, frame.timeMs);
           const path = writer.reserve(task.outputBucketDir, key, OUTPUT_WHERE);
-          images.push({ key, path, timeMs: frame.timeMs });
-          steps.push(encodeJpeg(frame, task.quality).then((jpeg) => writer.write(path, key, jpeg)));
+          steps.push(
+            encodeJpeg(frame, task.quality)
+              .catch((error: unknown) => Promise.reject(aboutSubject(error, key)))
+              .then((jpeg) => writer.write(path, key, jpeg))
+              .then((file) => {
+                images[index] = { key, ...file, timeMs: frame.timeMs };
+              }),
+          );
         }
         if (sprites?.isCell(index)) steps.push(sprites.add(index, frame));
         inFlight.push(
@@ -222,13 +280,16 @@ export async function executeJob(task: JobTask): Promise<JobOutcome> {
     }
     const sheets = sprites === undefined ? [] : await sprites.finish();
     const vtt = task.vtt === undefined ? undefined : await writeVtt(task, task.vtt, { context, writer, taken, images, sprites, durationMs });
-    if (cancelled(task)) throw new SnapshotError(ErrorCodes.Aborted, 'the job was cancelled');
-    return { images, count: taken.length, sprites: sheets, ...(vtt === undefined ? {} : { vtt }) };
+    if (cancelled(task)) throw cancelledError();
+    await writer.commit();
+    return { images: images.filter((image) => image !== undefined), count: taken.length, sprites: sheets, ...(vtt === undefined ? {} : { vtt }) };
   } catch (error) {
     // Let writes in flight land first, so that they are taken back too.
     await Promise.allSettled(inFlight);
-    await writer.removeAll();
-    throw withoutServerPaths(error, task);
+    const failure = withoutServerPaths(toSnapshotError(error), task);
+    const leftBehind = await writer.removeAll();
+    if (leftBehind.length === 0) throw failure;
+    throw new SnapshotError(failure.code, `${failure.message}; could not remove what the job wrote: ${leftBehind.join(', ')}`);
   }
 }
 
@@ -250,7 +311,7 @@ function cueStart(image: TakenImage, durationMs: number | undefined): number {
   return durationMs !== undefined && image.requestedMs >= durationMs ? image.timeMs : image.requestedMs;
 }
 
-async function writeVtt(task: JobTask, plan: VttPlan, sources: VttSources): Promise<{ key: string; path: string }> {
+async function writeVtt(task: JobTask, plan: VttPlan, sources: VttSources): Promise<OwnedFile & { key: string }> {
   const { context, writer, taken, images, sprites, durationMs } = sources;
   let entries: ThumbnailEntry[];
   let bucketDir: string;
@@ -271,12 +332,16 @@ async function writeVtt(task: JobTask, plan: VttPlan, sources: VttSources): Prom
   const lastStart = entries[entries.length - 1]!.startMs;
   const before = entries.length > 1 ? lastStart - entries[entries.length - 2]!.startMs : 1000;
   const endMs = durationMs !== undefined && durationMs > lastStart ? durationMs : lastStart + Math.max(1, before);
-  await writer.write(path, key, Buffer.from(formatVtt(key, entries, endMs)));
-  return { key, path };
+  const file = await writer.write(path, key, Buffer.from(formatVtt(key, entries, endMs)));
+  return { key, ...file };
 }
 
 /** Messages name objects by their keys: the server's folders are not the caller's business. */
-function withoutServerPaths(error: unknown, task: JobTask): unknown {
-  if (!(error instanceof SnapshotError) || !error.message.includes(task.inputPath)) return error;
-  return new SnapshotError(error.code, error.message.replaceAll(task.inputPath, task.inputKey));
+function withoutServerPaths(error: SnapshotError, task: JobTask): SnapshotError {
+  let message = error.message;
+  if (message.includes(task.inputPath)) message = message.replaceAll(task.inputPath, task.inputKey);
+  for (const folder of [task.outputBucketDir, task.sprites?.bucketDir]) {
+    if (folder !== undefined && message.includes(folder)) message = message.replaceAll(folder, '<bucket>');
+  }
+  return message === error.message ? error : new SnapshotError(error.code, message);
 }

@@ -8,12 +8,13 @@
 import type { JobTask } from './execute.js';
 import { nameContext } from './names.js';
 import type { ParsedRequest } from './request.js';
+import { checkSpriteLimits } from './sprites.js';
 import { bucketFolder, checkKey, decodeKey, type BucketConfig } from './storage.js';
-import { renderSpriteName } from './tile-layout.js';
+import { checkSheetSize, renderSpriteName } from './tile-layout.js';
 
 export type JobFeatures = Pick<JobTask, 'blackFrames' | 'sprites' | 'vtt'>;
 
-export function jobFeatures(parsed: ParsedRequest, buckets: BucketConfig, inputKey: string): JobFeatures {
+export function jobFeatures(parsed: ParsedRequest, buckets: BucketConfig, inputKey: string, limitSpritePixels: number): JobFeatures {
   const features: JobFeatures = {};
   if (parsed.blackFrames !== undefined) features.blackFrames = parsed.blackFrames;
   if (parsed.tiles !== undefined && parsed.tileOutput !== undefined) {
@@ -21,7 +22,15 @@ export function jobFeatures(parsed: ParsedRequest, buckets: BucketConfig, inputK
     const template = decodeKey(parsed.tileOutput.Object, 'SnapshotConfig.TileOutputFile.Object');
     // The names the template makes must stay in the bucket too.
     checkKey(renderSpriteName(template, nameContext(inputKey), 1, 0), 'SnapshotConfig.TileOutputFile.Object');
-    features.sprites = { ...parsed.tiles, bucketDir, template };
+    features.sprites = { ...parsed.tiles, bucketDir, template, limitSpritePixels };
+    // The cell size is known now when TileOut gives it or the images' size is given: refused before any work.
+    const sized = parsed.width > 0 && parsed.height > 0;
+    const cellWidth = parsed.tiles.cellWidth || (sized ? parsed.width : 0);
+    const cellHeight = parsed.tiles.cellHeight || (sized ? parsed.height : 0);
+    if (cellWidth > 0 && cellHeight > 0) {
+      checkSpriteLimits(parsed.tiles, cellWidth, cellHeight, limitSpritePixels);
+      checkSheetSize(parsed.tiles, cellWidth, cellHeight);
+    }
   }
   if (parsed.vtt !== undefined) features.vtt = parsed.vtt;
   return features;

@@ -1,29 +1,38 @@
 /**
- * Runs jobs on a piscina pool of worker threads: a bounded queue in
- * submission order, at most one job per worker at a time, pipelines that hold
- * their jobs while paused, and a dead worker's files taken back.
+ * Runs jobs on a pool: piscina worker threads (isolation 'thread') or child
+ * processes (isolation 'process', see process-pool.ts). A bounded queue in
+ * submission order, except that synchronous jobs go ahead of queued
+ * asynchronous ones; at most one job per worker at a time; pipelines that
+ * hold their jobs while paused; a running job cancelled on request; and a
+ * dead worker's files taken back (only those still the files it wrote).
  */
+import { dirname } from 'node:path';
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 
 import { Piscina } from 'piscina';
 
 import { ErrorCodes, SnapshotError } from '../errors.js';
+import { removeEmptyFolders, removeOwned, removeOwnName, type OwnedFile } from './cleanup.js';
 import type { JobOutcome, JobTask, ProgressMessage } from './execute.js';
 import type { SnapshotJob } from './job.js';
 import type { PoolReply } from './pool-worker.js';
-import { removeQuietly } from './storage.js';
+import { ProcessPool, WorkerProcessDied } from './process-pool.js';
+
+export type Isolation = 'thread' | 'process';
 
 export interface SchedulerHooks {
   /** Whether jobs of this pipeline may start now. */
   mayStart(pipelineId: string): boolean;
   /** A job reported images done of expected. */
   progress(job: SnapshotJob, done: number, expected: number): void;
+  /** A job is about to write in this folder (the service sweeps it once). */
+  writesIn(folder: string): void;
 }
 
 interface QueuedJob {
   job: SnapshotJob;
   task: JobTask;
-  /** A synchronous job: not held by a paused pipeline. */
+  /** A synchronous job: not held by a paused pipeline, and started first. */
   urgent: boolean;
   resolve: (outcome: JobOutcome) => void;
   reject: (error: SnapshotError) => void;
@@ -41,15 +50,43 @@ function drain(port: MessagePort, handle: (message: ProgressMessage) => void): v
   }
 }
 
+/** What a running job has announced: taken back if its worker dies. */
+class Announced {
+  readonly temporaries = new Set<string>();
+  readonly objects = new Map<string, OwnedFile>();
+  readonly folders: string[] = [];
+
+  constructor(private readonly hooks: SchedulerHooks, private readonly job: SnapshotJob) {}
+
+  handle = (message: ProgressMessage): void => {
+    if (message.type === 'writing') {
+      this.temporaries.add(message.temporary);
+      this.hooks.writesIn(dirname(message.temporary));
+    } else if (message.type === 'placing') this.objects.set(message.path, { path: message.path, dev: message.dev, ino: message.ino });
+    else if (message.type === 'folder') this.folders.push(message.path);
+    else if (message.type === 'progress') this.hooks.progress(this.job, message.done, message.expected);
+  };
+
+  async takeBack(): Promise<void> {
+    for (const temporary of this.temporaries) await removeOwnName(temporary);
+    for (const file of this.objects.values()) await removeOwned(file);
+    await removeEmptyFolders(this.folders);
+  }
+}
+
 export class Scheduler {
   private readonly queue: QueuedJob[] = [];
   private readonly running = new Set<Promise<void>>();
+  /** Running jobs -> how to cancel them. */
+  private readonly cancellers = new Map<SnapshotJob, () => void>();
   private pool: Piscina | undefined;
+  private processes: ProcessPool | undefined;
 
   constructor(
     private readonly workers: number,
     private readonly maxQueue: number,
     private readonly hooks: SchedulerHooks,
+    private readonly isolation: Isolation = 'thread',
   ) {}
 
   get waiting(): number {
@@ -59,6 +96,11 @@ export class Scheduler {
   /** The worker threads, for tests that kill one. */
   get threads(): readonly unknown[] {
     return this.pool?.threads ?? [];
+  }
+
+  /** The worker processes' ids, for tests that kill one. */
+  get processIds(): number[] {
+    return this.processes?.pids ?? [];
   }
 
   /** Throws Throttling when the queue is full. */
@@ -84,10 +126,22 @@ export class Scheduler {
     return true;
   }
 
-  /** Starts queued jobs while workers are free: the first startable in submission order. */
+  /**
+   * Cancels a running job: its flag is raised (a worker thread sees it at
+   * once; a worker process is sent a message and killed if it does not stop
+   * within the grace). It then writes nothing more and takes back what it wrote.
+   */
+  cancel(job: SnapshotJob, task: JobTask): void {
+    Atomics.store(task.abort, 0, 1);
+    Atomics.notify(task.abort, 0);
+    this.cancellers.get(job)?.();
+  }
+
+  /** Starts queued jobs while workers are free: the first synchronous one, else the first startable in submission order. */
   pump(): void {
     while (this.running.size < this.workers) {
-      const index = this.queue.findIndex((queued) => queued.urgent || this.hooks.mayStart(queued.job.PipelineId));
+      let index = this.queue.findIndex((queued) => queued.urgent);
+      if (index < 0) index = this.queue.findIndex((queued) => this.hooks.mayStart(queued.job.PipelineId));
       if (index < 0) return;
       const [queued] = this.queue.splice(index, 1);
       // Frame threads help a lone exact decode; a keyframe, or a decoder with
@@ -97,6 +151,7 @@ export class Scheduler {
       queued!.job.State = 'Snapshoting';
       const started = this.start(queued!).finally(() => {
         this.running.delete(started);
+        this.cancellers.delete(queued!.job);
         this.pump();
       });
       this.running.add(started);
@@ -109,38 +164,57 @@ export class Scheduler {
     while (this.running.size > 0) await Promise.all(this.running);
     await this.pool?.destroy();
     this.pool = undefined;
+    await this.processes?.destroy();
+    this.processes = undefined;
   }
 
-  private async start(queued: QueuedJob): Promise<void> {
+  private start(queued: QueuedJob): Promise<void> {
+    return this.isolation === 'process' ? this.startInProcess(queued) : this.startInThread(queued);
+  }
+
+  private async startInThread(queued: QueuedJob): Promise<void> {
     this.pool ??= new Piscina({
       filename: new URL('./pool-worker.js', import.meta.url).href,
       minThreads: 1,
       maxThreads: this.workers,
       idleTimeout: 60_000,
     });
-    // Temporary files the job is writing and objects it has written: taken
-    // back if its worker dies.
-    const announced: string[] = [];
+    const announced = new Announced(this.hooks, queued.job);
     const { port1, port2 } = new MessageChannel();
-    const handle = (message: ProgressMessage): void => {
-      if (message.type === 'writing') announced.push(message.temporary, ...(message.creates === undefined ? [] : [message.creates]));
-      else if (message.type === 'written') announced.push(message.path);
-      else this.hooks.progress(queued.job, message.done, message.expected);
-    };
-    port1.on('message', handle);
+    port1.on('message', announced.handle);
     try {
       const reply = (await this.pool.run({ ...queued.task, progress: port2 }, { transferList: [port2] })) as PoolReply;
-      drain(port1, handle);
-      if (reply.ok) queued.resolve(reply.outcome);
-      else queued.reject(SnapshotError.fromJSON(reply.error));
+      drain(port1, announced.handle);
+      settle(queued, reply);
     } catch (error) {
       // The worker itself died (the pool replaces it).
-      drain(port1, handle);
-      await removeQuietly(announced);
+      drain(port1, announced.handle);
+      await announced.takeBack();
       const message = error instanceof Error ? error.message : String(error);
       queued.reject(new SnapshotError(ErrorCodes.InternalError, `the worker running the job stopped: ${message}`));
     } finally {
       port1.close();
     }
   }
+
+  private async startInProcess(queued: QueuedJob): Promise<void> {
+    this.processes ??= new ProcessPool(this.workers);
+    const announced = new Announced(this.hooks, queued.job);
+    try {
+      const { reply, cancel } = this.processes.run(queued.task, announced.handle);
+      this.cancellers.set(queued.job, cancel);
+      // Cancelled before it started in the child.
+      if (Atomics.load(queued.task.abort, 0) !== 0) cancel();
+      settle(queued, await reply);
+    } catch (error) {
+      await announced.takeBack();
+      const message = error instanceof WorkerProcessDied || error instanceof Error ? error.message : String(error);
+      queued.reject(new SnapshotError(ErrorCodes.InternalError, message));
+    }
+  }
+}
+
+function settle(queued: QueuedJob, reply: PoolReply): void {
+  if (reply.ok) queued.resolve(reply.outcome);
+  else queued.reject(SnapshotError.fromJSON(reply.error));
 }

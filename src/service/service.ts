@@ -1,20 +1,27 @@
 /**
  * SnapshotService: the cloud SubmitSnapshotJob API, run locally and embedded
  * in a Node process (SPEC sections 1-4, 7, 8). Requests are validated here, on
- * the caller's thread; decoding runs on a pool of worker threads (see
- * scheduler.ts) or, for submitSnapshotJobSync, on the blocking helper thread.
+ * the caller's thread; decoding runs on a pool of worker threads or, with
+ * isolation 'process', child processes (see scheduler.ts); for
+ * submitSnapshotJobSync, on the blocking helper thread (or its child process).
+ * A synchronous job is answered at its deadline whatever its worker is doing;
+ * the work is cancelled and takes back what it wrote.
  *
  * Events: 'progress' ({JobId, Done, Expected, Percent}) while a job writes
  * images, 'job' (the job) when one finishes, 'notification' ({JobId,
  * MNSMessageResult}) when its completion message has been delivered or given up.
  */
 import { EventEmitter } from 'node:events';
+import { existsSync, realpathSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { dirname, resolve, sep } from 'node:path';
 
 import { ErrorCodes, SnapshotError } from '../errors.js';
+import { resolveLimits, type Limits } from '../limits.js';
 import { callSync } from '../sync.js';
 import { expectInteger, invalid } from '../validate.js';
-import { outcomePaths, type JobOutcome, type JobTask } from './execute.js';
+import { DEFAULT_STALE_TEMPORARY_MS, removeOwned, Sweeper } from './cleanup.js';
+import { outcomeFiles, type JobOutcome, type JobTask } from './execute.js';
 import { jobFeatures } from './job-features.js';
 import { creationTime, newJobId, newRequestId, type SnapshotJob, type SubmitSnapshotJobResponse } from './job.js';
 import { JobStore, type QuerySnapshotJobListRequest, type QuerySnapshotJobListResponse } from './job-store.js';
@@ -34,14 +41,31 @@ import {
   type AddPipelineRequest,
 } from './pipelines.js';
 import { parseSubmitRequest, type SubmitSnapshotJobRequest } from './request.js';
-import { Scheduler } from './scheduler.js';
-import { bucketFolder, checkKey, decodeKey, removeQuietly, resolveInputObject, type BucketConfig } from './storage.js';
+import { Scheduler, type Isolation } from './scheduler.js';
+import { bucketFolder, checkKey, decodeKey, resolveInputObject, type BucketConfig } from './storage.js';
 
-export interface SnapshotServiceOptions extends BucketConfig {
-  /** Pool worker threads; default os.availableParallelism(). */
+export interface SnapshotServiceOptions extends BucketConfig, Partial<Limits> {
+  /** Pool workers; default os.availableParallelism(). */
   workers?: number;
-  /** Limit for a synchronous job, in ms (SnapshotTimeOut past it); default 5000. */
+  /**
+   * 'thread' (default): the pool is worker threads in this process.
+   * 'process': child processes, so a crash or an out-of-memory kill while
+   * decoding a hostile file fails that one job (InternalError) and the
+   * service lives on -- the choice for untrusted uploads.
+   */
+  isolation?: Isolation;
+  /**
+   * Deadline of a synchronous job, in ms from its submission: SnapshotTimeOut
+   * is answered then, whatever the worker is doing, and the work is
+   * cancelled. Default 5000.
+   */
   syncTimeoutMs?: number;
+  /**
+   * Age (ms) past which a temporary file (.framesnap-<pid>-<random>.tmp) or
+   * a job journal of framesnap's is taken for a leftover of a killed process
+   * and removed, when the service first writes in its folder. Default 3600000 (1 h).
+   */
+  staleTemporaryMs?: number;
   /** Jobs waiting for a worker beyond which submissions are refused; default 1000. */
   maxQueue?: number;
   /** Finished jobs remembered for querySnapshotJobList; default 10000, oldest dropped first. */
@@ -91,6 +115,9 @@ export class SnapshotService extends EventEmitter {
   private readonly pipelines = new Map<string, Pipeline>();
   private readonly notifier = new Notifier();
   private readonly scheduler: Scheduler;
+  private readonly isolation: Isolation;
+  private readonly limits: Limits;
+  private readonly sweeper: Sweeper;
   private closed = false;
 
   constructor(options: SnapshotServiceOptions) {
@@ -105,14 +132,30 @@ export class SnapshotService extends EventEmitter {
     this.syncTimeoutMs =
       options.syncTimeoutMs === undefined ? DEFAULT_SYNC_TIMEOUT_MS : expectInteger('syncTimeoutMs', options.syncTimeoutMs, 1, 3_600_000);
     const maxQueue = options.maxQueue === undefined ? DEFAULT_MAX_QUEUE : expectInteger('maxQueue', options.maxQueue, 0, 1_000_000);
+    if (options.isolation !== undefined && options.isolation !== 'thread' && options.isolation !== 'process') {
+      throw invalid('"thread" or "process"', 'isolation', options.isolation);
+    }
+    this.isolation = options.isolation ?? 'thread';
+    this.limits = resolveLimits(options);
+    this.sweeper = new Sweeper(
+      options.staleTemporaryMs === undefined
+        ? DEFAULT_STALE_TEMPORARY_MS
+        : expectInteger('staleTemporaryMs', options.staleTemporaryMs, 1_000, 365 * 24 * 3_600_000),
+    );
     this.store = new JobStore(
       options.maxJobHistory === undefined ? DEFAULT_MAX_JOB_HISTORY : expectInteger('maxJobHistory', options.maxJobHistory, 1, 10_000_000),
     );
     this.pipelines.set(this.defaultPipelineId, newPipeline(DEFAULT_PIPELINE_NAME, undefined, this.defaultPipelineId));
-    this.scheduler = new Scheduler(workers, maxQueue, {
-      mayStart: (pipelineId) => this.pipelines.get(pipelineId)?.State !== 'Paused',
-      progress: (job, done, expected) => this.reportProgress(job, done, expected),
-    });
+    this.scheduler = new Scheduler(
+      workers,
+      maxQueue,
+      {
+        mayStart: (pipelineId) => this.pipelines.get(pipelineId)?.State !== 'Paused',
+        progress: (job, done, expected) => this.reportProgress(job, done, expected),
+        writesIn: (folder) => this.sweeper.visit(folder),
+      },
+      this.isolation,
+    );
   }
 
   // ---- Jobs ----------------------------------------------------------------
@@ -134,20 +177,25 @@ export class SnapshotService extends EventEmitter {
       );
       return answer;
     }
-    const timedOut = new SnapshotError(ErrorCodes.SnapshotTimeOut, `the synchronous job took longer than ${this.syncTimeoutMs} ms`);
-    const timer = setTimeout(() => {
-      // Still queued: it never starts. Running: the worker stops at its next check.
-      if (!this.scheduler.withdraw(record.job, timedOut)) {
-        Atomics.store(task.abort, 0, 1);
-        this.finish(record, timedOut);
-      }
-    }, this.syncTimeoutMs);
-    const outcome = await this.scheduler.run(record.job, task, true).then(
+    const timedOut = this.timedOut();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<SnapshotError>((resolve) => {
+      timer = setTimeout(() => resolve(timedOut), this.syncTimeoutMs);
+    });
+    const work = this.scheduler.run(record.job, task, true).then(
       (result) => result,
       (error: SnapshotError) => error,
     );
+    // Answered at the deadline, whatever the worker is doing.
+    const first = await Promise.race([work, deadline]);
     clearTimeout(timer);
-    await this.finish(record, outcome);
+    if (first === timedOut) {
+      // Still queued: it never starts. Running: cancelled; it puts nothing
+      // more in place, and what it wrote goes (see finish).
+      if (!this.scheduler.withdraw(record.job, timedOut)) this.scheduler.cancel(record.job, task);
+      void work.then((late) => this.finish(record, late));
+    }
+    await this.finish(record, this.asAnswered(first));
     return this.respond(record);
   }
 
@@ -170,14 +218,11 @@ export class SnapshotService extends EventEmitter {
     record.job.State = 'Snapshoting';
     let outcome: JobOutcome | SnapshotError;
     try {
-      outcome = callSync<JobOutcome>('job', task, this.syncTimeoutMs, task.abort);
+      // Blocks until the job ends or its deadline: then the helper thread is
+      // given up on (it stops and takes back what it wrote by itself).
+      outcome = callSync<JobOutcome>('job', { task, isolation: this.isolation }, this.syncTimeoutMs, task.abort);
     } catch (error) {
-      outcome =
-        error instanceof SnapshotError && error.code === ErrorCodes.SnapshotTimeOut
-          ? new SnapshotError(ErrorCodes.SnapshotTimeOut, `the synchronous job took longer than ${this.syncTimeoutMs} ms`)
-          : error instanceof SnapshotError
-            ? error
-            : new SnapshotError(ErrorCodes.InternalError, String(error));
+      outcome = this.asAnswered(error instanceof SnapshotError ? error : new SnapshotError(ErrorCodes.InternalError, String(error)));
     }
     void this.finish(record, outcome);
     return this.respond(record);
@@ -267,11 +312,17 @@ export class SnapshotService extends EventEmitter {
     await this.scheduler.close(new SnapshotError(ErrorCodes.InternalError, 'the service was closed before the job started'));
     await Promise.all([...this.records.values()].map((record) => record.finished));
     await this.notifier.settled();
+    await this.sweeper.settled();
   }
 
   /** The pool's worker threads (for tests that kill one). */
   get poolThreads(): readonly unknown[] {
     return this.scheduler.threads;
+  }
+
+  /** With isolation 'process', the pool's child process ids (for tests that kill one). */
+  get poolProcessIds(): number[] {
+    return this.scheduler.processIds;
   }
 
   // ---- Internals -------------------------------------------------------------------
@@ -291,7 +342,8 @@ export class SnapshotService extends EventEmitter {
       const outputDir = bucketFolder(this.buckets, parsed.output.Bucket, 'SnapshotConfig.OutputFile');
       const outputTemplate = decodeKey(parsed.output.Object, 'SnapshotConfig.OutputFile.Object');
       // The names the template makes must stay in the bucket too.
-      checkKey(renderName(outputTemplate, nameContext(inputKey), 1, 0), 'SnapshotConfig.OutputFile.Object');
+      const firstKey = checkKey(renderName(outputTemplate, nameContext(inputKey), 1, 0), 'SnapshotConfig.OutputFile.Object');
+      const features = jobFeatures(parsed, this.buckets, inputKey, this.limits.limitSpritePixels);
       if (parsed.asynchronous) this.scheduler.checkRoom();
       const job: SnapshotJob = {
         Id: newJobId(),
@@ -321,8 +373,10 @@ export class SnapshotService extends EventEmitter {
         threads: 1,
         timeoutMs: parsed.asynchronous ? 0 : this.syncTimeoutMs,
         abort: new Int32Array(new SharedArrayBuffer(4)),
-        ...jobFeatures(parsed, this.buckets, inputKey),
+        limits: this.limits,
+        ...features,
       };
+      this.sweepBefore(outputDir, firstKey);
       let markFinished = (): void => undefined;
       const finished = new Promise<void>((resolve) => (markFinished = resolve));
       const record: JobRecord = { job, asynchronous: parsed.asynchronous, requestId, finished, markFinished };
@@ -350,7 +404,9 @@ export class SnapshotService extends EventEmitter {
   private async finish(record: JobRecord, outcome: JobOutcome | SnapshotError): Promise<void> {
     const { job } = record;
     if (job.State === 'Success' || job.State === 'Fail') {
-      if (!(outcome instanceof SnapshotError)) await removeQuietly(outcomePaths(outcome));
+      // A late outcome of a job already answered: its objects go, but only
+      // while they are still the files it wrote (never a later job's).
+      if (!(outcome instanceof SnapshotError)) for (const file of outcomeFiles(outcome)) await removeOwned(file);
       return;
     }
     if (outcome instanceof SnapshotError) {
@@ -386,6 +442,31 @@ export class SnapshotService extends EventEmitter {
     });
     job.MNSMessageResult = result;
     this.emit('notification', { JobId: job.Id, MNSMessageResult: result });
+  }
+
+  private timedOut(): SnapshotError {
+    return new SnapshotError(ErrorCodes.SnapshotTimeOut, `the synchronous job took longer than ${this.syncTimeoutMs} ms`);
+  }
+
+  /** A synchronous job's deadline, however it was met (here, in the helper thread, in native code), reads one way. */
+  private asAnswered(outcome: JobOutcome | SnapshotError): JobOutcome | SnapshotError {
+    return outcome instanceof SnapshotError && outcome.code === ErrorCodes.SnapshotTimeOut ? this.timedOut() : outcome;
+  }
+
+  /**
+   * Sweeps the folder a job's first object goes to, when it exists and is
+   * inside its bucket (the blocking path announces nothing while it runs).
+   */
+  private sweepBefore(bucketDir: string, key: string): void {
+    const folder = dirname(resolve(bucketDir, key));
+    if (folder !== bucketDir && !folder.startsWith(bucketDir + sep)) return;
+    if (!existsSync(folder)) return;
+    try {
+      const real = realpathSync(folder);
+      if (real === bucketDir || real.startsWith(bucketDir + sep)) this.sweeper.visit(real);
+    } catch {
+      // Gone meanwhile: nothing to sweep.
+    }
   }
 
   private respond(record: JobRecord): SubmitSnapshotJobResponse {

@@ -7,6 +7,8 @@
  * while one is encoding). The last sheet keeps the full size; its empty
  * cells show the background.
  */
+import { ErrorCodes, SnapshotError, aboutSubject } from '../errors.js';
+import { MAX_IMAGE_SIDE } from '../limits.js';
 import type { NativeFrame } from '../native.js';
 import type { WrittenImage } from './execute.js';
 import type { NameContext } from './names.js';
@@ -26,6 +28,33 @@ export interface SpriteTask extends TileLayout {
   bucketDir: string;
   /** The TileOutputFile key template, URL-decoded. */
   template: string;
+  /** Largest sheet, width * height (the service's limitSpritePixels). */
+  limitSpritePixels: number;
+}
+
+/**
+ * Refuses a sheet over limitSpritePixels or MAX_IMAGE_SIDE on a side, before
+ * anything is composed: checked at submit when the cell size is known (CellWidth
+ * and CellHeight, or the request's Width and Height), else when the first
+ * frame's size is.
+ */
+export function checkSpriteLimits(layout: TileLayout, cellWidth: number, cellHeight: number, limitSpritePixels: number): void {
+  const { width, height } = sheetSize(layout, cellWidth, cellHeight);
+  const pixels = width * height;
+  if (width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE) {
+    throw new SnapshotError(
+      ErrorCodes.OutOfRange,
+      `SnapshotConfig.TileOut makes sprite sheets of ${width}x${height} pixels, over ${MAX_IMAGE_SIDE} pixels on a side ` +
+        '(set a smaller CellWidth and CellHeight, or fewer Lines and Columns)',
+    );
+  }
+  if (pixels > limitSpritePixels) {
+    throw new SnapshotError(
+      ErrorCodes.OutOfRange,
+      `SnapshotConfig.TileOut makes sprite sheets of ${width}x${height} (${pixels} pixels), over limitSpritePixels (${limitSpritePixels}) ` +
+        '(set a smaller CellWidth and CellHeight, or fewer Lines and Columns)',
+    );
+  }
 }
 
 /** One cell as the WebVTT track needs it. */
@@ -85,6 +114,7 @@ export class SpriteSheets {
       // Default cell size: the images' own; checked now that it is known.
       this.cellWidth = this.task.cellWidth || frame.width;
       this.cellHeight = this.task.cellHeight || frame.height;
+      checkSpriteLimits(this.task, this.cellWidth, this.cellHeight, this.task.limitSpritePixels);
       checkSheetSize(this.task, this.cellWidth, this.cellHeight);
     }
     const cell = index / this.task.cellStep;
@@ -127,10 +157,14 @@ export class SpriteSheets {
   private async resized(frame: NativeFrame): Promise<Buffer> {
     if (frame.width === this.cellWidth && frame.height === this.cellHeight) return frame.rgb;
     const sharp = await loadSharp();
-    return sharp(frame.rgb, { raw: { width: frame.width, height: frame.height, channels: 3 } })
-      .resize(this.cellWidth, this.cellHeight, { fit: 'fill' })
-      .raw()
-      .toBuffer();
+    try {
+      return await sharp(frame.rgb, { raw: { width: frame.width, height: frame.height, channels: 3 } })
+        .resize(this.cellWidth, this.cellHeight, { fit: 'fill' })
+        .raw()
+        .toBuffer();
+    } catch (error) {
+      throw aboutSubject(error, this.task.template);
+    }
   }
 
   private async flush(index: number): Promise<void> {
@@ -140,11 +174,18 @@ export class SpriteSheets {
     const key = renderSpriteName(this.task.template, this.context, index + 1, sheet.firstTimeMs);
     const path = this.writer.reserve(this.task.bucketDir, key, WHERE);
     const sharp = await loadSharp();
-    const jpeg = await sharp(sheet.canvas, { raw: { width: sheet.width, height: sheet.height, channels: 3 }, limitInputPixels: false })
-      .jpeg({ quality: this.quality, optimiseCoding: false })
-      .toBuffer();
-    await this.writer.write(path, key, jpeg);
-    this.written[index] = { key, path, timeMs: sheet.firstTimeMs };
+    let jpeg: Buffer;
+    try {
+      // The sheet's size was checked against limitSpritePixels before it was made.
+      jpeg = await sharp(sheet.canvas, { raw: { width: sheet.width, height: sheet.height, channels: 3 }, limitInputPixels: false })
+        .jpeg({ quality: this.quality, optimiseCoding: false })
+        .toBuffer();
+    } catch (error) {
+      throw aboutSubject(error, key);
+    }
+    sheet.canvas = Buffer.alloc(0);
+    const file = await this.writer.write(path, key, jpeg);
+    this.written[index] = { key, ...file, timeMs: sheet.firstTimeMs };
   }
 }
 
