@@ -1,0 +1,175 @@
+// libFuzzer harness for framesnap's native core (built and run by
+// scripts/fuzz.sh; see native/fuzz/README.md).
+//
+// Each input is written to one file in a per-process temporary folder, then
+// goes the way an upload goes: probeFile, then one FrameExtractor for
+// keyframe (Intra) snapshots and exact (Normal) snapshots at a few times,
+// at a small output width to keep each run fast. SnapshotFailure is the
+// core's answer to bad input and is expected; anything else is a finding:
+// a sanitizer report, another exception, a broken result invariant, or the
+// core giving up at its own deadline (a small file that keeps the core busy
+// for seconds is a denial of service waiting to happen).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "frame_extractor.h"
+#include "interruption.h"
+#include "probe.h"
+#include "snapshot_failure.h"
+
+namespace {
+
+using framesnap::ErrorCode;
+using framesnap::SnapshotFailure;
+
+std::string folder;
+std::string inputPath;
+double deadlineMs = 5000;
+bool timeoutIsFinding = true;
+constexpr int kWidth = 64;
+
+[[noreturn]] void finding(const std::string& what) {
+  std::fprintf(stderr, "framesnap-fuzz: %s\n", what.c_str());
+  std::fflush(stderr);
+  std::abort();
+}
+
+void removeTemporaries() {
+  if (!inputPath.empty()) {
+    unlink(inputPath.c_str());
+  }
+  if (!folder.empty()) {
+    rmdir(folder.c_str());
+  }
+}
+
+void writeInput(const uint8_t* data, size_t size) {
+  const int fd = open(inputPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    finding("cannot write the input file: " + std::string(std::strerror(errno)));
+  }
+  size_t written = 0;
+  while (written < size) {
+    const ssize_t result = write(fd, data + written, size - written);
+    if (result < 0 && errno == EINTR) {
+      continue;
+    }
+    if (result <= 0) {
+      finding("cannot write the input file: " + std::string(std::strerror(errno)));
+    }
+    written += static_cast<size_t>(result);
+  }
+  close(fd);
+}
+
+// A SnapshotFailure is the expected answer to bad input, except a timeout.
+void expected(const SnapshotFailure& failure, const char* step) {
+  if (failure.code() == ErrorCode::TimedOut && timeoutIsFinding) {
+    finding(std::string(step) + " ran past the core's deadline of " +
+            std::to_string(static_cast<long>(deadlineMs)) + " ms: " + failure.what());
+  }
+}
+
+void checkFrames(const std::vector<framesnap::ExtractedFrame>& frames,
+                 const framesnap::FrameSelection& selection, const char* step) {
+  const std::string where(step);
+  if (frames.size() > selection.timesMs.size()) {
+    finding(where + ": more frames than times");
+  }
+  if (selection.frameType == framesnap::FrameType::Intra && !selection.stopAtEnd &&
+      frames.size() != selection.timesMs.size()) {
+    finding(where + ": keyframe mode returned " + std::to_string(frames.size()) +
+            " frames for " + std::to_string(selection.timesMs.size()) + " times");
+  }
+  for (size_t i = 0; i < frames.size(); ++i) {
+    const auto& frame = frames[i];
+    if (frame.requestedMs != selection.timesMs[i]) {
+      finding(where + ": frame " + std::to_string(i) + " answers another time");
+    }
+    const auto& image = frame.image;
+    if (!image) {
+      finding(where + ": frame " + std::to_string(i) + " has no image");
+    }
+    if (image->width != kWidth || image->height < 1 ||
+        image->pixels.size() !=
+            static_cast<size_t>(image->width) * static_cast<size_t>(image->height) * 3) {
+      finding(where + ": frame " + std::to_string(i) + " is " + std::to_string(image->width) +
+              "x" + std::to_string(image->height) + " with " +
+              std::to_string(image->pixels.size()) + " bytes (asked for width " +
+              std::to_string(kWidth) + ")");
+    }
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
+  const char* base = std::getenv("TMPDIR");
+  std::string pattern = std::string(base != nullptr && *base != '\0' ? base : "/tmp") +
+                        "/framesnap-fuzz-XXXXXX";
+  std::vector<char> name(pattern.begin(), pattern.end());
+  name.push_back('\0');
+  if (mkdtemp(name.data()) == nullptr) {
+    finding("cannot make a temporary folder: " + std::string(std::strerror(errno)));
+  }
+  folder = name.data();
+  // No extension: the format is found from the content, as for an upload
+  // whose name says nothing.
+  inputPath = folder + "/input";
+  std::atexit(removeTemporaries);
+  if (const char* value = std::getenv("FRAMESNAP_FUZZ_DEADLINE_MS")) {
+    deadlineMs = std::atof(value);
+  }
+  if (const char* value = std::getenv("FRAMESNAP_FUZZ_ALLOW_TIMEOUTS")) {
+    timeoutIsFinding = std::strcmp(value, "1") != 0;
+  }
+  // FFmpeg's log goes to the core's per-thread capture, not to stderr.
+  framesnap::installFfmpegLogCapture();
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  writeInput(data, size);
+  // One deadline for the whole input, as one request would have.
+  const framesnap::Interruption interruption(nullptr, nullptr, deadlineMs);
+  try {
+    (void)framesnap::probeFile(inputPath, interruption);
+  } catch (const SnapshotFailure& failure) {
+    expected(failure, "probeFile");
+  } catch (const std::exception& other) {
+    finding(std::string("probeFile threw an exception other than SnapshotFailure: ") +
+            other.what());
+  }
+  try {
+    framesnap::FrameExtractor extractor(framesnap::identifyFile(inputPath, 1), interruption);
+    (void)extractor.durationMs();
+
+    framesnap::FrameSelection intra;
+    intra.timesMs = {0, 500, 1e9};
+    intra.frameType = framesnap::FrameType::Intra;
+    intra.width = kWidth;
+    intra.blackFirstFrame.enabled = true;
+    checkFrames(extractor.extract(intra, interruption), intra, "keyframe snapshots");
+
+    // The same extractor decodes on from where it stands, then seeks back.
+    framesnap::FrameSelection exact;
+    exact.timesMs = {0, 40, 500, 1e9};
+    exact.frameType = framesnap::FrameType::Normal;
+    exact.width = kWidth;
+    checkFrames(extractor.extract(exact, interruption), exact, "exact snapshots");
+  } catch (const SnapshotFailure& failure) {
+    expected(failure, "extraction");
+  } catch (const std::exception& other) {
+    finding(std::string("extraction threw an exception other than SnapshotFailure: ") + other.what());
+  }
+  return 0;
+}
