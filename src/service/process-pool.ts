@@ -93,6 +93,8 @@ export class ProcessPool {
           if (child.process.exitCode !== null || child.process.signalCode !== null) resolve();
           else {
             child.process.once('exit', () => resolve());
+            // Held until its exit is seen (an idle child is unreferenced).
+            child.process.ref();
             child.process.kill('SIGKILL');
           }
         }),
