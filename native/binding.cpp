@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include <atomic>
+#include <cmath>
 #include <functional>
 #include <memory>
 #include <set>
@@ -30,6 +31,7 @@ struct CallOptions {
   const int32_t* abortFlag = nullptr;
   Napi::Reference<Napi::Int32Array> abortFlagOwner;
   double timeoutMs = 0;
+  PixelLimits limits;  // the defaults of src/limits.ts when not given
 };
 
 // Per-environment (main thread or worker) state.
@@ -46,6 +48,7 @@ class FramesnapAddon : public Napi::Addon<FramesnapAddon> {
                     InstanceMethod("extractFrames", &FramesnapAddon::ExtractFramesAsync),
                     InstanceMethod("durationSync", &FramesnapAddon::DurationSync),
                     InstanceMethod("versions", &FramesnapAddon::Versions),
+                    InstanceMethod("releaseCachedFile", &FramesnapAddon::ReleaseCachedFile),
                 });
     (void)env;
   }
@@ -95,8 +98,17 @@ class FramesnapAddon : public Napi::Addon<FramesnapAddon> {
   Napi::Value ExtractFramesSync(const Napi::CallbackInfo& info);
   Napi::Value ExtractFramesAsync(const Napi::CallbackInfo& info);
   Napi::Value DurationSync(const Napi::CallbackInfo& info);
-  std::shared_ptr<ExtractCall> prepareExtractCall(Napi::Env env, Napi::Value value);
+  std::shared_ptr<ExtractCall> prepareExtractCall(Napi::Env env, Napi::Value value,
+                                                 const CallOptions& options);
   void finishExtractCall(ExtractCall& call);
+
+  // Drops this environment's kept-open file (a pool worker going idle must
+  // not keep a huge file's demuxer and decoder pinned). A call running on it
+  // keeps it until it finishes and then puts it back.
+  Napi::Value ReleaseCachedFile(const Napi::CallbackInfo& info) {
+    cachedExtractor_.reset();
+    return info.Env().Undefined();
+  }
 
   Napi::Value Versions(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -164,6 +176,17 @@ CallOptions readCallOptions(FramesnapAddon& addon, Napi::Env env, Napi::Value va
     addon.throwError(env, ErrorCode::InvalidParameter, "Expected an Int32Array for abort");
   }
   options.timeoutMs = optionalNumber(addon, env, object, "timeoutMs", 0);
+  const auto limit = [&](const char* name, int64_t fallback) {
+    const double value = optionalNumber(addon, env, object, name, static_cast<double>(fallback));
+    // Integers of 1 or more; 0 ("no limit") is not allowed.
+    if (!(value >= 1 && value <= 9007199254740991.0) || value != std::floor(value)) {
+      addon.throwError(env, ErrorCode::InvalidParameter,
+                       std::string("Expected an integer of 1 or more for ") + name);
+    }
+    return static_cast<int64_t>(value);
+  };
+  options.limits.inputPixels = limit("limitInputPixels", kDefaultPixelLimit);
+  options.limits.outputPixels = limit("limitOutputPixels", kDefaultPixelLimit);
   return options;
 }
 
@@ -178,6 +201,7 @@ struct ExtractCall {
   FrameExtractor& open(const Interruption& interruption) {
     installFfmpegLogCapture();
     FileIdentity identity = identifyFile(request.path, request.threads);
+    identity.limitInputPixels = request.selection.limits.inputPixels;
     if (!extractor || !(extractor->identity() == identity)) {
       extractor.reset();
       extractor = std::make_unique<FrameExtractor>(std::move(identity), interruption);
@@ -421,23 +445,29 @@ Napi::Value FramesnapAddon::ProbeSync(const Napi::CallbackInfo& info) {
   const std::string path = requireString(*this, env, info[0], "path");
   const CallOptions options = readCallOptions(*this, env, info[1]);
   const Interruption interruption = interruptionFor(options);
-  const ProbeResult result =
-      runGuarded<ProbeResult>(*this, env, [&] { return probeFile(path, interruption); });
+  const ProbeResult result = runGuarded<ProbeResult>(
+      *this, env, [&] { return probeFile(path, interruption, options.limits); });
   return probeToJs(env, result);
 }
 
 Napi::Value FramesnapAddon::ProbeAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string path = requireString(*this, env, info[0], "path");
+  CallOptions options = readCallOptions(*this, env, info[1]);
+  const PixelLimits limits = options.limits;
   return startAsync<ProbeResult>(
-      env, *this, readCallOptions(*this, env, info[1]),
-      [path](const Interruption& interruption) { return probeFile(path, interruption); },
+      env, *this, std::move(options),
+      [path, limits](const Interruption& interruption) {
+        return probeFile(path, interruption, limits);
+      },
       probeToJs);
 }
 
-std::shared_ptr<ExtractCall> FramesnapAddon::prepareExtractCall(Napi::Env env, Napi::Value value) {
+std::shared_ptr<ExtractCall> FramesnapAddon::prepareExtractCall(Napi::Env env, Napi::Value value,
+                                                                const CallOptions& options) {
   auto call = std::make_shared<ExtractCall>();
   call->request = readExtractRequest(*this, env, value);
+  call->request.selection.limits = options.limits;
   call->reuse = value.As<Napi::Object>().Get("reuse").ToBoolean();
   if (call->reuse) {
     call->extractor = takeCachedExtractor();
@@ -453,8 +483,8 @@ void FramesnapAddon::finishExtractCall(ExtractCall& call) {
 
 Napi::Value FramesnapAddon::ExtractFramesSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const std::shared_ptr<ExtractCall> call = prepareExtractCall(env, info[0]);
   const CallOptions options = readCallOptions(*this, env, info[1]);
+  const std::shared_ptr<ExtractCall> call = prepareExtractCall(env, info[0], options);
   const Interruption interruption = interruptionFor(options);
   const auto frames =
       runGuarded<std::vector<ExtractedFrame>>(*this, env, [&] { return call->run(interruption); });
@@ -467,8 +497,8 @@ Napi::Value FramesnapAddon::ExtractFramesSync(const Napi::CallbackInfo& info) {
 // follows decodes from the same open, with no second open or probe.
 Napi::Value FramesnapAddon::DurationSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const std::shared_ptr<ExtractCall> call = prepareExtractCall(env, info[0]);
   const CallOptions options = readCallOptions(*this, env, info[1]);
+  const std::shared_ptr<ExtractCall> call = prepareExtractCall(env, info[0], options);
   const Interruption interruption = interruptionFor(options);
   const double durationMs =
       runGuarded<double>(*this, env, [&] { return call->open(interruption).durationMs(); });
@@ -478,9 +508,10 @@ Napi::Value FramesnapAddon::DurationSync(const Napi::CallbackInfo& info) {
 
 Napi::Value FramesnapAddon::ExtractFramesAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const std::shared_ptr<ExtractCall> call = prepareExtractCall(env, info[0]);
+  CallOptions options = readCallOptions(*this, env, info[1]);
+  const std::shared_ptr<ExtractCall> call = prepareExtractCall(env, info[0], options);
   return startAsync<std::vector<ExtractedFrame>>(
-      env, *this, readCallOptions(*this, env, info[1]),
+      env, *this, std::move(options),
       [call](const Interruption& interruption) { return call->run(interruption); },
       [this, call](Napi::Env resultEnv, const std::vector<ExtractedFrame>& frames) {
         finishExtractCall(*call);

@@ -1,13 +1,19 @@
 #include "demuxer.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
+#include <vector>
 
 extern "C" {
 #include <libavutil/mathematics.h>
 }
 
+#include "display_geometry.h"
 #include "snapshot_failure.h"
 
 namespace framesnap {
@@ -19,7 +25,19 @@ namespace {
 // must never reach a file outside its bucket or turn a text file into a frame.
 constexpr const char* kVideoFormats =
     "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,mpegts,mpeg,avi,flv,asf,ogg,m4v,h264,hevc,"
-    "mpegvideo,ivf,mxf,nut,gif,dv,yuv4mpegpipe,mjpeg,obu,vc1,rm,wtv";
+    "mpegvideo,ivf,mxf,nut,gif,dv,yuv4mpegpipe,mjpeg,jpeg_pipe,obu,vc1,rm,wtv";
+
+// Elementary streams whose packets carry no presentation timestamps of their
+// own: their frames are timed by counting, from the start, at the frame rate.
+bool isElementaryStream(const char* name) {
+  for (const char* raw : {"h264", "hevc", "mpegvideo", "m4v", "mjpeg", "jpeg_pipe", "vc1",
+                          "cavsvideo"}) {
+    if (std::strcmp(name, raw) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
 
 // Containers without a seek function of their own (MPEG-TS/PS, raw
 // streams, IVF): FFmpeg seeks them by a binary search on decode timestamps,
@@ -32,6 +50,17 @@ bool startsAtByteZero(const AVInputFormat* format) {
          (format->flags & AVFMT_NO_BYTE_SEEK) == 0;
 }
 
+// FFmpeg's messages may quote the URL it opened; the path stays on the server.
+std::string withoutPath(std::string message, const std::string& path) {
+  for (const std::string& name : {"file:" + path, path}) {
+    for (size_t at = message.find(name); at != std::string::npos; at = message.find(name, at)) {
+      message.replace(at, name.size(), "the file");
+      at += 8;
+    }
+  }
+  return message;
+}
+
 bool hasDecoderParameters(const AVCodecParameters* parameters) {
   return parameters->codec_id != AV_CODEC_ID_NONE && parameters->width > 0 &&
          parameters->height > 0;
@@ -39,12 +68,58 @@ bool hasDecoderParameters(const AVCodecParameters* parameters) {
 
 }  // namespace
 
-Demuxer::Demuxer(const std::string& path, const Interruption& interruption, bool probeStreams)
+void crashWhenTestAsks(const std::string& path) {
+  const char* suffix = std::getenv("FRAMESNAP_TEST_CRASH_SUFFIX");
+  if (suffix == nullptr || *suffix == '\0') {
+    return;
+  }
+  const size_t length = std::strlen(suffix);
+  if (path.size() >= length && path.compare(path.size() - length, length, suffix) == 0) {
+    std::raise(SIGSEGV);
+  }
+}
+
+namespace {
+
+// The per-stream options of avformat_find_stream_info, freed on every path.
+class StreamProbeOptions {
+ public:
+  StreamProbeOptions(unsigned streams, int64_t limitInputPixels) : options_(streams, nullptr) {
+    const std::string maxPixels = std::to_string(limitInputPixels);
+    for (AVDictionary*& options : options_) {
+      // One thread per probing decoder (what FFmpeg does when given no
+      // options), and no picture larger than the limit is ever allocated.
+      av_dict_set(&options, "threads", "1", 0);
+      av_dict_set(&options, "max_pixels", maxPixels.c_str(), 0);
+    }
+  }
+  ~StreamProbeOptions() {
+    for (AVDictionary*& options : options_) {
+      av_dict_free(&options);
+    }
+  }
+  StreamProbeOptions(const StreamProbeOptions&) = delete;
+  StreamProbeOptions& operator=(const StreamProbeOptions&) = delete;
+  AVDictionary** get() { return options_.empty() ? nullptr : options_.data(); }
+
+ private:
+  std::vector<AVDictionary*> options_;
+};
+
+// Streams a container may reveal after its header (MPEG-TS PIDs, FLV) when
+// the header named no video stream yet.
+constexpr int kStreamsFoundAfterHeader = 8;
+
+}  // namespace
+
+Demuxer::Demuxer(const std::string& path, const Interruption& interruption, bool probeStreams,
+                 int64_t limitInputPixels)
     : interruption_(interruption) {
+  crashWhenTestAsks(path);
   clearCapturedFfmpegLog();
   AVFormatContext* raw = avformat_alloc_context();
   if (raw == nullptr) {
-    throw SnapshotFailure(ErrorCode::Internal, "out of memory opening " + path);
+    throw SnapshotFailure(ErrorCode::Internal, "out of memory opening the file");
   }
   raw->interrupt_callback.callback = &Interruption::ffmpegCallback;
   raw->interrupt_callback.opaque = const_cast<Interruption*>(&interruption_);
@@ -57,50 +132,117 @@ Demuxer::Demuxer(const std::string& path, const Interruption& interruption, bool
   if (opened < 0) {
     // avformat_open_input frees the context on failure.
     interruption_.throwIfRequested();
-    const ErrorCode code =
-        opened == AVERROR(EINVAL) ? ErrorCode::ResourceContentBad : errorCodeForAvError(opened);
-    throw SnapshotFailure(code, "cannot open " + path + " as a video: " + describeAvError(opened));
+    // EINVAL: not a format on the list. ENOMEM: tables (MP4 stco/stts
+    // counts) too large to read, a property of the file, not of the server.
+    const ErrorCode code = opened == AVERROR(EINVAL) || opened == AVERROR(ENOMEM)
+                               ? ErrorCode::ResourceContentBad
+                               : errorCodeForAvError(opened);
+    const std::string description =
+        opened == AVERROR(ENOMEM)
+            ? "its tables are too large" + withoutPath(takeCapturedFfmpegLog(), path)
+            : withoutPath(describeAvError(opened), path);
+    throw SnapshotFailure(code, "cannot open the file as a video: " + description);
   }
   context_.reset(raw);
 
   const auto findVideoStream = [this]() {
     return av_find_best_stream(context_.get(), AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
   };
+  // The stream is chosen from the header when it names one: only that stream
+  // is probed, demuxed and decoded (a file with 1000 streams must cost what
+  // a file with one does), and no stream found later is added.
   int index = findVideoStream();
+  discardAllBut(index);
   const bool headerIsEnough =
       index >= 0 && hasDecoderParameters(context_->streams[index]->codecpar);
   if (probeStreams || !headerIsEnough) {
-    const int probed = avformat_find_stream_info(context_.get(), nullptr);
+    StreamProbeOptions options(context_->nb_streams, limitInputPixels);
+    // The probe reads ahead; streams it would find there are not added (each
+    // would get a decoder). Reading later may add them again: they are
+    // discarded as they appear (readVideoPacket), as a demuxer fails when
+    // its max_streams is reached.
+    const int maxStreams = context_->max_streams;
+    context_->max_streams = static_cast<int>(context_->nb_streams) +
+                            (index >= 0 ? 0 : kStreamsFoundAfterHeader);
+    const int probed = avformat_find_stream_info(context_.get(), options.get());
+    context_->max_streams = maxStreams;
     interruption_.throwIfRequested();
+    throwIfOversizedPicture(limitInputPixels);
     if (probed < 0) {
       throw SnapshotFailure(ErrorCode::ResourceContentBad,
-                            "cannot read the streams of " + path + ": " + describeAvError(probed));
+                            "cannot read the streams of the file: " +
+                                withoutPath(describeAvError(probed), path));
     }
-    index = findVideoStream();
+    if (index < 0) {
+      index = findVideoStream();
+      discardAllBut(index);
+    }
   }
   if (index < 0) {
-    throw SnapshotFailure(ErrorCode::ResourceContentBad, path + " has no video stream");
+    throw SnapshotFailure(ErrorCode::ResourceContentBad, "the file has no video stream");
   }
   stream_ = context_->streams[index];
   if (!hasDecoderParameters(stream_->codecpar)) {
     throw SnapshotFailure(ErrorCode::ResourceContentBad,
-                          "the video stream of " + path + " has no usable codec parameters");
+                          "the video stream has no usable codec parameters");
   }
   // Cover art is a single picture, not video.
   if ((stream_->disposition & AV_DISPOSITION_ATTACHED_PIC) != 0) {
     throw SnapshotFailure(ErrorCode::ResourceContentBad,
-                          path + " has only an attached picture, no video stream");
+                          "the file has only an attached picture, no video stream");
   }
+  findOrigin();
+}
+
+void Demuxer::discardAllBut(int index) {
   for (unsigned i = 0; i < context_->nb_streams; ++i) {
-    if (static_cast<int>(i) != index) {
-      context_->streams[i]->discard = AVDISCARD_ALL;
-    }
+    context_->streams[i]->discard = static_cast<int>(i) == index ? AVDISCARD_DEFAULT : AVDISCARD_ALL;
+  }
+}
+
+void Demuxer::throwIfOversizedPicture(int64_t limitInputPixels) {
+  int64_t width = 0;
+  int64_t height = 0;
+  if (takeOversizedPicture(width, height)) {
+    PixelLimits limits;
+    limits.inputPixels = limitInputPixels;
+    checkInputSize(width, height, limits);
+    // FFmpeg counts a little differently (its own padding); say it plainly.
+    throw SnapshotFailure(ErrorCode::ResourceContentBad,
+                          "the video's frames are " + std::to_string(width) + "x" +
+                              std::to_string(height) + ", over limitInputPixels (" +
+                              std::to_string(limitInputPixels) + ")");
+  }
+}
+
+void Demuxer::findOrigin() {
+  lacksTimestamps_ = isElementaryStream(context_->iformat->name);
+  if (lacksTimestamps_) {
+    origin_ = 0;
+    return;
   }
   if (context_->start_time != AV_NOPTS_VALUE) {
     origin_ = av_rescale_q(context_->start_time, AV_TIME_BASE_Q, stream_->time_base);
-  } else if (stream_->start_time != AV_NOPTS_VALUE) {
-    origin_ = stream_->start_time;
+    return;
   }
+  if (stream_->start_time != AV_NOPTS_VALUE) {
+    origin_ = stream_->start_time;
+    return;
+  }
+  // Without a stream probe some containers (Matroska/WebM) state no start
+  // time: it is the first video packet's (FFmpeg fills the stream's start
+  // time as that packet goes by, B-frame delay included).
+  UniquePacket packet = allocatePacket();
+  if (readVideoPacket(packet.get())) {
+    if (stream_->start_time != AV_NOPTS_VALUE) {
+      origin_ = stream_->start_time;
+    } else if (packet->pts != AV_NOPTS_VALUE) {
+      origin_ = packet->pts;
+    } else if (packet->dts != AV_NOPTS_VALUE) {
+      origin_ = packet->dts;
+    }
+  }
+  seekToStart();
 }
 
 int64_t Demuxer::toTimestamp(double milliseconds, AVRounding rounding) const {
@@ -124,7 +266,21 @@ double Demuxer::toMilliseconds(int64_t timestamp) const {
   return static_cast<double>(microseconds) / 1000.0;
 }
 
+int64_t Demuxer::frameDuration() const {
+  AVRational rate = stream_->avg_frame_rate;
+  if (rate.num <= 0 || rate.den <= 0) {
+    rate = stream_->r_frame_rate;
+  }
+  if (rate.num <= 0 || rate.den <= 0) {
+    rate = AVRational{25, 1};  // the raw demuxers' default
+  }
+  return std::max<int64_t>(av_rescale_q(1, av_inv_q(rate), stream_->time_base), 1);
+}
+
 double Demuxer::durationMs() const {
+  if (lacksTimestamps_) {
+    return -1;  // only a full decode could tell (FFmpeg guesses from the bit rate)
+  }
   if (context_->duration != AV_NOPTS_VALUE && context_->duration > 0) {
     return static_cast<double>(context_->duration) / 1000.0;
   }
@@ -189,6 +345,11 @@ bool Demuxer::readVideoPacket(AVPacket* packet) {
     }
     if (packet->stream_index == stream_->index) {
       return true;
+    }
+    // A stream the container revealed after its header: not demuxed further.
+    if (packet->stream_index >= 0 &&
+        static_cast<unsigned>(packet->stream_index) < context_->nb_streams) {
+      context_->streams[packet->stream_index]->discard = AVDISCARD_ALL;
     }
   }
 }

@@ -5,10 +5,18 @@
 #include <cstdint>
 #include <string>
 
+#include "display_geometry.h"
 #include "ffmpeg_ptr.h"
 #include "interruption.h"
 
 namespace framesnap {
+
+// TEST-ONLY crash hook, for the tests that prove process isolation (issue 8):
+// when the environment variable FRAMESNAP_TEST_CRASH_SUFFIX is set non-empty
+// and `path` ends with it, the native core crashes with a real SIGSEGV
+// (raise, not a bad pointer: the same signal, without undefined behaviour).
+// Never set it outside tests. Read at each open: identifyFile and Demuxer call it.
+void crashWhenTestAsks(const std::string& path);
 
 class Demuxer {
  public:
@@ -16,7 +24,12 @@ class Demuxer {
   // assign it a new value per call). Opens `path` as a local file (never as a URL or protocol) with
   // a whitelist of video container formats. `probeStreams` forces avformat_find_stream_info;
   // otherwise it runs only when the container header lacks the codec parameters a decoder needs.
-  Demuxer(const std::string& path, const Interruption& interruption, bool probeStreams);
+  // Only the chosen video stream is probed and demuxed. `limitInputPixels`
+  // bounds the pictures a stream probe may decode (FFmpeg's max_pixels); a
+  // probe refused for it fails with ResourceContentBad naming the limit.
+  // Messages never contain the path.
+  Demuxer(const std::string& path, const Interruption& interruption, bool probeStreams,
+          int64_t limitInputPixels = kDefaultPixelLimit);
 
   AVFormatContext* context() const { return context_.get(); }
   AVStream* stream() const { return stream_; }
@@ -32,7 +45,14 @@ class Demuxer {
   int64_t lastTimestampAtOrBefore(double milliseconds) const;
   // Stream time base -> milliseconds from the file's start, to the microsecond.
   double toMilliseconds(int64_t timestamp) const;
+  // -1 when unknown (always for elementary streams).
   double durationMs() const;
+  // A raw elementary stream (H.264, HEVC, MPEG-1/2 video, MJPEG, ...): no
+  // timestamps and no seeking but to the start; frames are timed by counting
+  // them, the n-th at n * frameDuration() from the start (origin 0).
+  bool lacksTimestamps() const { return lacksTimestamps_; }
+  // One frame at the stream's frame rate (25 fps when unknown), in stream time base.
+  int64_t frameDuration() const;
 
   // Positions the demuxer on the keyframe at or before `timestamp` as far as
   // the container can tell (it may land earlier, or later on some formats:
@@ -50,8 +70,12 @@ class Demuxer {
   UniqueFormatContext context_;
   AVStream* stream_ = nullptr;
   int64_t toTimestamp(double milliseconds, AVRounding rounding) const;
+  void discardAllBut(int index);
+  void throwIfOversizedPicture(int64_t limitInputPixels);
+  void findOrigin();
 
   int64_t origin_ = 0;
+  bool lacksTimestamps_ = false;
 };
 
 }  // namespace framesnap

@@ -36,17 +36,33 @@ int64_t packetTimestamp(const AVPacket* packet) {
 }  // namespace
 
 FileIdentity identifyFile(const std::string& path, int threads) {
+  crashWhenTestAsks(path);
+  // Messages name no path: the callers add the name their user knows.
   struct stat status {};
   if (stat(path.c_str(), &status) != 0) {
     const int error = errno;
-    const ErrorCode code = (error == ENOENT || error == ENOTDIR) ? ErrorCode::ResourceNotFound
-                           : (error == EACCES || error == EPERM) ? ErrorCode::PermissionDenied
-                                                                 : ErrorCode::ResourceContentBad;
-    throw SnapshotFailure(code, "cannot open " + path + " as a video: " + std::strerror(error));
+    switch (error) {
+      case ENOENT:
+      case ENOTDIR:
+        throw SnapshotFailure(ErrorCode::ResourceNotFound,
+                              std::string("cannot open the file: ") + std::strerror(error));
+      case EACCES:
+      case EPERM:
+      case ELOOP:
+        throw SnapshotFailure(ErrorCode::PermissionDenied,
+                              std::string("cannot open the file: ") + std::strerror(error));
+      case ENAMETOOLONG:
+        throw SnapshotFailure(ErrorCode::InvalidParameter, "the name is too long");
+      default:
+        throw SnapshotFailure(ErrorCode::ResourceContentBad,
+                              std::string("cannot open the file: ") + std::strerror(error));
+    }
+  }
+  if (S_ISDIR(status.st_mode)) {
+    throw SnapshotFailure(ErrorCode::InvalidParameter, "is a folder, not a file");
   }
   if (!S_ISREG(status.st_mode)) {
-    throw SnapshotFailure(ErrorCode::ResourceContentBad,
-                          "cannot open " + path + " as a video: not a regular file");
+    throw SnapshotFailure(ErrorCode::InvalidParameter, "is not a regular file");
   }
   FileIdentity identity;
   identity.path = path;
@@ -62,12 +78,16 @@ FileIdentity identifyFile(const std::string& path, int threads) {
 FrameExtractor::FrameExtractor(FileIdentity identity, const Interruption& interruption)
     : identity_(std::move(identity)),
       interruption_(interruption),
-      demuxer_(identity_.path, interruption_, false),
-      decoder_(demuxer_.stream(), identity_.threads, interruption_),
+      demuxer_(identity_.path, interruption_, false, identity_.limitInputPixels),
+      decoder_(demuxer_.stream(), identity_.threads, interruption_, identity_.limitInputPixels),
       converter_(clockwiseRotation(demuxer_.stream())),
       frame_(allocateFrame()),
       packet_(allocatePacket()),
-      keyframePacket_(allocatePacket()) {}
+      keyframePacket_(allocatePacket()),
+      countedKeyframe_(allocateFrame()),
+      overshootFrame_(allocateFrame()),
+      countFrames_(demuxer_.lacksTimestamps()),
+      frameDuration_(demuxer_.frameDuration()) {}
 
 FrameExtractor::~FrameExtractor() = default;
 
@@ -76,7 +96,18 @@ double FrameExtractor::durationMs() const { return demuxer_.durationMs(); }
 std::vector<ExtractedFrame> FrameExtractor::extract(const FrameSelection& selection,
                                                     const Interruption& interruption) {
   interruption_ = interruption;
+  // The sizes the stream states, checked before anything is decoded or
+  // allocated for it; each decoded frame is checked again (RgbConverter).
+  const AVCodecParameters* parameters = demuxer_.stream()->codecpar;
+  checkInputSize(parameters->width, parameters->height, selection.limits);
+  const Size display = displaySize(
+      parameters->width, parameters->height,
+      av_guess_sample_aspect_ratio(demuxer_.context(), demuxer_.stream(), nullptr),
+      clockwiseRotation(demuxer_.stream()));
+  checkOutputSize(outputSize(display, selection.width, selection.height),
+                  selection.width > 0 || selection.height > 0, selection.limits);
   selection_ = &selection;
+  countingValid_ = false;
   // Images are per call (the size may differ); decoded frames carry over.
   pendingImage_.reset();
   lastKeyframeImage_.reset();
@@ -148,19 +179,25 @@ ExtractedFrame FrameExtractor::replaceBlackFrame(ExtractedFrame original, double
   const int64_t limit = demuxer_.lastTimestampAtOrBefore(requestedMs + filter.searchMs);
   const bool keyframesOnly = selection_->frameType == FrameType::Intra;
   if (keyframesOnly) {
-    // Decode on from the black keyframe, keyframes only.
-    demuxer_.seekToKeyframeBefore(lastKeyframePts_);
+    // Decode on from the black keyframe, keyframes only (a stream without
+    // timestamps decodes every frame from its start, to count them).
+    if (countFrames_) {
+      seekForTry(demuxer_.originTimestamp());
+    } else {
+      demuxer_.seekToKeyframeBefore(lastKeyframePts_);
+    }
     decoder_.flush();
   }
-  decoder_.decodeKeyframesOnly(keyframesOnly);
+  countingValid_ = false;
+  decoder_.decodeKeyframesOnly(keyframesOnly && !countFrames_);
   std::optional<ExtractedFrame> replacement;
   const int64_t originalPts = keyframesOnly ? lastKeyframePts_ : pendingPts_;
-  while (decoder_.decodeNextFrame(demuxer_, frame_.get())) {
+  while (decodeNext()) {
     const int64_t pts = presentationTimestamp(frame_.get());
     if (pts > limit) {
       break;
     }
-    if (pts <= originalPts) {
+    if (pts <= originalPts || (keyframesOnly && frame_->key_frame == 0)) {
       continue;
     }
     std::shared_ptr<const RgbImage> image = convertCurrentFrame();
@@ -178,7 +215,19 @@ ExtractedFrame FrameExtractor::replaceBlackFrame(ExtractedFrame original, double
 
 std::shared_ptr<const RgbImage> FrameExtractor::convertCurrentFrame() {
   return converter_.convert(frame_.get(), demuxer_.stream()->sample_aspect_ratio, selection_->width,
-                            selection_->height);
+                            selection_->height, selection_->limits);
+}
+
+bool FrameExtractor::decodeNext() {
+  if (!decoder_.decodeNextFrame(demuxer_, frame_.get())) {
+    return false;
+  }
+  if (countFrames_) {
+    // Frames come out in presentation order: the n-th is at n frame durations.
+    frame_->best_effort_timestamp = demuxer_.originTimestamp() + framesCounted_ * frameDuration_;
+    ++framesCounted_;
+  }
+  return true;
 }
 
 // ---- Normal mode -------------------------------------------------------
@@ -189,7 +238,11 @@ std::optional<ExtractedFrame> FrameExtractor::exactFrameAt(double timeMs) {
   // answers any later target it is not before; an earlier one needs a seek.
   const bool pendingAnswers = havePending_ && target >= previousTarget_;
   previousTarget_ = target;
-  decoder_.skipNonReferenceFramesBefore(selection_->skipNonReference ? target : AV_NOPTS_VALUE);
+  countingValid_ = false;
+  // Counted frames must all come out of the decoder: none is skipped.
+  decoder_.skipNonReferenceFramesBefore(selection_->skipNonReference && !countFrames_
+                                            ? target
+                                            : AV_NOPTS_VALUE);
   if (!pendingAnswers || shouldSeekFor(target)) {
     if (!seekAndDecodeFirstFrame(target)) {
       return std::nullopt;
@@ -198,7 +251,8 @@ std::optional<ExtractedFrame> FrameExtractor::exactFrameAt(double timeMs) {
   // Frames come out in presentation order; the first at or after the
   // target is the answer. It stays pending: the next time may want it too.
   while (pendingPts_ < target) {
-    if (!decoder_.decodeNextFrame(demuxer_, frame_.get())) {
+    interruption_.throwIfRequested();
+    if (!decodeNext()) {
       havePending_ = false;
       return std::nullopt;
     }
@@ -208,8 +262,8 @@ std::optional<ExtractedFrame> FrameExtractor::exactFrameAt(double timeMs) {
 }
 
 bool FrameExtractor::shouldSeekFor(int64_t target) const {
-  if (target <= pendingPts_) {
-    return false;
+  if (target <= pendingPts_ || countFrames_) {
+    return false;  // without timestamps a seek goes back to the start: decode on instead
   }
   AVStream* stream = demuxer_.stream();
   const int entries = avformat_index_get_entries_count(stream);
@@ -226,9 +280,11 @@ bool FrameExtractor::shouldSeekFor(int64_t target) const {
 // One try of a backoff loop: seeks to the keyframe before `seekTarget`, or to
 // the start of the file when that is where it is. Returns whether at the start.
 bool FrameExtractor::seekForTry(int64_t seekTarget) {
-  const bool atStart = seekTarget <= demuxer_.originTimestamp();
+  // Without timestamps the only known position is the start.
+  const bool atStart = countFrames_ || seekTarget <= demuxer_.originTimestamp();
   if (atStart) {
     demuxer_.seekToStart();
+    framesCounted_ = 0;
   } else {
     demuxer_.seekToKeyframeBefore(seekTarget);
   }
@@ -260,7 +316,8 @@ bool FrameExtractor::seekAndDecodeFirstFrame(int64_t target) {
 // frames): what the decoder outputs before the first keyframe is not trusted.
 bool FrameExtractor::decodeFirstFrameAfterSeek(bool atStart) {
   for (int skipped = 0;; ++skipped) {
-    if (!decoder_.decodeNextFrame(demuxer_, frame_.get())) {
+    interruption_.throwIfRequested();
+    if (!decodeNext()) {
       return false;
     }
     if (atStart || frame_->key_frame != 0 || skipped >= kMaxFramesBeforeKeyframe) {
@@ -301,6 +358,9 @@ ExtractedFrame FrameExtractor::pendingAsResult() {
 
 std::optional<ExtractedFrame> FrameExtractor::keyframeAtOrBefore(double timeMs) {
   const int64_t target = demuxer_.lastTimestampAtOrBefore(timeMs);
+  if (countFrames_) {
+    return countedKeyframeAtOrBefore(target);
+  }
   if (!findKeyframePacket(target)) {
     return std::nullopt;
   }
@@ -322,6 +382,69 @@ std::optional<ExtractedFrame> FrameExtractor::keyframeAtOrBefore(double timeMs) 
   result.keyframe = true;
   result.image = lastKeyframeImage_;
   havePending_ = false;
+  return result;
+}
+
+// Streams without timestamps: decodes from the start (or on from the
+// previous, earlier target), counting frames, and keeps the last keyframe at
+// or before the target. The frame decoded past the target is kept for the
+// next, later target.
+std::optional<ExtractedFrame> FrameExtractor::countedKeyframeAtOrBefore(int64_t target) {
+  havePending_ = false;
+  if (!countingValid_ || target < countingTarget_) {
+    seekForTry(demuxer_.originTimestamp());
+    decoder_.flush();
+    decoder_.decodeKeyframesOnly(false);
+    decoder_.skipNonReferenceFramesBefore(AV_NOPTS_VALUE);
+    countingValid_ = true;
+    haveCountedKeyframe_ = false;
+    haveOvershoot_ = false;
+  }
+  countingTarget_ = target;
+  for (;;) {
+    interruption_.throwIfRequested();
+    if (haveOvershoot_) {
+      if (presentationTimestamp(overshootFrame_.get()) > target) {
+        break;
+      }
+      av_frame_unref(frame_.get());
+      av_frame_move_ref(frame_.get(), overshootFrame_.get());
+      haveOvershoot_ = false;
+    } else if (!decodeNext()) {
+      break;
+    }
+    const int64_t pts = presentationTimestamp(frame_.get());
+    if (pts > target) {
+      av_frame_unref(overshootFrame_.get());
+      av_frame_move_ref(overshootFrame_.get(), frame_.get());
+      haveOvershoot_ = true;
+      break;
+    }
+    if (frame_->key_frame != 0) {
+      av_frame_unref(countedKeyframe_.get());
+      if (av_frame_ref(countedKeyframe_.get(), frame_.get()) < 0) {
+        throw SnapshotFailure(ErrorCode::Internal, "out of memory keeping a keyframe");
+      }
+      haveCountedKeyframe_ = true;
+    }
+  }
+  if (!haveCountedKeyframe_) {
+    throw SnapshotFailure(ErrorCode::ResourceContentBad, "the video has no keyframe");
+  }
+  // frame_ is the keyframe again, for the black-frame check.
+  av_frame_unref(frame_.get());
+  if (av_frame_ref(frame_.get(), countedKeyframe_.get()) < 0) {
+    throw SnapshotFailure(ErrorCode::Internal, "out of memory keeping a keyframe");
+  }
+  const int64_t keyframePts = presentationTimestamp(frame_.get());
+  if (!lastKeyframeImage_ || keyframePts != lastKeyframePts_) {
+    lastKeyframeImage_ = convertCurrentFrame();
+    lastKeyframePts_ = keyframePts;
+  }
+  ExtractedFrame result;
+  result.timeMs = demuxer_.toMilliseconds(lastKeyframePts_);
+  result.keyframe = true;
+  result.image = lastKeyframeImage_;
   return result;
 }
 
@@ -366,7 +489,9 @@ bool FrameExtractor::findKeyframePacket(int64_t target) {
 std::vector<ExtractedFrame> extractFrames(const ExtractRequest& request,
                                           const Interruption& interruption) {
   installFfmpegLogCapture();
-  FrameExtractor extractor(identifyFile(request.path, request.threads), interruption);
+  FileIdentity identity = identifyFile(request.path, request.threads);
+  identity.limitInputPixels = request.selection.limits.inputPixels;
+  FrameExtractor extractor(std::move(identity), interruption);
   return extractor.extract(request.selection, interruption);
 }
 

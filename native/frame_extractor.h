@@ -41,6 +41,9 @@ struct FrameSelection {
   bool skipNonReference = true;
   // Applied to the first time only.
   BlackFrameFilter blackFirstFrame;
+  // Checked before anything is allocated for a picture. The input limit of
+  // an open file is its FileIdentity's (a different one reopens the file).
+  PixelLimits limits;
 };
 
 struct ExtractRequest {
@@ -65,13 +68,19 @@ struct FileIdentity {
   int64_t size = 0;
   int64_t modifiedNs = 0;
   int threads = 0;
+  // The decoder's max_pixels: no decoded picture may be larger.
+  int64_t limitInputPixels = kDefaultPixelLimit;
   bool operator==(const FileIdentity& other) const {
     return path == other.path && device == other.device && inode == other.inode &&
-           size == other.size && modifiedNs == other.modifiedNs && threads == other.threads;
+           size == other.size && modifiedNs == other.modifiedNs && threads == other.threads &&
+           limitInputPixels == other.limitInputPixels;
   }
 };
 
-// Stats `path`; SnapshotFailure when it is missing or not a regular file.
+// Stats `path` (following links); SnapshotFailure when it cannot be opened as
+// a file: ENOENT, ENOTDIR -> ResourceNotFound; EACCES, EPERM, ELOOP ->
+// PermissionDenied; ENAMETOOLONG, a folder, anything but a regular file ->
+// InvalidParameter. The message never contains the path.
 FileIdentity identifyFile(const std::string& path, int threads);
 
 // One open file, its decoder and scaler. Keeps its decoding position between
@@ -104,6 +113,9 @@ class FrameExtractor {
   ExtractedFrame pendingAsResult();
   std::optional<ExtractedFrame> keyframeAtOrBefore(double timeMs);
   bool findKeyframePacket(int64_t target);
+  std::optional<ExtractedFrame> countedKeyframeAtOrBefore(int64_t target);
+  // The decoder's next frame into frame_, timed by counting for streams without timestamps.
+  bool decodeNext();
   std::shared_ptr<const RgbImage> convertCurrentFrame();
   bool currentFrameIsBlack(const BlackFrameFilter& filter, const RgbImage& converted) const;
   ExtractedFrame replaceBlackFrame(ExtractedFrame original, double requestedMs);
@@ -127,6 +139,17 @@ class FrameExtractor {
 
   std::shared_ptr<const RgbImage> lastKeyframeImage_;
   int64_t lastKeyframePts_ = 0;
+
+  // Raw elementary streams (no timestamps): frames are timed by counting.
+  UniqueFrame countedKeyframe_;
+  UniqueFrame overshootFrame_;
+  bool countFrames_ = false;
+  int64_t frameDuration_ = 1;
+  int64_t framesCounted_ = 0;
+  bool countingValid_ = false;  // the decoder position follows countingTarget_
+  int64_t countingTarget_ = 0;
+  bool haveCountedKeyframe_ = false;
+  bool haveOvershoot_ = false;
 };
 
 // Opens, extracts, closes: the one-shot form.

@@ -1,5 +1,8 @@
 #include "probe.h"
 
+#include <algorithm>
+#include <limits>
+
 extern "C" {
 #include <libavutil/pixdesc.h>
 }
@@ -16,12 +19,17 @@ std::string nameOr(const char* name, const char* fallback) {
   return name != nullptr ? name : fallback;
 }
 
+int clampedToInt(int64_t value) {
+  return static_cast<int>(std::min<int64_t>(value, std::numeric_limits<int>::max()));
+}
+
 }  // namespace
 
-ProbeResult probeFile(const std::string& path, const Interruption& interruption) {
+ProbeResult probeFile(const std::string& path, const Interruption& interruption,
+                      const PixelLimits& limits) {
   installFfmpegLogCapture();
   identifyFile(path, 0);  // the same answer as extraction for missing files and folders
-  Demuxer demuxer(path, interruption, true);
+  Demuxer demuxer(path, interruption, true, limits.inputPixels);
   const AVStream* stream = demuxer.stream();
   const AVCodecParameters* parameters = stream->codecpar;
 
@@ -39,17 +47,16 @@ ProbeResult probeFile(const std::string& path, const Interruption& interruption)
   }
   result.width = parameters->width;
   result.height = parameters->height;
-  const AVRational sampleAspectRatio =
-      av_guess_sample_aspect_ratio(demuxer.context(), const_cast<AVStream*>(stream), nullptr);
-  if (sampleAspectRatio.num > 0 && sampleAspectRatio.den > 0) {
-    result.sampleAspectNum = sampleAspectRatio.num;
-    result.sampleAspectDen = sampleAspectRatio.den;
-  }
+  // As extraction does: a ratio outside 1:16 .. 16:1 is ignored (1:1).
+  const AVRational sampleAspectRatio = usableSampleAspectRatio(
+      av_guess_sample_aspect_ratio(demuxer.context(), const_cast<AVStream*>(stream), nullptr));
+  result.sampleAspectNum = sampleAspectRatio.num;
+  result.sampleAspectDen = sampleAspectRatio.den;
   result.rotation = clockwiseRotation(stream);
   const Size display =
       displaySize(parameters->width, parameters->height, sampleAspectRatio, result.rotation);
-  result.displayWidth = display.width;
-  result.displayHeight = display.height;
+  result.displayWidth = clampedToInt(display.width);
+  result.displayHeight = clampedToInt(display.height);
   const AVRational rate =
       stream->avg_frame_rate.num > 0 ? stream->avg_frame_rate : stream->r_frame_rate;
   result.frameRate = rate.num > 0 && rate.den > 0 ? av_q2d(rate) : 0;

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "display_geometry.h"
 #include "interruption.h"
 
 namespace framesnap {
@@ -30,6 +31,11 @@ struct ProbeResult {
   long keyframeCount = -1;  // -1 when the container has no index
 };
 
-ProbeResult probeFile(const std::string& path, const Interruption& interruption);
+// Reads the header and probes the chosen video stream only, decoding no
+// picture over limits.inputPixels (a stream whose size is only known by
+// decoding such a picture fails with ResourceContentBad naming the limit; a
+// size the header states is reported as is: probing decodes nothing big).
+ProbeResult probeFile(const std::string& path, const Interruption& interruption,
+                      const PixelLimits& limits = PixelLimits());
 
 }  // namespace framesnap

@@ -91,11 +91,15 @@ RgbConverter::RgbConverter(int rotation) : rotation_(rotation) {}
 
 std::shared_ptr<RgbImage> RgbConverter::convert(const AVFrame* frame,
                                                 AVRational streamSampleAspectRatio,
-                                                int requestedWidth, int requestedHeight) {
+                                                int requestedWidth, int requestedHeight,
+                                                const PixelLimits& limits) {
   const AVRational sampleAspectRatio =
       frame->sample_aspect_ratio.num > 0 ? frame->sample_aspect_ratio : streamSampleAspectRatio;
+  // Every size checked before the scaler or the picture is allocated.
+  checkInputSize(frame->width, frame->height, limits);
   const Size display = displaySize(frame->width, frame->height, sampleAspectRatio, rotation_);
   const Size output = outputSize(display, requestedWidth, requestedHeight);
+  checkOutputSize(output, requestedWidth > 0 || requestedHeight > 0, limits);
   const bool quarterTurn = rotation_ == 90 || rotation_ == 270;
   const Size scaled = quarterTurn ? Size{output.height, output.width} : output;
 
@@ -103,7 +107,7 @@ std::shared_ptr<RgbImage> RgbConverter::convert(const AVFrame* frame,
   const AVPixelFormat sourceFormat =
       withoutJpegAlias(static_cast<AVPixelFormat>(frame->format), fullRange);
   scaler_.reset(sws_getCachedContext(scaler_.release(), frame->width, frame->height, sourceFormat,
-                                     scaled.width, scaled.height, AV_PIX_FMT_RGB24, SWS_BICUBIC,
+                                     static_cast<int>(scaled.width), static_cast<int>(scaled.height), AV_PIX_FMT_RGB24, SWS_BICUBIC,
                                      nullptr, nullptr, nullptr));
   if (!scaler_) {
     throw SnapshotFailure(
@@ -121,11 +125,11 @@ std::shared_ptr<RgbImage> RgbConverter::convert(const AVFrame* frame,
   }
 
   auto image = std::make_shared<RgbImage>();
-  image->width = scaled.width;
-  image->height = scaled.height;
+  image->width = static_cast<int>(scaled.width);
+  image->height = static_cast<int>(scaled.height);
   const size_t stride = static_cast<size_t>(scaled.width) * 3;
   // swscale's vector code may write a little past the last row.
-  image->pixels.resize(stride * scaled.height + 64);
+  image->pixels.resize(stride * static_cast<size_t>(scaled.height) + 64);
   uint8_t* planes[4] = {image->pixels.data(), nullptr, nullptr, nullptr};
   int strides[4] = {static_cast<int>(stride), 0, 0, 0};
   const int rows =
@@ -133,7 +137,7 @@ std::shared_ptr<RgbImage> RgbConverter::convert(const AVFrame* frame,
   if (rows <= 0) {
     throw SnapshotFailure(ErrorCode::Internal, "swscale produced no picture");
   }
-  image->pixels.resize(stride * scaled.height);
+  image->pixels.resize(stride * static_cast<size_t>(scaled.height));
   if (rotation_ == 0) {
     return image;
   }

@@ -22,9 +22,11 @@ class RgbConverter {
  public:
   explicit RgbConverter(int rotation);
 
-  // requestedWidth/Height: 0 when not given (see outputSize).
+  // requestedWidth/Height: 0 when not given (see outputSize). The frame, its
+  // display size and the output size are checked against `limits` first.
   std::shared_ptr<RgbImage> convert(const AVFrame* frame, AVRational streamSampleAspectRatio,
-                                    int requestedWidth, int requestedHeight);
+                                    int requestedWidth, int requestedHeight,
+                                    const PixelLimits& limits = PixelLimits());
 
  private:
   int rotation_;

@@ -14,6 +14,40 @@ namespace framesnap {
 namespace {
 
 thread_local std::string lastFfmpegError;
+thread_local bool oversizedPicture = false;
+thread_local int64_t oversizedWidth = 0;
+thread_local int64_t oversizedHeight = 0;
+
+constexpr size_t kLongestLoggedLine = 300;
+
+bool isHexDigit(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// " @ 0x7f05fc000c40" (an object's heap address in FFmpeg's line prefix) is
+// dropped; a whitelist FFmpeg quotes is not repeated; the line is bounded.
+std::string sanitizedLogLine(std::string text) {
+  for (size_t at = text.find(" @ 0x"); at != std::string::npos; at = text.find(" @ 0x", at)) {
+    size_t end = at + 5;
+    while (end < text.size() && isHexDigit(text[end])) {
+      ++end;
+    }
+    text.erase(at, end - at);
+  }
+  const size_t whitelist = text.find("not on whitelist");
+  if (whitelist != std::string::npos) {
+    text = text.substr(0, whitelist) + "not accepted";
+  }
+  for (char& c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      c = ' ';
+    }
+  }
+  if (text.size() > kLongestLoggedLine) {
+    text = text.substr(0, kLongestLoggedLine - 3) + "...";
+  }
+  return text;
+}
 
 void captureFfmpegLog(void* avClass, int level, const char* format, va_list arguments) {
   if (level > AV_LOG_ERROR) {
@@ -26,8 +60,17 @@ void captureFfmpegLog(void* avClass, int level, const char* format, va_list argu
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
     text.pop_back();
   }
+  unsigned width = 0;
+  unsigned height = 0;
+  const size_t picture = text.find("Picture size ");
+  if (picture != std::string::npos && text.find("exceeds specified max pixel count") != std::string::npos &&
+      std::sscanf(text.c_str() + picture, "Picture size %ux%u", &width, &height) == 2) {
+    oversizedPicture = true;
+    oversizedWidth = width;
+    oversizedHeight = height;
+  }
   if (!text.empty()) {
-    lastFfmpegError = text;
+    lastFfmpegError = sanitizedLogLine(std::move(text));
   }
 }
 
@@ -37,6 +80,8 @@ const char* errorCodeName(ErrorCode code) {
   switch (code) {
     case ErrorCode::InvalidParameter:
       return "InvalidParameter";
+    case ErrorCode::OutOfRange:
+      return "InvalidParameter.OutOfRange";
     case ErrorCode::ResourceNotFound:
       return "InvalidParameter.ResourceNotFound";
     case ErrorCode::ResourceContentBad:
@@ -56,12 +101,16 @@ const char* errorCodeName(ErrorCode code) {
 std::string describeAvError(int averror) {
   char text[AV_ERROR_MAX_STRING_SIZE] = {0};
   av_strerror(averror, text, sizeof text);
-  std::string description(text);
-  if (!lastFfmpegError.empty()) {
-    description += " (" + lastFfmpegError + ")";
-    lastFfmpegError.clear();
+  return std::string(text) + takeCapturedFfmpegLog();
+}
+
+std::string takeCapturedFfmpegLog() {
+  if (lastFfmpegError.empty()) {
+    return "";
   }
-  return description;
+  std::string logged = " (" + lastFfmpegError + ")";
+  lastFfmpegError.clear();
+  return logged;
 }
 
 ErrorCode errorCodeForAvError(int averror) {
@@ -82,6 +131,19 @@ void installFfmpegLogCapture() {
   std::call_once(installed, [] { av_log_set_callback(captureFfmpegLog); });
 }
 
-void clearCapturedFfmpegLog() { lastFfmpegError.clear(); }
+void clearCapturedFfmpegLog() {
+  lastFfmpegError.clear();
+  oversizedPicture = false;
+}
+
+bool takeOversizedPicture(int64_t& width, int64_t& height) {
+  if (!oversizedPicture) {
+    return false;
+  }
+  oversizedPicture = false;
+  width = oversizedWidth;
+  height = oversizedHeight;
+  return true;
+}
 
 }  // namespace framesnap

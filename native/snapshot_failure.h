@@ -2,6 +2,7 @@
 // string of the SPEC (section 8), or one of framesnap's own for cancellation.
 #pragma once
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -9,6 +10,7 @@ namespace framesnap {
 
 enum class ErrorCode {
   InvalidParameter,
+  OutOfRange,
   ResourceNotFound,
   ResourceContentBad,
   PermissionDenied,
@@ -31,10 +33,20 @@ class SnapshotFailure : public std::runtime_error {
 
 // Text of an AVERROR value, followed by the last error FFmpeg logged on this
 // thread when there is one ("Invalid data found when processing input: ...").
+// The logged line has no heap addresses ("[mov,mp4,m4a,3gp,3g2,mj2]", not
+// "[... @ 0x7f05fc000c40]") and no whitelists, and is at most a few hundred
+// characters.
 std::string describeAvError(int averror);
+// " (the last error FFmpeg logged on this thread)", or "" when none; clears it.
+std::string takeCapturedFfmpegLog();
 
 // Maps an AVERROR from opening or reading a file to the code a user sees.
 ErrorCode errorCodeForAvError(int averror);
+
+// A decoder refused a picture over its max_pixels (FFmpeg logs "Picture size
+// WxH exceeds specified max pixel count"): true once, with the size, when that
+// happened on this thread since the last call or clear.
+bool takeOversizedPicture(int64_t& width, int64_t& height);
 
 // Routes FFmpeg's log to a per-thread buffer instead of stderr. Idempotent.
 void installFfmpegLogCapture();

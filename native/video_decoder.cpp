@@ -3,12 +3,17 @@
 #include <string>
 
 #include "demuxer.h"
+#include "display_geometry.h"
 #include "snapshot_failure.h"
 
 namespace framesnap {
 
-VideoDecoder::VideoDecoder(const AVStream* stream, int threads, const Interruption& interruption)
-    : interruption_(interruption), packet_(allocatePacket()) {
+VideoDecoder::VideoDecoder(const AVStream* stream, int threads, const Interruption& interruption,
+                           int64_t limitInputPixels)
+    : interruption_(interruption), packet_(allocatePacket()), limitInputPixels_(limitInputPixels) {
+  PixelLimits limits;
+  limits.inputPixels = limitInputPixels;
+  checkInputSize(stream->codecpar->width, stream->codecpar->height, limits);
   const AVCodec* codec = avcodec_find_decoder(stream->codecpar->codec_id);
   if (codec == nullptr) {
     throw SnapshotFailure(ErrorCode::ResourceContentBad,
@@ -25,6 +30,9 @@ VideoDecoder::VideoDecoder(const AVStream* stream, int threads, const Interrupti
                           "cannot configure the decoder: " + describeAvError(result));
   }
   context_->pkt_timebase = stream->time_base;
+  // A frame that grows past the limit mid-stream is refused by FFmpeg
+  // before it allocates it (frame threads copy this from the context).
+  context_->max_pixels = limitInputPixels;
   context_->thread_count = threads;
   context_->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
   clearCapturedFfmpegLog();
@@ -44,8 +52,19 @@ bool VideoDecoder::receive(AVFrame* frame) {
   if (received == AVERROR(EAGAIN) || received == AVERROR_EOF) {
     return false;
   }
-  throw SnapshotFailure(ErrorCode::ResourceContentBad,
-                        "cannot decode the video: " + describeAvError(received));
+  throwDecodeFailure("cannot decode the video: ", received);
+}
+
+void VideoDecoder::throwDecodeFailure(const char* what, int averror) const {
+  int64_t width = 0;
+  int64_t height = 0;
+  if (takeOversizedPicture(width, height)) {
+    throw SnapshotFailure(ErrorCode::ResourceContentBad,
+                          "a frame of the video is " + std::to_string(width) + "x" +
+                              std::to_string(height) + ", over limitInputPixels (" +
+                              std::to_string(limitInputPixels_) + ")");
+  }
+  throw SnapshotFailure(ErrorCode::ResourceContentBad, what + describeAvError(averror));
 }
 
 bool VideoDecoder::decodeNextFrame(Demuxer& demuxer, AVFrame* frame) {
@@ -75,8 +94,7 @@ bool VideoDecoder::decodeNextFrame(Demuxer& demuxer, AVFrame* frame) {
     // A damaged packet is skipped, as players and the ffmpeg CLI do; the
     // frames around it still decode.
     if (sent < 0 && sent != AVERROR_INVALIDDATA && sent != AVERROR(EAGAIN)) {
-      throw SnapshotFailure(ErrorCode::ResourceContentBad,
-                            "cannot decode the video: " + describeAvError(sent));
+      throwDecodeFailure("cannot decode the video: ", sent);
     }
   }
 }
@@ -85,8 +103,7 @@ bool VideoDecoder::decodeSinglePacket(const AVPacket* packet, AVFrame* frame) {
   flush();
   const int sent = avcodec_send_packet(context_.get(), packet);
   if (sent < 0 && sent != AVERROR_INVALIDDATA) {
-    throw SnapshotFailure(ErrorCode::ResourceContentBad,
-                          "cannot decode the keyframe: " + describeAvError(sent));
+    throwDecodeFailure("cannot decode the keyframe: ", sent);
   }
   avcodec_send_packet(context_.get(), nullptr);
   draining_ = true;

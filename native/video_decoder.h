@@ -2,6 +2,9 @@
 // send-packet/receive-frame shape. One per job, not thread-safe.
 #pragma once
 
+#include <cstdint>
+
+#include "display_geometry.h"
 #include "ffmpeg_ptr.h"
 #include "interruption.h"
 
@@ -14,7 +17,10 @@ class VideoDecoder {
   // `interruption` is watched for the decoder's whole life.
   // threads: 0 lets FFmpeg choose (frame threads for a lone decode), 1 keeps
   // decoding on the calling thread (best when many jobs run at once).
-  VideoDecoder(const AVStream* stream, int threads, const Interruption& interruption);
+  // The stream's stated size is checked against `limitInputPixels` first
+  // (ResourceContentBad), and the decoder refuses larger pictures later on.
+  VideoDecoder(const AVStream* stream, int threads, const Interruption& interruption,
+               int64_t limitInputPixels = kDefaultPixelLimit);
 
   // Receives the next frame into `frame`, feeding packets from `demuxer` as
   // the decoder asks and draining it at end of file. False when no frame is left.
@@ -34,6 +40,7 @@ class VideoDecoder {
 
  private:
   bool receive(AVFrame* frame);
+  [[noreturn]] void throwDecodeFailure(const char* what, int averror) const;
 
   const Interruption& interruption_;
   UniqueCodecContext context_;
@@ -41,6 +48,7 @@ class VideoDecoder {
   bool draining_ = false;
   int64_t skipBefore_ = AV_NOPTS_VALUE;
   bool keyframesOnly_ = false;
+  int64_t limitInputPixels_;
 };
 
 // The frame's presentation time: best effort, falling back to its packet's dts.

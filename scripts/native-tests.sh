@@ -51,6 +51,26 @@ make_clips() { # make_clips DIR
   # far longer than their deadlines.
   make_clip "$dir" long.mp4 -f lavfi -i testsrc2=size=640x360:rate=25 -t 40 -c:v libx264 \
     -preset ultrafast -g 250 -pix_fmt yuv420p
+  # Hostile and unusual inputs (issue 8); the tests patch some of them further.
+  # 1080p VP9 in MP4 with a pasp box (2:1 here; the tests write 500:1 into a copy).
+  make_clip "$dir" vp9-1080p.mp4 -f lavfi -i testsrc2=size=1920x1080:rate=25 -t 0.2 \
+    -vf setsar=2/1 -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -b:v 200k -pix_fmt yuv420p
+  # The H.264 clip in Matroska starting at 10 s (same bitstream: same pixels).
+  make_clip "$dir" h264-at-10s.mkv -i "$dir/h264.mp4" -c copy -output_ts_offset 10
+  # Raw elementary streams, stream-copied from the clips above (same pictures).
+  make_clip "$dir" h264.h264 -i "$dir/h264.mp4" -c copy -bsf:v h264_mp4toannexb -f h264
+  make_clip "$dir" mpeg2.m2v -i "$dir/mpeg2.ts" -c copy -f mpeg2video
+  make_clip "$dir" hevc.mkv "${source[@]}" -c:v libx265 -preset veryfast \
+    -x265-params keyint=25:min-keyint=25:bframes=3:log-level=error -pix_fmt yuv420p
+  make_clip "$dir" hevc.hevc -i "$dir/hevc.mkv" -c copy -f hevc
+  # 64 copies of one small H.264 stream in one MPEG-TS (the vitest suite makes 1000).
+  local maps=()
+  for _ in $(seq 64); do maps+=(-map 0:v); done
+  make_clip "$dir" streams.ts -f lavfi -i testsrc2=size=64x48:rate=25 -t 2 "${maps[@]}" \
+    -c:v libx264 -preset ultrafast -g 25 -pix_fmt yuv420p -f mpegts
+  make_clip "$dir" mjpeg.mjpeg -f lavfi -i testsrc2=size=320x240:rate=25 -t 2 -c:v mjpeg \
+    -pix_fmt yuvj420p -f mjpeg
+  make_clip "$dir" mjpeg.mkv -i "$dir/mjpeg.mjpeg" -c copy
 }
 
 # ---- Arguments --------------------------------------------------------------

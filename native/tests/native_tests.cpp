@@ -13,10 +13,12 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -30,6 +32,7 @@
 #include <utility>
 #include <vector>
 
+#include "display_geometry.h"
 #include "frame_extractor.h"
 #include "interruption.h"
 #include "probe.h"
@@ -156,6 +159,44 @@ void writeBadFiles() {
   const std::string whole = readFile(clip("h264.mp4"));
   writeFile(badFile("truncated.mp4"), whole.substr(0, whole.size() * 2 / 5));
   mkdir(badFile("folder.mp4").c_str(), 0755);
+  // The first bytes of a PNG (signature and IHDR): a picture format not on the list.
+  writeFile(badFile("picture.png"),
+            std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10\0\0\0\x10\x08\x02\0\0\0"
+                        "\x90\x91\x68\x36",
+                        33) +
+                std::string(64, '\0'));
+}
+
+// "Code: message" of the SnapshotFailure `call` throws; "" when none.
+std::string failureOf(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const SnapshotFailure& failure) {
+    return std::string(errorCodeName(failure.code())) + ": " + failure.what();
+  }
+  return "";
+}
+
+// The first JPEG of `bytes` with the size in its SOF0/SOF2 header replaced,
+// and its scan data padded to what a picture that large could hold (FFmpeg
+// refuses a JPEG far too short for its size before looking at the limit).
+std::string withJpegSize(std::string bytes, int width, int height) {
+  const size_t end = bytes.find("\xff\xd9");
+  if (end != std::string::npos) {
+    bytes = bytes.substr(0, end) +
+            std::string(static_cast<size_t>(width / 8 + 1) * (height / 8 + 1) / 4 + 1024, '\0') +
+            "\xff\xd9";
+  }
+  for (size_t at = 0; at + 9 < bytes.size(); ++at) {
+    if (static_cast<uint8_t>(bytes[at]) == 0xFF &&
+        (static_cast<uint8_t>(bytes[at + 1]) == 0xC0 || static_cast<uint8_t>(bytes[at + 1]) == 0xC2)) {
+      bytes[at + 5] = static_cast<char>(height >> 8);
+      bytes[at + 6] = static_cast<char>(height & 0xFF);
+      bytes[at + 7] = static_cast<char>(width >> 8);
+      bytes[at + 8] = static_cast<char>(width & 0xFF);
+    }
+  }
+  return bytes;
 }
 
 double millisecondsSince(std::chrono::steady_clock::time_point start) {
@@ -391,7 +432,7 @@ TEST("errors: a missing file is ResourceNotFound") {
 }
 
 TEST("errors: files that are not videos are ResourceContentBad") {
-  for (const char* name : {"empty.mp4", "random.mp4", "notes.txt", "truncated.mp4", "folder.mp4"}) {
+  for (const char* name : {"empty.mp4", "random.mp4", "notes.txt", "truncated.mp4"}) {
     const std::string path = badFile(name);
     std::fprintf(stderr, "    (%s)\n", name);
     EXPECT_FAILURE(ErrorCode::ResourceContentBad, probeFile(path, Interruption()));
@@ -400,7 +441,7 @@ TEST("errors: files that are not videos are ResourceContentBad") {
   }
 }
 
-TEST("errors: a FIFO is ResourceContentBad, without blocking on open") {
+TEST("errors: a FIFO is InvalidParameter, without blocking on open") {
   const std::string path = badFile("pipe.mp4");
   unlink(path.c_str());
   if (!CHECK_EQ(mkfifo(path.c_str(), 0600), 0)) {
@@ -427,7 +468,7 @@ TEST("errors: a FIFO is ResourceContentBad, without blocking on open") {
       }
     });
     const auto start = std::chrono::steady_clock::now();
-    EXPECT_FAILURE(ErrorCode::ResourceContentBad, call());
+    CHECK_EQ(failureOf(call), std::string("InvalidParameter: is not a regular file"));
     done = true;
     unblocker.join();
     if (!CHECK(millisecondsSince(start) < 1500)) {
@@ -435,6 +476,255 @@ TEST("errors: a FIFO is ResourceContentBad, without blocking on open") {
     }
   }
   unlink(path.c_str());
+}
+
+TEST("errors: a folder, a long name and a link loop get a parameter or permission code") {
+  const std::string folder = badFile("folder.mp4");
+  CHECK_EQ(failureOf([&] { probeFile(folder, Interruption()); }),
+           std::string("InvalidParameter: is a folder, not a file"));
+  CHECK_EQ(failureOf([&] { extract(folder, pick({0}, FrameType::Normal)); }),
+           std::string("InvalidParameter: is a folder, not a file"));
+  const std::string longName = badFile(std::string(300, 'n') + ".mp4");
+  CHECK_EQ(failureOf([&] { extract(longName, pick({0}, FrameType::Intra)); }),
+           std::string("InvalidParameter: the name is too long"));
+  CHECK_EQ(failureOf([&] { probeFile(longName, Interruption()); }),
+           std::string("InvalidParameter: the name is too long"));
+  const std::string loop = badFile("loop.mp4");
+  unlink(loop.c_str());
+  CHECK_EQ(symlink("loop.mp4", loop.c_str()), 0);
+  CHECK_EQ(failureOf([&] { extract(loop, pick({0}, FrameType::Intra)); }),
+           std::string("PermissionDenied.ResourceAccess: cannot open the file: Too many levels of "
+                       "symbolic links"));
+  unlink(loop.c_str());
+  // No message names the path.
+  CHECK_EQ(failureOf([&] { probeFile(clip("no-such-clip.mp4"), Interruption()); }),
+           std::string("InvalidParameter.ResourceNotFound: cannot open the file: No such file or "
+                       "directory"));
+}
+
+TEST("errors: messages carry no path, heap address or format list") {
+  // FFmpeg's own line is quoted without its "@ 0x..." context address.
+  const std::string truncated = failureOf([&] { probeFile(badFile("truncated.mp4"), Interruption()); });
+  CHECK_EQ(truncated,
+           std::string("InvalidParameter.ResourceContentBad: cannot open the file as a video: "
+                       "Invalid data found when processing input ([mov,mp4,m4a,3gp,3g2,mj2] moov "
+                       "atom not found)"));
+  // A PNG is a picture format that is not on the list: the list is not quoted.
+  const std::string png = failureOf([&] { probeFile(badFile("picture.png"), Interruption()); });
+  CHECK(png.rfind("InvalidParameter.ResourceContentBad: cannot open the file as a video: ", 0) == 0);
+  CHECK(png.find("whitelist") == std::string::npos);
+  CHECK(png.find("matroska") == std::string::npos);
+  CHECK(png.find("@ 0x") == std::string::npos);
+  CHECK(png.find(clipsDir) == std::string::npos);
+  CHECK(png.size() < 400);
+}
+
+TEST("errors: huge MP4 sample tables are ResourceContentBad, not InternalError") {
+  const std::string tooLarge =
+      "InvalidParameter.ResourceContentBad: cannot open the file as a video: its tables are too "
+      "large ([mov,mp4,m4a,3gp,3g2,mj2] error reading header)";
+  const std::string invalid =
+      "InvalidParameter.ResourceContentBad: cannot open the file as a video: Invalid data found "
+      "when processing input ([mov,mp4,m4a,3gp,3g2,mj2] error reading header)";
+  for (const auto& [box, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"stco", tooLarge}, {"stts", tooLarge}, {"stsz", invalid}}) {
+    std::string bytes = readFile(clip("h264.mp4"));
+    const size_t at = bytes.find(box);
+    if (!CHECK(at != std::string::npos)) {
+      continue;
+    }
+    // The entry count (0x3ffffff0) after version and flags (stsz: and the sample size).
+    const size_t count = at + 4 + 4 + (box == "stsz" ? 4 : 0);
+    bytes.replace(count, 4, std::string("\x3f\xff\xff\xf0", 4));
+    const std::string path = badFile("huge-" + box + ".mp4");
+    writeFile(path, bytes);
+    CHECK_EQ(failureOf([&] { extract(path, pick({0, 1000}, FrameType::Normal)); }), expected);
+    CHECK_EQ(failureOf([&] { probeFile(path, Interruption()); }), expected);
+  }
+}
+
+// ---- Limits -------------------------------------------------------------
+
+TEST("limits: a 500:1 pasp box is ignored: square pixels, no giant picture") {
+  std::string bytes = readFile(clip("vp9-1080p.mp4"));
+  const size_t at = bytes.find("pasp");
+  if (!CHECK(at != std::string::npos)) {
+    return;
+  }
+  bytes.replace(at + 4, 8, std::string("\0\0\x01\xf4\0\0\0\x01", 8));  // 500:1
+  const std::string path = badFile("pasp-500.mp4");
+  writeFile(path, bytes);
+  const ProbeResult probe = probeFile(path, Interruption());
+  CHECK_EQ(probe.width, 1920);
+  CHECK_EQ(probe.displayWidth, 1920);
+  CHECK_EQ(probe.displayHeight, 1080);
+  CHECK_EQ(probe.sampleAspectNum, 1);
+  CHECK_EQ(probe.sampleAspectDen, 1);
+  for (const FrameType type : {FrameType::Normal, FrameType::Intra}) {
+    const auto frames = extract(path, pick({0, 120}, type));
+    CHECK_EQ(frames.size(), 2u);
+    checkImages(frames, 1920, 1080);
+  }
+  // The clip's own 2:1 stays: within 1:16 .. 16:1.
+  const ProbeResult anamorphic = probeFile(clip("vp9-1080p.mp4"), Interruption());
+  CHECK_EQ(anamorphic.displayWidth, 3840);
+  CHECK_EQ(anamorphic.sampleAspectNum, 2);
+  checkImages(extract(clip("vp9-1080p.mp4"), pick({0}, FrameType::Intra)), 3840, 1080);
+}
+
+TEST("limits: frames over limitInputPixels are refused before decoding") {
+  FrameSelection selection = pick({0}, FrameType::Normal);
+  selection.limits.inputPixels = 320 * 240 - 1;
+  CHECK_EQ(failureOf([&] { extract(clip("h264.mp4"), selection); }),
+           std::string("InvalidParameter.ResourceContentBad: the video's frames are 320x240 (76800 "
+                       "pixels), over limitInputPixels (76799)"));
+  selection.limits.inputPixels = 320 * 240;
+  CHECK_EQ(extract(clip("h264.mp4"), selection).size(), 1u);
+  // A side over 16383 is refused whatever the pixel count.
+  CHECK_EQ(failureOf([] { checkInputSize(16384, 2, PixelLimits()); }),
+           std::string("InvalidParameter.ResourceContentBad: the video's frames are 16384x2, over "
+                       "the largest side of 16383 pixels"));
+}
+
+TEST("limits: a 16000x16000 MJPEG is refused naming limitInputPixels") {
+  const std::string path = badFile("16000.mjpeg");
+  writeFile(path, withJpegSize(readFile(clip("mjpeg.mjpeg")), 16000, 16000));
+  const std::string expected =
+      "InvalidParameter.ResourceContentBad: the video's frames are 16000x16000 (256000000 "
+      "pixels), over limitInputPixels (67108864)";
+  CHECK_EQ(failureOf([&] { extract(path, pick({0}, FrameType::Normal)); }), expected);
+  CHECK_EQ(failureOf([&] { extract(path, pick({0}, FrameType::Intra)); }), expected);
+  CHECK_EQ(failureOf([&] { probeFile(path, Interruption()); }), expected);
+  // In Matroska, whose header states the size: refused at open, before decoding.
+  const std::string mkv = readFile(clip("mjpeg.mkv"));
+  const size_t widthAt = mkv.find(std::string("\xb0\x82\x01\x40", 4));  // PixelWidth 320
+  if (!CHECK(widthAt != std::string::npos)) {
+    return;
+  }
+  std::string wide = mkv;
+  wide.replace(widthAt + 2, 2, "\x3e\x80");  // 16000x240
+  writeFile(badFile("16000x240.mkv"), wide);
+  FrameSelection selection = pick({0}, FrameType::Normal);
+  selection.limits.inputPixels = 1000000;
+  const std::string overLimit =
+      "InvalidParameter.ResourceContentBad: the video's frames are 16000x240 (3840000 pixels), "
+      "over limitInputPixels (1000000)";
+  CHECK_EQ(failureOf([&] { extract(badFile("16000x240.mkv"), selection); }), overLimit);
+  selection.frameType = FrameType::Intra;
+  CHECK_EQ(failureOf([&] { extract(badFile("16000x240.mkv"), selection); }), overLimit);
+  // probe() decodes no such picture: it reports the size of the frames it decoded.
+  CHECK_EQ(probeFile(badFile("16000x240.mkv"), Interruption()).width, 320);
+  wide.replace(widthAt + 2, 2, "\x4e\x20");  // 20000x240
+  writeFile(badFile("20000x240.mkv"), wide);
+  CHECK_EQ(failureOf([&] { extract(badFile("20000x240.mkv"), pick({0}, FrameType::Intra)); }),
+           std::string("InvalidParameter.ResourceContentBad: the video's frames are 20000x240, "
+                       "over the largest side of 16383 pixels"));
+}
+
+TEST("limits: an output over limitOutputPixels or 16383 a side is OutOfRange") {
+  CHECK_EQ(failureOf([&] { extract(clip("h264.mp4"), pick({0}, FrameType::Normal, 16000)); }),
+           std::string("InvalidParameter.OutOfRange: the requested image would be 16000x12000 "
+                       "(192000000 pixels), over limitOutputPixels (67108864)"));
+  CHECK_EQ(failureOf([&] { extract(clip("h264.mp4"), pick({0}, FrameType::Intra, 10, 16384)); }),
+           std::string("InvalidParameter.OutOfRange: the requested image would be 10x16384, over "
+                       "the largest side of 16383 pixels"));
+  FrameSelection small = pick({0}, FrameType::Normal);
+  small.limits.outputPixels = 1000;
+  CHECK_EQ(failureOf([&] { extract(clip("h264.mp4"), small); }),
+           std::string("InvalidParameter.ResourceContentBad: the video's pictures display at "
+                       "320x240 (76800 pixels), over limitOutputPixels (1000)"));
+  small.width = 20;  // 20x15
+  checkImages(extract(clip("h264.mp4"), small), 20, 15);
+}
+
+TEST("limits: display size follows the SAR rule") {
+  CHECK_EQ(displaySize(1920, 1080, AVRational{500, 1}, 0).width, 1920);
+  CHECK_EQ(displaySize(1920, 1080, AVRational{16, 1}, 0).width, 30720);
+  CHECK_EQ(displaySize(1920, 1080, AVRational{17, 1}, 0).width, 1920);
+  CHECK_EQ(displaySize(1920, 1080, AVRational{1, 16}, 0).width, 120);
+  CHECK_EQ(displaySize(1920, 1080, AVRational{1, 17}, 0).width, 1920);
+  CHECK_EQ(displaySize(1920, 1080, AVRational{0, 1}, 90).width, 1080);
+  CHECK_EQ(displaySize(1920, 1080, AVRational{-2, 1}, 90).height, 1920);
+}
+
+// ---- Containers and elementary streams ------------------------------------
+
+TEST("matroska: times count from a start at 10 s") {
+  const std::string mkv = clip("h264-at-10s.mkv");
+  CHECK_EQ(probeFile(mkv, Interruption()).startTimeMs, 10000.0);
+  const auto selection = pick({0, 1000, 2000, 3000, 3960}, FrameType::Normal);
+  const auto frames = extract(mkv, selection);
+  checkSameFrames(frames, extract(clip("h264.mp4"), selection));
+  CHECK(frames.size() == 5 && frames[1].image->pixels != frames[0].image->pixels);
+  // Past the last frame (3960 ms): no frame.
+  CHECK_EQ(extract(mkv, pick({3961}, FrameType::Normal)).size(), 0u);
+  CHECK_EQ(extract(mkv, pick({3000, 5000}, FrameType::Normal)).size(), 1u);
+  const auto intra = pick({0, 1500, 3999}, FrameType::Intra);
+  checkSameFrames(extract(mkv, intra), extract(clip("h264.mp4"), intra));
+}
+
+TEST("elementary streams: H.264, HEVC and MPEG-2 give the container's frames") {
+  const std::vector<std::pair<std::string, std::string>> pairs = {
+      {"h264.h264", "h264.mp4"}, {"hevc.hevc", "hevc.mkv"}, {"mpeg2.m2v", "mpeg2.ts"}};
+  for (const auto& [raw, contained] : pairs) {
+    std::fprintf(stderr, "    (%s)\n", raw.c_str());
+    const auto normal = pick({0, 40, 1000, 1010, 2520, 3960}, FrameType::Normal);
+    const auto frames = extract(clip(raw), normal);
+    checkSameFrames(frames, extract(clip(contained), normal));
+    CHECK_EQ(extract(clip(raw), pick({3961}, FrameType::Normal)).size(), 0u);
+    // Earlier times after later ones: back to the start.
+    FrameExtractor extractor(identifyFile(clip(raw), 0), Interruption());
+    extractor.extract(pick({3000}, FrameType::Normal), Interruption());
+    checkSameFrames(extractor.extract(pick({40, 1010}, FrameType::Normal), Interruption()),
+                    extract(clip(contained), pick({40, 1010}, FrameType::Normal)));
+    const auto intra = pick({0, 500, 1000, 2999, 9000}, FrameType::Intra);
+    checkSameFrames(extract(clip(raw), intra), extract(clip(contained), intra));
+  }
+}
+
+TEST("elementary streams: a raw MJPEG file opens") {
+  const ProbeResult probe = probeFile(clip("mjpeg.mjpeg"), Interruption());
+  CHECK_EQ(probe.codecName, std::string("mjpeg"));
+  CHECK_EQ(probe.width, 320);
+  const auto frames = extract(clip("mjpeg.mjpeg"), pick({0, 1000, 1960}, FrameType::Normal));
+  CHECK_EQ(timesOf(frames), (std::vector<double>{0, 1000, 1960}));
+  checkImages(frames, 320, 240);
+  CHECK(frames.size() == 3 && hasPicture(*frames[2].image) &&
+        frames[2].image->pixels != frames[0].image->pixels);
+}
+
+// ---- Streams ----------------------------------------------------------------
+
+TEST("streams: only the chosen stream is probed (a 64-stream MPEG-TS)") {
+  // Each probed H.264 stream would cost a decoder; the answer must not
+  // depend on the other streams either.
+  const ProbeResult probe = probeFile(clip("streams.ts"), Interruption());
+  CHECK_EQ(probe.width, 64);
+  CHECK_EQ(probe.codecName, std::string("h264"));
+  const auto frames = extract(clip("streams.ts"), pick({0, 1000}, FrameType::Normal));
+  CHECK_EQ(timesOf(frames), (std::vector<double>{0, 1000}));
+}
+
+// ---- Test hooks -------------------------------------------------------------
+
+TEST("crash hook: FRAMESNAP_TEST_CRASH_SUFFIX crashes the core on a matching path") {
+  const pid_t child = fork();
+  if (child == 0) {
+    setenv("FRAMESNAP_TEST_CRASH_SUFFIX", ".crash-me.mp4", 1);
+    try {
+      probeFile(clip("h264.mp4"), Interruption());  // no match: no crash
+      probeFile(badFile("x.crash-me.mp4"), Interruption());
+    } catch (...) {
+    }
+    _exit(0);
+  }
+  int status = 0;
+  CHECK_EQ(waitpid(child, &status, 0), child);
+  // A SIGSEGV (AddressSanitizer reports it and exits non-zero instead).
+  CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV) ||
+        (WIFEXITED(status) && WEXITSTATUS(status) != 0));
+  // Unset, nothing happens.
+  EXPECT_FAILURE(ErrorCode::ResourceNotFound, probeFile(badFile("x.crash-me.mp4"), Interruption()));
 }
 
 // ---- Interruption -------------------------------------------------------
@@ -552,7 +842,9 @@ int main(int argc, char** argv) {
                  argv[0]);
     return 2;
   }
-  for (const char* name : {"h264.mp4", "mpeg2.ts", "long.mp4"}) {
+  for (const char* name : {"h264.mp4", "mpeg2.ts", "long.mp4", "vp9-1080p.mp4", "h264-at-10s.mkv",
+                           "h264.h264", "mpeg2.m2v", "hevc.mkv", "hevc.hevc", "mjpeg.mjpeg",
+                           "mjpeg.mkv", "streams.ts"}) {
     struct stat status {};
     if (stat(clip(name).c_str(), &status) != 0) {
       std::fprintf(stderr, "missing clip %s: run scripts/native-tests.sh\n", clip(name).c_str());
