@@ -1,18 +1,26 @@
 /**
  * The low-level, idiomatic API: probe a file, take one or many JPEG snapshots.
  * Decoding runs in the native core on libuv's thread pool; sharp encodes.
+ *
+ * Every failure about the file names it: "<path>: <reason>", the path
+ * shortened (the native core never puts a path in its messages).
  */
-import { ErrorCodes, SnapshotError } from './errors.js';
+import { aboutSubject, ErrorCodes, SnapshotError, toSnapshotError } from './errors.js';
 import { encodeJpeg, preloadEncoder } from './encode.js';
 import { nativeAddon, type NativeCallOptions, type NativeFrame, type NativeProbe } from './native.js';
 import {
+  CALL_LIMIT_NAMES,
+  expectSignal,
+  optionsObject,
+  resolveCallLimits,
   resolveSnapshotOptions,
   resolveSnapshotsOptions,
+  type CallLimits,
   type ResolvedOptions,
   type SnapshotOptions,
   type SnapshotsOptions,
 } from './options.js';
-import { expectPath, invalid } from './validate.js';
+import { expectNumber, expectPath, rejectUnknownKeys } from './validate.js';
 
 export interface ProbeResult extends NativeProbe {
   /** PQ or HLG transfer: snapshots are not tone-mapped, so their colours are approximate. */
@@ -39,50 +47,123 @@ export interface Snapshot {
 export interface ProbeOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Largest decoded frame (width * height) accepted; default 8192 * 8192. */
+  limitInputPixels?: number;
+  /** Largest display size (width * height, after aspect ratio and rotation) accepted; default 8192 * 8192. */
+  limitOutputPixels?: number;
 }
 
-/** Shared-memory cancellation flag for one native call, wired to an AbortSignal. */
+const CANCELLED = 'the snapshot was cancelled';
+const PAST_DEADLINE = 'the snapshot ran past its deadline';
+
+/** Shared-memory cancellation flag for one call, wired to an AbortSignal. */
 export class CallControl {
   private readonly detach: () => void;
+  private onCancel: (() => void) | undefined;
 
   /** `abort` may be a flag shared with another thread that waits on this call. */
   constructor(
     signal: AbortSignal | undefined,
     readonly abort: Int32Array = new Int32Array(new SharedArrayBuffer(4)),
   ) {
-    const cancel = (): void => {
-      Atomics.store(this.abort, 0, 1);
-    };
+    const cancel = (): void => this.cancel();
     if (signal?.aborted) cancel();
     signal?.addEventListener('abort', cancel, { once: true });
     this.detach = () => signal?.removeEventListener('abort', cancel);
   }
 
-  nativeOptions(timeoutMs: number): NativeCallOptions {
-    return { abort: this.abort, timeoutMs };
+  get cancelled(): boolean {
+    return Atomics.load(this.abort, 0) !== 0;
+  }
+
+  /** Stops the native work at its next check, and tells whoever waits (see settleInTime). */
+  cancel(): void {
+    Atomics.store(this.abort, 0, 1);
+    this.onCancel?.();
+  }
+
+  /** Calls `listener` when the call is cancelled from this thread (at once if it already is). */
+  whenCancelled(listener: (() => void) | undefined): void {
+    this.onCancel = listener;
+    if (listener !== undefined && this.cancelled) listener();
+  }
+
+  nativeOptions(timeoutMs: number, limits: CallLimits): NativeCallOptions & CallLimits {
+    return { abort: this.abort, timeoutMs, limitInputPixels: limits.limitInputPixels, limitOutputPixels: limits.limitOutputPixels };
   }
 
   close(): void {
     this.detach();
+    this.onCancel = undefined;
   }
 }
 
-function resolveProbeOptions(options: ProbeOptions): { timeoutMs: number; signal?: AbortSignal } {
-  if (options === null || typeof options !== 'object') throw invalid('an options object', 'options', options);
-  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
-    throw invalid('an AbortSignal', 'signal', options.signal);
-  }
-  const timeoutMs = options.timeoutMs ?? 0;
-  if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0)) throw invalid('a positive number', 'timeoutMs', timeoutMs);
-  return { timeoutMs, signal: options.signal };
+/**
+ * Settles with `work`, or with SnapshotTimeOut at the deadline, or with
+ * Aborted as soon as the call is cancelled, whichever comes first: work that
+ * cannot be stopped at once (a sharp encode under way, a blocking read) is
+ * left to finish in the background, its result dropped, while the native
+ * core stops at its next check of the flag set here.
+ */
+function settleInTime<T>(control: CallControl, timeoutMs: number, work: () => Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const stop = (error: SnapshotError): void => {
+      clearTimeout(timer);
+      control.whenCancelled(undefined);
+      reject(error);
+    };
+    if (timeoutMs > 0) {
+      timer = setTimeout(() => {
+        stop(new SnapshotError(ErrorCodes.SnapshotTimeOut, PAST_DEADLINE));
+        control.cancel();
+      }, timeoutMs);
+    }
+    control.whenCancelled(() => stop(new SnapshotError(ErrorCodes.Aborted, CANCELLED)));
+    if (control.cancelled) return;
+    work().then(
+      (value) => {
+        clearTimeout(timer);
+        control.whenCancelled(undefined);
+        resolve(value);
+      },
+      (error: unknown) => stop(toSnapshotError(error)),
+    );
+  });
 }
+
+/** A failure about the file at `path` names it; a cancellation or a timeout is about the call and does not. */
+function aboutFile(error: unknown, path: string): SnapshotError {
+  const failure = toSnapshotError(error);
+  if (failure.code === ErrorCodes.Aborted || failure.code === ErrorCodes.SnapshotTimeOut) return failure;
+  return aboutSubject(failure, path);
+}
+
+interface ResolvedProbeOptions {
+  timeoutMs: number;
+  signal: AbortSignal | undefined;
+  limits: CallLimits;
+}
+
+function resolveProbeOptions(given: ProbeOptions, keys: readonly string[]): ResolvedProbeOptions {
+  const options = optionsObject('options', given);
+  rejectUnknownKeys('probe options', options, keys);
+  const timeoutMs = options['timeoutMs'] === undefined ? 0 : expectNumber('timeoutMs', options['timeoutMs'], 1, 24 * 3600 * 1000);
+  return { timeoutMs, signal: expectSignal(options['signal']), limits: resolveCallLimits(options) };
+}
+
+const PROBE_KEYS = ['timeoutMs', 'signal', ...CALL_LIMIT_NAMES];
 
 export async function probe(path: string, options: ProbeOptions = {}): Promise<ProbeResult> {
   const file = expectPath('path', path);
-  const { timeoutMs, signal } = resolveProbeOptions(options);
+  const { timeoutMs, signal, limits } = resolveProbeOptions(options, PROBE_KEYS);
   const control = new CallControl(signal);
   try {
-    return withHdr(await nativeAddon().probe(file, control.nativeOptions(timeoutMs)));
+    return withHdr(
+      await settleInTime(control, timeoutMs, () => nativeAddon().probe(file, control.nativeOptions(timeoutMs, limits))),
+    );
+  } catch (error) {
+    throw aboutFile(error, file);
   } finally {
     control.close();
   }
@@ -90,77 +171,140 @@ export async function probe(path: string, options: ProbeOptions = {}): Promise<P
 
 export function probeSync(path: string, options: Omit<ProbeOptions, 'signal'> = {}): ProbeResult {
   const file = expectPath('path', path);
-  const { timeoutMs } = resolveProbeOptions(options);
-  return withHdr(nativeAddon().probeSync(file, { timeoutMs }));
+  const { timeoutMs, limits } = resolveProbeOptions(options, PROBE_KEYS.filter((key) => key !== 'signal'));
+  const nativeOptions: NativeCallOptions & CallLimits = { timeoutMs, ...limits };
+  try {
+    return withHdr(nativeAddon().probeSync(file, nativeOptions));
+  } catch (error) {
+    throw aboutFile(error, file);
+  }
 }
 
-function pastTheEnd(path: string, requestedMs: number): SnapshotError {
-  return new SnapshotError(
-    ErrorCodes.ResourceContentBad,
-    `No frame at or after ${requestedMs} ms in ${path}: the time is past the last frame`,
-  );
+function pastTheEnd(requestedMs: number): SnapshotError {
+  return new SnapshotError(ErrorCodes.ResourceContentBad, `no frame at or after ${requestedMs} ms: the time is past the last frame`);
 }
 
 /**
- * Decodes and encodes the frames for already validated options; the sync
- * twins run this same function in a worker thread.
+ * RGB decoded per native call, about: with the batch being encoded while the
+ * next one decodes, a call holds about twice this in frames however many
+ * times it asks for (only the JPEGs accumulate). 24 MiB is four 1080p frames,
+ * enough to keep sharp's encodes running in parallel.
  */
-export async function takeSnapshots(path: string, options: ResolvedOptions, control: CallControl): Promise<Snapshot[]> {
+const BATCH_RGB_BYTES = 24 * 1024 * 1024;
+/** Most frames per native call (small frames: fewer calls, and a bound anyway). */
+const MAX_BATCH = 8;
+
+/** A frame taken for one time, without its pixels. */
+interface Taken {
+  timeMs: number;
+  keyframe: boolean;
+  width: number;
+  height: number;
+  jpeg: Promise<Buffer>;
+}
+
+/**
+ * Decodes the distinct times in ascending order, a few frames per native call
+ * on the file kept open between calls (`reuse`), and encodes each batch while
+ * the next one decodes; a batch's RGB is released once its JPEGs are made.
+ */
+async function takeInBatches(path: string, options: ResolvedOptions, control: CallControl): Promise<Map<number, Taken>> {
   const startedAt = Date.now();
-  const distinctTimes = [...new Set(options.times)].sort((a, b) => a - b);
-  const decoding = nativeAddon().extractFrames(
-    {
-      path,
-      times: distinctTimes,
-      frameType: options.frameType,
-      width: options.width,
-      height: options.height,
-      threads: options.threads,
-      // Keep the file open on this thread: the next call on it skips the open
-      // and, for later times, decodes on instead of seeking.
-      reuse: true,
-    },
-    control.nativeOptions(options.timeoutMs),
-  );
-  preloadEncoder();
-  const frames = await decoding;
-  if (frames.length < distinctTimes.length) {
-    throw pastTheEnd(path, distinctTimes[frames.length]!);
-  }
+  const times = [...new Set(options.times)].sort((a, b) => a - b);
+  const takenByTime = new Map<number, Taken>();
   // Times that land on one frame share its JPEG.
   const jpegByFrameTime = new Map<number, Promise<Buffer>>();
-  const byRequestedTime = new Map<number, { frame: NativeFrame; jpeg: Promise<Buffer> }>();
-  for (const frame of frames) {
+  const extract = (batch: number[]): Promise<NativeFrame[]> => {
+    const remainingMs = options.timeoutMs > 0 ? Math.max(1, options.timeoutMs - (Date.now() - startedAt)) : 0;
+    return nativeAddon().extractFrames(
+      {
+        path,
+        times: batch,
+        frameType: options.frameType,
+        width: options.width,
+        height: options.height,
+        threads: options.threads,
+        // Keep the file open: the next batch skips the open and, for later
+        // times, decodes on instead of seeking.
+        reuse: true,
+      },
+      control.nativeOptions(remainingMs, options.limits),
+    );
+  };
+  const encode = (frame: NativeFrame): Promise<Buffer> => {
     let jpeg = jpegByFrameTime.get(frame.timeMs);
     if (jpeg === undefined) {
       jpeg = encodeJpeg(frame, options.quality);
+      // Awaited below; a failure while an earlier step fails is not "unhandled".
+      jpeg.catch(() => undefined);
       jpegByFrameTime.set(frame.timeMs, jpeg);
     }
-    byRequestedTime.set(frame.requestedMs, { frame, jpeg });
+    takenByTime.set(frame.requestedMs, { timeMs: frame.timeMs, keyframe: frame.keyframe, width: frame.width, height: frame.height, jpeg });
+    return jpeg;
+  };
+
+  // The first batch is one frame: its size sets the size of the others.
+  let batch = times.slice(0, 1);
+  let decoding = extract(batch);
+  let encoding: Promise<unknown> = Promise.resolve();
+  preloadEncoder();
+  for (let next = 0; ; ) {
+    let frames: NativeFrame[];
+    try {
+      frames = await decoding;
+    } finally {
+      // Never leave the previous batch's encodes behind, whatever happened.
+      await encoding.catch(() => undefined);
+    }
+    await encoding;
+    if (frames.length < batch.length) throw pastTheEnd(batch[frames.length]!);
+    next += batch.length;
+    if (control.cancelled) throw new SnapshotError(ErrorCodes.Aborted, CANCELLED);
+    const frameBytes = Math.max(1, ...frames.map((frame) => frame.rgb.length));
+    const batchSize = Math.min(MAX_BATCH, Math.max(1, Math.floor(BATCH_RGB_BYTES / frameBytes)));
+    batch = times.slice(next, next + batchSize);
+    if (batch.length > 0) {
+      decoding = extract(batch);
+      decoding.catch(() => undefined);
+    }
+    encoding = Promise.all(frames.map(encode));
+    encoding.catch(() => undefined);
+    if (batch.length === 0) break;
   }
-  const jpegs = new Map<number, Buffer>();
-  await Promise.all(
-    [...byRequestedTime].map(async ([time, entry]) => {
-      jpegs.set(time, await entry.jpeg);
-    }),
-  );
-  if (Atomics.load(control.abort, 0) !== 0) {
-    throw new SnapshotError(ErrorCodes.Aborted, 'the snapshot was cancelled');
+  await encoding;
+  return takenByTime;
+}
+
+/**
+ * Decodes and encodes the frames for already validated options, in the order
+ * of `options.times`; the sync twins run this same function in a worker
+ * thread. Rejects at the deadline and on cancellation without waiting for
+ * work under way.
+ */
+export async function takeSnapshots(path: string, options: ResolvedOptions, control: CallControl): Promise<Snapshot[]> {
+  const startedAt = Date.now();
+  try {
+    const takenByTime = await settleInTime(control, options.timeoutMs, () => takeInBatches(path, options, control));
+    if (control.cancelled) throw new SnapshotError(ErrorCodes.Aborted, CANCELLED);
+    if (options.timeoutMs > 0 && Date.now() - startedAt > options.timeoutMs) {
+      throw new SnapshotError(ErrorCodes.SnapshotTimeOut, PAST_DEADLINE);
+    }
+    const jpegs = new Map<number, Buffer>();
+    for (const [time, taken] of takenByTime) jpegs.set(time, await taken.jpeg);
+    return options.times.map((time) => {
+      const taken = takenByTime.get(time)!;
+      return {
+        requestedMs: time,
+        timeMs: taken.timeMs,
+        keyframe: taken.keyframe,
+        width: taken.width,
+        height: taken.height,
+        jpeg: jpegs.get(time)!,
+      };
+    });
+  } catch (error) {
+    throw aboutFile(error, path);
   }
-  if (options.timeoutMs > 0 && Date.now() - startedAt > options.timeoutMs) {
-    throw new SnapshotError(ErrorCodes.SnapshotTimeOut, `the snapshot took longer than ${options.timeoutMs} ms`);
-  }
-  return options.times.map((time) => {
-    const { frame } = byRequestedTime.get(time)!;
-    return {
-      requestedMs: time,
-      timeMs: frame.timeMs,
-      keyframe: frame.keyframe,
-      width: frame.width,
-      height: frame.height,
-      jpeg: jpegs.get(time)!,
-    };
-  });
 }
 
 async function withControl<T>(signal: AbortSignal | undefined, run: (control: CallControl) => Promise<T>): Promise<T> {
@@ -172,11 +316,16 @@ async function withControl<T>(signal: AbortSignal | undefined, run: (control: Ca
   }
 }
 
+/** The signal of an options object already validated (own property only). */
+function signalOf(options: object): AbortSignal | undefined {
+  return Object.hasOwn(options, 'signal') ? (options as { signal?: AbortSignal }).signal : undefined;
+}
+
 /** One JPEG of the frame at `options.time` (milliseconds). */
 export async function snapshot(path: string, options: SnapshotOptions): Promise<Buffer> {
   const file = expectPath('path', path);
   const resolved = resolveSnapshotOptions(options);
-  const [first] = await withControl(options.signal, (control) => takeSnapshots(file, resolved, control));
+  const [first] = await withControl(signalOf(options), (control) => takeSnapshots(file, resolved, control));
   return first!.jpeg;
 }
 
@@ -184,5 +333,5 @@ export async function snapshot(path: string, options: SnapshotOptions): Promise<
 export async function snapshots(path: string, options: SnapshotsOptions): Promise<Snapshot[]> {
   const file = expectPath('path', path);
   const resolved = resolveSnapshotsOptions(options);
-  return withControl(options.signal, (control) => takeSnapshots(file, resolved, control));
+  return withControl(signalOf(options), (control) => takeSnapshots(file, resolved, control));
 }

@@ -2,10 +2,16 @@
  * Option checks with one message shape, in the manner of sharp:
  * "Expected an integer between 8 and 4096 for width but received 5000".
  */
-import { ErrorCodes, SnapshotError, type ErrorCode } from './errors.js';
+import { ErrorCodes, SnapshotError, shortenSubject, type ErrorCode } from './errors.js';
+
+/** Longest string value quoted whole in a message; a longer one is shortened in the middle. */
+const MAX_QUOTED = 120;
 
 function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'string') {
+    const half = (MAX_QUOTED - 1) / 2;
+    return JSON.stringify(value.length <= MAX_QUOTED ? value : `${value.slice(0, Math.ceil(half))}…${value.slice(-Math.floor(half))}`);
+  }
   if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) {
     return String(value);
   }
@@ -56,8 +62,23 @@ export function rejectUnknownKeys(name: string, value: object, allowed: readonly
     if (!allowed.includes(key)) {
       throw new SnapshotError(
         ErrorCodes.InvalidParameter,
-        `Unknown option ${key} in ${name}; expected only ${allowed.join(', ')}`,
+        `Unknown option ${shortenSubject(key, 60)} in ${name}; expected only ${allowed.join(', ')}`,
       );
     }
   }
+}
+
+/**
+ * The own enumerable properties of a request or options object, read once
+ * into an object without a prototype: what a caller's object inherits (from a
+ * class, from Object.create(defaults), from a polluted Object.prototype)
+ * never counts as an option, and a getter is read once, not between a check
+ * and a use.
+ */
+export function ownFields(value: object): Record<string, unknown> {
+  const fields = Object.create(null) as Record<string, unknown>;
+  for (const [key, field] of Object.entries(value)) {
+    Object.defineProperty(fields, key, { value: field, enumerable: true, writable: true, configurable: true });
+  }
+  return fields;
 }
