@@ -5,6 +5,7 @@
  * fails queued jobs, finishes running ones and refuses new ones.
  */
 import { execFile } from 'node:child_process';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -302,4 +303,39 @@ test('a pool worker killed mid-job: the job fails with InternalError, leaves not
   expect(reported.later).toEqual({ State: 'Success', Count: '3' });
   expect(reported.laterSync).toEqual({ State: 'Success', Count: '1' });
   expect(reported.laterFiles).toEqual([...counted(3), 'sync.jpg']);
+});
+
+/** The files process `pid` has open whose path ends with `suffix` (Linux). */
+function openFiles(pid: number | 'self', suffix: string): string[] {
+  return readdirSync(`/proc/${pid}/fd`).flatMap((fd) => {
+    try {
+      const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      return target.endsWith(suffix) ? [target] : [];
+    } catch {
+      return []; // closed meanwhile
+    }
+  });
+}
+
+test.runIf(process.platform === 'linux')('a pool worker that goes idle closes its kept-open input (threads, the blocking helper, processes)', async () => {
+  const { ws, service } = await setup({ workers: 1 });
+  ws.put(IN, 'kept-open.mp4', await fixture('h264'));
+  const request = (key: string) => ({ Input: input('kept-open.mp4'), SnapshotConfig: { OutputFile: outputFile(key), Time: '1000' } });
+  const idle = () => new Promise((resolve) => setTimeout(resolve, 2_500));
+  await service.submitSnapshotJob(request('thread.jpg'));
+  // Kept open right after the job (the next job on it skips the open)...
+  expect(openFiles('self', 'kept-open.mp4')).toHaveLength(1);
+  // ...and closed once the worker has been idle a while.
+  await idle();
+  expect(openFiles('self', 'kept-open.mp4')).toEqual([]);
+  service.submitSnapshotJobSync(request('blocking.jpg'));
+  await idle();
+  expect(openFiles('self', 'kept-open.mp4')).toEqual([]);
+  const isolated = new SnapshotService({ root: ws.root, workers: 1, isolation: 'process' });
+  cleanups.push(() => isolated.close());
+  await isolated.submitSnapshotJob(request('process.jpg'));
+  const [pid] = isolated.poolProcessIds;
+  expect(openFiles(pid!, 'kept-open.mp4')).toHaveLength(1);
+  await idle();
+  expect(openFiles(pid!, 'kept-open.mp4')).toEqual([]);
 });

@@ -178,6 +178,9 @@ export class Scheduler {
       minThreads: 1,
       maxThreads: this.workers,
       idleTimeout: 60_000,
+      // Not 'sync', which blocks an idle thread in Atomics.wait: its timers
+      // must run, so that it drops its kept-open file once idle (pool-worker.ts).
+      atomics: 'async',
     });
     const announced = new Announced(this.hooks, queued.job);
     const { port1, port2 } = new MessageChannel();
