@@ -29,11 +29,12 @@ export const FFMPEG_MODULES = ['libavformat', 'libavcodec', 'libswscale', 'libav
 export const MINIMUM_FFMPEG = '5.1';
 
 /**
- * The first libavutil version of each FFmpeg release (FFmpeg's own
- * libavutil/version.h at each release tag), newest first: how an installed
- * libavutil names its FFmpeg release.
+ * The first libavutil version of each FFmpeg release (libavutil/version.h at
+ * each release; 9.0 as Debian's 9.0.2 has it), newest first: how an
+ * installed libavutil names its FFmpeg release for the message.
  */
 const FFMPEG_RELEASES = [
+  ['9.0', [61, 1]],
   ['8.0', [60, 8]],
   ['7.1', [59, 39]],
   ['7.0', [59, 8]],

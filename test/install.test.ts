@@ -69,13 +69,14 @@ describe('the FFmpeg release of a libavutil version', () => {
     expect(ffmpegRelease('59.8.100')).toBe('7.0');
     expect(ffmpegRelease('59.39.100')).toBe('7.1');
     expect(ffmpegRelease('60.8.100')).toBe('8.0');
+    expect(ffmpegRelease('61.1.102')).toBe('9.0');
     expect(ffmpegRelease('56.70.100')).toBe('4.4');
   });
 
   it('names a libavutil newer than the table by itself', () => {
-    expect(ffmpegRelease('61.3.100')).toBe('with libavutil 61.3.100');
-    expect(buildingMessage('61.3.100')).toBe(
-      'framesnap: building the native addon from source (FFmpeg with libavutil 61.3.100 found)',
+    expect(ffmpegRelease('62.3.100')).toBe('with libavutil 62.3.100');
+    expect(buildingMessage('62.3.100')).toBe(
+      'framesnap: building the native addon from source (FFmpeg with libavutil 62.3.100 found)',
     );
   });
 
