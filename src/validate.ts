@@ -7,11 +7,14 @@ import { ErrorCodes, SnapshotError, shortenSubject, type ErrorCode } from './err
 /** Longest string value quoted whole in a message; a longer one is shortened in the middle. */
 const MAX_QUOTED = 120;
 
+/** A string as messages quote it: JSON (control characters escaped), shortened in the middle when long. */
+export function quoted(text: string): string {
+  const half = (MAX_QUOTED - 1) / 2;
+  return JSON.stringify(text.length <= MAX_QUOTED ? text : `${text.slice(0, Math.ceil(half))}…${text.slice(-Math.floor(half))}`);
+}
+
 function describe(value: unknown): string {
-  if (typeof value === 'string') {
-    const half = (MAX_QUOTED - 1) / 2;
-    return JSON.stringify(value.length <= MAX_QUOTED ? value : `${value.slice(0, Math.ceil(half))}…${value.slice(-Math.floor(half))}`);
-  }
+  if (typeof value === 'string') return quoted(value);
   if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) {
     return String(value);
   }

@@ -100,7 +100,13 @@ describe('addPipeline', () => {
     ['no Name', {}, ErrorCodes.NullValue, 'Name is required'],
     ['an empty Name', { Name: '' }, ErrorCodes.NullValue, 'Name is required'],
     ['a Name that is not a string', { Name: 7 }, ErrorCodes.InvalidParameter, 'Expected a name of at most 128 bytes for Name but received 7'],
-    ['a Name over 128 bytes', { Name: longName }, ErrorCodes.InvalidParameter, `Expected a name of at most 128 bytes for Name but received "${longName}"`],
+    // A value over 120 characters is quoted shortened in the middle.
+    [
+      'a Name over 128 bytes',
+      { Name: longName },
+      ErrorCodes.InvalidParameter,
+      `Expected a name of at most 128 bytes for Name but received "${'n'.repeat(60)}…${'n'.repeat(59)}"`,
+    ],
     ['an unknown field', { Name: 'p', Colour: 'red' }, ErrorCodes.InvalidParameter, 'Unknown field Colour; expected only Name, Speed, NotifyConfig'],
     ['a bad Speed', { Name: 'p', Speed: 'Boost' }, ErrorCodes.InvalidParameter, 'Expected "Standard" for Speed but received "Boost"'],
     [

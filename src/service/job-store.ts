@@ -2,8 +2,8 @@
  * The jobs a service remembers, and querySnapshotJobList over them (SPEC
  * section 7): by ids, or by filters, newest first, in pages.
  */
-import { ErrorCodes, SnapshotError } from '../errors.js';
-import { expectInteger, invalid } from '../validate.js';
+import { ErrorCodes, SnapshotError, shortenSubject } from '../errors.js';
+import { expectInteger, invalid, ownFields } from '../validate.js';
 import type { SnapshotJob } from './job.js';
 import { parseIdList } from './pipelines.js';
 
@@ -74,13 +74,17 @@ export class JobStore {
   }
 
   /** The answer without its RequestId. */
-  query(request: QuerySnapshotJobListRequest): Omit<QuerySnapshotJobListResponse, 'RequestId'> {
-    if (request === null || typeof request !== 'object' || Array.isArray(request)) {
-      throw invalid('a request object', 'request', request);
+  query(given: QuerySnapshotJobListRequest): Omit<QuerySnapshotJobListResponse, 'RequestId'> {
+    if (given === null || typeof given !== 'object' || Array.isArray(given)) {
+      throw invalid('a request object', 'request', given);
     }
+    const request = ownFields(given) as QuerySnapshotJobListRequest;
     for (const key of Object.keys(request)) {
       if (!QUERY_FIELDS.includes(key)) {
-        throw new SnapshotError(ErrorCodes.InvalidParameter, `Unknown field ${key}; expected only ${QUERY_FIELDS.join(', ')}`);
+        throw new SnapshotError(
+          ErrorCodes.InvalidParameter,
+          `Unknown field ${shortenSubject(key, 60)}; expected only ${QUERY_FIELDS.join(', ')}`,
+        );
       }
     }
     if (request.SnapshotJobIds !== undefined) return this.byIds(parseIdList('SnapshotJobIds', request.SnapshotJobIds, MAX_QUERY_IDS));

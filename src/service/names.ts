@@ -33,11 +33,25 @@ export interface NameNumbers {
 
 const PLACEHOLDER = /\{(ObjectPrefix|FileName|ExtName|Count|TileCount|SnapshotTime)\}/g;
 
+/** The placeholders of an image name (SnapshotConfig.OutputFile.Object). */
+export const IMAGE_PLACEHOLDERS: readonly string[] = ['ObjectPrefix', 'FileName', 'ExtName', 'Count', 'SnapshotTime'];
+/** The placeholders of a sprite name (SnapshotConfig.TileOutputFile.Object). */
+export const SPRITE_PLACEHOLDERS: readonly string[] = ['ObjectPrefix', 'FileName', 'ExtName', 'TileCount', 'SnapshotTime'];
+
+/**
+ * What a template writes as placeholders: every {Name} whose name has the
+ * shape of one (a letter, then letters, digits or _), known or not, in order.
+ * Other braces ("{}", "{ a }") are plain text of the name.
+ */
+export function placeholdersIn(template: string): string[] {
+  return [...template.matchAll(/\{([A-Za-z][A-Za-z0-9_]*)\}/g)].map((match) => match[1]!);
+}
+
 /**
  * Fills a template in one pass, so text that a placeholder brings in (an
  * input named "a{Count}.mp4") is never read as another placeholder. A
- * placeholder without a value here stays as it is (request validation
- * refuses those that do not belong to a template).
+ * placeholder without a value here stays as it is: request validation
+ * (request.ts) refuses every placeholder that does not belong to its template.
  */
 export function fillTemplate(template: string, context: NameContext, numbers: NameNumbers): string {
   return template.replace(PLACEHOLDER, (placeholder, name: string) => {

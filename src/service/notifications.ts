@@ -8,8 +8,8 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import { ErrorCodes, SnapshotError } from '../errors.js';
-import { invalid } from '../validate.js';
+import { ErrorCodes, SnapshotError, shortenSubject } from '../errors.js';
+import { invalid, ownFields } from '../validate.js';
 
 export interface NotifyConfig {
   Topic?: string;
@@ -67,10 +67,13 @@ export function parseNotifyConfig(value: unknown): NotifyConfig | undefined {
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new SnapshotError(ErrorCodes.JsonFormatInvalid, 'NotifyConfig must be a JSON object');
   }
-  const fields = parsed as Record<string, unknown>;
+  const fields = ownFields(parsed);
   for (const key of Object.keys(fields)) {
     if (key !== 'Topic' && key !== 'QueueName') {
-      throw new SnapshotError(ErrorCodes.InvalidParameter, `Unknown field NotifyConfig.${key}; expected only Topic, QueueName`);
+      throw new SnapshotError(
+        ErrorCodes.InvalidParameter,
+        `Unknown field NotifyConfig.${shortenSubject(key, 60)}; expected only Topic, QueueName`,
+      );
     }
   }
   const config: NotifyConfig = {};

@@ -3,8 +3,8 @@
  * order, can be paused (queued jobs wait, running ones finish) and carry the
  * NotifyConfig of their jobs' completion messages.
  */
-import { ErrorCodes, SnapshotError } from '../errors.js';
-import { invalid } from '../validate.js';
+import { ErrorCodes, SnapshotError, shortenSubject } from '../errors.js';
+import { invalid, ownFields } from '../validate.js';
 import { newJobId } from './job.js';
 import { parseNotifyConfig, type NotifyConfig } from './notifications.js';
 
@@ -56,10 +56,10 @@ function requestObject(request: unknown, allowed: readonly string[]): Record<str
   if (request === null || typeof request !== 'object' || Array.isArray(request)) {
     throw invalid('a request object', 'request', request);
   }
-  const fields = request as Record<string, unknown>;
+  const fields = ownFields(request);
   for (const key of Object.keys(fields)) {
     if (!allowed.includes(key)) {
-      throw new SnapshotError(ErrorCodes.InvalidParameter, `Unknown field ${key}; expected only ${allowed.join(', ')}`);
+      throw new SnapshotError(ErrorCodes.InvalidParameter, `Unknown field ${shortenSubject(key, 60)}; expected only ${allowed.join(', ')}`);
     }
   }
   return fields;

@@ -7,10 +7,11 @@
  */
 import { randomInt } from 'node:crypto';
 
-import { ErrorCodes, SnapshotError } from '../errors.js';
+import { ErrorCodes, SnapshotError, shortenSubject } from '../errors.js';
 import { FRAME_TYPES, MAX_SIZE, MAX_TIME_MS, MIN_SIZE, type FrameType } from '../options.js';
-import { invalid } from '../validate.js';
+import { invalid, ownFields } from '../validate.js';
 import { parseColour, type Rgb } from './colours.js';
+import { IMAGE_PLACEHOLDERS, placeholdersIn, SPRITE_PLACEHOLDERS } from './names.js';
 import { cellsPerSheet, checkSheetSize, type TileLayout } from './tile-layout.js';
 
 export interface ObjectLocation {
@@ -102,13 +103,16 @@ function parseJsonField(name: string, value: unknown): Record<string, unknown> {
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new SnapshotError(ErrorCodes.JsonFormatInvalid, `${name} must be a JSON object`);
   }
-  return parsed as Record<string, unknown>;
+  return ownFields(parsed);
 }
 
 function rejectUnknownFields(where: string, value: Record<string, unknown>, allowed: readonly string[]): void {
   for (const key of Object.keys(value)) {
     if (allowed.includes(key)) continue;
-    throw new SnapshotError(ErrorCodes.InvalidParameter, `Unknown field ${where}.${key}; expected only ${allowed.join(', ')}`);
+    throw new SnapshotError(
+      ErrorCodes.InvalidParameter,
+      `Unknown field ${where}.${shortenSubject(key, 60)}; expected only ${allowed.join(', ')}`,
+    );
   }
 }
 
@@ -123,11 +127,11 @@ function requiredString(where: string, value: unknown): string {
 const LOCATION_PATTERN = /^oss-[a-z0-9-]+$/;
 
 function parseLocation(where: string, value: unknown): ObjectLocation {
-  const object = value as Record<string, unknown>;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     if (value === undefined || value === null) throw new SnapshotError(ErrorCodes.NullValue, `${where} is required`);
     throw invalid('an object with Bucket, Location and Object', where, value);
   }
+  const object = ownFields(value);
   rejectUnknownFields(where, object, LOCATION_FIELDS);
   const location: ObjectLocation = {
     Bucket: requiredString(`${where}.Bucket`, object['Bucket']),
@@ -174,7 +178,7 @@ function optionalObject(where: string, value: unknown, allowed: readonly string[
   if (value === undefined) return undefined;
   if (value === null || value === '') throw new SnapshotError(ErrorCodes.NullValue, `${where} must not be empty`);
   if (typeof value !== 'object' || Array.isArray(value)) throw invalid(`an object with ${allowed.join(', ')}`, where, value);
-  const object = value as Record<string, unknown>;
+  const object = ownFields(value);
   rejectUnknownFields(where, object, allowed);
   return object;
 }
@@ -228,9 +232,40 @@ function mostImages(times: TimePlan): number {
   return times.count;
 }
 
+/** Where a placeholder of the other kind of output belongs, and what numbers this one's outputs. */
+const MISPLACED: Record<string, string> = {
+  TileCount: 'cannot use {TileCount}, which numbers the sprites; images are numbered by {Count}',
+  Count: 'cannot use {Count}, which numbers the single images; sprites are numbered by {TileCount}',
+};
+
+/**
+ * Refuses a placeholder that does not belong to the template at `where` (one
+ * that would else be written into names as it is), naming it; returns the
+ * template's placeholders. The template is read URL-decoded, as it is filled.
+ */
+function checkPlaceholders(where: string, template: string, allowed: readonly string[]): string[] {
+  let decoded = template;
+  try {
+    if (template.includes('%')) decoded = decodeURIComponent(template);
+  } catch {
+    // A malformed key is refused, with its own message, when the service decodes it.
+  }
+  const used = placeholdersIn(decoded);
+  for (const name of used) {
+    if (allowed.includes(name)) continue;
+    const misplaced = Object.hasOwn(MISPLACED, name) ? MISPLACED[name] : undefined;
+    throw new SnapshotError(
+      ErrorCodes.InvalidParameter,
+      misplaced !== undefined
+        ? `${where} ${misplaced}`
+        : `${where} uses the unknown placeholder {${shortenSubject(name, 60)}}; the placeholders are ${allowed.map((known) => `{${known}}`).join(', ')}`,
+    );
+  }
+  return used;
+}
+
 function parseSprites(
   config: Record<string, unknown>,
-  output: ObjectLocation,
   times: TimePlan,
   size: { width: number; height: number },
 ): { tiles: TileLayout | undefined; tileOutput: ObjectLocation | undefined } {
@@ -245,20 +280,9 @@ function parseSprites(
   }
   const tiles = parseTileOut(tileOut);
   const tileOutput = parseLocation('SnapshotConfig.TileOutputFile', config['TileOutputFile']);
-  if (output.Object.includes('{TileCount}')) {
-    throw new SnapshotError(
-      ErrorCodes.InvalidParameter,
-      'SnapshotConfig.OutputFile.Object cannot use {TileCount}, which numbers the sprites; images are numbered by {Count}',
-    );
-  }
-  if (tileOutput.Object.includes('{Count}')) {
-    throw new SnapshotError(
-      ErrorCodes.InvalidParameter,
-      'SnapshotConfig.TileOutputFile.Object cannot use {Count}, which numbers the single images; sprites are numbered by {TileCount}',
-    );
-  }
+  const spritePlaceholders = checkPlaceholders('SnapshotConfig.TileOutputFile.Object', tileOutput.Object, SPRITE_PLACEHOLDERS);
   const mostSprites = Math.ceil(Math.ceil(mostImages(times) / tiles.cellStep) / cellsPerSheet(tiles));
-  if (mostSprites > 1 && !tileOutput.Object.includes('{TileCount}')) {
+  if (mostSprites > 1 && !spritePlaceholders.includes('TileCount')) {
     throw new SnapshotError(
       ErrorCodes.InvalidParameter,
       'SnapshotConfig.TileOutputFile.Object needs {TileCount} when the job can produce more than one sprite',
@@ -300,7 +324,7 @@ export function parseSubmitRequest(request: unknown): ParsedRequest {
   if (request === null || typeof request !== 'object' || Array.isArray(request)) {
     throw invalid('a request object with Input and SnapshotConfig', 'request', request);
   }
-  const fields = request as Record<string, unknown>;
+  const fields = ownFields(request);
   rejectUnknownFields('request', fields, REQUEST_FIELDS);
   if (fields['Action'] !== undefined && fields['Action'] !== 'SubmitSnapshotJob') {
     throw invalid('"SubmitSnapshotJob"', 'Action', fields['Action']);
@@ -330,8 +354,9 @@ export function parseSubmitRequest(request: unknown): ParsedRequest {
   } else {
     times = { kind: 'series', startMs: timeMs, intervalMs, count: num };
   }
+  const imagePlaceholders = checkPlaceholders('SnapshotConfig.OutputFile.Object', output.Object, IMAGE_PLACEHOLDERS);
   const manyImages = mostImages(times) > 1;
-  if (manyImages && !output.Object.includes('{Count}')) {
+  if (manyImages && !imagePlaceholders.includes('Count')) {
     throw new SnapshotError(
       ErrorCodes.InvalidParameter,
       'SnapshotConfig.OutputFile.Object needs {Count} when the job can produce more than one image',
@@ -365,7 +390,7 @@ export function parseSubmitRequest(request: unknown): ParsedRequest {
   const height = size('Height');
   const asynchronous = hasInterval || hasNum;
   const blackFrames = blackFrameFilter(config, timeMs, asynchronous);
-  const { tiles, tileOutput } = parseSprites(config, output, times, { width, height });
+  const { tiles, tileOutput } = parseSprites(config, times, { width, height });
   const vtt = parseVtt(config, tiles);
 
   const inputEcho = parseJsonField('Input', fields['Input']) as unknown as ObjectLocation;

@@ -7,8 +7,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, realpathSync, statSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { getSystemErrorMap } from 'node:util';
 
-import { ErrorCodes, SnapshotError } from '../errors.js';
+import { ErrorCodes, SnapshotError, shortenSubject } from '../errors.js';
+import { quoted } from '../validate.js';
 
 export interface BucketConfig {
   /** Folder holding one subfolder per bucket. */
@@ -24,13 +26,42 @@ function denied(message: string): SnapshotError {
   return new SnapshotError(ErrorCodes.PermissionDenied, message);
 }
 
-function fileSystemError(error: unknown, what: string): SnapshotError {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT' || code === 'ENOTDIR') return new SnapshotError(ErrorCodes.ResourceNotFound, `${what} does not exist`);
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-    return denied(`the file system refused access to ${what} (${code})`);
+/** A key or bucket name as messages quote it: as JSON, shortened in the middle when long. */
+const quoteKey = quoted;
+
+/**
+ * An error of the file system as the caller may see it: a code a user would
+ * expect and a message about `subject` (an object or bucket named by its key,
+ * never by a server path). Node's own message is never passed on: it holds
+ * the server's folders.
+ */
+function fileSystemError(error: unknown, subject: string): SnapshotError {
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  switch (code) {
+    case 'ENOENT':
+    case 'ENOTDIR':
+      return new SnapshotError(ErrorCodes.ResourceNotFound, `${subject} does not exist`);
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return denied(`the file system refused access to ${subject} (${code})`);
+    case 'ELOOP':
+      return denied(`${subject} goes through too many links (ELOOP)`);
+    case 'ENAMETOOLONG':
+      return new SnapshotError(ErrorCodes.InvalidParameter, `${subject}: the name is too long (ENAMETOOLONG)`);
+    case 'EISDIR':
+      return notAFile(subject, true);
+    default: {
+      const errno = (error as NodeJS.ErrnoException).errno;
+      const known = typeof errno === 'number' ? getSystemErrorMap().get(errno) : undefined;
+      const reason = known === undefined ? 'an unexpected file system failure' : `${known[1]} (${known[0]})`;
+      return new SnapshotError(ErrorCodes.InternalError, `${subject}: ${reason}`);
+    }
   }
-  return new SnapshotError(ErrorCodes.InternalError, `${what}: ${(error as Error).message}`);
+}
+
+function notAFile(subject: string, folder: boolean): SnapshotError {
+  return new SnapshotError(ErrorCodes.InvalidParameter, `${subject} ${folder ? 'is a folder, not a file' : 'is not a regular file'}`);
 }
 
 /** The folder of a bucket, with symlinks resolved. */
@@ -42,20 +73,20 @@ export function bucketFolder(config: BucketConfig, bucket: string, where: string
     if (!BUCKET_NAME.test(bucket)) {
       throw new SnapshotError(
         ErrorCodes.InvalidParameter,
-        `${where}.Bucket ${JSON.stringify(bucket)} is not a valid bucket name (3-63 of a-z, 0-9 and -)`,
+        `${where}.Bucket ${quoteKey(bucket)} is not a valid bucket name (3-63 of a-z, 0-9 and -)`,
       );
     }
     folder = join(config.root, bucket);
   }
   if (folder === undefined) {
-    throw new SnapshotError(ErrorCodes.ResourceNotFound, `the bucket ${bucket} does not exist`);
+    throw new SnapshotError(ErrorCodes.ResourceNotFound, `the bucket ${shortenSubject(bucket)} does not exist`);
   }
   try {
     const real = realpathSync(folder);
     if (!statSync(real).isDirectory()) throw Object.assign(new Error('not a folder'), { code: 'ENOTDIR' });
     return real;
   } catch (error) {
-    throw fileSystemError(error, `the bucket ${bucket}`);
+    throw fileSystemError(error, `the bucket ${shortenSubject(bucket)}`);
   }
 }
 
@@ -66,21 +97,32 @@ export function decodeKey(key: string, where: string): string {
     try {
       decoded = decodeURIComponent(key);
     } catch {
-      throw new SnapshotError(ErrorCodes.InvalidParameter, `${where} ${JSON.stringify(key)} is not a valid URL-encoded key`);
+      throw new SnapshotError(ErrorCodes.InvalidParameter, `${where} ${quoteKey(key)} is not a valid URL-encoded key`);
     }
   }
   return checkKey(decoded, where);
 }
 
+/** C0 control characters and DEL: no object name holds one (a newline in a key forges log lines and listings). */
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTER = /[\u0001-\u001f\u007f]/;
+
 /** Refuses keys that could leave their bucket or name no object. */
 export function checkKey(decoded: string, where: string): string {
   if (decoded.includes('\0')) throw denied(`${where} contains a NUL byte`);
-  if (isAbsolute(decoded) || decoded.startsWith('\\')) throw denied(`${where} ${JSON.stringify(decoded)} is an absolute path`);
+  const control = CONTROL_CHARACTER.exec(decoded);
+  if (control !== null) {
+    throw new SnapshotError(
+      ErrorCodes.InvalidParameter,
+      `${where} ${quoteKey(decoded)} contains a control character (${shortenSubject(control[0])}); keys may not`,
+    );
+  }
+  if (isAbsolute(decoded) || decoded.startsWith('\\')) throw denied(`${where} ${quoteKey(decoded)} is an absolute path`);
   if (decoded.split(/[/\\]/).some((segment) => segment === '..')) {
-    throw denied(`${where} ${JSON.stringify(decoded)} leads out of its bucket`);
+    throw denied(`${where} ${quoteKey(decoded)} leads out of its bucket`);
   }
   if (decoded === '' || decoded.endsWith('/')) {
-    throw new SnapshotError(ErrorCodes.InvalidParameter, `${where} ${JSON.stringify(decoded)} does not name an object`);
+    throw new SnapshotError(ErrorCodes.InvalidParameter, `${where} ${quoteKey(decoded)} does not name an object`);
   }
   return decoded;
 }
@@ -93,13 +135,21 @@ function inside(folder: string, path: string): boolean {
 export function resolveInputObject(bucketDir: string, key: string, where: string): string {
   const candidate = resolve(bucketDir, key);
   if (!inside(bucketDir, candidate)) throw denied(`${where} leads out of its bucket`);
+  const subject = `the object ${shortenSubject(key)}`;
   let real: string;
   try {
     real = realpathSync(candidate);
   } catch (error) {
-    throw fileSystemError(error, `the object ${key}`);
+    throw fileSystemError(error, subject);
   }
-  if (!inside(bucketDir, real)) throw denied(`${where} ${JSON.stringify(key)} is a link that leads out of its bucket`);
+  if (!inside(bucketDir, real)) throw denied(`${where} ${quoteKey(key)} is a link that leads out of its bucket`);
+  let kind: ReturnType<typeof statSync>;
+  try {
+    kind = statSync(real);
+  } catch (error) {
+    throw fileSystemError(error, subject);
+  }
+  if (!kind.isFile()) throw notAFile(subject, kind.isDirectory());
   return real;
 }
 
@@ -120,16 +170,19 @@ export function prepareOutputPath(bucketDir: string, key: string, where: string)
       // mkdir never follows a link at `next`: an existing link is EEXIST.
       mkdirSync(next);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw fileSystemError(error, `the folder of ${key}`);
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw fileSystemError(error, `the folder of ${shortenSubject(key)}`);
     }
     let real: string;
     try {
       real = realpathSync(next);
     } catch (error) {
-      throw fileSystemError(error, `the folder of ${key}`);
+      throw fileSystemError(error, `the folder of ${shortenSubject(key)}`);
     }
     if (!inside(bucketDir, real)) {
-      throw denied(`${where} ${JSON.stringify(key)} goes through a link that leads out of its bucket`);
+      throw denied(`${where} ${quoteKey(key)} goes through a link that leads out of its bucket`);
+    }
+    if (!statSync(real).isDirectory()) {
+      throw new SnapshotError(ErrorCodes.InvalidParameter, `${where} ${quoteKey(key)} goes through an object that is a file, not a folder`);
     }
     folder = real;
   }
@@ -157,7 +210,8 @@ export async function writeAtomically(path: string, data: Uint8Array, temporary 
     await rename(temporary, path);
   } catch (error) {
     await unlink(temporary).catch(() => undefined);
-    throw fileSystemError(error, `writing ${path}`);
+    // The caller names the object by its key in place of the server's folder (OutputWriter).
+    throw fileSystemError(error, `the object ${path}`);
   }
 }
 

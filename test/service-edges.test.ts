@@ -1,0 +1,204 @@
+/**
+ * The job API on hostile input (issue 8): the file system's failures as the
+ * codes a user expects, with messages that name keys (shortened) and never a
+ * server folder; keys with control characters refused; unknown placeholders
+ * refused, naming them; only own properties of request objects count.
+ *
+ * Layout: root/in-bucket/clip.mp4 (the 4 s h264 clip), root/in-bucket/folder.mp4/
+ * (a folder), root/in-bucket/loop.mp4 -> loop.mp4 (a link to itself).
+ */
+import { mkdirSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { afterEach, describe, expect, test } from 'vitest';
+
+import { SnapshotService, type SubmitSnapshotJobRequest, type SubmitSnapshotJobResponse } from '../dist/index.js';
+import { fixture } from './fixtures.js';
+import { failureOf, files, tree, UPPER_UUID, workspace } from './helpers/service-clips.js';
+
+const IN = 'in-bucket';
+const OUT = 'out-bucket';
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+interface Layout {
+  dir: string;
+  root: string;
+  service: SnapshotService;
+}
+
+async function layout(): Promise<Layout> {
+  const ws = workspace([IN, OUT]);
+  cleanups.push(() => ws.remove());
+  ws.put(IN, 'clip.mp4', await fixture('h264'));
+  mkdirSync(join(ws.bucket(IN), 'folder.mp4'));
+  symlinkSync('loop.mp4', join(ws.bucket(IN), 'loop.mp4'));
+  const service = new SnapshotService({ root: ws.root, workers: 1 });
+  cleanups.push(() => service.close());
+  return { dir: ws.dir, root: ws.root, service };
+}
+
+type Submit = (service: SnapshotService, request: SubmitSnapshotJobRequest) => Promise<SubmitSnapshotJobResponse>;
+const TWINS: [string, Submit][] = [
+  ['submitSnapshotJob', (service, request) => service.submitSnapshotJob(request)],
+  ['submitSnapshotJobSync', async (service, request) => service.submitSnapshotJobSync(request)],
+];
+
+const input = (object: string) => ({ Bucket: IN, Location: 'oss-cn-hangzhou', Object: object });
+const output = (object: string, bucket = OUT) => ({ Bucket: bucket, Location: 'oss-cn-hangzhou', Object: object });
+const config = (object: string, extra: Record<string, unknown> = {}) => ({ OutputFile: output(object), Time: '1000', ...extra });
+
+/** Refused with a request id, no job, nothing written anywhere; the message holds no server folder. */
+async function expectRefused(at: Layout, submit: Submit, request: SubmitSnapshotJobRequest, code: string, message: string): Promise<void> {
+  const before = tree(at.dir);
+  const error = await failureOf(() => submit(at.service, request));
+  expect({ code: error.code, message: error.message, jobId: error.jobId }).toEqual({ code, message, jobId: undefined });
+  expect(error.requestId).toMatch(UPPER_UUID);
+  expect(error.message).not.toContain(at.root);
+  expect(error.message.length).toBeLessThan(1000);
+  expect(tree(at.dir)).toEqual(before);
+}
+
+const LONG_NAME = `${'n'.repeat(300)}.mp4`;
+const HUGE_KEY = `${'k'.repeat(1_000_000)}.mp4`;
+/** A key as messages quote it: JSON, shortened in the middle past 120 characters. */
+const quotedKey = (key: string): string => JSON.stringify(key.length <= 120 ? key : `${key.slice(0, 60)}…${key.slice(-59)}`);
+/** A key as messages name it: control characters escaped, shortened in the middle past 120 characters. */
+const namedKey = (key: string): string => (key.length <= 120 ? key : `${key.slice(0, 60)}…${key.slice(-59)}`);
+
+describe.each(TWINS)('through %s', (_name, submit) => {
+  test.each([
+    ['a name too long for the file system', LONG_NAME, 'InvalidParameter', `the object ${namedKey(LONG_NAME)}: the name is too long (ENAMETOOLONG)`],
+    ['a 1 MB key', HUGE_KEY, 'InvalidParameter', `the object ${namedKey(HUGE_KEY)}: the name is too long (ENAMETOOLONG)`],
+    ['a folder', 'folder.mp4', 'InvalidParameter', 'the object folder.mp4 is a folder, not a file'],
+    ['a link to itself (a loop)', 'loop.mp4', 'PermissionDenied.ResourceAccess', 'the object loop.mp4 goes through too many links (ELOOP)'],
+    ['a path through a file', 'clip.mp4/inner.mp4', 'InvalidParameter.ResourceNotFound', 'the object clip.mp4/inner.mp4 does not exist'],
+  ])('input key: %s', async (_label, key, code, message) => {
+    const at = await layout();
+    await expectRefused(at, submit, { Input: input(key), SnapshotConfig: config('out.jpg') }, code, message);
+  });
+
+  test.each([
+    ['a newline', 'a\nb.mp4', '\\x0a'],
+    ['a carriage return', 'a\rb.mp4', '\\x0d'],
+    ['an escape', 'a\u001bb.mp4', '\\x1b'],
+    ['DEL', 'a\u007fb.mp4', '\\x7f'],
+    ['an encoded newline', 'a%0Ab.mp4', '\\x0a'],
+  ])('an input key with %s is refused', async (_label, key, shown) => {
+    const at = await layout();
+    const decoded = decodeURIComponent(key);
+    await expectRefused(
+      at,
+      submit,
+      { Input: input(key), SnapshotConfig: config('out.jpg') },
+      'InvalidParameter',
+      `Input.Object ${quotedKey(decoded)} contains a control character (${shown}); keys may not`,
+    );
+  });
+
+  test('an output key with a newline is refused', async () => {
+    const at = await layout();
+    await expectRefused(
+      at,
+      submit,
+      { Input: input('clip.mp4'), SnapshotConfig: config('out\n.jpg') },
+      'InvalidParameter',
+      `SnapshotConfig.OutputFile.Object "out\\n.jpg" contains a control character (\\x0a); keys may not`,
+    );
+  });
+
+  test.each([
+    ['{Foo}.jpg', 'uses the unknown placeholder {Foo}'],
+    ['{count}.jpg', 'uses the unknown placeholder {count}'],
+    ['{FileName}-{Time}.jpg', 'uses the unknown placeholder {Time}'],
+    ['%7BFoo%7D.jpg', 'uses the unknown placeholder {Foo}'],
+  ])('an unknown placeholder in OutputFile.Object (%s) is refused, naming it', async (template, says) => {
+    const at = await layout();
+    await expectRefused(
+      at,
+      submit,
+      { Input: input('clip.mp4'), SnapshotConfig: config(template) },
+      'InvalidParameter',
+      `SnapshotConfig.OutputFile.Object ${says}; the placeholders are {ObjectPrefix}, {FileName}, {ExtName}, {Count}, {SnapshotTime}`,
+    );
+  });
+
+  test('{TileCount} in OutputFile.Object without sprites is refused', async () => {
+    const at = await layout();
+    await expectRefused(
+      at,
+      submit,
+      { Input: input('clip.mp4'), SnapshotConfig: config('{TileCount}.jpg') },
+      'InvalidParameter',
+      'SnapshotConfig.OutputFile.Object cannot use {TileCount}, which numbers the sprites; images are numbered by {Count}',
+    );
+  });
+
+  test('an unknown placeholder in TileOutputFile.Object is refused, naming it', async () => {
+    const at = await layout();
+    await expectRefused(
+      at,
+      submit,
+      {
+        Input: input('clip.mp4'),
+        SnapshotConfig: config('{Count}.jpg', { Num: '2', Interval: '1', TileOut: { Lines: 1, Columns: 2 }, TileOutputFile: output('{Sheet}.jpg') }),
+      },
+      'InvalidParameter',
+      'SnapshotConfig.TileOutputFile.Object uses the unknown placeholder {Sheet}; the placeholders are {ObjectPrefix}, {FileName}, {ExtName}, {TileCount}, {SnapshotTime}',
+    );
+  });
+
+  test('braces that are no placeholder stay in the name', async () => {
+    const at = await layout();
+    const response = await submit(at.service, { Input: input('clip.mp4'), SnapshotConfig: config('a{}{ b }.jpg') });
+    expect(response.SnapshotJob.State).toBe('Success');
+    expect(files(join(at.root, OUT))).toEqual(['a{}{ b }.jpg']);
+  });
+
+  test('only own properties of a request count: inherited ones are ignored', async () => {
+    const at = await layout();
+    const inherited = { Input: input('clip.mp4'), SnapshotConfig: config('inherited.jpg') };
+    await expectRefused(at, submit, Object.create(inherited) as SubmitSnapshotJobRequest, 'InvalidParameter.NullValue', 'Input is required');
+    // A config object whose prototype says Width 5 (out of range) and FrameType "bogus": ignored.
+    const snapshotConfig = Object.assign(Object.create({ Width: 5, FrameType: 'bogus', Num: '3' }) as object, config('own.jpg'));
+    const location = Object.assign(Object.create({ Location: 'bogus' }) as object, input('clip.mp4'));
+    const response = await submit(at.service, { Input: location as never, SnapshotConfig: snapshotConfig as never });
+    const job = await at.service.waitForJob(response.SnapshotJob.Id);
+    expect(job).toMatchObject({ State: 'Success', Count: '1' });
+    expect(files(join(at.root, OUT))).toEqual(['own.jpg']);
+  });
+});
+
+describe('pipelines, queries and notifications count own properties only', () => {
+  test('addPipeline and updatePipeline ignore inherited fields', async () => {
+    const at = await layout();
+    const error = await failureOf(() => at.service.addPipeline(Object.create({ Name: 'inherited' }) as never));
+    expect([error.code, error.message]).toEqual(['InvalidParameter.NullValue', 'Name is required']);
+    const added = at.service.addPipeline(
+      Object.assign(Object.create({ Speed: 'Bogus', NotifyConfig: { Topic: 'inherited' } }) as object, { Name: 'own' }) as never,
+    );
+    expect(added.Pipeline).toMatchObject({ Name: 'own', Speed: 'Standard', NotifyConfig: {} });
+    const notify = Object.assign(Object.create({ QueueName: 'inherited' }) as object, { Topic: 'own-topic' });
+    const updated = at.service.updatePipeline({ PipelineId: added.Pipeline.Id, NotifyConfig: notify as never });
+    expect(updated.Pipeline.NotifyConfig).toEqual({ Topic: 'own-topic' });
+  });
+
+  test('querySnapshotJobList ignores inherited filters', async () => {
+    const at = await layout();
+    const response = await at.service.submitSnapshotJob({ Input: input('clip.mp4'), SnapshotConfig: config('q.jpg') });
+    const answer = at.service.querySnapshotJobList(Object.create({ State: 'Bogus', SnapshotJobIds: 'nope' }) as never);
+    expect(answer.SnapshotJobList.SnapshotJob.map((job) => job.Id)).toEqual([response.SnapshotJob.Id]);
+  });
+
+  test('a 1 MB unknown field name is shortened in the message', async () => {
+    const at = await layout();
+    const error = await failureOf(() => at.service.querySnapshotJobList({ ['f'.repeat(1_000_000)]: 1 } as never));
+    expect(error.code).toBe('InvalidParameter');
+    expect(error.message).toBe(
+      `Unknown field ${'f'.repeat(30)}…${'f'.repeat(29)}; expected only SnapshotJobIds, State, PipelineId, StartOfJobCreatedTimeRange, EndOfJobCreatedTimeRange, MaximumPageSize, NextPageToken`,
+    );
+  });
+});
