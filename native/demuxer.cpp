@@ -153,6 +153,10 @@ Demuxer::Demuxer(const std::string& path, const Interruption& interruption, bool
   // a file with one does), and no stream found later is added.
   int index = findVideoStream();
   discardAllBut(index);
+  // A picture the probe refused to decode for the limit.
+  bool oversized = false;
+  int64_t oversizedWidth = 0;
+  int64_t oversizedHeight = 0;
   const bool headerIsEnough =
       index >= 0 && hasDecoderParameters(context_->streams[index]->codecpar);
   if (probeStreams || !headerIsEnough) {
@@ -167,7 +171,10 @@ Demuxer::Demuxer(const std::string& path, const Interruption& interruption, bool
     const int probed = avformat_find_stream_info(context_.get(), options.get());
     context_->max_streams = maxStreams;
     interruption_.throwIfRequested();
-    throwIfOversizedPicture(limitInputPixels);
+    oversized = takeOversizedPicture(oversizedWidth, oversizedHeight);
+    if (probed < 0 && oversized) {
+      throwOversizedPicture(oversizedWidth, oversizedHeight, limitInputPixels);
+    }
     if (probed < 0) {
       throw SnapshotFailure(ErrorCode::ResourceContentBad,
                             "cannot read the streams of the file: " +
@@ -176,6 +183,13 @@ Demuxer::Demuxer(const std::string& path, const Interruption& interruption, bool
     if (index < 0) {
       index = findVideoStream();
       discardAllBut(index);
+    }
+  }
+  if (index < 0 || !hasDecoderParameters(context_->streams[index]->codecpar)) {
+    // A size the header states is reported as is; one only a decode of an
+    // oversized picture could tell is refused for the limit.
+    if (oversized) {
+      throwOversizedPicture(oversizedWidth, oversizedHeight, limitInputPixels);
     }
   }
   if (index < 0) {
@@ -200,19 +214,15 @@ void Demuxer::discardAllBut(int index) {
   }
 }
 
-void Demuxer::throwIfOversizedPicture(int64_t limitInputPixels) {
-  int64_t width = 0;
-  int64_t height = 0;
-  if (takeOversizedPicture(width, height)) {
-    PixelLimits limits;
-    limits.inputPixels = limitInputPixels;
-    checkInputSize(width, height, limits);
-    // FFmpeg counts a little differently (its own padding); say it plainly.
-    throw SnapshotFailure(ErrorCode::ResourceContentBad,
-                          "the video's frames are " + std::to_string(width) + "x" +
-                              std::to_string(height) + ", over limitInputPixels (" +
-                              std::to_string(limitInputPixels) + ")");
-  }
+void Demuxer::throwOversizedPicture(int64_t width, int64_t height, int64_t limitInputPixels) {
+  PixelLimits limits;
+  limits.inputPixels = limitInputPixels;
+  checkInputSize(width, height, limits);
+  // FFmpeg counts a little differently (its own padding); say it plainly.
+  throw SnapshotFailure(ErrorCode::ResourceContentBad,
+                        "the video's frames are " + std::to_string(width) + "x" +
+                            std::to_string(height) + ", over limitInputPixels (" +
+                            std::to_string(limitInputPixels) + ")");
 }
 
 void Demuxer::findOrigin() {

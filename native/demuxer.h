@@ -71,7 +71,8 @@ class Demuxer {
   AVStream* stream_ = nullptr;
   int64_t toTimestamp(double milliseconds, AVRounding rounding) const;
   void discardAllBut(int index);
-  void throwIfOversizedPicture(int64_t limitInputPixels);
+  [[noreturn]] static void throwOversizedPicture(int64_t width, int64_t height,
+                                                 int64_t limitInputPixels);
   void findOrigin();
 
   int64_t origin_ = 0;

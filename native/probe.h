@@ -32,9 +32,8 @@ struct ProbeResult {
 };
 
 // Reads the header and probes the chosen video stream only, decoding no
-// picture over limits.inputPixels (a stream whose size is only known by
-// decoding such a picture fails with ResourceContentBad naming the limit; a
-// size the header states is reported as is: probing decodes nothing big).
+// picture over limits.inputPixels: a stream FFmpeg cannot describe without
+// decoding such a picture fails with ResourceContentBad naming the limit.
 ProbeResult probeFile(const std::string& path, const Interruption& interruption,
                       const PixelLimits& limits = PixelLimits());
 

@@ -12,6 +12,22 @@ export interface NativeCallOptions {
   abort?: Int32Array;
   /** Deadline for the whole call, 0 for none. */
   timeoutMs?: number;
+  /**
+   * Decoded (coded) frame width * height: a stream whose frames are larger,
+   * or over 16383 a side, is refused (InvalidParameter.ResourceContentBad)
+   * before any frame is decoded; FFmpeg refuses a frame that grows past it
+   * (max_pixels). probe() decodes no picture over it. An integer >= 1;
+   * absent: 67108864 (src/limits.ts).
+   */
+  limitInputPixels?: number;
+  /**
+   * Output image width * height (after SAR, rotation and the requested
+   * width/height), checked with 16383 a side before the scaler and the
+   * picture are allocated: InvalidParameter.OutOfRange when a width or height
+   * was requested, InvalidParameter.ResourceContentBad when the video's own
+   * display size is too large. An integer >= 1; absent: 67108864.
+   */
+  limitOutputPixels?: number;
 }
 
 export interface NativeExtractRequest {
@@ -76,6 +92,12 @@ export interface NativeAddon {
   extractFrames(request: NativeExtractRequest, options?: NativeCallOptions): Promise<NativeFrame[]>;
   /** The duration (ms, null when unknown) from the open file `request` would use (with `reuse`, kept open for it). */
   durationSync(request: NativeExtractRequest, options?: NativeCallOptions): number | null;
+  /**
+   * Drops this environment's kept-open file (the one `reuse` calls share), so
+   * an idle worker keeps no demuxer or decoder pinned; a call running on it
+   * puts it back when it ends.
+   */
+  releaseCachedFile(): void;
   versions(): { ffmpeg: string; libavformat: string; libavcodec: string; libswscale: string; libavutil: string };
 }
 

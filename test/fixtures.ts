@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 
 import { findFfmpeg } from '../dist/index.js';
+import { mapTimes, withJpegSize, withPasp } from './helpers/hostile-media.js';
 
 const run = promisify(execFile);
 export const CACHE_DIR = join(dirname(fileURLToPath(import.meta.url)), '.cache');
@@ -22,9 +23,18 @@ const FFPROBE = FFMPEG.replace(/ffmpeg$/, 'ffprobe');
 /** 4 s of testsrc2 (a moving picture: neighbouring frames differ) at 25 fps. */
 const SOURCE = ['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-t', '4'];
 
-type Recipe = { file: string; args: string[] } | { file: string; make: (path: string) => Promise<void> };
+/** `key`: what else the cache key must cover (a `make` recipe's closure arguments). */
+type Recipe = { file: string; args: string[] } | { file: string; make: (path: string) => Promise<void>; key?: string };
 
 const encode = (file: string, args: string[]): Recipe => ({ file, args: [...SOURCE, ...args] });
+/** A stream copy of another fixture, with more output arguments. */
+const copyOf = (source: 'h264' | 'hevc' | 'vp9' | 'mpeg2', file: string, args: string[]): Recipe => ({
+  file,
+  key: [source, ...args].join('\0'),
+  make: async (path: string) => {
+    await run(FFMPEG, ['-v', 'error', '-y', '-i', await fixture(source), '-c', 'copy', ...args, path]);
+  },
+});
 
 export const RECIPES = {
   /** H.264 with B-frames (3, pyramid), a keyframe each second. */
@@ -85,6 +95,47 @@ export const RECIPES = {
       writeFileSync(path, bytes);
     },
   },
+  // ---- Hostile and unusual media (test/hostile-media.test.ts) ----
+  /** 1080p VP9 in MP4 whose pasp box says 500:1 (a 960000x1080 display if believed). */
+  paspAbsurd: {
+    file: 'pasp-500.mp4',
+    make: async (path: string) => {
+      const encoded = `${path}.source.mp4`;
+      await run(FFMPEG, ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=1920x1080:rate=25', '-t', '0.2', '-vf', 'setsar=2/1', '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '200k', '-pix_fmt', 'yuv420p', encoded]);
+      writeFileSync(path, withPasp(readFileSync(encoded), 500, 1));
+      rmSync(encoded);
+    },
+  },
+  /** Raw MJPEG, 2 s at 25 fps. */
+  rawMjpeg: encode('raw.mjpeg', ['-t', '2', '-c:v', 'mjpeg', '-pix_fmt', 'yuvj420p', '-f', 'mjpeg']),
+  /** One MJPEG frame claiming 16000x16000 (scan data padded to fit), in Matroska (the header states the size too). */
+  mjpeg16000: {
+    file: 'mjpeg-16000.mkv',
+    make: async (path: string) => {
+      const raw = `${path}.source.mjpeg`;
+      writeFileSync(raw, withJpegSize(readFileSync(await fixture('rawMjpeg')), 16000, 16000));
+      await run(FFMPEG, ['-v', 'error', '-y', '-f', 'mjpeg', '-i', raw, '-c', 'copy', path]);
+      rmSync(raw);
+    },
+  },
+  /** 1000 copies of one 64x48 H.264 stream in one MPEG-TS (stream-copied, about 9 MB). */
+  thousandStreams: {
+    file: '1000-streams.ts',
+    make: async (path: string) => {
+      const one = `${path}.source.ts`;
+      await run(FFMPEG, ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=64x48:rate=25', '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-pix_fmt', 'yuv420p', one]);
+      await run(FFMPEG, ['-v', 'error', '-y', '-i', one, ...mapTimes(1000), '-c', 'copy', '-f', 'mpegts', path]);
+      rmSync(one);
+    },
+  },
+  /** The h264 clip in Matroska, starting at 10 s (same bitstream). */
+  h264At10s: copyOf('h264', 'h264-at-10s.mkv', ['-output_ts_offset', '10']),
+  /** The vp9 clip in WebM, starting at 10 s (same bitstream). */
+  vp9At10s: copyOf('vp9', 'vp9-at-10s.webm', ['-output_ts_offset', '10']),
+  /** Raw elementary streams of the h264, hevc and mpeg2 clips (same bitstreams). */
+  rawH264: copyOf('h264', 'raw.h264', ['-bsf:v', 'h264_mp4toannexb', '-f', 'h264']),
+  rawHevc: copyOf('hevc', 'raw.hevc', ['-f', 'hevc']),
+  rawM2v: copyOf('mpeg2', 'raw.m2v', ['-f', 'mpeg2video']),
   text: { file: 'notes.txt', make: async (path: string) => writeFileSync(path, 'These are not the frames you are looking for.\n'.repeat(200)) },
 } satisfies Record<string, Recipe>;
 
@@ -92,7 +143,7 @@ export type FixtureName = keyof typeof RECIPES;
 
 function cachedPath(recipe: Recipe): string {
   const key = createHash('sha256')
-    .update('args' in recipe ? recipe.args.join('\0') : recipe.make.toString())
+    .update('args' in recipe ? recipe.args.join('\0') : recipe.make.toString() + (recipe.key ?? ''))
     .digest('hex')
     .slice(0, 12);
   return join(CACHE_DIR, `${key}-${recipe.file}`);
