@@ -2,7 +2,8 @@
 /**
  * The `framesnap` command:
  *   framesnap submit --root DIR --input JSON --config JSON [--user-data S] [--pipeline-id ID] [--no-wait]
- *   framesnap snapshot FILE --time MS [--frame-type normal|intra] [--width N] [--height N] [--quality Q] -o OUT.jpg
+ *   framesnap snapshot FILE --time MS [--frame-type normal|intra] [--width N] [--height N] [--quality Q]
+ *                    [--limit-input-pixels N] [--limit-output-pixels N] -o OUT.jpg
  * --no-wait prints the "Submitted" answer at once; the job runs in this
  * process, so the command still exits only when it has finished.
  * Exit status: 0 success, 2 bad request (refused before any work), 1 failure
@@ -11,11 +12,12 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
-import type { SnapshotError } from './errors.js';
+import { shortenSubject, toSnapshotError } from './errors.js';
 
 const USAGE = `usage:
   framesnap submit --root DIR --input JSON --config JSON [--user-data S] [--pipeline-id ID] [--workers N] [--sync-timeout MS] [--no-wait] [--progress]
-  framesnap snapshot FILE --time MS [--frame-type normal|intra] [--width N] [--height N] [--quality Q] -o OUT.jpg`;
+  framesnap snapshot FILE --time MS [--frame-type normal|intra] [--width N] [--height N] [--quality Q]
+                     [--limit-input-pixels N] [--limit-output-pixels N] -o OUT.jpg`;
 
 const EXIT_FAILURE = 1;
 const EXIT_BAD_REQUEST = 2;
@@ -121,6 +123,8 @@ async function snapshotCommand(args: string[]): Promise<number> {
       width: { type: 'string' },
       height: { type: 'string' },
       quality: { type: 'string' },
+      'limit-input-pixels': { type: 'string' },
+      'limit-output-pixels': { type: 'string' },
       output: { type: 'string', short: 'o' },
     },
     strict: true,
@@ -135,8 +139,15 @@ async function snapshotCommand(args: string[]): Promise<number> {
     width: integerOption('width', values.width),
     height: integerOption('height', values.height),
     quality: integerOption('quality', values.quality),
+    limitInputPixels: integerOption('limit-input-pixels', values['limit-input-pixels']),
+    limitOutputPixels: integerOption('limit-output-pixels', values['limit-output-pixels']),
   });
-  writeFileSync(values.output, jpeg);
+  try {
+    writeFileSync(values.output, jpeg);
+  } catch (error) {
+    const { fileSystemError } = await import('./service/storage.js');
+    throw fileSystemError(error, `the output file ${shortenSubject(values.output)}`, true);
+  }
   return 0;
 }
 
@@ -155,8 +166,8 @@ async function main(argv: string[]): Promise<number> {
       console.error(`framesnap: ${(error as Error).message}\n${USAGE}`);
       return EXIT_BAD_REQUEST;
     }
-    const failure = error as SnapshotError;
-    if (typeof failure.code !== 'string') throw error;
+    // Whatever failed, the answer has a code (an unexpected failure is an InternalError).
+    const failure = toSnapshotError(error);
     console.error(`framesnap: ${failure.code}: ${failure.message}`);
     const badRequest = failure.jobId === undefined && BAD_REQUEST_CODES.has(failure.code);
     return badRequest ? EXIT_BAD_REQUEST : EXIT_FAILURE;

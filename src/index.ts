@@ -1,5 +1,6 @@
 export { ErrorCodes, SnapshotError, type ErrorCode } from './errors.js';
-export type { CommonOptions, FrameType, SnapshotOptions, SnapshotsOptions } from './options.js';
+export type { CallLimits, CommonOptions, FrameType, SnapshotOptions, SnapshotsOptions } from './options.js';
+export { DEFAULT_LIMITS, MAX_IMAGE_SIDE, type Limits } from './limits.js';
 export { probe, probeSync, snapshot, snapshots, type ProbeOptions, type ProbeResult, type Snapshot } from './snapshot.js';
 export { snapshotSync, snapshotsSync, type SyncSnapshotOptions, type SyncSnapshotsOptions } from './sync-api.js';
 export { ffmpegVersions } from './versions.js';

@@ -213,6 +213,44 @@ describe('framesnap snapshot', () => {
     expect(existsSync(target)).toBe(false);
   });
 
+  test('-o naming a folder: exit 2 with InvalidParameter, every failure has a code', async () => {
+    const ws = await setup();
+    const ran = await cli(['snapshot', join(ws.bucket(IN), 'clip.mp4'), '--time', '0', '-o', ws.dir]);
+    expect(ran).toEqual({ status: 2, stdout: '', stderr: `framesnap: InvalidParameter: the output file ${ws.dir} is a folder, not a file\n` });
+  });
+
+  test('-o in a missing folder: exit 2 with InvalidParameter.ResourceNotFound', async () => {
+    const ws = await setup();
+    const target = join(ws.dir, 'no-such-folder', 'shot.jpg');
+    const ran = await cli(['snapshot', join(ws.bucket(IN), 'clip.mp4'), '--time', '0', '-o', target]);
+    expect(ran).toEqual({
+      status: 2,
+      stdout: '',
+      stderr: `framesnap: InvalidParameter.ResourceNotFound: the folder of the output file ${target} does not exist\n`,
+    });
+  });
+
+  test('--limit-input-pixels and --limit-output-pixels', async () => {
+    const ws = await setup();
+    const clip = join(ws.bucket(IN), 'clip.mp4');
+    const target = join(ws.dir, 'shot.jpg');
+    const over = await cli(['snapshot', clip, '--time', '0', '--limit-input-pixels', '76799', '-o', target]);
+    expect(over).toEqual({
+      status: 1,
+      stdout: '',
+      stderr: `framesnap: InvalidParameter.ResourceContentBad: ${clip}: the video's frames are 320x240 (76800 pixels), over limitInputPixels (76799)\n`,
+    });
+    const requested = await cli(['snapshot', clip, '--time', '0', '--width', '400', '--height', '400', '--limit-output-pixels', '100000', '-o', target]);
+    expect(requested).toEqual({
+      status: 2,
+      stdout: '',
+      stderr: 'framesnap: InvalidParameter.OutOfRange: the requested images are 400x400 (160000 pixels), over limitOutputPixels (100000)\n',
+    });
+    expect(existsSync(target)).toBe(false);
+    expect(await cli(['snapshot', clip, '--time', '0', '--limit-input-pixels', '76800', '-o', target])).toEqual({ status: 0, stdout: '', stderr: '' });
+    expect(existsSync(target)).toBe(true);
+  });
+
   test('no command, or an unknown one: exit 2', async () => {
     expect((await cli([])).status).toBe(2);
     const ran = await cli(['thumbnail']);

@@ -1,7 +1,7 @@
 /** Output name templates (SPEC section 4), filled in one pass. */
 import { describe, expect, test } from 'vitest';
 
-import { fillTemplate, nameContext, renderName } from '../dist/service/names.js';
+import { fillTemplate, IMAGE_PLACEHOLDERS, nameContext, placeholdersIn, renderName, SPRITE_PLACEHOLDERS } from '../dist/service/names.js';
 
 describe('output names', () => {
   test('every placeholder of an image template', () => {
@@ -25,5 +25,13 @@ describe('output names', () => {
 
   test('a placeholder the template has no value for stays as written', () => {
     expect(fillTemplate('{Count}-{TileCount}.jpg', nameContext('a.mp4'), { TileCount: 1, SnapshotTime: 0 })).toBe('{Count}-00001.jpg');
+  });
+
+  test('what a template writes as placeholders: every {Name} of that shape, known or not', () => {
+    expect(placeholdersIn('{ObjectPrefix}{Foo}-{count}/{TileCount}_{a_1}.jpg')).toEqual(['ObjectPrefix', 'Foo', 'count', 'TileCount', 'a_1']);
+    // Braces of another shape are text of the name.
+    expect(placeholdersIn('a{}{ b }{1x}{-}{{Count}}.jpg')).toEqual(['Count']);
+    expect(IMAGE_PLACEHOLDERS).toEqual(['ObjectPrefix', 'FileName', 'ExtName', 'Count', 'SnapshotTime']);
+    expect(SPRITE_PLACEHOLDERS).toEqual(['ObjectPrefix', 'FileName', 'ExtName', 'TileCount', 'SnapshotTime']);
   });
 });

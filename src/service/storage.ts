@@ -35,12 +35,13 @@ const quoteKey = quoted;
  * never by a server path). Node's own message is never passed on: it holds
  * the server's folders.
  */
-function fileSystemError(error: unknown, subject: string): SnapshotError {
+export function fileSystemError(error: unknown, subject: string, writing = false): SnapshotError {
   const code = (error as NodeJS.ErrnoException).code ?? '';
   switch (code) {
     case 'ENOENT':
     case 'ENOTDIR':
-      return new SnapshotError(ErrorCodes.ResourceNotFound, `${subject} does not exist`);
+      // What is missing when a new file cannot be made is its folder.
+      return new SnapshotError(ErrorCodes.ResourceNotFound, `${writing ? `the folder of ${subject}` : subject} does not exist`);
     case 'EACCES':
     case 'EPERM':
     case 'EROFS':
@@ -211,7 +212,7 @@ export async function writeAtomically(path: string, data: Uint8Array, temporary 
   } catch (error) {
     await unlink(temporary).catch(() => undefined);
     // The caller names the object by its key in place of the server's folder (OutputWriter).
-    throw fileSystemError(error, `the object ${path}`);
+    throw fileSystemError(error, `the object ${path}`, true);
   }
 }
 
