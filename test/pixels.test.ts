@@ -212,8 +212,8 @@ describe('BT.709 colour', () => {
 });
 
 describe('option validation', () => {
-  const allowedSingle = 'time, frameType, width, height, quality, timeoutMs, signal, threads';
-  const allowedMany = 'times, frameType, width, height, quality, timeoutMs, signal, threads';
+  const allowedSingle = 'time, frameType, width, height, quality, timeoutMs, signal, threads, limitInputPixels, limitOutputPixels';
+  const allowedMany = 'times, frameType, width, height, quality, timeoutMs, signal, threads, limitInputPixels, limitOutputPixels';
   const cases: { name: string; options: Record<string, unknown>; code: string; message: string }[] = [
     { name: 'width 5000', options: { width: 5000 }, code: 'InvalidParameter.OutOfRange', message: 'Expected an integer between 8 and 4096 for width but received 5000' },
     { name: 'width 7', options: { width: 7 }, code: 'InvalidParameter.OutOfRange', message: 'Expected an integer between 8 and 4096 for width but received 7' },
