@@ -141,7 +141,7 @@ test('a failed job removes the folders it made once they are empty, and no other
   expect({ State: job.State, Code: job.Code, Message: job.Message }).toEqual({
     State: 'Fail',
     Code: 'InvalidParameter',
-    Message: 'made/00002/img.jpg: cannot write the object: it is a folder, not a file',
+    Message: 'the object made/00002/img.jpg is a folder, not a file',
   });
   await service.close();
   expect(tree(out)).toEqual(['kept/', 'made/', 'made/00002/', 'made/00002/img.jpg/']);

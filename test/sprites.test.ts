@@ -246,7 +246,7 @@ describe('sprite failures', () => {
     });
     expect(job).toMatchObject({ State: 'Fail', Code: 'InvalidParameter', Count: '0', TileCount: '0' });
     // Named by its key, not by the server's folder.
-    expect(job.Message).toBe('sheets/clip.vtt: cannot write the object: it is a folder, not a file');
+    expect(job.Message).toBe('the object sheets/clip.vtt is a folder, not a file');
     expect(files(out)).toEqual([]);
     expect(files(sprites)).toEqual([]);
   });

@@ -171,7 +171,7 @@ describe('a cancelled job inside its worker', () => {
     const failure = await failureOf(run);
     expect({ code: failure.code, message: failure.message }).toEqual({
       code: 'InvalidParameter',
-      message: '00002.jpg: cannot write the object: it is a folder, not a file; could not remove what the job wrote: 00001.jpg (EPERM)',
+      message: 'the object 00002.jpg is a folder, not a file; could not remove what the job wrote: 00001.jpg (EPERM)',
     });
     // The journal stays, so that the service's sweep retries once it can.
     expect(files(out).filter((name) => name.endsWith('.journal'))).toHaveLength(1);

@@ -21,8 +21,6 @@ import { hostname } from 'node:os';
 import { lstat, open, readdir, readFile, rmdir, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-import { ErrorCodes, SnapshotError, shortenSubject } from '../errors.js';
-
 /** A file a job wrote, as it was right after writing. */
 export interface OwnedFile {
   path: string;
@@ -45,32 +43,6 @@ export function temporaryNameFor(path: string): string {
 
 export function journalNameIn(folder: string, jobId: string): string {
   return join(folder, `${PREFIX}${process.pid}-${jobId.replace(/[^0-9a-zA-Z]/g, '')}.journal`);
-}
-
-/** An OS error as a SnapshotError naming `subject` (an object key), never a server path. */
-export function fileSystemFailure(error: unknown, action: string, subject: string): SnapshotError {
-  if (error instanceof SnapshotError) return error;
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  const who = shortenSubject(subject);
-  switch (code) {
-    case 'ENOENT':
-    case 'ENOTDIR':
-      return new SnapshotError(ErrorCodes.ResourceNotFound, `${who}: cannot ${action}: its folder does not exist (${code})`);
-    case 'EACCES':
-    case 'EPERM':
-    case 'EROFS':
-    case 'ELOOP':
-      return new SnapshotError(ErrorCodes.PermissionDenied, `${who}: cannot ${action}: the file system refused access (${code})`);
-    case 'ENAMETOOLONG':
-      return new SnapshotError(ErrorCodes.InvalidParameter, `${who}: cannot ${action}: the name is too long`);
-    case 'EISDIR':
-      return new SnapshotError(ErrorCodes.InvalidParameter, `${who}: cannot ${action}: it is a folder, not a file`);
-    case 'ENOSPC':
-    case 'EDQUOT':
-      return new SnapshotError(ErrorCodes.InternalError, `${who}: cannot ${action}: the disk is full (${code})`);
-    default:
-      return new SnapshotError(ErrorCodes.InternalError, `${who}: cannot ${action}${code === undefined ? '' : ` (${code})`}`);
-  }
 }
 
 /**

@@ -15,7 +15,6 @@ import { dirname, resolve, sep } from 'node:path';
 
 import { ErrorCodes, SnapshotError, shortenSubject } from '../errors.js';
 import {
-  fileSystemFailure,
   journalNameIn,
   Journal,
   removeEmptyFolders,
@@ -25,7 +24,7 @@ import {
   type OwnedFile,
 } from './cleanup.js';
 import type { ProgressMessage } from './execute.js';
-import { checkKey, prepareOutputPath } from './storage.js';
+import { checkKey, fileSystemError, prepareOutputPath } from './storage.js';
 
 /** Where a job's announcements go: the service, across a thread or process boundary. */
 export type Announce = (message: ProgressMessage) => void;
@@ -93,7 +92,8 @@ export class OutputWriter {
         // A folder removed by a failing job that shared it: made again, once.
         const code = (error as { code?: string }).code;
         const claim = this.claimed.get(path);
-        if (code !== 'ENOENT' || attempt > 0 || claim === undefined) throw fileSystemFailure(error, 'write the object', key);
+        if (error instanceof SnapshotError) throw error;
+        if (code !== 'ENOENT' || attempt > 0 || claim === undefined) throw fileSystemError(error, `the object ${shortenSubject(key)}`, true);
         attempt += 1;
         this.prepare(claim.bucketDir, claim.key, claim.where);
       }
