@@ -61,7 +61,7 @@ export function parseNotifyConfig(value: unknown): NotifyConfig | undefined {
     try {
       parsed = JSON.parse(value);
     } catch (error) {
-      throw new SnapshotError(ErrorCodes.JsonFormatInvalid, `NotifyConfig is not valid JSON: ${(error as Error).message}`);
+      throw new SnapshotError(ErrorCodes.JsonFormatInvalid, `NotifyConfig is not valid JSON: ${shortenSubject((error as Error).message, 200)}`);
     }
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {

@@ -97,7 +97,7 @@ function parseJsonField(name: string, value: unknown): Record<string, unknown> {
     try {
       parsed = JSON.parse(value);
     } catch (error) {
-      throw new SnapshotError(ErrorCodes.JsonFormatInvalid, `${name} is not valid JSON: ${(error as Error).message}`);
+      throw new SnapshotError(ErrorCodes.JsonFormatInvalid, `${name} is not valid JSON: ${shortenSubject((error as Error).message, 200)}`);
     }
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
