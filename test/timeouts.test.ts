@@ -10,10 +10,11 @@
  * was answered Success); the measured numbers are in the issue's note.
  */
 import { execFileSync } from 'node:child_process';
-import { lstatSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 
+import sharp from 'sharp';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 
 import { SnapshotError, SnapshotService, type SnapshotServiceOptions } from '../dist/index.js';
@@ -87,21 +88,42 @@ describe.each([
     // No image, no temporary file, no journal, no folder of the timed-out job.
     expect(tree(out).map((entry) => entry.split(' ')[0])).toEqual(['next.jpg']);
   });
+
+  test('past the deadline in the JPEG encode (no native call to stop): SnapshotTimeOut, not a late Success', async () => {
+    const { service, out } = await setup();
+    const startedAt = Date.now();
+    const failure = await failureOf(() =>
+      submit(service, {
+        Input: { Bucket: IN, Object: 'slow.mp4' },
+        SnapshotConfig: { OutputFile: { Bucket: OUT, Object: 'big.jpg' }, Time: '0', Width: '4096', Height: '4096' },
+      }),
+    );
+    expect({ code: failure.code, message: failure.message }).toEqual(TIMED_OUT);
+    expect(Date.now() - startedAt).toBeLessThan(DEADLINE_MS + MARGIN_MS);
+    await service.close();
+    // Given a moment, the cancelled helper thread of the blocking path has ended too.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(tree(out)).toEqual([]);
+  });
 });
 
-test('two jobs, one key: the timed-out job never removes the later job\'s object', async () => {
+test('two jobs, one key: the timed-out job never writes or removes the later job\'s object', async () => {
   const { service, out } = await setup({ workers: 2 });
-  const first = await failureOf(() => service.submitSnapshotJob(slowRequest('shared.jpg')));
-  expect(first.code).toBe('SnapshotTimeOut');
-  // The later job writes the same key while the first one's worker may still be busy.
+  // The first job is past its deadline while sharp encodes its 4096x4096 JPEG (no native call to stop).
+  const first = failureOf(() =>
+    service.submitSnapshotJob({
+      Input: { Bucket: IN, Object: 'slow.mp4' },
+      SnapshotConfig: { OutputFile: { Bucket: OUT, Object: 'shared.jpg' }, Time: '0', Width: '4096', Height: '4096' },
+    }),
+  );
+  await new Promise((resolve) => setTimeout(resolve, DEADLINE_MS + 20));
+  // A later job writes the same key on the other worker and succeeds.
   expect(await quickJob(service, 'shared.jpg')).toBe('Success');
-  const written = readFileSync(join(out, 'shared.jpg'));
-  const { ino } = lstatSync(join(out, 'shared.jpg'));
-  // Every job has ended: the first one's cancelled worker too.
+  expect((await first).code).toBe('SnapshotTimeOut');
+  // Every job has ended, the first one's worker too: the object is the later job's 320x240 image.
   await service.close();
   expect(files(out)).toEqual(['shared.jpg']);
-  expect(lstatSync(join(out, 'shared.jpg')).ino).toBe(ino);
-  expect(readFileSync(join(out, 'shared.jpg')).equals(written)).toBe(true);
+  expect(await sharp(readFileSync(join(out, 'shared.jpg'))).metadata()).toMatchObject({ width: 320, height: 240 });
 });
 
 describe('a cancelled job inside its worker', () => {
