@@ -144,8 +144,10 @@ run_release() { # run_release RELEASE -> prints the summary line, returns the re
     --exclude=./prebuilds --exclude=./bench/.cache --exclude=./test/.cache -cf - . |
     tar -C "$chroot/framesnap" -xf -
   if [[ -n ${FRAMESNAP_MATRIX_PREPARE:-} ]]; then
-    (cd "$chroot/framesnap" && "$FRAMESNAP_MATRIX_PREPARE") >&2 ||
-      die "$release: $FRAMESNAP_MATRIX_PREPARE failed"
+    if ! (cd "$chroot/framesnap" && "$FRAMESNAP_MATRIX_PREPARE") >&2; then
+      echo "$release: FAILED: $FRAMESNAP_MATRIX_PREPARE failed"
+      return 1
+    fi
   fi
   mount_into "$chroot"
   if [[ $mode == shell ]]; then
