@@ -33,6 +33,10 @@ ProbeResult probeFile(const std::string& path, const Interruption& interruption,
   const AVStream* stream = demuxer.stream();
   const AVCodecParameters* parameters = stream->codecpar;
 
+  // The same input limit as extraction: a video too large to snapshot is
+  // refused here too, naming the limit.
+  checkInputSize(parameters->width, parameters->height, limits);
+
   ProbeResult result;
   result.formatName = demuxer.context()->iformat->name;
   result.codecName = avcodec_get_name(parameters->codec_id);

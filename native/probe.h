@@ -32,8 +32,8 @@ struct ProbeResult {
 };
 
 // Reads the header and probes the chosen video stream only, decoding no
-// picture over limits.inputPixels: a stream FFmpeg cannot describe without
-// decoding such a picture fails with ResourceContentBad naming the limit.
+// picture over limits.inputPixels; a video whose frames are over it (or over
+// 16383 a side) fails with ResourceContentBad naming the limit, as extraction does.
 ProbeResult probeFile(const std::string& path, const Interruption& interruption,
                       const PixelLimits& limits = PixelLimits());
 

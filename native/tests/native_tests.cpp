@@ -578,8 +578,15 @@ TEST("limits: frames over limitInputPixels are refused before decoding") {
   CHECK_EQ(failureOf([&] { extract(clip("h264.mp4"), selection); }),
            std::string("InvalidParameter.ResourceContentBad: the video's frames are 320x240 (76800 "
                        "pixels), over limitInputPixels (76799)"));
+  PixelLimits tight;
+  tight.inputPixels = 320 * 240 - 1;
+  CHECK_EQ(failureOf([&] { probeFile(clip("h264.mp4"), Interruption(), tight); }),
+           std::string("InvalidParameter.ResourceContentBad: the video's frames are 320x240 (76800 "
+                       "pixels), over limitInputPixels (76799)"));
   selection.limits.inputPixels = 320 * 240;
   CHECK_EQ(extract(clip("h264.mp4"), selection).size(), 1u);
+  tight.inputPixels = 320 * 240;
+  CHECK_EQ(probeFile(clip("h264.mp4"), Interruption(), tight).width, 320);
   // A side over 16383 is refused whatever the pixel count.
   CHECK_EQ(failureOf([] { checkInputSize(16384, 2, PixelLimits()); }),
            std::string("InvalidParameter.ResourceContentBad: the video's frames are 16384x2, over "
@@ -708,6 +715,8 @@ TEST("streams: only the chosen stream is probed (a 64-stream MPEG-TS)") {
 // ---- Test hooks -------------------------------------------------------------
 
 TEST("crash hook: FRAMESNAP_TEST_CRASH_SUFFIX crashes the core on a matching path") {
+  std::fprintf(stderr, "    (a crash report of the child below, if any, is expected)\n");
+  std::fflush(stderr);
   const pid_t child = fork();
   if (child == 0) {
     setenv("FRAMESNAP_TEST_CRASH_SUFFIX", ".crash-me.mp4", 1);
