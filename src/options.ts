@@ -148,6 +148,7 @@ export function resolveSnapshotsOptions(given: SnapshotsOptions): ResolvedOption
   }
   return resolveCommon(
     options,
-    times.map((time, index) => expectNumber(`times[${index}]`, time, 0, MAX_TIME_MS)),
+    // Array.from visits the holes of a sparse array, which map would skip.
+    Array.from(times as unknown[], (time, index) => expectNumber(`times[${index}]`, time, 0, MAX_TIME_MS)),
   );
 }

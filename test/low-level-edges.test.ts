@@ -157,6 +157,16 @@ describe('options are own properties', () => {
     expect(probeSync(h264, inheriting(bogus, {})).width).toBe(320);
   });
 
+  it('a hole in a sparse times array is a missing time', async () => {
+    // eslint-disable-next-line no-sparse-arrays
+    const times = [, 1000] as number[];
+    await expectFailure(
+      () => snapshots(h264, { times }),
+      'InvalidParameter',
+      'Expected a number between 0 and 1000000000000 for times[0] but received undefined',
+    );
+  });
+
   it('an unknown own option of probe is refused, naming it', async () => {
     await expectFailure(
       () => probe(h264, { timeout: 5 } as never),
