@@ -150,9 +150,20 @@ Demuxer::Demuxer(const std::string& path, const Interruption& interruption, bool
   };
   // The stream is chosen from the header when it names one: only that stream
   // is probed, demuxed and decoded (a file with 1000 streams must cost what
-  // a file with one does), and no stream found later is added.
+  // a file with one does), and the probe adds no stream found after the header.
   int index = findVideoStream();
-  discardAllBut(index);
+  if (index >= 0) {
+    discardAllBut(index);
+  } else {
+    // The probe must find the video stream: only streams that are not known
+    // to be something else take part.
+    for (unsigned i = 0; i < context_->nb_streams; ++i) {
+      const AVMediaType type = context_->streams[i]->codecpar->codec_type;
+      if (type != AVMEDIA_TYPE_VIDEO && type != AVMEDIA_TYPE_UNKNOWN) {
+        context_->streams[i]->discard = AVDISCARD_ALL;
+      }
+    }
+  }
   // A picture the probe refused to decode for the limit.
   bool oversized = false;
   int64_t oversizedWidth = 0;
