@@ -81,6 +81,24 @@ describe.each(TWINS)('through %s', (_name, submit) => {
     await expectRefused(at, submit, { Input: input(key), SnapshotConfig: config('out.jpg') }, code, message);
   });
 
+  test('output keys: a folder in the way, and names too long, are InvalidParameter naming the key', async () => {
+    const at = await layout();
+    mkdirSync(join(at.root, OUT, 'taken.jpg'));
+    const longName = `${'x'.repeat(300)}.jpg`;
+    const longFolder = `a/${'y'.repeat(300)}/b.jpg`;
+    const cases: [string, string][] = [
+      ['taken.jpg', 'the object taken.jpg is a folder, not a file'],
+      [longName, `the object ${namedKey(longName)}: the name is too long (ENAMETOOLONG)`],
+      [longFolder, `the folder of ${namedKey(longFolder)}: the name is too long (ENAMETOOLONG)`],
+    ];
+    for (const [key, message] of cases) {
+      const error = await failureOf(() => submit(at.service, { Input: input('clip.mp4'), SnapshotConfig: config(key) }));
+      expect({ code: error.code, message: error.message }).toEqual({ code: 'InvalidParameter', message });
+      expect(error.message).not.toContain(at.root);
+    }
+    expect(files(join(at.root, OUT))).toEqual([]);
+  });
+
   test.each([
     ['a newline', 'a\nb.mp4', '\\x0a'],
     ['a carriage return', 'a\rb.mp4', '\\x0d'],
