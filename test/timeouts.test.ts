@@ -168,12 +168,13 @@ describe('a cancelled job inside its worker', () => {
     const seen: string[] = [];
     const { run } = await task(ws, (message, job) => {
       seen.push(message.type);
-      if (message.type === 'placing' && message.path.endsWith('00002.jpg')) Atomics.store(job.abort, 0, 1);
+      // Image 3 is written after images 1 and 2 (the next batch's writes wait for the last one's).
+      if (message.type === 'placing' && message.path.endsWith('00003.jpg')) Atomics.store(job.abort, 0, 1);
     });
     const failure = await failureOf(run);
     expect(failure.code).toBe('Aborted');
-    expect(seen.filter((type) => type === 'written')).toHaveLength(1);
-    // 00001.jpg was its own and is taken back; 00002.jpg never appeared; no temporary, no journal.
+    expect(seen.filter((type) => type === 'written')).toHaveLength(2);
+    // 00001.jpg and 00002.jpg were its own and are taken back; 00003.jpg never appeared; no temporary, no journal.
     expect(tree(out)).toEqual([]);
   });
 
