@@ -12,6 +12,7 @@ export {
   type QuerySnapshotJobListResponse,
   type SnapshotServiceOptions,
 } from './service/service.js';
+export type { Isolation } from './service/scheduler.js';
 export type {
   AddPipelineRequest,
   Pipeline,

@@ -54,7 +54,7 @@ export interface ProbeOptions {
 }
 
 const CANCELLED = 'the snapshot was cancelled';
-const PAST_DEADLINE = 'the snapshot ran past its deadline';
+export const PAST_DEADLINE = 'the snapshot ran past its deadline';
 
 /** Shared-memory cancellation flag for one call, wired to an AbortSignal. */
 export class CallControl {

@@ -1,7 +1,8 @@
 /** The blocking twins of the low-level API. */
 import type { ResolvedOptions, SnapshotOptions, SnapshotsOptions } from './options.js';
 import { resolveSnapshotOptions, resolveSnapshotsOptions } from './options.js';
-import type { Snapshot } from './snapshot.js';
+import { PAST_DEADLINE, type Snapshot } from './snapshot.js';
+import { ErrorCodes, SnapshotError } from './errors.js';
 import { callSync, DEFAULT_SYNC_TIMEOUT_MS } from './sync.js';
 import { expectPath, invalid } from './validate.js';
 
@@ -9,7 +10,7 @@ export type SyncSnapshotOptions = Omit<SnapshotOptions, 'signal'>;
 export type SyncSnapshotsOptions = Omit<SnapshotsOptions, 'signal'>;
 
 function rejectSignal(options: object): void {
-  if (options !== null && typeof options === 'object' && 'signal' in options && options.signal !== undefined) {
+  if (options !== null && typeof options === 'object' && Object.hasOwn(options, 'signal') && (options as { signal?: unknown }).signal !== undefined) {
     throw invalid('no signal (a blocking call cannot be aborted; use timeoutMs)', 'signal', 'an AbortSignal');
   }
 }
@@ -17,7 +18,16 @@ function rejectSignal(options: object): void {
 function snapshotsInWorker(path: string, options: ResolvedOptions): Snapshot[] {
   const timeoutMs = options.timeoutMs > 0 ? options.timeoutMs : DEFAULT_SYNC_TIMEOUT_MS;
   const abort = new Int32Array(new SharedArrayBuffer(4));
-  const snapshots = callSync<Snapshot[]>('snapshots', { path, options: { ...options, timeoutMs } }, timeoutMs, abort);
+  let snapshots: Snapshot[];
+  try {
+    snapshots = callSync<Snapshot[]>('snapshots', { path, options: { ...options, timeoutMs } }, timeoutMs, abort);
+  } catch (error) {
+    // Whichever side saw the deadline first, one wording (the async API's).
+    if (error instanceof SnapshotError && error.code === ErrorCodes.SnapshotTimeOut) {
+      throw new SnapshotError(ErrorCodes.SnapshotTimeOut, PAST_DEADLINE);
+    }
+    throw error;
+  }
   // Buffers arrive from the worker as plain Uint8Arrays.
   return snapshots.map((snapshot) => ({
     ...snapshot,

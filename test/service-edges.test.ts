@@ -220,3 +220,38 @@ describe('pipelines, queries and notifications count own properties only', () =>
     );
   });
 });
+
+describe('the service options and pipeline ids count own properties only', () => {
+  test('inherited service options are ignored: a prototype saying workers 0 or root elsewhere changes nothing', async () => {
+    const ws = workspace([IN, OUT]);
+    cleanups.push(() => ws.remove());
+    ws.put(IN, 'clip.mp4', await fixture('h264'));
+    // Inherited only: "needs a root folder or a buckets map", as if nothing were given.
+    const onlyInherited = Object.create({ root: ws.root }) as never;
+    const refused = await failureOf(() => new SnapshotService(onlyInherited));
+    expect([refused.code, refused.message]).toEqual(['InvalidParameter', 'SnapshotService needs a root folder or a buckets map']);
+    // Own root, inherited out-of-range workers and limits: ignored, the defaults apply.
+    const options = Object.assign(Object.create({ workers: 0, limitInputPixels: 1, syncTimeoutMs: -5 }) as object, { root: ws.root });
+    const service = new SnapshotService(options as never);
+    cleanups.push(() => service.close());
+    const response = await service.submitSnapshotJob({
+      Input: { Bucket: IN, Object: 'clip.mp4' },
+      SnapshotConfig: { OutputFile: { Bucket: OUT, Object: 'own.jpg' }, Time: '0' },
+    });
+    expect(response.SnapshotJob.State).toBe('Success');
+    expect(files(join(ws.root, OUT))).toEqual(['own.jpg']);
+  });
+
+  test('updatePipeline ignores an inherited PipelineId; an unknown long id is shortened in the message', async () => {
+    const at = await layout();
+    const inherited = await failureOf(() => at.service.updatePipeline(Object.create({ PipelineId: at.service.defaultPipelineId }) as never));
+    expect([inherited.code, inherited.message]).toEqual(['InvalidParameter.NullValue', 'PipelineId is required']);
+    const long = await failureOf(() => at.service.updatePipeline({ PipelineId: 'p'.repeat(100_000), State: 'Paused' }));
+    expect([long.code, long.message]).toEqual([
+      'InvalidParameter.ResourceNotFound',
+      `the pipeline ${'p'.repeat(60)}…${'p'.repeat(59)} does not exist`,
+    ]);
+    const query = await failureOf(() => at.service.queryPipelineList(Object.create({ PipelineIds: at.service.defaultPipelineId }) as never));
+    expect([query.code, query.message]).toEqual(['InvalidParameter.NullValue', 'PipelineIds is required']);
+  });
+});

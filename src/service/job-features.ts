@@ -8,7 +8,6 @@
 import type { JobTask } from './execute.js';
 import { nameContext } from './names.js';
 import type { ParsedRequest } from './request.js';
-import { checkSpriteLimits } from './sprites.js';
 import { bucketFolder, checkKey, decodeKey, type BucketConfig } from './storage.js';
 import { checkSheetSize, renderSpriteName } from './tile-layout.js';
 
@@ -28,8 +27,7 @@ export function jobFeatures(parsed: ParsedRequest, buckets: BucketConfig, inputK
     const cellWidth = parsed.tiles.cellWidth || (sized ? parsed.width : 0);
     const cellHeight = parsed.tiles.cellHeight || (sized ? parsed.height : 0);
     if (cellWidth > 0 && cellHeight > 0) {
-      checkSpriteLimits(parsed.tiles, cellWidth, cellHeight, limitSpritePixels);
-      checkSheetSize(parsed.tiles, cellWidth, cellHeight);
+      checkSheetSize(parsed.tiles, cellWidth, cellHeight, limitSpritePixels);
     }
   }
   if (parsed.vtt !== undefined) features.vtt = parsed.vtt;

@@ -12,7 +12,7 @@ import { FRAME_TYPES, MAX_SIZE, MAX_TIME_MS, MIN_SIZE, type FrameType } from '..
 import { invalid, ownFields } from '../validate.js';
 import { parseColour, type Rgb } from './colours.js';
 import { IMAGE_PLACEHOLDERS, placeholdersIn, SPRITE_PLACEHOLDERS } from './names.js';
-import { cellsPerSheet, checkSheetSize, type TileLayout } from './tile-layout.js';
+import { cellsPerSheet, type TileLayout } from './tile-layout.js';
 
 export interface ObjectLocation {
   Bucket: string;
@@ -267,7 +267,6 @@ function checkPlaceholders(where: string, template: string, allowed: readonly st
 function parseSprites(
   config: Record<string, unknown>,
   times: TimePlan,
-  size: { width: number; height: number },
 ): { tiles: TileLayout | undefined; tileOutput: ObjectLocation | undefined } {
   const tileOut = optionalObject('SnapshotConfig.TileOut', config['TileOut'], TILE_FIELDS);
   const hasOutput = config['TileOutputFile'] !== undefined;
@@ -288,10 +287,6 @@ function parseSprites(
       'SnapshotConfig.TileOutputFile.Object needs {TileCount} when the job can produce more than one sprite',
     );
   }
-  // Known now when the cells have a size of their own or the images an exact one; else checked on the first image.
-  const cellWidth = tiles.cellWidth || (size.width && size.height ? size.width : 0);
-  const cellHeight = tiles.cellHeight || (size.width && size.height ? size.height : 0);
-  if (cellWidth > 0 && cellHeight > 0) checkSheetSize(tiles, cellWidth, cellHeight);
   return { tiles, tileOutput };
 }
 
@@ -390,7 +385,7 @@ export function parseSubmitRequest(request: unknown): ParsedRequest {
   const height = size('Height');
   const asynchronous = hasInterval || hasNum;
   const blackFrames = blackFrameFilter(config, timeMs, asynchronous);
-  const { tiles, tileOutput } = parseSprites(config, times, { width, height });
+  const { tiles, tileOutput } = parseSprites(config, times);
   const vtt = parseVtt(config, tiles);
 
   const inputEcho = parseJsonField('Input', fields['Input']) as unknown as ObjectLocation;

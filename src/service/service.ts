@@ -16,10 +16,10 @@ import { existsSync, realpathSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve, sep } from 'node:path';
 
-import { ErrorCodes, SnapshotError } from '../errors.js';
+import { ErrorCodes, shortenSubject, SnapshotError } from '../errors.js';
 import { resolveLimits, type Limits } from '../limits.js';
 import { callSync } from '../sync.js';
-import { expectInteger, invalid } from '../validate.js';
+import { expectInteger, invalid, ownFields } from '../validate.js';
 import { DEFAULT_STALE_TEMPORARY_MS, removeOwned, Sweeper } from './cleanup.js';
 import { outcomeFiles, type JobOutcome, type JobTask } from './execute.js';
 import { jobFeatures } from './job-features.js';
@@ -120,9 +120,11 @@ export class SnapshotService extends EventEmitter {
   private readonly sweeper: Sweeper;
   private closed = false;
 
-  constructor(options: SnapshotServiceOptions) {
+  constructor(given: SnapshotServiceOptions) {
     super();
-    if (options === null || typeof options !== 'object') throw invalid('an options object', 'options', options);
+    if (given === null || typeof given !== 'object') throw invalid('an options object', 'options', given);
+    // Only the options object's own properties count, never inherited ones.
+    const options = ownFields(given) as SnapshotServiceOptions;
     if (options.root === undefined && options.buckets === undefined) {
       throw new SnapshotError(ErrorCodes.InvalidParameter, 'SnapshotService needs a root folder or a buckets map');
     }
@@ -233,7 +235,7 @@ export class SnapshotService extends EventEmitter {
     const record = this.records.get(jobId);
     if (record === undefined) {
       const job = this.store.get(jobId);
-      if (job === undefined) throw new SnapshotError(ErrorCodes.ResourceNotFound, `the job ${jobId} does not exist`);
+      if (job === undefined) throw new SnapshotError(ErrorCodes.ResourceNotFound, `the job ${shortenSubject(String(jobId))} does not exist`);
       return structuredClone(job);
     }
     await record.finished;
@@ -260,10 +262,10 @@ export class SnapshotService extends EventEmitter {
   updatePipeline(request: UpdatePipelineRequest): PipelineResponse {
     const requestId = newRequestId();
     return withRequestId(requestId, () => {
-      const id = (request as { PipelineId?: unknown } | null)?.PipelineId;
+      const id = request !== null && typeof request === 'object' ? ownFields(request)['PipelineId'] : undefined;
       if (id === undefined || id === '') throw new SnapshotError(ErrorCodes.NullValue, 'PipelineId is required');
       const pipeline = typeof id === 'string' ? this.pipelines.get(id) : undefined;
-      if (pipeline === undefined) throw new SnapshotError(ErrorCodes.ResourceNotFound, `the pipeline ${String(id)} does not exist`);
+      if (pipeline === undefined) throw new SnapshotError(ErrorCodes.ResourceNotFound, `the pipeline ${shortenSubject(String(id))} does not exist`);
       const updated = applyPipelineUpdate(pipeline, request);
       this.pipelines.set(updated.Id, updated);
       this.scheduler.pump();
@@ -274,7 +276,7 @@ export class SnapshotService extends EventEmitter {
   queryPipelineList(request: QueryPipelineListRequest): QueryPipelineListResponse {
     const requestId = newRequestId();
     return withRequestId(requestId, () => {
-      const ids = parseIdList('PipelineIds', (request as { PipelineIds?: unknown } | null)?.PipelineIds, MAX_QUERY_IDS);
+      const ids = parseIdList('PipelineIds', request !== null && typeof request === 'object' ? ownFields(request)['PipelineIds'] : undefined, MAX_QUERY_IDS);
       const found = ids.flatMap((id) => {
         const pipeline = this.pipelines.get(id);
         return pipeline === undefined ? [] : [structuredClone(pipeline)];
@@ -334,7 +336,7 @@ export class SnapshotService extends EventEmitter {
       const parsed = parseSubmitRequest(request);
       const pipelineId = parsed.pipelineId ?? this.defaultPipelineId;
       if (!this.pipelines.has(pipelineId)) {
-        throw new SnapshotError(ErrorCodes.ResourceNotFound, `the pipeline ${pipelineId} does not exist`);
+        throw new SnapshotError(ErrorCodes.ResourceNotFound, `the pipeline ${shortenSubject(pipelineId)} does not exist`);
       }
       const inputDir = bucketFolder(this.buckets, parsed.input.Bucket, 'Input');
       const inputKey = decodeKey(parsed.input.Object, 'Input.Object');

@@ -7,8 +7,7 @@
  * while one is encoding). The last sheet keeps the full size; its empty
  * cells show the background.
  */
-import { ErrorCodes, SnapshotError, aboutSubject } from '../errors.js';
-import { MAX_IMAGE_SIDE } from '../limits.js';
+import { aboutSubject } from '../errors.js';
 import type { NativeFrame } from '../native.js';
 import type { WrittenImage } from './execute.js';
 import type { NameContext } from './names.js';
@@ -30,31 +29,6 @@ export interface SpriteTask extends TileLayout {
   template: string;
   /** Largest sheet, width * height (the service's limitSpritePixels). */
   limitSpritePixels: number;
-}
-
-/**
- * Refuses a sheet over limitSpritePixels or MAX_IMAGE_SIDE on a side, before
- * anything is composed: checked at submit when the cell size is known (CellWidth
- * and CellHeight, or the request's Width and Height), else when the first
- * frame's size is.
- */
-export function checkSpriteLimits(layout: TileLayout, cellWidth: number, cellHeight: number, limitSpritePixels: number): void {
-  const { width, height } = sheetSize(layout, cellWidth, cellHeight);
-  const pixels = width * height;
-  if (width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE) {
-    throw new SnapshotError(
-      ErrorCodes.OutOfRange,
-      `SnapshotConfig.TileOut makes sprite sheets of ${width}x${height} pixels, over ${MAX_IMAGE_SIDE} pixels on a side ` +
-        '(set a smaller CellWidth and CellHeight, or fewer Lines and Columns)',
-    );
-  }
-  if (pixels > limitSpritePixels) {
-    throw new SnapshotError(
-      ErrorCodes.OutOfRange,
-      `SnapshotConfig.TileOut makes sprite sheets of ${width}x${height} (${pixels} pixels), over limitSpritePixels (${limitSpritePixels}) ` +
-        '(set a smaller CellWidth and CellHeight, or fewer Lines and Columns)',
-    );
-  }
 }
 
 /** One cell as the WebVTT track needs it. */
@@ -114,8 +88,7 @@ export class SpriteSheets {
       // Default cell size: the images' own; checked now that it is known.
       this.cellWidth = this.task.cellWidth || frame.width;
       this.cellHeight = this.task.cellHeight || frame.height;
-      checkSpriteLimits(this.task, this.cellWidth, this.cellHeight, this.task.limitSpritePixels);
-      checkSheetSize(this.task, this.cellWidth, this.cellHeight);
+      checkSheetSize(this.task, this.cellWidth, this.cellHeight, this.task.limitSpritePixels);
     }
     const cell = index / this.task.cellStep;
     const perSheet = cellsPerSheet(this.task);

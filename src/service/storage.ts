@@ -3,10 +3,8 @@
  * folder named in a map. Keys are URL-decoded once and confined to their
  * bucket: nothing is read or written outside a bucket's folder, ever.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, realpathSync, statSync } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
-import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { isAbsolute, join, resolve, sep } from 'node:path';
 import { getSystemErrorMap } from 'node:util';
 
 import { ErrorCodes, SnapshotError, shortenSubject } from '../errors.js';
@@ -188,34 +186,4 @@ export function prepareOutputPath(bucketDir: string, key: string, where: string)
     folder = real;
   }
   return join(folder, name);
-}
-
-/** A temporary name beside `path`, for writeAtomically. */
-export function temporaryPathFor(path: string): string {
-  return join(dirname(path), `.framesnap-${randomBytes(6).toString('hex')}.tmp`);
-}
-
-/**
- * Writes a file atomically: a temporary name in the same folder, then a
- * rename, so readers never see half a JPEG. rename() replaces a link at the
- * destination instead of writing through it.
- */
-export async function writeAtomically(path: string, data: Uint8Array, temporary = temporaryPathFor(path)): Promise<void> {
-  try {
-    const handle = await open(temporary, 'wx', 0o644);
-    try {
-      await handle.writeFile(data);
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, path);
-  } catch (error) {
-    await unlink(temporary).catch(() => undefined);
-    // The caller names the object by its key in place of the server's folder (OutputWriter).
-    throw fileSystemError(error, `the object ${path}`, true);
-  }
-}
-
-export async function removeQuietly(paths: Iterable<string>): Promise<void> {
-  await Promise.all([...paths].map((path) => unlink(path).catch(() => undefined)));
 }

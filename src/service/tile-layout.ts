@@ -4,6 +4,7 @@
  * for Lines; images fill its cells left to right, top to bottom.
  */
 import { ErrorCodes, SnapshotError } from '../errors.js';
+import { MAX_IMAGE_SIDE } from '../limits.js';
 import type { Rgb } from './colours.js';
 import { fillTemplate, type NameContext } from './names.js';
 
@@ -24,15 +25,6 @@ export interface TileLayout {
   /** Every N-th image becomes a cell: images 1, 1 + N, 1 + 2N, ... */
   readonly cellStep: number;
 }
-
-/** JPEG cannot hold a side longer than this (libjpeg's JPEG_MAX_DIMENSION). */
-export const MAX_SHEET_SIDE = 65_500;
-/**
- * A sheet is composed in memory as RGB before it is encoded: this bounds a
- * job's memory (250 megapixels are 750 MB). The default 10x10 sheet of
- * 1920x1080 cells (207 megapixels) fits; 4K cells need a smaller CellWidth.
- */
-export const MAX_SHEET_PIXELS = 250_000_000;
 
 export interface CellRect {
   x: number;
@@ -64,14 +56,25 @@ export function cellRect(layout: TileLayout, cellWidth: number, cellHeight: numb
   };
 }
 
-/** Refuses sheets JPEG cannot hold or that would take too much memory to compose. */
-export function checkSheetSize(layout: TileLayout, cellWidth: number, cellHeight: number): void {
+/**
+ * Refuses sheets JPEG cannot hold (a side over MAX_IMAGE_SIDE) or over the
+ * service's limitSpritePixels: a sheet is composed in memory as RGB before it
+ * is encoded, so this bounds a job's memory. Checked before anything is composed.
+ */
+export function checkSheetSize(layout: TileLayout, cellWidth: number, cellHeight: number, limitSpritePixels: number): void {
   const { width, height } = sheetSize(layout, cellWidth, cellHeight);
-  if (width > MAX_SHEET_SIDE || height > MAX_SHEET_SIDE || width * height > MAX_SHEET_PIXELS) {
+  const pixels = width * height;
+  const advice = '(set a smaller CellWidth and CellHeight, or fewer Lines and Columns)';
+  if (width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE) {
     throw new SnapshotError(
       ErrorCodes.OutOfRange,
-      `SnapshotConfig.TileOut makes sprites of ${width}x${height} pixels; at most ${MAX_SHEET_SIDE} on a side and ` +
-        `${MAX_SHEET_PIXELS} pixels in all are allowed (set a smaller CellWidth and CellHeight, or fewer Lines and Columns)`,
+      `SnapshotConfig.TileOut makes sprite sheets of ${width}x${height} pixels, over ${MAX_IMAGE_SIDE} pixels on a side ${advice}`,
+    );
+  }
+  if (pixels > limitSpritePixels) {
+    throw new SnapshotError(
+      ErrorCodes.OutOfRange,
+      `SnapshotConfig.TileOut makes sprite sheets of ${width}x${height} (${pixels} pixels), over limitSpritePixels (${limitSpritePixels}) ${advice}`,
     );
   }
 }
