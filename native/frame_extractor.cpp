@@ -215,7 +215,7 @@ ExtractedFrame FrameExtractor::replaceBlackFrame(ExtractedFrame original, double
 
 std::shared_ptr<const RgbImage> FrameExtractor::convertCurrentFrame() {
   return converter_.convert(frame_.get(), demuxer_.stream()->sample_aspect_ratio, selection_->width,
-                            selection_->height, selection_->limits);
+                            selection_->height, selection_->limits, &interruption_);
 }
 
 bool FrameExtractor::decodeNext() {

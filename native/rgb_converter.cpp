@@ -1,5 +1,6 @@
 #include "rgb_converter.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -57,7 +58,8 @@ int swscaleColorspace(const AVFrame* frame) {
   }
 }
 
-void rotateInto(const RgbImage& source, int rotation, RgbImage& target) {
+void rotateInto(const RgbImage& source, int rotation, RgbImage& target,
+                const Interruption* interruption) {
   const int width = source.width;
   const int height = source.height;
   target.width = rotation == 180 ? width : height;
@@ -66,6 +68,9 @@ void rotateInto(const RgbImage& source, int rotation, RgbImage& target) {
   const uint8_t* from = source.pixels.data();
   uint8_t* to = target.pixels.data();
   for (int y = 0; y < height; ++y) {
+    if (interruption != nullptr && y % 256 == 0) {
+      interruption->throwIfRequested();
+    }
     for (int x = 0; x < width; ++x) {
       int targetX = 0;
       int targetY = 0;
@@ -92,7 +97,8 @@ RgbConverter::RgbConverter(int rotation) : rotation_(rotation) {}
 std::shared_ptr<RgbImage> RgbConverter::convert(const AVFrame* frame,
                                                 AVRational streamSampleAspectRatio,
                                                 int requestedWidth, int requestedHeight,
-                                                const PixelLimits& limits) {
+                                                const PixelLimits& limits,
+                                                const Interruption* interruption) {
   const AVRational sampleAspectRatio =
       frame->sample_aspect_ratio.num > 0 ? frame->sample_aspect_ratio : streamSampleAspectRatio;
   // Every size checked before the scaler or the picture is allocated.
@@ -132,8 +138,37 @@ std::shared_ptr<RgbImage> RgbConverter::convert(const AVFrame* frame,
   image->pixels.resize(stride * static_cast<size_t>(scaled.height) + 64);
   uint8_t* planes[4] = {image->pixels.data(), nullptr, nullptr, nullptr};
   int strides[4] = {static_cast<int>(stride), 0, 0, 0};
-  const int rows =
-      sws_scale(scaler_.get(), frame->data, frame->linesize, 0, frame->height, planes, strides);
+  // In slices of input rows, in order (swscale's slice interface gives the
+  // same picture as one call), so that a deadline or an abort is honoured
+  // within a few milliseconds even for the largest pictures (a full 8192x8192
+  // conversion takes about a second). Each slice makes about 256 output rows.
+  const int chromaRows = descriptor != nullptr ? 1 << descriptor->log2_chroma_h : 1;
+  int sliceRows = static_cast<int>(std::min<int64_t>(
+      frame->height, std::max<int64_t>(1, int64_t{frame->height} * 256 / scaled.height)));
+  sliceRows = std::max(chromaRows, sliceRows / chromaRows * chromaRows);
+  int rows = 0;
+  try {
+    for (int y = 0; y < frame->height; y += sliceRows) {
+      if (interruption != nullptr) {
+        interruption->throwIfRequested();
+      }
+      const uint8_t* slice[4] = {nullptr, nullptr, nullptr, nullptr};
+      for (int plane = 0; plane < 4 && frame->data[plane] != nullptr; ++plane) {
+        const bool palette = plane == 1 && descriptor != nullptr &&
+                             (descriptor->flags & AV_PIX_FMT_FLAG_PAL) != 0;
+        const int shift =
+            descriptor != nullptr && (plane == 1 || plane == 2) ? descriptor->log2_chroma_h : 0;
+        slice[plane] = palette ? frame->data[plane]
+                               : frame->data[plane] + static_cast<ptrdiff_t>(y >> shift) *
+                                                          frame->linesize[plane];
+      }
+      const int height = std::min(sliceRows, frame->height - y);
+      rows += sws_scale(scaler_.get(), slice, frame->linesize, y, height, planes, strides);
+    }
+  } catch (...) {
+    scaler_.reset();  // stopped inside a picture: the next one starts afresh
+    throw;
+  }
   if (rows <= 0) {
     throw SnapshotFailure(ErrorCode::Internal, "swscale produced no picture");
   }
@@ -142,7 +177,7 @@ std::shared_ptr<RgbImage> RgbConverter::convert(const AVFrame* frame,
     return image;
   }
   auto rotated = std::make_shared<RgbImage>();
-  rotateInto(*image, rotation_, *rotated);
+  rotateInto(*image, rotation_, *rotated, interruption);
   return rotated;
 }
 

@@ -9,6 +9,7 @@
 
 #include "display_geometry.h"
 #include "ffmpeg_ptr.h"
+#include "interruption.h"
 
 namespace framesnap {
 
@@ -24,9 +25,11 @@ class RgbConverter {
 
   // requestedWidth/Height: 0 when not given (see outputSize). The frame, its
   // display size and the output size are checked against `limits` first.
+  // `interruption`, when given, is checked between slices of the conversion.
   std::shared_ptr<RgbImage> convert(const AVFrame* frame, AVRational streamSampleAspectRatio,
                                     int requestedWidth, int requestedHeight,
-                                    const PixelLimits& limits = PixelLimits());
+                                    const PixelLimits& limits = PixelLimits(),
+                                    const Interruption* interruption = nullptr);
 
  private:
   int rotation_;

@@ -288,4 +288,15 @@ describe('deadlines', () => {
       expect(elapsed).toBeLessThan(300 + 700);
     }
   });
+
+  test('a deadline during the conversion of a huge picture is honoured', async () => {
+    // One keyframe scaled to 8192x8192: about a second of swscale (before: it
+    // ran to the end and the call succeeded long after its deadline).
+    const request = { path: await fixture('h264'), times: [0], frameType: 'intra' as const, width: 8192, height: 8192, threads: 0 };
+    const start = performance.now();
+    expect(failure(() => nativeAddon().extractFramesSync(request, { timeoutMs: 300 })).code).toBe('SnapshotTimeOut');
+    const elapsed = performance.now() - start;
+    console.log(`deadline 300 ms inside an 8192x8192 conversion: answered after ${elapsed.toFixed(0)} ms`);
+    expect(elapsed).toBeLessThan(300 + 700);
+  });
 });

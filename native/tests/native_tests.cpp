@@ -788,6 +788,22 @@ TEST("interruption: a deadline in the middle of a long decode is TimedOut") {
   CHECK(millisecondsSince(start) >= 150);
 }
 
+TEST("interruption: a deadline inside the conversion of a huge picture is TimedOut") {
+  // One keyframe scaled to 8192x8192: about a second of swscale, checked between slices.
+  const auto start = std::chrono::steady_clock::now();
+  const Interruption interruption(nullptr, nullptr, 150);
+  EXPECT_FAILURE(ErrorCode::TimedOut,
+                 extract(clip("h264.mp4"), pick({0}, FrameType::Intra, 8192, 8192), interruption));
+  std::fprintf(stderr, "    (stopped after %.0f ms)\n", millisecondsSince(start));
+  // The converter starts afresh after the interruption.
+  FrameExtractor extractor(identifyFile(clip("h264.mp4"), 0), Interruption());
+  EXPECT_FAILURE(ErrorCode::TimedOut,
+                 extractor.extract(pick({0}, FrameType::Normal, 4096, 4096),
+                                   Interruption(nullptr, nullptr, 30)));
+  const auto small = extractor.extract(pick({0}, FrameType::Normal, 64, 48), Interruption());
+  checkSameFrames(small, extract(clip("h264.mp4"), pick({0}, FrameType::Normal, 64, 48)));
+}
+
 TEST("interruption: an abort from another thread stops a long decode") {
   int32_t flag = 0;
   const Interruption interruption(&flag, nullptr, 0);
