@@ -8,6 +8,11 @@
 #   sudo scripts/ffmpeg-matrix.sh --compile-only trixie
 #                                                  build only, no clips, no tests
 #   sudo scripts/ffmpeg-matrix.sh --shell sid      a shell in the release's chroot
+#   sudo scripts/ffmpeg-matrix.sh --node trixie    also build the addon with cmake-js and run a
+#                                                  vitest smoke test (test/accuracy.test.ts, or
+#                                                  $FRAMESNAP_MATRIX_VITEST) with the release's
+#                                                  Node (installed in the chroot once); needs
+#                                                  node_modules here (npm ci) and dist/ (tsc)
 #   FRAMESNAP_MATRIX_PREPARE=script sudo scripts/ffmpeg-matrix.sh
 #                                                  run the script in the chroot's copy of
 #                                                  the tree first (to try a change there)
@@ -36,10 +41,12 @@ packages=(g++ cmake make pkg-config ca-certificates
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg)
 
 mode=test
+with_node=0
 releases=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     --compile-only) mode=compile ;;
+    --node) with_node=1 ;;
     --shell) mode=shell ;;
     -h | --help)
       sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
@@ -126,10 +133,18 @@ echo "== compiler: $(c++ --version | head -n 1); $(cmake --version | head -n 1)"
 cmake -S . -B build/matrix -DFRAMESNAP_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=Debug \
   -DFRAMESNAP_TEST_CLIPS=/framesnap/build/matrix/clips
 cmake --build build/matrix --target framesnap_native_tests -- -k -j"$(nproc)"
+status=0
 if [[ $1 == test ]]; then
   bash scripts/native-tests.sh --make-clips build/matrix/clips
-  build/matrix/native/tests/framesnap_native_tests build/matrix/clips
+  build/matrix/native/tests/framesnap_native_tests build/matrix/clips || status=1
 fi
+if [[ $2 == 1 ]]; then
+  echo "== node $(node --version): the addon (cmake-js) and vitest $3"
+  node node_modules/cmake-js/bin/cmake-js compile --log-level warn >build/cmake-js.log 2>&1 ||
+    { cat build/cmake-js.log; exit 1; }
+  node node_modules/vitest/vitest.mjs run $3 || status=1
+fi
+exit $status
 '
 
 run_release() { # run_release RELEASE -> prints the summary line, returns the result
@@ -149,6 +164,22 @@ run_release() { # run_release RELEASE -> prints the summary line, returns the re
       return 1
     fi
   fi
+  if [[ $with_node -eq 1 ]]; then
+    [[ -d $root/node_modules && -f $root/dist/index.js ]] ||
+      { echo "$release: FAILED: --node needs node_modules (npm ci) and dist/ (tsc) here"; return 1; }
+    if ! chroot "$chroot" /usr/bin/env PATH=/usr/bin:/bin node --version >/dev/null 2>&1; then
+      log "$release: installing nodejs in the chroot (once)"
+      chroot "$chroot" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
+        /bin/bash -c 'apt-get -o Acquire::Check-Valid-Until=false update -qq && apt-get install -y -qq --no-install-recommends nodejs' \
+        >"$cache/logs/$release.nodejs.log" 2>&1 ||
+        { echo "$release: FAILED: installing nodejs (log: $cache/logs/$release.nodejs.log)"; return 1; }
+    fi
+    # node_modules as hard links when on the same file system (fast; nothing
+    # in it is modified in place), dist/ as built here.
+    cp -al "$root/node_modules" "$chroot/framesnap/node_modules" 2>/dev/null ||
+      cp -a "$root/node_modules" "$chroot/framesnap/node_modules"
+    cp -a "$root/dist" "$chroot/framesnap/dist"
+  fi
   mount_into "$chroot"
   if [[ $mode == shell ]]; then
     chroot "$chroot" /bin/bash -l || true
@@ -158,7 +189,7 @@ run_release() { # run_release RELEASE -> prints the summary line, returns the re
   local logfile="$cache/logs/$release.log"
   log "$release: building$([[ $mode == test ]] && echo ' and testing') (log: $logfile)"
   if chroot "$chroot" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/root LANG=C.UTF-8 \
-    /bin/bash -c "$inside_script" inside "$mode" >"$logfile" 2>&1; then
+    /bin/bash -c "$inside_script" inside "$mode" "$with_node" "${FRAMESNAP_MATRIX_VITEST:-test/accuracy.test.ts}" >"$logfile" 2>&1; then
     result=ok
   else
     result=FAILED
@@ -170,12 +201,15 @@ run_release() { # run_release RELEASE -> prints the summary line, returns the re
   summary="$release: FFmpeg ${version:-?} ($(sed -n 's/^== FFmpeg: \(libavformat [^,]*\).*/\1/p' "$logfile")): $result"
   summary+=" in ${seconds}s"
   [[ $made -gt 1 ]] && summary+=" (+${made}s making the chroot)"
-  if [[ $result == ok && $mode == test ]]; then
-    summary+="; $(grep -E '[0-9]+ passed' "$logfile" | tail -n 1)"
+  if [[ $mode == test ]]; then
+    summary+="; native tests: $(grep -E '^[0-9]+ passed' "$logfile" | tail -n 1 || echo 'not run')"
+  fi
+  if [[ $with_node -eq 1 ]]; then
+    summary+="; vitest: $(sed 's/\x1b\[[0-9;]*m//g' "$logfile" | grep -E '^ *Tests +[0-9]' | tail -n 1 | sed 's/^ *Tests *//' || true)"
   fi
   echo "$summary"
   if [[ $result != ok ]]; then
-    grep -E 'error:|warning:|Error|FAILED|failed' "$logfile" | head -n 40 | sed 's/^/    /'
+    grep -E 'error:|warning:|Error|FAIL|failed' "$logfile" | grep -vE '^[0-9]+ passed' | head -n 40 | sed 's/^/    /'
     return 1
   fi
 }
