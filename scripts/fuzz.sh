@@ -6,6 +6,8 @@
 #   scripts/fuzz.sh [--seconds N] [--jobs J]   replay the regression inputs, then fuzz
 #                                              for N seconds (default 60) in J processes
 #                                              (default 1)
+#   scripts/fuzz.sh ... --keep-going           go on after a finding (libFuzzer's fork
+#                                              mode), to collect several in one run
 #   scripts/fuzz.sh --replay                   only replay native/fuzz/regressions/*
 #   scripts/fuzz.sh --build                    only build (build/fuzz/fuzz_core)
 #   scripts/fuzz.sh --minimize FILE            shrink a crashing FILE (to FILE.min)
@@ -25,6 +27,7 @@ die() { log "$*"; exit 1; }
 seconds=60
 jobs=1
 mode=fuzz
+keep_going=0
 minimize_input=
 extra=()
 while (($# > 0)); do
@@ -33,11 +36,12 @@ while (($# > 0)); do
     --seconds=*) seconds=${1#*=}; shift ;;
     --jobs) jobs=${2:?--jobs needs a value}; shift 2 ;;
     --jobs=*) jobs=${1#*=}; shift ;;
+    --keep-going) keep_going=1; shift ;;
     --replay) mode=replay; shift ;;
     --build) mode=build; shift ;;
     --minimize) mode=minimize; minimize_input=${2:?--minimize needs a file}; shift 2 ;;
     --) shift; extra=("$@"); break ;;
-    -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (try --help)" ;;
   esac
 done
@@ -167,7 +171,11 @@ marker=$out/logs/.started
 : >"$marker"
 log "fuzzing for $seconds s in $jobs job(s); corpus build/fuzz/corpus, findings build/fuzz/crashes"
 job_options=()
-((jobs > 1)) && job_options=("-jobs=$jobs" "-workers=$jobs")
+if ((keep_going)); then
+  job_options=("-fork=$jobs" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
+elif ((jobs > 1)); then
+  job_options=("-jobs=$jobs" "-workers=$jobs")
+fi
 # libFuzzer writes its per-job logs (fuzz-N.log) in the working folder.
 fuzzed=0
 (cd "$out/logs" && "$binary" "${libfuzzer_options[@]}" "${job_options[@]}" \

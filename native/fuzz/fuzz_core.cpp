@@ -4,7 +4,8 @@
 // Each input is written to one file in a per-process temporary folder, then
 // goes the way an upload goes: probeFile, then one FrameExtractor for
 // keyframe (Intra) snapshots and exact (Normal) snapshots at a few times,
-// at a small output width to keep each run fast. SnapshotFailure is the
+// at a small output width to keep each run fast, then one keyframe at the
+// video's own display size. SnapshotFailure is the
 // core's answer to bad input and is expected; anything else is a finding:
 // a sanitizer report, another exception, a broken result invariant, or the
 // core giving up at its own deadline (a small file that keeps the core busy
@@ -99,13 +100,19 @@ void checkFrames(const std::vector<framesnap::ExtractedFrame>& frames,
     if (!image) {
       finding(where + ": frame " + std::to_string(i) + " has no image");
     }
-    if (image->width != kWidth || image->height < 1 ||
-        image->pixels.size() !=
-            static_cast<size_t>(image->width) * static_cast<size_t>(image->height) * 3) {
-      finding(where + ": frame " + std::to_string(i) + " is " + std::to_string(image->width) +
-              "x" + std::to_string(image->height) + " with " +
-              std::to_string(image->pixels.size()) + " bytes (asked for width " +
-              std::to_string(kWidth) + ")");
+    const int64_t width = image->width;
+    const int64_t height = image->height;
+    const bool wrongWidth = selection.width > 0 && width != selection.width;
+    const bool overLimits = width > framesnap::kMaxImageSide ||
+                            height > framesnap::kMaxImageSide ||
+                            width * height > selection.limits.outputPixels;
+    if (wrongWidth || overLimits || width < 1 || height < 1 ||
+        image->pixels.size() != static_cast<size_t>(width * height * 3)) {
+      finding(where + ": frame " + std::to_string(i) + " is " + std::to_string(width) + "x" +
+              std::to_string(height) + " with " + std::to_string(image->pixels.size()) +
+              " bytes (asked for width " + std::to_string(selection.width) + ", at most " +
+              std::to_string(selection.limits.outputPixels) + " pixels and " +
+              std::to_string(framesnap::kMaxImageSide) + " a side)");
     }
   }
 }
@@ -166,6 +173,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     exact.frameType = framesnap::FrameType::Normal;
     exact.width = kWidth;
     checkFrames(extractor.extract(exact, interruption), exact, "exact snapshots");
+
+    // At the size the video claims to have (no width asked): only the core's
+    // pixel limits stand between a crafted header and a giant buffer.
+    framesnap::FrameSelection natural;
+    natural.timesMs = {0};
+    natural.frameType = framesnap::FrameType::Intra;
+    checkFrames(extractor.extract(natural, interruption), natural, "a keyframe at its own size");
   } catch (const SnapshotFailure& failure) {
     expected(failure, "extraction");
   } catch (const std::exception& other) {
