@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <string>
 #include <vector>
 
 extern "C" {
@@ -81,6 +82,9 @@ void crashWhenTestAsks(const std::string& path) {
 
 namespace {
 
+// Streams probed besides the chosen video stream (see limitProbedStreams).
+constexpr int kStreamsProbedBesides = 16;
+
 // The per-stream options of avformat_find_stream_info, freed on every path.
 class StreamProbeOptions {
  public:
@@ -149,21 +153,11 @@ Demuxer::Demuxer(const std::string& path, const Interruption& interruption, bool
     return av_find_best_stream(context_.get(), AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
   };
   // The stream is chosen from the header when it names one: only that stream
-  // is probed, demuxed and decoded (a file with 1000 streams must cost what
-  // a file with one does), and the probe adds no stream found after the header.
+  // and a few others are probed, only it is demuxed and decoded (a file with
+  // 1000 streams must cost what a file with one does), and the probe adds no
+  // stream found after the header.
   int index = findVideoStream();
-  if (index >= 0) {
-    discardAllBut(index);
-  } else {
-    // The probe must find the video stream: only streams that are not known
-    // to be something else take part.
-    for (unsigned i = 0; i < context_->nb_streams; ++i) {
-      const AVMediaType type = context_->streams[i]->codecpar->codec_type;
-      if (type != AVMEDIA_TYPE_VIDEO && type != AVMEDIA_TYPE_UNKNOWN) {
-        context_->streams[i]->discard = AVDISCARD_ALL;
-      }
-    }
-  }
+  limitProbedStreams(index);
   // A picture the probe refused to decode for the limit.
   bool oversized = false;
   int64_t oversizedWidth = 0;
@@ -193,9 +187,9 @@ Demuxer::Demuxer(const std::string& path, const Interruption& interruption, bool
     }
     if (index < 0) {
       index = findVideoStream();
-      discardAllBut(index);
     }
   }
+  discardAllBut(index);
   if (index < 0 || !hasDecoderParameters(context_->streams[index]->codecpar)) {
     // A size the header states is reported as is; one only a decode of an
     // oversized picture could tell is refused for the limit.
@@ -216,13 +210,53 @@ Demuxer::Demuxer(const std::string& path, const Interruption& interruption, bool
     throw SnapshotFailure(ErrorCode::ResourceContentBad,
                           "the file has only an attached picture, no video stream");
   }
+  // MPEG-TS and MPEG-PS add a stream for every unknown packet id they meet
+  // (with a parser each): 1000 of them cost 170 MB. None is added from now
+  // on; MPEG-TS then fails each of their packets with ENOMEM, which
+  // readVideoPacket skips. Other formats keep their streams as they come.
+  const std::string format = context_->iformat->name;
+  if (format == "mpegts" || format == "mpeg") {
+    context_->max_streams = static_cast<int>(context_->nb_streams);
+    capsStreams_ = true;
+  }
   findOrigin();
 }
 
 void Demuxer::discardAllBut(int index) {
   for (unsigned i = 0; i < context_->nb_streams; ++i) {
-    context_->streams[i]->discard = static_cast<int>(i) == index ? AVDISCARD_DEFAULT : AVDISCARD_ALL;
+    if (static_cast<int>(i) != index) {
+      context_->streams[i]->discard = AVDISCARD_ALL;
+    }
   }
+}
+
+// Before a stream probe: the first kStreamsProbedBesides streams other than
+// the chosen one are probed as FFmpeg does (their first timestamps make the
+// file's start time, as for the ffmpeg CLI: an audio stream that starts
+// before the video moves the origin of every requested time); the others are
+// ignored. `index` < 0: no video stream known yet, only streams known to be
+// something else count as others.
+void Demuxer::limitProbedStreams(int index) {
+  int others = 0;
+  for (unsigned i = 0; i < context_->nb_streams; ++i) {
+    AVStream* stream = context_->streams[i];
+    const AVMediaType type = stream->codecpar->codec_type;
+    const bool other = index >= 0 ? static_cast<int>(i) != index
+                                  : type != AVMEDIA_TYPE_VIDEO && type != AVMEDIA_TYPE_UNKNOWN;
+    if (other && ++others > kStreamsProbedBesides) {
+      ignoreStream(stream);
+    }
+  }
+}
+
+// A stream framesnap never reads: not demuxed, and not probed either (a
+// stream probe opens a decoder for every stream it finds undescribed, whether
+// discarded or not, about 0.8 MB each for H.264; as a data stream it counts
+// as described). Its start and end times then count for the file's only
+// when within a second of the others' (FFmpeg's rule for data streams).
+void Demuxer::ignoreStream(AVStream* stream) {
+  stream->discard = AVDISCARD_ALL;
+  stream->codecpar->codec_type = AVMEDIA_TYPE_DATA;
 }
 
 void Demuxer::throwOversizedPicture(int64_t width, int64_t height, int64_t limitInputPixels) {
@@ -353,6 +387,16 @@ bool Demuxer::readVideoPacket(AVPacket* packet) {
     const int read = av_read_frame(context_.get(), packet);
     if (read == AVERROR_EOF) {
       return false;
+    }
+    if (read == AVERROR(ENOMEM) && capsStreams_ && context_->pb != nullptr &&
+        context_->nb_streams >= static_cast<unsigned>(context_->max_streams)) {
+      // A packet of a stream the cap refused; skipped, as long as reading
+      // moves on (a real failure to allocate would not).
+      const int64_t position = avio_tell(context_->pb);
+      if (position != refusedAt_) {
+        refusedAt_ = position;
+        continue;
+      }
     }
     if (read < 0) {
       interruption_.throwIfRequested();

@@ -71,12 +71,16 @@ class Demuxer {
   AVStream* stream_ = nullptr;
   int64_t toTimestamp(double milliseconds, AVRounding rounding) const;
   void discardAllBut(int index);
+  void limitProbedStreams(int index);
+  static void ignoreStream(AVStream* stream);
   [[noreturn]] static void throwOversizedPicture(int64_t width, int64_t height,
                                                  int64_t limitInputPixels);
   void findOrigin();
 
   int64_t origin_ = 0;
   bool lacksTimestamps_ = false;
+  bool capsStreams_ = false;  // no stream is added after the open (MPEG-TS/PS)
+  int64_t refusedAt_ = -1;    // file position of the last packet refused by the cap
 };
 
 }  // namespace framesnap

@@ -118,14 +118,20 @@ export const RECIPES = {
       rmSync(raw);
     },
   },
-  /** 1000 copies of one 64x48 H.264 stream in one MPEG-TS (stream-copied, about 9 MB). */
+  /** One 64x48 H.264 stream in MPEG-TS, 2 s, a keyframe each second. */
+  oneStream: { file: 'one-stream.ts', args: ['-f', 'lavfi', '-i', 'testsrc2=size=64x48:rate=25', '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-pix_fmt', 'yuv420p'] },
+  /** 1000 copies of that stream in one MPEG-TS (stream-copied, about 9 MB). */
   thousandStreams: {
     file: '1000-streams.ts',
     make: async (path: string) => {
-      const one = `${path}.source.ts`;
-      await run(FFMPEG, ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=64x48:rate=25', '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-pix_fmt', 'yuv420p', one]);
-      await run(FFMPEG, ['-v', 'error', '-y', '-i', one, ...mapTimes(1000), '-c', 'copy', '-f', 'mpegts', path]);
-      rmSync(one);
+      await run(FFMPEG, ['-v', 'error', '-y', '-i', await fixture('oneStream'), ...mapTimes(1000), '-c', 'copy', '-f', 'mpegts', path]);
+    },
+  },
+  /** The h264 clip with AAC sound in MPEG-TS: the sound starts about 23 ms before the picture (encoder priming). */
+  h264WithSoundTs: {
+    file: 'h264-sound.ts',
+    make: async (path: string) => {
+      await run(FFMPEG, ['-v', 'error', '-y', '-i', await fixture('h264'), '-f', 'lavfi', '-i', 'sine=frequency=440:duration=4', '-map', '1:a', '-map', '0:v', '-c:v', 'copy', '-c:a', 'aac', '-f', 'mpegts', path]);
     },
   },
   /** The h264 clip in Matroska, starting at 10 s (same bitstream). */
