@@ -82,6 +82,15 @@ void crashWhenTestAsks(const std::string& path) {
 
 namespace {
 
+// a + b, clamped to [-INT64_MAX, INT64_MAX] (INT64_MIN is AV_NOPTS_VALUE).
+int64_t saturatingAdd(int64_t a, int64_t b) {
+  int64_t sum = 0;
+  if (__builtin_add_overflow(a, b, &sum)) {
+    return b > 0 ? INT64_MAX : -INT64_MAX;
+  }
+  return std::max(sum, -INT64_MAX);
+}
+
 // Streams probed besides the chosen video stream (see limitProbedStreams).
 constexpr int kStreamsProbedBesides = 16;
 
@@ -303,8 +312,8 @@ void Demuxer::findOrigin() {
 int64_t Demuxer::toTimestamp(double milliseconds, AVRounding rounding) const {
   // Whole microseconds first: fractional milliseconds are allowed, finer is noise.
   const auto microseconds = static_cast<int64_t>(std::llround(milliseconds * 1000.0));
-  return origin_ + av_rescale_q_rnd(microseconds, AV_TIME_BASE_Q, stream_->time_base,
-                                    static_cast<AVRounding>(rounding | AV_ROUND_PASS_MINMAX));
+  return saturatingAdd(origin_, av_rescale_q_rnd(microseconds, AV_TIME_BASE_Q, stream_->time_base,
+                                                 static_cast<AVRounding>(rounding | AV_ROUND_PASS_MINMAX)));
 }
 
 int64_t Demuxer::firstTimestampAtOrAfter(double milliseconds) const {
@@ -316,8 +325,10 @@ int64_t Demuxer::lastTimestampAtOrBefore(double milliseconds) const {
 }
 
 double Demuxer::toMilliseconds(int64_t timestamp) const {
+  // A crafted file's timestamps may be anywhere in int64_t: no overflow.
   const int64_t microseconds =
-      av_rescale_q(timestamp - origin_, stream_->time_base, AV_TIME_BASE_Q);
+      av_rescale_q(saturatingAdd(timestamp, -std::max(origin_, -INT64_MAX)), stream_->time_base,
+                   AV_TIME_BASE_Q);
   return static_cast<double>(microseconds) / 1000.0;
 }
 

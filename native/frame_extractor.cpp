@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <optional>
 
@@ -28,6 +29,12 @@ constexpr double kFirstSeekBackoffMs = 1000;
 constexpr double kLastSeekBackoffMs = 64000;
 // Streams without keyframe flags (intra refresh) are trusted after this many frames.
 constexpr int kMaxFramesBeforeKeyframe = 600;
+
+std::string millisecondsText(double milliseconds) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.15g", milliseconds);
+  return text;
+}
 
 int64_t packetTimestamp(const AVPacket* packet) {
   return packet->pts != AV_NOPTS_VALUE ? packet->pts : packet->dts;
@@ -372,7 +379,7 @@ std::optional<ExtractedFrame> FrameExtractor::keyframeAtOrBefore(double timeMs) 
     if (!decoded) {
       throw SnapshotFailure(
           ErrorCode::ResourceContentBad,
-          "the keyframe before " + std::to_string(timeMs) + " ms does not decode");
+          "the keyframe at or before " + millisecondsText(timeMs) + " ms does not decode");
     }
     lastKeyframeImage_ = convertCurrentFrame();
     lastKeyframePts_ = keyframePts;
@@ -459,7 +466,10 @@ bool FrameExtractor::findKeyframePacket(int64_t target) {
     bool found = false;
     while (demuxer_.readVideoPacket(packet_.get())) {
       const int64_t dts = packet_->dts != AV_NOPTS_VALUE ? packet_->dts : packet_->pts;
-      if ((packet_->flags & AV_PKT_FLAG_KEY) != 0) {
+      // A keyframe without any timestamp cannot be placed: not a candidate
+      // (found by the fuzzer: its AV_NOPTS_VALUE counted as "before" any time).
+      if ((packet_->flags & AV_PKT_FLAG_KEY) != 0 &&
+          packetTimestamp(packet_.get()) != AV_NOPTS_VALUE) {
         const int64_t pts = packetTimestamp(packet_.get());
         if (pts <= target || (!found && atStart)) {
           av_packet_unref(keyframePacket_.get());

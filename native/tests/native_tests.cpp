@@ -11,6 +11,7 @@
 // (640x360, 40 s, for deadlines and aborts). Files that are not videos are
 // written by this program into CLIPS_DIR/bad.
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -710,6 +711,36 @@ TEST("streams: only the chosen stream is probed (a 64-stream MPEG-TS)") {
   CHECK_EQ(probe.codecName, std::string("h264"));
   const auto frames = extract(clip("streams.ts"), pick({0, 1000}, FrameType::Normal));
   CHECK_EQ(timesOf(frames), (std::vector<double>{0, 1000}));
+}
+
+// ---- Fuzzer findings ----------------------------------------------------------
+
+TEST("fuzz regressions: every input fails cleanly or gives frames at sane times") {
+  DIR* folder = opendir(FRAMESNAP_FUZZ_REGRESSIONS);
+  if (folder == nullptr) {
+    std::fprintf(stderr, "    (no %s)\n", FRAMESNAP_FUZZ_REGRESSIONS);
+    return;
+  }
+  std::vector<std::string> inputs;
+  while (const dirent* entry = readdir(folder)) {
+    const std::string name = entry->d_name;
+    if (name != "." && name != ".." && name != "README.md") {
+      inputs.push_back(std::string(FRAMESNAP_FUZZ_REGRESSIONS) + "/" + name);
+    }
+  }
+  closedir(folder);
+  for (const std::string& input : inputs) {
+    std::fprintf(stderr, "    (%s)\n", input.substr(input.rfind('/') + 1).c_str());
+    for (const FrameType type : {FrameType::Intra, FrameType::Normal}) {
+      try {
+        for (const ExtractedFrame& frame : extract(input, pick({0, 1000, 5000}, type))) {
+          CHECK(frame.timeMs > -1e9 && frame.timeMs < 1e9);
+        }
+      } catch (const SnapshotFailure& failure) {
+        CHECK(failure.code() == ErrorCode::ResourceContentBad);
+      }
+    }
+  }
 }
 
 // ---- Test hooks -------------------------------------------------------------
