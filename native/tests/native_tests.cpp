@@ -603,6 +603,20 @@ TEST("limits: a 16000x16000 MJPEG is refused naming limitInputPixels") {
   CHECK_EQ(failureOf([&] { extract(path, pick({0}, FrameType::Normal)); }), expected);
   CHECK_EQ(failureOf([&] { extract(path, pick({0}, FrameType::Intra)); }), expected);
   CHECK_EQ(failureOf([&] { probeFile(path, Interruption()); }), expected);
+  // A frame that grows past the limit mid-stream: FFmpeg refuses it (max_pixels).
+  const std::string small = readFile(clip("mjpeg.mjpeg"));
+  const std::string first = small.substr(0, small.find("\xff\xd9") + 2);
+  std::string growing;
+  for (int i = 0; i < 10; ++i) {
+    growing += first;
+  }
+  growing += withJpegSize(small, 16000, 16000) + first;
+  writeFile(badFile("growing.mjpeg"), growing);
+  CHECK_EQ(timesOf(extract(badFile("growing.mjpeg"), pick({0, 360}, FrameType::Normal))),
+           (std::vector<double>{0, 360}));
+  CHECK_EQ(failureOf([&] { extract(badFile("growing.mjpeg"), pick({0, 400}, FrameType::Normal)); }),
+           std::string("InvalidParameter.ResourceContentBad: a frame of the video is 16000x16000, "
+                       "over limitInputPixels (67108864)"));
   // In Matroska, whose header states the size: refused at open, before decoding.
   const std::string mkv = readFile(clip("mjpeg.mkv"));
   const size_t widthAt = mkv.find(std::string("\xb0\x82\x01\x40", 4));  // PixelWidth 320
