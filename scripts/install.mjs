@@ -17,7 +17,7 @@
 // `npm install --build-from-source` (or FRAMESNAP_BUILD_FROM_SOURCE=1) skips
 // step 1.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -162,12 +162,33 @@ function onPath(command, env = process.env) {
   return which(command, env) !== undefined;
 }
 
+/** Where FFmpeg's headers usually are, for when there is no pkg-config to ask. */
+export function defaultIncludeDirs() {
+  const dirs = ['/usr/include', '/usr/local/include', '/opt/homebrew/include', '/usr/include/ffmpeg'];
+  try {
+    for (const entry of readdirSync('/usr/include')) {
+      if (/-linux-/.test(entry)) dirs.push(join('/usr/include', entry));
+    }
+  } catch {
+    // no /usr/include
+  }
+  return dirs;
+}
+
+const FFMPEG_HEADERS = {
+  libavformat: 'libavformat/avformat.h',
+  libavcodec: 'libavcodec/avcodec.h',
+  libswscale: 'libswscale/swscale.h',
+  libavutil: 'libavutil/avutil.h',
+};
+
 /**
  * What the build from source needs and does not find: { missing, ffmpeg,
  * libavutil } where libavutil is the installed version when pkg-config
- * finds it.
+ * finds it. Without pkg-config, FFmpeg's headers are looked for in
+ * `includeDirs`, so one message names everything missing.
  */
-export function checkPrerequisites(env = process.env) {
+export function checkPrerequisites(env = process.env, includeDirs = defaultIncludeDirs()) {
   const missing = [];
   const compiler = (env.CXX ?? '').trim().split(/\s+/)[0];
   const compilers = compiler ? [compiler] : ['c++', 'g++', 'clang++'];
@@ -181,6 +202,10 @@ export function checkPrerequisites(env = process.env) {
   const pkgConfig = which('pkg-config', env);
   if (pkgConfig === undefined) {
     missing.push('pkg-config');
+    for (const module of FFMPEG_MODULES) {
+      if (!includeDirs.some((dir) => existsSync(join(dir, FFMPEG_HEADERS[module])))) ffmpeg.missing.push(module);
+    }
+    if (ffmpeg.missing.length > 0) missing.push('ffmpeg');
   } else {
     for (const module of FFMPEG_MODULES) {
       const result = spawnSync(pkgConfig, ['--modversion', module], { env, encoding: 'utf8' });

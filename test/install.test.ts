@@ -4,7 +4,7 @@
  * install of the packed tarball is scripts/consumer-test.sh.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +22,7 @@ const {
   supportedLibavutil,
 } = install as {
   buildingMessage(libavutil: string): string;
-  checkPrerequisites(env: NodeJS.ProcessEnv): {
+  checkPrerequisites(env: NodeJS.ProcessEnv, includeDirs?: string[]): {
     missing: string[];
     ffmpeg: { missing: string[]; tooOld?: string };
     libavutil?: string;
@@ -150,7 +150,24 @@ describe('what the install finds on this machine', () => {
     const path = fakeTools(['ninja', 'pkg-config'], FFMPEG_51);
     expect(checkPrerequisites({ PATH: path }).missing).toEqual(['compiler', 'cmake']);
     const none = fakeTools([]);
-    expect(checkPrerequisites({ PATH: none }).missing).toEqual(['compiler', 'make', 'cmake', 'pkg-config']);
+    expect(checkPrerequisites({ PATH: none }, []).missing).toEqual(['compiler', 'make', 'cmake', 'pkg-config', 'ffmpeg']);
+  });
+
+  it("without pkg-config, looks for FFmpeg's headers itself", () => {
+    const path = fakeTools(['c++', 'make', 'cmake']);
+    const include = fakeTools([]);
+    for (const header of ['libavformat/avformat.h', 'libavcodec/avcodec.h', 'libavutil/avutil.h']) {
+      mkdirSync(join(include, dirname(header)), { recursive: true });
+      writeFileSync(join(include, header), '');
+    }
+    expect(checkPrerequisites({ PATH: path }, [include])).toEqual({
+      missing: ['pkg-config', 'ffmpeg'],
+      ffmpeg: { missing: ['libswscale'] },
+      libavutil: undefined,
+    });
+    mkdirSync(join(include, 'libswscale'));
+    writeFileSync(join(include, 'libswscale/swscale.h'), '');
+    expect(checkPrerequisites({ PATH: path }, ['/nonexistent', include]).missing).toEqual(['pkg-config']);
   });
 
   it('takes the compiler from CXX when it is set', () => {
