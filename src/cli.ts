@@ -2,6 +2,7 @@
 /**
  * The `framesnap` command:
  *   framesnap submit --root DIR --input JSON --config JSON [--user-data S] [--pipeline-id ID] [--no-wait]
+ *                    [--isolation thread|process] [--limit-input-pixels N] [--limit-output-pixels N] [--limit-sprite-pixels N]
  *   framesnap snapshot FILE --time MS [--frame-type normal|intra] [--width N] [--height N] [--quality Q]
  *                    [--limit-input-pixels N] [--limit-output-pixels N] -o OUT.jpg
  * --no-wait prints the "Submitted" answer at once; the job runs in this
@@ -16,6 +17,7 @@ import { shortenSubject, toSnapshotError } from './errors.js';
 
 const USAGE = `usage:
   framesnap submit --root DIR --input JSON --config JSON [--user-data S] [--pipeline-id ID] [--workers N] [--sync-timeout MS] [--no-wait] [--progress]
+                   [--isolation thread|process] [--limit-input-pixels N] [--limit-output-pixels N] [--limit-sprite-pixels N]
   framesnap snapshot FILE --time MS [--frame-type normal|intra] [--width N] [--height N] [--quality Q]
                      [--limit-input-pixels N] [--limit-output-pixels N] -o OUT.jpg`;
 
@@ -75,6 +77,10 @@ async function submit(args: string[]): Promise<number> {
       'pipeline-id': { type: 'string' },
       workers: { type: 'string' },
       'sync-timeout': { type: 'string' },
+      isolation: { type: 'string' },
+      'limit-input-pixels': { type: 'string' },
+      'limit-output-pixels': { type: 'string' },
+      'limit-sprite-pixels': { type: 'string' },
       'no-wait': { type: 'boolean', default: false },
       progress: { type: 'boolean', default: false },
     },
@@ -88,6 +94,10 @@ async function submit(args: string[]): Promise<number> {
     root: values.root,
     workers: integerOption('workers', values.workers) ?? 1,
     syncTimeoutMs: integerOption('sync-timeout', values['sync-timeout']),
+    isolation: values.isolation as 'thread' | 'process' | undefined,
+    limitInputPixels: integerOption('limit-input-pixels', values['limit-input-pixels']),
+    limitOutputPixels: integerOption('limit-output-pixels', values['limit-output-pixels']),
+    limitSpritePixels: integerOption('limit-sprite-pixels', values['limit-sprite-pixels']),
   });
   try {
     const response = await service.submitSnapshotJob({

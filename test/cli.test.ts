@@ -135,6 +135,19 @@ describe('framesnap submit', () => {
     expect(ran).toEqual({ status: 2, stdout: '', stderr: 'framesnap: InvalidParameter.ResourceNotFound: the object gone.mp4 does not exist\n' });
   });
 
+  test('--isolation process runs the job in a child process; --limit-input-pixels refuses a bigger video', async () => {
+    const ws = await setup();
+    const isolated = await cli(['submit', '--root', ws.root, '--input', INPUT, '--config', config('iso.jpg'), '--isolation', 'process']);
+    expect({ status: isolated.status, stderr: isolated.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(JSON.parse(isolated.stdout).SnapshotJob.State).toBe('Success');
+    expect(files(ws.bucket(OUT))).toEqual(['iso.jpg']);
+    const limited = await cli(['submit', '--root', ws.root, '--input', INPUT, '--config', config('big.jpg'), '--limit-input-pixels', '100']);
+    expect(limited.status).toBe(1);
+    expect(limited.stderr).toMatch(/^framesnap: InvalidParameter\.ResourceContentBad: clip\.mp4: the video's frames are \d+x\d+ \(\d+ pixels\), over limitInputPixels \(100\)\n$/);
+    const wrong = await cli(['submit', '--root', ws.root, '--input', INPUT, '--config', config('a.jpg'), '--isolation', 'fork']);
+    expect(wrong).toEqual({ status: 2, stdout: '', stderr: 'framesnap: InvalidParameter: Expected "thread" or "process" for isolation but received "fork"\n' });
+  });
+
   test('missing --root: exit 2 with the usage', async () => {
     const ran = await cli(['submit', '--input', INPUT, '--config', config('a.jpg')]);
     expect(ran.status).toBe(2);
