@@ -67,21 +67,6 @@ bool hasDecoderParameters(const AVCodecParameters* parameters) {
          parameters->height > 0;
 }
 
-}  // namespace
-
-void crashWhenTestAsks(const std::string& path) {
-  const char* suffix = std::getenv("FRAMESNAP_TEST_CRASH_SUFFIX");
-  if (suffix == nullptr || *suffix == '\0') {
-    return;
-  }
-  const size_t length = std::strlen(suffix);
-  if (path.size() >= length && path.compare(path.size() - length, length, suffix) == 0) {
-    std::raise(SIGSEGV);
-  }
-}
-
-namespace {
-
 // a + b, clamped to [-INT64_MAX, INT64_MAX] (INT64_MIN is AV_NOPTS_VALUE).
 int64_t saturatingAdd(int64_t a, int64_t b) {
   int64_t sum = 0;
@@ -95,6 +80,8 @@ int64_t saturatingAdd(int64_t a, int64_t b) {
 constexpr int kStreamsProbedBesides = 16;
 
 // The per-stream options of avformat_find_stream_info, freed on every path.
+// A contiguous array of raw pointers, as FFmpeg rewrites its entries in place
+// (the one place in native/ that frees an FFmpeg object by hand).
 class StreamProbeOptions {
  public:
   StreamProbeOptions(unsigned streams, int64_t limitInputPixels) : options_(streams, nullptr) {
@@ -124,6 +111,18 @@ class StreamProbeOptions {
 constexpr int kStreamsFoundAfterHeader = 8;
 
 }  // namespace
+
+// Test-only (see demuxer.h).
+void crashWhenTestAsks(const std::string& path) {
+  const char* suffix = std::getenv("FRAMESNAP_TEST_CRASH_SUFFIX");
+  if (suffix == nullptr || *suffix == '\0') {
+    return;
+  }
+  const size_t length = std::strlen(suffix);
+  if (path.size() >= length && path.compare(path.size() - length, length, suffix) == 0) {
+    std::raise(SIGSEGV);
+  }
+}
 
 Demuxer::Demuxer(const std::string& path, const Interruption& interruption, bool probeStreams,
                  int64_t limitInputPixels)
@@ -176,9 +175,9 @@ Demuxer::Demuxer(const std::string& path, const Interruption& interruption, bool
   if (probeStreams || !headerIsEnough) {
     StreamProbeOptions options(context_->nb_streams, limitInputPixels);
     // The probe reads ahead; streams it would find there are not added (each
-    // would get a decoder). Reading later may add them again: they are
-    // discarded as they appear (readVideoPacket), as a demuxer fails when
-    // its max_streams is reached.
+    // would get a decoder). After it, MPEG-TS/PS stay capped (below); other
+    // formats may add streams as they read, discarded as they appear
+    // (readVideoPacket).
     const int maxStreams = context_->max_streams;
     context_->max_streams = static_cast<int>(context_->nb_streams) +
                             (index >= 0 ? 0 : kStreamsFoundAfterHeader);
@@ -200,8 +199,8 @@ Demuxer::Demuxer(const std::string& path, const Interruption& interruption, bool
   }
   discardAllBut(index);
   if (index < 0 || !hasDecoderParameters(context_->streams[index]->codecpar)) {
-    // A size the header states is reported as is; one only a decode of an
-    // oversized picture could tell is refused for the limit.
+    // The probe could not describe the stream because it refused to decode
+    // an oversized picture: say so, naming the limit.
     if (oversized) {
       throwOversizedPicture(oversizedWidth, oversizedHeight, limitInputPixels);
     }

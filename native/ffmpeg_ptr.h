@@ -1,5 +1,7 @@
 // Owning smart pointers for every FFmpeg object framesnap touches. Nothing
-// else in native/ calls an av*_free function by hand.
+// else in native/ calls an av*_free function by hand, but for the options
+// array of a stream probe (StreamProbeOptions in demuxer.cpp, which FFmpeg
+// rewrites in place), freed by its own destructor.
 #pragma once
 
 extern "C" {
