@@ -14,30 +14,18 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { afterEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 
-import { SnapshotService, type SnapshotServiceOptions } from '../dist/index.js';
+import { SnapshotService } from '../dist/index.js';
 import { fixture } from './fixtures.js';
-import { files, longClip, tree, workspace, type Workspace } from './helpers/service-clips.js';
+import { files, longClip, serviceTests, tree, workspace } from './helpers/service-clips.js';
 
 const IN = 'in-bucket';
 const OUT = 'out-bucket';
 const KILL_CHILD = fileURLToPath(new URL('./helpers/series-kill-child.mjs', import.meta.url));
 const HOUR = 3_600_000;
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function setup(options: Partial<SnapshotServiceOptions> = {}): Promise<{ ws: Workspace; service: SnapshotService; out: string }> {
-  const ws = workspace([IN, OUT]);
-  cleanups.push(() => ws.remove());
-  ws.put(IN, 'clip.mp4', await fixture('h264'));
-  const service = new SnapshotService({ root: ws.root, workers: 1, ...options });
-  cleanups.push(() => service.close());
-  return { ws, service, out: ws.bucket(OUT) };
-}
+const { setup, cleanup } = serviceTests(async () => ({ 'clip.mp4': await fixture('h264') }), { workers: 1 });
 
 async function runJob(service: SnapshotService, key: string, extra: Record<string, string> = {}): Promise<string> {
   const { SnapshotJob } = await service.submitSnapshotJob({
@@ -105,7 +93,7 @@ test('a dead job\'s journal: its objects go while they are still its files, then
 
 test('a process killed mid-series leaves its images only until a service next writes in their folder', async () => {
   const ws = workspace([IN, OUT]);
-  cleanups.push(() => ws.remove());
+  cleanup(() => ws.remove());
   ws.put(IN, 'long.mp4', await longClip());
   ws.put(IN, 'clip.mp4', await fixture('h264'));
   const out = ws.bucket(OUT);
@@ -122,7 +110,7 @@ test('a process killed mid-series leaves its images only until a service next wr
   expect(left.filter((name) => name.endsWith('.journal'))).toHaveLength(1);
   // A later service (default stale bound, one hour) writes in that folder.
   const service = new SnapshotService({ root: ws.root, workers: 1 });
-  cleanups.push(() => service.close());
+  cleanup(() => service.close());
   expect(await runJob(service, 'series/later.jpg')).toBe('Success');
   await service.close();
   expect(tree(join(out, 'series')).map((entry) => entry.split(' ')[0])).toEqual(['later.jpg']);

@@ -10,11 +10,11 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 
-import { SnapshotService, type JobProgress, type SnapshotServiceOptions } from '../dist/index.js';
+import { type JobProgress, type SnapshotServiceOptions } from '../dist/index.js';
 import { fixture } from './fixtures.js';
-import { counted, failureOf, files, longClip, tree, workspace, type Workspace } from './helpers/service-clips.js';
+import { counted, failureOf, files, longClip, type ServiceSetup, serviceTests, tree } from './helpers/service-clips.js';
 import { SLOW_TIME_MS, slowClip } from './helpers/slow-clip.js';
 
 const IN = 'in-bucket';
@@ -23,26 +23,21 @@ const CRASH_SUFFIX = '.crash-on-open.mp4';
 
 beforeAll(() => slowClip(), 180_000);
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const service = serviceTests(
+  async () => ({ 'clip.mp4': await fixture('h264'), [`boom${CRASH_SUFFIX}`]: await fixture('h264') }),
+  { workers: 2, isolation: 'process' },
+);
+const { cleanup } = service;
 
-async function setup(options: Partial<SnapshotServiceOptions> = {}): Promise<{ ws: Workspace; service: SnapshotService; out: string }> {
-  const ws = workspace([IN, OUT]);
-  cleanups.push(() => ws.remove());
-  ws.put(IN, 'clip.mp4', await fixture('h264'));
-  ws.put(IN, `boom${CRASH_SUFFIX}`, await fixture('h264'));
+async function setup(options: Partial<SnapshotServiceOptions> = {}): Promise<ServiceSetup> {
   // The children inherit it; nothing in this process opens such a name.
   const before = process.env['FRAMESNAP_TEST_CRASH_SUFFIX'];
   process.env['FRAMESNAP_TEST_CRASH_SUFFIX'] = CRASH_SUFFIX;
-  cleanups.push(() => {
+  cleanup(() => {
     if (before === undefined) delete process.env['FRAMESNAP_TEST_CRASH_SUFFIX'];
     else process.env['FRAMESNAP_TEST_CRASH_SUFFIX'] = before;
   });
-  const service = new SnapshotService({ root: ws.root, workers: 2, isolation: 'process', ...options });
-  cleanups.push(() => service.close());
-  return { ws, service, out: ws.bucket(OUT) };
+  return service.setup(options);
 }
 
 const request = (object: string, key: string, extra: Record<string, string> = {}) => ({

@@ -9,11 +9,11 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 
-import { SnapshotError, SnapshotService, type SnapshotServiceOptions, type SubmitSnapshotJobRequest, type SubmitSnapshotJobResponse } from '../dist/index.js';
+import { SnapshotError, SnapshotService, type SubmitSnapshotJobRequest, type SubmitSnapshotJobResponse } from '../dist/index.js';
 import { fixture } from './fixtures.js';
-import { counted, failureOf, files, JOB_ID, longClip, UPPER_UUID, workspace, type Workspace } from './helpers/service-clips.js';
+import { counted, failureOf, files, JOB_ID, longClip, serviceTests, UPPER_UUID } from './helpers/service-clips.js';
 
 const run = promisify(execFile);
 const KILL_CHILD = fileURLToPath(new URL('./helpers/service-kill-child.mjs', import.meta.url));
@@ -21,20 +21,7 @@ const KILL_CHILD = fileURLToPath(new URL('./helpers/service-kill-child.mjs', imp
 const IN = 'in-bucket';
 const OUT = 'out-bucket';
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function setup(options: Partial<SnapshotServiceOptions> = {}): Promise<{ ws: Workspace; service: SnapshotService; out: string }> {
-  const ws = workspace([IN, OUT]);
-  cleanups.push(() => ws.remove());
-  ws.put(IN, 'clip.mp4', await fixture('h264'));
-  ws.put(IN, 'notes.mp4', await fixture('text'));
-  const service = new SnapshotService({ root: ws.root, workers: 2, ...options });
-  cleanups.push(() => service.close());
-  return { ws, service, out: ws.bucket(OUT) };
-}
+const { setup, cleanup } = serviceTests(async () => ({ 'clip.mp4': await fixture('h264'), 'notes.mp4': await fixture('text') }), { workers: 2 });
 
 const input = (object: string) => ({ Bucket: IN, Object: object });
 const outputFile = (object: string) => ({ Bucket: OUT, Object: object });
@@ -332,7 +319,7 @@ test.runIf(process.platform === 'linux')('a pool worker that goes idle closes it
   await idle();
   expect(openFiles('self', 'kept-open.mp4')).toEqual([]);
   const isolated = new SnapshotService({ root: ws.root, workers: 1, isolation: 'process' });
-  cleanups.push(() => isolated.close());
+  cleanup(() => isolated.close());
   await isolated.submitSnapshotJob(request('process.jpg'));
   const [pid] = isolated.poolProcessIds;
   expect(openFiles(pid!, 'kept-open.mp4')).toHaveLength(1);

@@ -15,13 +15,13 @@ import { join } from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 
 import sharp from 'sharp';
-import { afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 
-import { SnapshotError, SnapshotService, type SnapshotServiceOptions } from '../dist/index.js';
+import { SnapshotError, SnapshotService } from '../dist/index.js';
 import { DEFAULT_LIMITS } from '../dist/limits.js';
 import { executeJob, type JobTask, type ProgressMessage } from '../dist/service/execute.js';
 import { fixture } from './fixtures.js';
-import { failureOf, files, longClip, tree, workspace, type Workspace } from './helpers/service-clips.js';
+import { failureOf, files, longClip, serviceTests, tree, type Workspace } from './helpers/service-clips.js';
 import { SLOW_TIME_MS, slowClip } from './helpers/slow-clip.js';
 
 const IN = 'in-bucket';
@@ -33,20 +33,10 @@ const MARGIN_MS = 1_000;
 // Made once (about 15 s, more on a loaded machine), then cached.
 beforeAll(() => slowClip(), 180_000);
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function setup(options: Partial<SnapshotServiceOptions> = {}): Promise<{ ws: Workspace; service: SnapshotService; out: string }> {
-  const ws = workspace([IN, OUT]);
-  cleanups.push(() => ws.remove());
-  ws.put(IN, 'slow.mp4', await slowClip());
-  ws.put(IN, 'clip.mp4', await fixture('h264'));
-  const service = new SnapshotService({ root: ws.root, workers: 1, syncTimeoutMs: DEADLINE_MS, ...options });
-  cleanups.push(() => service.close());
-  return { ws, service, out: ws.bucket(OUT) };
-}
+const { setup, cleanup } = serviceTests(
+  async () => ({ 'slow.mp4': await slowClip(), 'clip.mp4': await fixture('h264') }),
+  { workers: 1, syncTimeoutMs: DEADLINE_MS },
+);
 
 const slowRequest = (key: string) => ({
   Input: { Bucket: IN, Object: 'slow.mp4' },
@@ -183,7 +173,7 @@ describe('a cancelled job inside its worker', () => {
     // 00002.jpg cannot be written: a folder holds its name.
     execFileSync('mkdir', [join(out, '00002.jpg')]);
     let locked: string | undefined;
-    cleanups.push(() => locked !== undefined && execFileSync('chattr', ['-i', locked]));
+    cleanup(() => locked !== undefined && execFileSync('chattr', ['-i', locked]));
     const { run } = await task(ws, (message) => {
       if (message.type === 'written' && message.path.endsWith('00001.jpg')) {
         // Immutable: even root cannot remove it.

@@ -16,8 +16,9 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 import sharp from 'sharp';
+import { afterEach } from 'vitest';
 
-import { SnapshotError } from '../../dist/index.js';
+import { SnapshotError, SnapshotService, type SnapshotServiceOptions } from '../../dist/index.js';
 import { CACHE_DIR, FFMPEG, jpegToRgb, meanSquaredError } from '../fixtures.js';
 
 const run = promisify(execFile);
@@ -222,4 +223,40 @@ export function jsonError(text: string): string {
     return (error as Error).message;
   }
   throw new Error(`${text} is valid JSON`);
+}
+
+export interface ServiceSetup {
+  ws: Workspace;
+  service: SnapshotService;
+  /** The output bucket's folder. */
+  out: string;
+}
+
+/**
+ * The set-up of a service test file, called at its top level: an afterEach
+ * that undoes, newest first, everything registered with `cleanup` during a
+ * test, and `setup`, which makes a workspace with the buckets `in-bucket` and
+ * `out-bucket`, puts the files `inputs` names (object key -> path) in the
+ * first, and starts a service on it with `defaults` and the test's options.
+ */
+export function serviceTests(
+  inputs: () => Promise<Record<string, string>>,
+  defaults: Partial<SnapshotServiceOptions>,
+): { setup: (options?: Partial<SnapshotServiceOptions>) => Promise<ServiceSetup>; cleanup: (undo: () => unknown) => void } {
+  const cleanups: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const undo of cleanups.splice(0).reverse()) await undo();
+  });
+  const cleanup = (undo: () => unknown): void => {
+    cleanups.push(undo);
+  };
+  const setup = async (options: Partial<SnapshotServiceOptions> = {}): Promise<ServiceSetup> => {
+    const ws = workspace(['in-bucket', 'out-bucket']);
+    cleanup(() => ws.remove());
+    for (const [key, path] of Object.entries(await inputs())) ws.put('in-bucket', key, path);
+    const service = new SnapshotService({ root: ws.root, ...defaults, ...options });
+    cleanup(() => service.close());
+    return { ws, service, out: ws.bucket('out-bucket') };
+  };
+  return { setup, cleanup };
 }
