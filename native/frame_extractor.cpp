@@ -384,11 +384,15 @@ std::optional<ExtractedFrame> FrameExtractor::keyframeAtOrBefore(double timeMs) 
     lastKeyframeImage_ = convertCurrentFrame();
     lastKeyframePts_ = keyframePts;
   }
+  havePending_ = false;
+  return lastKeyframeAsResult();
+}
+
+ExtractedFrame FrameExtractor::lastKeyframeAsResult() const {
   ExtractedFrame result;
   result.timeMs = demuxer_.toMilliseconds(lastKeyframePts_);
   result.keyframe = true;
   result.image = lastKeyframeImage_;
-  havePending_ = false;
   return result;
 }
 
@@ -448,11 +452,7 @@ std::optional<ExtractedFrame> FrameExtractor::countedKeyframeAtOrBefore(int64_t 
     lastKeyframeImage_ = convertCurrentFrame();
     lastKeyframePts_ = keyframePts;
   }
-  ExtractedFrame result;
-  result.timeMs = demuxer_.toMilliseconds(lastKeyframePts_);
-  result.keyframe = true;
-  result.image = lastKeyframeImage_;
-  return result;
+  return lastKeyframeAsResult();
 }
 
 // Leaves in keyframePacket_ the last keyframe whose pts is at or before the

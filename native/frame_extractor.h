@@ -111,6 +111,7 @@ class FrameExtractor {
   int64_t nextSeekTarget(int64_t target, double& backoffMs) const;
   void acceptPending();
   ExtractedFrame pendingAsResult();
+  ExtractedFrame lastKeyframeAsResult() const;
   std::optional<ExtractedFrame> keyframeAtOrBefore(double timeMs);
   bool findKeyframePacket(int64_t target);
   std::optional<ExtractedFrame> countedKeyframeAtOrBefore(int64_t target);
