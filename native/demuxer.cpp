@@ -1,3 +1,4 @@
+#include "ffmpeg_compat.h"
 #include "demuxer.h"
 
 #include <algorithm>
@@ -44,10 +45,9 @@ bool isElementaryStream(const char* name) {
 // streams, IVF): FFmpeg seeks them by a binary search on decode timestamps,
 // which lands after the first keyframe when asked for the start; byte 0 is
 // their true start. Containers with their own seek (MP4, Matroska, AVI, FLV)
-// must not be byte-sought. (FFmpeg 5.1 keeps read_seek in the public
-// AVInputFormat; later versions move it to FFInputFormat.)
+// must not be byte-sought.
 bool startsAtByteZero(const AVInputFormat* format) {
-  return format->read_seek == nullptr && format->read_seek2 == nullptr &&
+  return compat::seeksByGenericSearch(format) &&
          (format->flags & AVFMT_NO_BYTE_SEEK) == 0;
 }
 
@@ -123,6 +123,8 @@ void crashWhenTestAsks(const std::string& path) {
     std::raise(SIGSEGV);
   }
 }
+
+const char* videoFormatWhitelist() { return kVideoFormats; }
 
 Demuxer::Demuxer(const std::string& path, const Interruption& interruption, bool probeStreams,
                  int64_t limitInputPixels)

@@ -11,6 +11,9 @@
 
 namespace framesnap {
 
+// The demuxers a file may be opened with: FFmpeg's names, comma-separated.
+const char* videoFormatWhitelist();
+
 // TEST-ONLY crash hook, for the tests that prove process isolation (issue 8):
 // when the environment variable FRAMESNAP_TEST_CRASH_SUFFIX is set non-empty
 // and `path` ends with it, the native core crashes with a real SIGSEGV

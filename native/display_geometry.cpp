@@ -1,3 +1,4 @@
+#include "ffmpeg_compat.h"
 #include "display_geometry.h"
 
 #include <algorithm>
@@ -45,7 +46,7 @@ AVRational usableSampleAspectRatio(AVRational sampleAspectRatio) {
 
 int clockwiseRotation(const AVStream* stream) {
   const auto* matrix = reinterpret_cast<const int32_t*>(
-      av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, nullptr));
+      compat::streamSideData(stream, AV_PKT_DATA_DISPLAYMATRIX));
   if (matrix == nullptr) {
     return 0;
   }

@@ -1,3 +1,4 @@
+#include "ffmpeg_compat.h"
 #include "frame_extractor.h"
 
 #include <sys/stat.h>
@@ -204,13 +205,13 @@ ExtractedFrame FrameExtractor::replaceBlackFrame(ExtractedFrame original, double
     if (pts > limit) {
       break;
     }
-    if (pts <= originalPts || (keyframesOnly && frame_->key_frame == 0)) {
+    if (pts <= originalPts || (keyframesOnly && !compat::isKeyFrame(frame_.get()))) {
       continue;
     }
     std::shared_ptr<const RgbImage> image = convertCurrentFrame();
     if (!currentFrameIsBlack(filter, *image)) {
       replacement = ExtractedFrame{requestedMs, demuxer_.toMilliseconds(pts),
-                                   frame_->key_frame != 0, std::move(image)};
+                                   compat::isKeyFrame(frame_.get()), std::move(image)};
       break;
     }
   }
@@ -327,7 +328,7 @@ bool FrameExtractor::decodeFirstFrameAfterSeek(bool atStart) {
     if (!decodeNext()) {
       return false;
     }
-    if (atStart || frame_->key_frame != 0 || skipped >= kMaxFramesBeforeKeyframe) {
+    if (atStart || compat::isKeyFrame(frame_.get()) || skipped >= kMaxFramesBeforeKeyframe) {
       return true;
     }
   }
@@ -345,7 +346,7 @@ int64_t FrameExtractor::nextSeekTarget(int64_t target, double& backoffMs) const 
 
 void FrameExtractor::acceptPending() {
   pendingPts_ = presentationTimestamp(frame_.get());
-  pendingKeyframe_ = frame_->key_frame != 0;
+  pendingKeyframe_ = compat::isKeyFrame(frame_.get());
   pendingImage_.reset();
   havePending_ = true;
 }
@@ -431,7 +432,7 @@ std::optional<ExtractedFrame> FrameExtractor::countedKeyframeAtOrBefore(int64_t 
       haveOvershoot_ = true;
       break;
     }
-    if (frame_->key_frame != 0) {
+    if (compat::isKeyFrame(frame_.get())) {
       av_frame_unref(countedKeyframe_.get());
       if (av_frame_ref(countedKeyframe_.get(), frame_.get()) < 0) {
         throw SnapshotFailure(ErrorCode::Internal, "out of memory keeping a keyframe");

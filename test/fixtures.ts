@@ -210,7 +210,7 @@ export function referenceFrames(path: string, width: number, height: number): Pr
       const start = Number(parsed.format.start_time ?? 0);
       const raw = await run(
         FFMPEG,
-        ['-v', 'error', '-i', path, '-map', '0:v:0', '-vsync', 'passthrough', '-vf', `scale=${width}:${height}:flags=bicubic`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
+        ['-v', 'error', '-i', path, '-map', '0:v:0', '-fps_mode', 'passthrough', '-vf', `scale=${width}:${height}:flags=bicubic`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
         { encoding: 'buffer', maxBuffer: 1 << 30 },
       );
       const frameSize = width * height * 3;
