@@ -142,17 +142,10 @@ done
 
 # ---- The command line -------------------------------------------------------------
 step "npx framesnap --version"
-if version=$(cd "$app" && npx --no-install framesnap --version 2>&1); then
-  log "framesnap --version: $version"
-elif grep -q 'unknown command --version' <<<"$version"; then
-  # TODO(cli): remove this branch once src/cli.ts answers --version.
-  log "WARNING: the CLI has no --version yet; checking that it runs at all"
-  (cd "$app" && npx --no-install framesnap --help 2>&1 | grep -q 'framesnap snapshot') ||
-    die "npx framesnap does not run"
-else
-  printf '%s\n' "$version" >&2
-  die "npx framesnap --version"
-fi
+expected_version=$(node -p "require(process.argv[1]).version" "$root/package.json")
+version=$(cd "$app" && npx --no-install framesnap --version 2>&1) || { printf '%s\n' "$version" >&2; die "npx framesnap --version"; }
+[[ $version == "$expected_version" ]] || die "npx framesnap --version printed '$version', not $expected_version"
+log "framesnap --version: $version"
 
 step done
 log "all passed in $((SECONDS - started)) s"

@@ -10,12 +10,13 @@
  * Exit status: 0 success, 2 bad request (refused before any work), 1 failure
  * of the work itself; the error code and message go to stderr.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 import { shortenSubject, toSnapshotError } from './errors.js';
 
 const USAGE = `usage:
+  framesnap --version | --help
   framesnap submit --root DIR --input JSON --config JSON [--user-data S] [--pipeline-id ID] [--workers N] [--sync-timeout MS] [--no-wait] [--progress]
                    [--isolation thread|process] [--limit-input-pixels N] [--limit-output-pixels N] [--limit-sprite-pixels N]
   framesnap snapshot FILE --time MS [--frame-type normal|intra] [--width N] [--height N] [--quality Q]
@@ -161,6 +162,12 @@ async function snapshotCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+/** framesnap's own version, from the package.json beside dist/. */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return manifest.version;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -168,6 +175,10 @@ async function main(argv: string[]): Promise<number> {
     if (command === 'snapshot') return await snapshotCommand(rest);
     if (command === '--help' || command === '-h') {
       console.log(USAGE);
+      return 0;
+    }
+    if (command === '--version' || command === '-v') {
+      console.log(packageVersion());
       return 0;
     }
     throw new UsageError(command === undefined ? 'a command is needed' : `unknown command ${command}`);

@@ -4,7 +4,6 @@ export { DEFAULT_LIMITS, MAX_IMAGE_SIDE, type Limits } from './limits.js';
 export { probe, probeSync, snapshot, snapshots, type ProbeOptions, type ProbeResult, type Snapshot } from './snapshot.js';
 export { snapshotSync, snapshotsSync, type SyncSnapshotOptions, type SyncSnapshotsOptions } from './sync-api.js';
 export { ffmpegVersions } from './versions.js';
-export { findFfmpeg } from './ffmpeg-cli.js';
 export {
   SnapshotService,
   type JobProgress,

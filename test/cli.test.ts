@@ -264,6 +264,14 @@ describe('framesnap snapshot', () => {
     expect(existsSync(target)).toBe(true);
   });
 
+  test('--version prints the package version; --help the usage', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(await cli(['--version'])).toEqual({ status: 0, stdout: `${version}\n`, stderr: '' });
+    const help = await cli(['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout.startsWith('usage:\n  framesnap --version | --help\n  framesnap submit')).toBe(true);
+  });
+
   test('no command, or an unknown one: exit 2', async () => {
     expect((await cli([])).status).toBe(2);
     const ran = await cli(['thumbnail']);

@@ -317,12 +317,12 @@ export class SnapshotService extends EventEmitter {
     await this.sweeper.settled();
   }
 
-  /** The pool's worker threads (for tests that kill one). */
+  /** The pool's worker threads (for tests that kill one). @internal */
   get poolThreads(): readonly unknown[] {
     return this.scheduler.threads;
   }
 
-  /** With isolation 'process', the pool's child process ids (for tests that kill one). */
+  /** With isolation 'process', the pool's child process ids (for tests that kill one). @internal */
   get poolProcessIds(): number[] {
     return this.scheduler.processIds;
   }
