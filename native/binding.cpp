@@ -19,6 +19,7 @@ extern "C" {
 
 #include "frame_extractor.h"
 #include "interruption.h"
+#include "malloc_tuning.h"
 #include "probe.h"
 #include "snapshot_failure.h"
 
@@ -26,6 +27,10 @@ namespace framesnap {
 namespace {
 
 struct ExtractCall;
+
+// Bytes of frame pixels handed to JavaScript without a copy and not freed
+// yet, in the whole process (see ReleaseFramePixels; tests read it).
+std::atomic<int64_t> framePixelBytesHeld{0};
 
 struct CallOptions {
   const int32_t* abortFlag = nullptr;
@@ -49,8 +54,12 @@ class FramesnapAddon : public Napi::Addon<FramesnapAddon> {
                     InstanceMethod("durationSync", &FramesnapAddon::DurationSync),
                     InstanceMethod("versions", &FramesnapAddon::Versions),
                     InstanceMethod("releaseCachedFile", &FramesnapAddon::ReleaseCachedFile),
+                    InstanceMethod("releaseFramePixels", &FramesnapAddon::ReleaseFramePixels),
+                    InstanceMethod("mallocTuning", &FramesnapAddon::MallocTuningInfo),
+                    InstanceMethod("framePixelBytesHeld", &FramesnapAddon::FramePixelBytesHeld),
                 });
     (void)env;
+    tuneMallocOnce();  // once per process, before the first decode (malloc_tuning.cpp)
   }
 
   // Runs when the environment (a worker thread, say) is torn down: work still
@@ -108,6 +117,48 @@ class FramesnapAddon : public Napi::Addon<FramesnapAddon> {
   Napi::Value ReleaseCachedFile(const Napi::CallbackInfo& info) {
     cachedExtractor_.reset();
     return info.Env().Undefined();
+  }
+
+  // Frees a frame's pixels now rather than at the next garbage collection,
+  // which may be many frames later: V8 does not see the memory behind a
+  // frame's buffer (6 MB at 1080p), so nothing urges it to collect. The
+  // buffer is detached (its length becomes 0) and the image it held is
+  // freed on this thread's next turn of the event loop. Only a buffer that
+  // spans its whole ArrayBuffer is detached (never a slice of a shared pool);
+  // anything else is left alone.
+  Napi::Value ReleaseFramePixels(const Napi::CallbackInfo& info) {
+    if (info.Length() >= 1 && info[0].IsTypedArray()) {
+      const Napi::TypedArray view = info[0].As<Napi::TypedArray>();
+      Napi::ArrayBuffer buffer = view.ArrayBuffer();
+      if (!buffer.IsDetached() && view.ByteOffset() == 0 &&
+          view.ByteLength() == buffer.ByteLength()) {
+        try {
+          buffer.Detach();
+        } catch (const Napi::Error&) {
+          // Not detachable: the garbage collector frees it, as before.
+        }
+      }
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value FramePixelBytesHeld(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(
+        info.Env(), static_cast<double>(framePixelBytesHeld.load(std::memory_order_relaxed)));
+  }
+
+  // What the addon did to glibc's malloc when the process first loaded it
+  // (malloc_tuning.cpp), and a live probe of its effect.
+  Napi::Value MallocTuningInfo(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const MallocTuning& tuning = tuneMallocOnce();
+    Napi::Object object = Napi::Object::New(env);
+    object.Set("applied", tuning.applied);
+    object.Set("reason", tuning.reason.empty() ? env.Null() : Napi::String::New(env, tuning.reason));
+    object.Set("arenaMax", tuning.arenaMax);
+    object.Set("mmapThresholdBytes", tuning.mmapThresholdBytes);
+    object.Set("largeAllocationsMapped", largeAllocationsAreMapped());
+    return object;
   }
 
   Napi::Value Versions(const Napi::CallbackInfo& info) {
@@ -303,7 +354,14 @@ Napi::Value framesToJs(Napi::Env env, const std::vector<ExtractedFrame>& frames)
       auto* owner = new std::shared_ptr<const RgbImage>(frame.image);
       pixels = Napi::Buffer<uint8_t>::New(
           env, const_cast<uint8_t*>(image.pixels.data()), image.pixels.size(),
-          [](Napi::Env, uint8_t*, std::shared_ptr<const RgbImage>* held) { delete held; }, owner);
+          [](Napi::Env, uint8_t*, std::shared_ptr<const RgbImage>* held) {
+            framePixelBytesHeld.fetch_sub(static_cast<int64_t>((*held)->pixels.size()),
+                                          std::memory_order_relaxed);
+            delete held;
+          },
+          owner);
+      framePixelBytesHeld.fetch_add(static_cast<int64_t>(image.pixels.size()),
+                                    std::memory_order_relaxed);
     } else {
       pixels = Napi::Buffer<uint8_t>::Copy(env, image.pixels.data(), image.pixels.size());
     }
