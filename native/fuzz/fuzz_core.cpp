@@ -1,7 +1,7 @@
 // libFuzzer harness for framesnap's native core (built and run by
 // scripts/fuzz.sh; see native/fuzz/README.md).
 //
-// Each input is written to one file in a per-process temporary folder, then
+// Each input is written to one unlinked temporary file of the process, then
 // goes the way an upload goes: probeFile, then one FrameExtractor for
 // keyframe (Intra) snapshots and exact (Normal) snapshots at a few times,
 // at a small output width to keep each run fast, then one keyframe at the
@@ -33,10 +33,19 @@ namespace {
 using framesnap::ErrorCode;
 using framesnap::SnapshotFailure;
 
-std::string folder;
+// The input file: created unlinked (nothing is left behind, even when the
+// process dies), reached by the core through /proc/self/fd/N.
+int inputFd = -1;
 std::string inputPath;
 double deadlineMs = 5000;
 bool timeoutIsFinding = true;
+bool verbose = false;  // FRAMESNAP_FUZZ_VERBOSE=1: say what each step gave
+
+void say(const std::string& text) {
+  if (verbose) {
+    std::fprintf(stderr, "framesnap-fuzz: %s\n", text.c_str());
+  }
+}
 constexpr int kWidth = 64;
 
 [[noreturn]] void finding(const std::string& what) {
@@ -45,23 +54,14 @@ constexpr int kWidth = 64;
   std::abort();
 }
 
-void removeTemporaries() {
-  if (!inputPath.empty()) {
-    unlink(inputPath.c_str());
-  }
-  if (!folder.empty()) {
-    rmdir(folder.c_str());
-  }
-}
-
 void writeInput(const uint8_t* data, size_t size) {
-  const int fd = open(inputPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    finding("cannot write the input file: " + std::string(std::strerror(errno)));
+  if (ftruncate(inputFd, 0) != 0) {
+    finding("cannot empty the input file: " + std::string(std::strerror(errno)));
   }
   size_t written = 0;
   while (written < size) {
-    const ssize_t result = write(fd, data + written, size - written);
+    const ssize_t result = pwrite(inputFd, data + written, size - written,
+                                  static_cast<off_t>(written));
     if (result < 0 && errno == EINTR) {
       continue;
     }
@@ -70,7 +70,6 @@ void writeInput(const uint8_t* data, size_t size) {
     }
     written += static_cast<size_t>(result);
   }
-  close(fd);
 }
 
 double processCpuMs() {
@@ -86,6 +85,7 @@ double inputStartCpuMs = 0;
 // input also used at least half the deadline in CPU time (on a loaded
 // machine, waiting for a core is no finding).
 void expected(const SnapshotFailure& failure, const char* step) {
+  say(std::string(step) + ": " + framesnap::errorCodeName(failure.code()) + ": " + failure.what());
   if (failure.code() != ErrorCode::TimedOut || !timeoutIsFinding) {
     return;
   }
@@ -103,6 +103,13 @@ void expected(const SnapshotFailure& failure, const char* step) {
 void checkFrames(const std::vector<framesnap::ExtractedFrame>& frames,
                  const framesnap::FrameSelection& selection, const char* step) {
   const std::string where(step);
+  if (verbose) {
+    say(where + ": " + std::to_string(frames.size()) + " frames" +
+      (frames.empty() || !frames[0].image ? std::string()
+                      : ", the first " + std::to_string(frames[0].image->width) + "x" +
+                            std::to_string(frames[0].image->height) + " at " +
+                            std::to_string(frames[0].timeMs) + " ms"));
+  }
   if (frames.size() > selection.timesMs.size()) {
     finding(where + ": more frames than times");
   }
@@ -141,20 +148,25 @@ void checkFrames(const std::vector<framesnap::ExtractedFrame>& frames,
 
 extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
   const char* base = std::getenv("TMPDIR");
-  std::string pattern = std::string(base != nullptr && *base != '\0' ? base : "/tmp") +
-                        "/framesnap-fuzz-XXXXXX";
-  std::vector<char> name(pattern.begin(), pattern.end());
-  name.push_back('\0');
-  if (mkdtemp(name.data()) == nullptr) {
-    finding("cannot make a temporary folder: " + std::string(std::strerror(errno)));
+  const std::string folder = base != nullptr && *base != '\0' ? base : "/tmp";
+  inputFd = open(folder.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (inputFd < 0) {
+    // A file system without O_TMPFILE: a named file, unlinked at once.
+    std::string pattern = folder + "/framesnap-fuzz-XXXXXX";
+    std::vector<char> name(pattern.begin(), pattern.end());
+    name.push_back('\0');
+    inputFd = mkostemp(name.data(), O_CLOEXEC);
+    if (inputFd < 0) {
+      finding("cannot make a temporary file: " + std::string(std::strerror(errno)));
+    }
+    unlink(name.data());
   }
-  folder = name.data();
-  // No extension: the format is found from the content, as for an upload
-  // whose name says nothing.
-  inputPath = folder + "/input";
-  std::atexit(removeTemporaries);
+  inputPath = "/proc/self/fd/" + std::to_string(inputFd);
   if (const char* value = std::getenv("FRAMESNAP_FUZZ_DEADLINE_MS")) {
     deadlineMs = std::atof(value);
+  }
+  if (const char* value = std::getenv("FRAMESNAP_FUZZ_VERBOSE")) {
+    verbose = std::strcmp(value, "1") == 0;
   }
   if (const char* value = std::getenv("FRAMESNAP_FUZZ_ALLOW_TIMEOUTS")) {
     timeoutIsFinding = std::strcmp(value, "1") != 0;
@@ -170,7 +182,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // One deadline for the whole input, as one request would have.
   const framesnap::Interruption interruption(nullptr, nullptr, deadlineMs);
   try {
-    (void)framesnap::probeFile(inputPath, interruption);
+    const framesnap::ProbeResult probe = framesnap::probeFile(inputPath, interruption);
+    say("probeFile: " + probe.formatName + ", " + probe.codecName + ", " +
+        std::to_string(probe.width) + "x" + std::to_string(probe.height));
   } catch (const SnapshotFailure& failure) {
     expected(failure, "probeFile");
   } catch (const std::exception& other) {
