@@ -116,6 +116,9 @@ class FramesnapAddon : public Napi::Addon<FramesnapAddon> {
   // keeps it until it finishes and then puts it back.
   Napi::Value ReleaseCachedFile(const Napi::CallbackInfo& info) {
     cachedExtractor_.reset();
+    // And what its decoder's frames and the jobs before left free inside
+    // malloc's heaps (measured after the benchmark: 136-139 -> 115-123 MiB).
+    releaseFreeMemory();
     return info.Env().Undefined();
   }
 

@@ -85,6 +85,14 @@ const MallocTuning& tuneMallocOnce() {
   return tuning;
 }
 
+void releaseFreeMemory() {
+#if defined(__GLIBC__)
+  if (tuneMallocOnce().applied) {
+    malloc_trim(0);
+  }
+#endif
+}
+
 bool largeAllocationsAreMapped() {
 #if defined(__GLIBC__)
 #if __GLIBC_PREREQ(2, 33)

@@ -18,6 +18,11 @@ struct MallocTuning {
 // calls it when it loads); every call returns what the first one did.
 const MallocTuning& tuneMallocOnce();
 
+// Hands the free memory inside malloc's heaps back to the system
+// (malloc_trim), when the tuning is applied; a no-op otherwise. For a worker
+// going idle: it costs a walk over the heaps.
+void releaseFreeMemory();
+
 // Live probe, for tests: whether a 1 MiB allocation made right after an
 // 8 MiB one was freed is mapped on its own (the threshold is fixed: tuned)
 // rather than taken from a heap (glibc's sliding threshold rose past it).

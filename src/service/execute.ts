@@ -37,7 +37,7 @@ export interface JobTask {
   width: number;
   height: number;
   quality: number;
-  /** Decoder threads: 0 = FFmpeg's choice (a lone job), 1 when the pool is busy. */
+  /** Decoder threads: a few for a lone exact job (scheduler.ts), 1 when the pool is busy; 0 = FFmpeg's choice. */
   threads: number;
   /** 0 = no deadline. */
   timeoutMs: number;
