@@ -98,6 +98,16 @@ export interface NativeAddon {
    * puts it back when it ends.
    */
   releaseCachedFile(): void;
+  /**
+   * Frees the pixels behind a frame's `rgb` buffer now instead of at a later
+   * garbage collection (V8 does not see that memory); the buffer is empty
+   * afterwards. Buffers it did not make are left alone.
+   */
+  releaseFramePixels(pixels: Buffer): void;
+  /** Bytes of frame pixels handed to JavaScript and not yet freed, in this process. */
+  framePixelBytesHeld(): number;
+  /** What the addon did to glibc's malloc when it loaded (FRAMESNAP_MALLOC_TUNING=0 or the user's own settings: nothing). */
+  mallocTuning(): { applied: boolean; reason: string | null; arenaMax: number; mmapThresholdBytes: number; largeAllocationsMapped: boolean };
   versions(): { ffmpeg: string; libavformat: string; libavcodec: string; libswscale: string; libavutil: string };
 }
 

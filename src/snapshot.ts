@@ -267,7 +267,11 @@ async function takeInBatches(path: string, options: ResolvedOptions, control: Ca
       decoding = extract(batch);
       decoding.catch(() => undefined);
     }
-    encoding = Promise.all(frames.map(encode));
+    // Once the batch's JPEGs are made (or failed), its pixels are freed at
+    // once, not at a later garbage collection: V8 does not see them.
+    encoding = Promise.all(frames.map(encode)).finally(() => {
+      for (const frame of frames) nativeAddon().releaseFramePixels(frame.rgb);
+    });
     encoding.catch(() => undefined);
     if (batch.length === 0) break;
   }

@@ -17,8 +17,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
+import sharp from 'sharp';
 import { afterAll, describe, expect, test } from 'vitest';
 
+import { snapshots } from '../dist/index.js';
 import { DEFAULT_LIMITS } from '../dist/limits.js';
 import { nativeAddon } from '../dist/native.js';
 import { executeJob, type JobTask } from '../dist/service/execute.js';
@@ -95,6 +97,19 @@ describe('frame pixels', () => {
     await turns();
     expect(outcome.sprites.map((sprite) => sprite.key)).toEqual(['00001.jpg', '00002.jpg']);
     expect(hooks().framePixelBytesHeld()).toBe(0);
+  });
+
+  test('snapshots() has freed every frame it decoded by the time it answers, and the JPEGs stand', async () => {
+    const input = await fixture('h264');
+    await turns();
+    expect(hooks().framePixelBytesHeld()).toBe(0);
+    const times = Array.from({ length: 12 }, (_, i) => i * 300);
+    const shots = await snapshots(input, { times, frameType: 'normal' });
+    await turns();
+    // Without the release, 12 frames of 320x240 RGB (230400 bytes each) wait for a garbage collection.
+    expect(hooks().framePixelBytesHeld()).toBe(0);
+    expect(shots.map((shot) => shot.requestedMs)).toEqual(times);
+    for (const shot of shots) expect((await sharp(shot.jpeg).metadata()).width).toBe(320);
   });
 
   test('releaseFramePixels empties a frame buffer and leaves other buffers alone', async () => {

@@ -189,8 +189,7 @@ function planTimes(task: JobTask): TimesAndEnd {
  * buffer is empty afterwards.
  */
 function releasePixels(frame: NativeFrame): void {
-  const addon = nativeAddon() as { releaseFramePixels?: (pixels: Buffer) => void };
-  addon.releaseFramePixels?.(frame.rgb);
+  nativeAddon().releaseFramePixels(frame.rgb);
 }
 
 function cancelled(task: JobTask): boolean {
