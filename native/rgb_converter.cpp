@@ -8,6 +8,7 @@ extern "C" {
 #include <libavutil/pixdesc.h>
 }
 
+#include "av_enums.h"
 #include "snapshot_failure.h"
 
 namespace framesnap {
@@ -40,7 +41,7 @@ AVPixelFormat withoutJpegAlias(AVPixelFormat format, bool& fullRange) {
 // swscale's colour matrix for the frame; untagged video is guessed as players
 // do: BT.709 for HD, BT.601 for SD.
 int swscaleColorspace(const AVFrame* frame) {
-  switch (frame->colorspace) {
+  switch (rawEnumValue(frame->colorspace)) {
     case AVCOL_SPC_BT709:
       return SWS_CS_ITU709;
     case AVCOL_SPC_FCC:
@@ -109,7 +110,7 @@ std::shared_ptr<RgbImage> RgbConverter::convert(const AVFrame* frame,
   const bool quarterTurn = rotation_ == 90 || rotation_ == 270;
   const Size scaled = quarterTurn ? Size{output.height, output.width} : output;
 
-  bool fullRange = frame->color_range == AVCOL_RANGE_JPEG;
+  bool fullRange = rawEnumValue(frame->color_range) == AVCOL_RANGE_JPEG;
   const AVPixelFormat sourceFormat =
       withoutJpegAlias(static_cast<AVPixelFormat>(frame->format), fullRange);
   scaler_.reset(sws_getCachedContext(scaler_.release(), frame->width, frame->height, sourceFormat,
@@ -136,34 +137,55 @@ std::shared_ptr<RgbImage> RgbConverter::convert(const AVFrame* frame,
   const size_t stride = static_cast<size_t>(scaled.width) * 3;
   // swscale's vector code may write a little past the last row.
   image->pixels.resize(stride * static_cast<size_t>(scaled.height) + 64);
-  uint8_t* planes[4] = {image->pixels.data(), nullptr, nullptr, nullptr};
-  int strides[4] = {static_cast<int>(stride), 0, 0, 0};
-  // In slices of input rows, in order (swscale's slice interface gives the
-  // same picture as one call), so that a deadline or an abort is honoured
-  // within a few milliseconds even for the largest pictures (a full 8192x8192
-  // conversion takes about a second). Each slice makes about 256 output rows.
-  const int chromaRows = descriptor != nullptr ? 1 << descriptor->log2_chroma_h : 1;
-  int sliceRows = static_cast<int>(std::min<int64_t>(
-      frame->height, std::max<int64_t>(1, int64_t{frame->height} * 256 / scaled.height)));
-  sliceRows = std::max(chromaRows, sliceRows / chromaRows * chromaRows);
+  // The whole picture goes to swscale at once and comes out in slices of
+  // output rows, so that a deadline or an abort is honoured within a few
+  // milliseconds even for the largest pictures (a full 8192x8192 conversion
+  // takes about a second). (Slicing the input instead crashes FFmpeg 5.1's
+  // swscale on some extreme downscales: a fuzzer finding.) swscale keeps
+  // references to both frames until sws_frame_end; the destination wraps
+  // image->pixels, which outlives them.
+  UniqueFrame destination = allocateFrame();
+  destination->format = AV_PIX_FMT_RGB24;
+  destination->width = static_cast<int>(scaled.width);
+  destination->height = static_cast<int>(scaled.height);
+  destination->data[0] = image->pixels.data();
+  destination->linesize[0] = static_cast<int>(stride);
+  destination->buf[0] = av_buffer_create(
+      image->pixels.data(), image->pixels.size(), [](void*, uint8_t*) {}, nullptr, 0);
+  if (destination->buf[0] == nullptr) {
+    throw SnapshotFailure(ErrorCode::Internal, "out of memory converting a picture");
+  }
+  struct FrameScope {
+    SwsContext* scaler;
+    ~FrameScope() { sws_frame_end(scaler); }
+  };
   int rows = 0;
   try {
-    for (int y = 0; y < frame->height; y += sliceRows) {
+    const FrameScope scope{scaler_.get()};
+    const int started = sws_frame_start(scaler_.get(), destination.get(), frame);
+    if (started < 0) {
+      throw SnapshotFailure(ErrorCode::ResourceContentBad,
+                            "cannot convert the picture to RGB: " + describeAvError(started));
+    }
+    const int sent = sws_send_slice(scaler_.get(), 0, static_cast<unsigned>(frame->height));
+    if (sent < 0) {
+      throw SnapshotFailure(ErrorCode::ResourceContentBad,
+                            "cannot convert the picture to RGB: " + describeAvError(sent));
+    }
+    const int alignment = static_cast<int>(std::max(1u, sws_receive_slice_alignment(scaler_.get())));
+    const int sliceRows = std::max(alignment, 256 / alignment * alignment);
+    const int height = static_cast<int>(scaled.height);
+    for (int y = 0; y < height; y += sliceRows) {
       if (interruption != nullptr) {
         interruption->throwIfRequested();
       }
-      const uint8_t* slice[4] = {nullptr, nullptr, nullptr, nullptr};
-      for (int plane = 0; plane < 4 && frame->data[plane] != nullptr; ++plane) {
-        const bool palette = plane == 1 && descriptor != nullptr &&
-                             (descriptor->flags & AV_PIX_FMT_FLAG_PAL) != 0;
-        const int shift =
-            descriptor != nullptr && (plane == 1 || plane == 2) ? descriptor->log2_chroma_h : 0;
-        slice[plane] = palette ? frame->data[plane]
-                               : frame->data[plane] + static_cast<ptrdiff_t>(y >> shift) *
-                                                          frame->linesize[plane];
+      const int received = sws_receive_slice(scaler_.get(), static_cast<unsigned>(y),
+                                             static_cast<unsigned>(std::min(sliceRows, height - y)));
+      if (received < 0) {
+        throw SnapshotFailure(ErrorCode::ResourceContentBad,
+                              "cannot convert the picture to RGB: " + describeAvError(received));
       }
-      const int height = std::min(sliceRows, frame->height - y);
-      rows += sws_scale(scaler_.get(), slice, frame->linesize, y, height, planes, strides);
+      rows += std::min(sliceRows, height - y);
     }
   } catch (...) {
     scaler_.reset();  // stopped inside a picture: the next one starts afresh
