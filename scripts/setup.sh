@@ -32,7 +32,8 @@ newer_than() { # newer_than TARGET SOURCES...: true when a source is newer than 
   local target=$1
   shift
   [[ -e $target ]] || return 0
-  [[ -n $(find "$@" -newer "$target" -print -quit 2>/dev/null) ]]
+  # The native suite's and the fuzzer's sources are not the addon's.
+  [[ -n $(find "$@" \( -path native/tests -o -path native/fuzz \) -prune -o -newer "$target" -print -quit 2>/dev/null) ]]
 }
 
 # 2. npm packages (npm ci also builds the addon through the install script).
