@@ -25,6 +25,7 @@ import { DEFAULT_LIMITS } from '../dist/limits.js';
 import { nativeAddon } from '../dist/native.js';
 import { executeJob, type JobTask } from '../dist/service/execute.js';
 import { fixture } from './fixtures.js';
+import { jobTask } from './helpers/service-clips.js';
 
 const runFile = promisify(execFile);
 
@@ -46,23 +47,7 @@ afterAll(() => {
 });
 
 function task(inputPath: string, out: string, extra: Partial<JobTask> = {}): JobTask {
-  return {
-    jobId: 'memory',
-    inputPath,
-    inputKey: 'clip.mp4',
-    outputBucketDir: out,
-    outputTemplate: '{Count}.jpg',
-    times: { kind: 'series', startMs: 0, intervalMs: 400, count: 8 },
-    frameType: 'normal',
-    width: 0,
-    height: 0,
-    quality: 80,
-    threads: 1,
-    timeoutMs: 0,
-    abort: new Int32Array(new SharedArrayBuffer(4)),
-    limits: { ...DEFAULT_LIMITS },
-    ...extra,
-  };
+  return jobTask({ jobId: 'memory', inputPath, outputBucketDir: out, frameType: 'normal', quality: 80, ...extra }, { intervalMs: 400, count: 8 });
 }
 
 describe('frame pixels', () => {

@@ -18,7 +18,7 @@ import { DEFAULT_LIMITS } from '../dist/limits.js';
 import { executeJob, type JobTask, type ProgressMessage } from '../dist/service/execute.js';
 import { jpegToRgb, meanSquaredError } from './fixtures.js';
 import { IN, OUT, output, region, setup, SPRITES } from './helpers/feature-jobs.js';
-import { counted, failureOf, files } from './helpers/service-clips.js';
+import { counted, failureOf, files, jobTask } from './helpers/service-clips.js';
 
 interface Rect {
   x: number;
@@ -343,21 +343,10 @@ describe('what a job tells the service', () => {
     const { port1, port2 } = new MessageChannel();
     const messages: ProgressMessage[] = [];
     port1.on('message', (message: ProgressMessage) => messages.push(message));
-    const task: JobTask = {
-      jobId: 'test',
+    const task = jobTask({
       inputPath,
-      inputKey: 'clip.mp4',
       outputBucketDir: ws.bucket(OUT),
-      outputTemplate: '{Count}.jpg',
-      times: { kind: 'series', startMs: 0, intervalMs: 500, count: 8 },
       frameType: 'normal',
-      width: 0,
-      height: 0,
-      quality: 90,
-      threads: 1,
-      timeoutMs: 0,
-      abort: new Int32Array(new SharedArrayBuffer(4)),
-      limits: { ...DEFAULT_LIMITS },
       progress: port2,
       sprites: {
         lines: 2, columns: 3, cellWidth: 80, cellHeight: 64, margin: 8, padding: 8,
@@ -365,7 +354,7 @@ describe('what a job tells the service', () => {
         bucketDir: ws.bucket(SPRITES), template: '{TileCount}.jpg', limitSpritePixels: DEFAULT_LIMITS.limitSpritePixels,
       },
       vtt: { pointsAt: 'sprites' },
-    };
+    }, { intervalMs: 500, count: 8 });
     const outcome = await executeJob(task);
     await new Promise((resolve) => setImmediate(resolve));
     port1.close();

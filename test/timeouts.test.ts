@@ -18,10 +18,9 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, test } from 'vitest';
 
 import { SnapshotError, SnapshotService } from '../dist/index.js';
-import { DEFAULT_LIMITS } from '../dist/limits.js';
 import { executeJob, type JobTask, type ProgressMessage } from '../dist/service/execute.js';
 import { fixture } from './fixtures.js';
-import { failureOf, files, longClip, serviceTests, tree, type Workspace } from './helpers/service-clips.js';
+import { failureOf, files, jobTask, longClip, serviceTests, tree, type Workspace } from './helpers/service-clips.js';
 import { SLOW_TIME_MS, slowClip } from './helpers/slow-clip.js';
 
 const IN = 'in-bucket';
@@ -118,22 +117,7 @@ test('two jobs, one key: the timed-out job never writes or removes the later job
 
 describe('a cancelled job inside its worker', () => {
   async function task(ws: Workspace, announce: (message: ProgressMessage, task: JobTask) => void): Promise<{ task: JobTask; run: () => Promise<unknown> }> {
-    const job: JobTask = {
-      jobId: 'f'.repeat(32),
-      inputPath: join(ws.bucket(IN), 'clip.mp4'),
-      inputKey: 'clip.mp4',
-      outputBucketDir: ws.bucket(OUT),
-      outputTemplate: '{Count}.jpg',
-      times: { kind: 'series', startMs: 0, intervalMs: 1000, count: 3 },
-      frameType: 'intra',
-      width: 0,
-      height: 0,
-      quality: 90,
-      threads: 1,
-      timeoutMs: 0,
-      abort: new Int32Array(new SharedArrayBuffer(4)),
-      limits: { ...DEFAULT_LIMITS },
-    };
+    const job: JobTask = jobTask({ jobId: 'f'.repeat(32), inputPath: join(ws.bucket(IN), 'clip.mp4'), outputBucketDir: ws.bucket(OUT) });
     return { task: job, run: () => executeJob(job, (message) => announce(message, job)) };
   }
 

@@ -19,6 +19,8 @@ import sharp from 'sharp';
 import { afterEach } from 'vitest';
 
 import { SnapshotError, SnapshotService, type SnapshotServiceOptions } from '../../dist/index.js';
+import { DEFAULT_LIMITS } from '../../dist/limits.js';
+import type { JobTask } from '../../dist/service/execute.js';
 import { CACHE_DIR, FFMPEG, jpegToRgb, meanSquaredError } from '../fixtures.js';
 
 const run = promisify(execFile);
@@ -259,4 +261,30 @@ export function serviceTests(
     return { ws, service, out: ws.bucket('out-bucket') };
   };
   return { setup, cleanup };
+}
+
+/**
+ * A JobTask for tests that run executeJob directly: a series of `count`
+ * images `intervalMs` apart from 0, '{Count}.jpg' names, quality 90, one
+ * decoder thread, no deadline, the default limits; `fields` overrides any.
+ */
+export function jobTask(
+  fields: Pick<JobTask, 'inputPath' | 'outputBucketDir'> & Partial<JobTask>,
+  series: { intervalMs: number; count: number } = { intervalMs: 1000, count: 3 },
+): JobTask {
+  return {
+    jobId: 'test',
+    inputKey: 'clip.mp4',
+    outputTemplate: '{Count}.jpg',
+    times: { kind: 'series', startMs: 0, ...series },
+    frameType: 'intra',
+    width: 0,
+    height: 0,
+    quality: 90,
+    threads: 1,
+    timeoutMs: 0,
+    abort: new Int32Array(new SharedArrayBuffer(4)),
+    limits: { ...DEFAULT_LIMITS },
+    ...fields,
+  };
 }
