@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
-import { findFfmpeg } from '../dist/ffmpeg-cli.js';
+import { findFfmpeg } from '../dist/core/ffmpeg-cli.js';
 
 const run = promisify(execFile);
 export const cacheDir = join(dirname(fileURLToPath(import.meta.url)), '.cache');

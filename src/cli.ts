@@ -13,7 +13,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
-import { shortenSubject, toSnapshotError } from './errors.js';
+import { shortenSubject, toSnapshotError } from './core/errors.js';
 
 const USAGE = `usage:
   framesnap --version | --help
@@ -143,7 +143,7 @@ async function snapshotCommand(args: string[]): Promise<number> {
   if (positionals.length !== 1 || values.time === undefined || values.output === undefined) {
     throw new UsageError('snapshot needs FILE, --time and -o');
   }
-  const { snapshot } = await import('./snapshot.js');
+  const { snapshot } = await import('./core/snapshot.js');
   const jpeg = await snapshot(positionals[0]!, {
     time: numberOption('time', values.time)!,
     frameType: values['frame-type'] as 'intra' | 'normal' | undefined,
@@ -156,7 +156,7 @@ async function snapshotCommand(args: string[]): Promise<number> {
   try {
     writeFileSync(values.output, jpeg);
   } catch (error) {
-    const { fileSystemError } = await import('./service/storage.js');
+    const { fileSystemError } = await import('./service/storage/storage.js');
     throw fileSystemError(error, `the output file ${shortenSubject(values.output)}`, true);
   }
   return 0;

@@ -1,26 +1,33 @@
-export { ErrorCodes, SnapshotError, type ErrorCode } from './errors.js';
-export type { CallLimits, CommonOptions, FrameType, SnapshotOptions, SnapshotsOptions } from './options.js';
-export { DEFAULT_LIMITS, MAX_IMAGE_SIDE, type Limits } from './limits.js';
-export { probe, probeSync, snapshot, snapshots, type ProbeOptions, type ProbeResult, type Snapshot } from './snapshot.js';
-export { snapshotSync, snapshotsSync, type SyncSnapshotOptions, type SyncSnapshotsOptions } from './sync-api.js';
-export { ffmpegVersions } from './versions.js';
+export { ErrorCodes, SnapshotError, type ErrorCode } from './core/errors.js';
+export type { CallLimits, CommonOptions, FrameType, SnapshotOptions, SnapshotsOptions } from './core/options.js';
+export { DEFAULT_LIMITS, MAX_IMAGE_SIDE, type Limits } from './core/limits.js';
+export { probe, probeSync, snapshot, snapshots, type ProbeOptions, type ProbeResult, type Snapshot } from './core/snapshot.js';
+export { snapshotSync, snapshotsSync, type SyncSnapshotOptions, type SyncSnapshotsOptions } from './core/sync-api.js';
+export { ffmpegVersions } from './core/versions.js';
 export {
   SnapshotService,
   type JobProgress,
-  type QuerySnapshotJobListRequest,
-  type QuerySnapshotJobListResponse,
   type SnapshotServiceOptions,
 } from './service/service.js';
-export type { Isolation } from './service/scheduler.js';
 export type {
   AddPipelineRequest,
+  Isolation,
+  JobState,
+  MNSMessageResult,
+  NotificationMessage,
+  NotifyConfig,
+  ObjectLocation,
   Pipeline,
   PipelineResponse,
   PipelineState,
   QueryPipelineListRequest,
   QueryPipelineListResponse,
+  QuerySnapshotJobListRequest,
+  QuerySnapshotJobListResponse,
+  ReceivedMessage,
+  SnapshotJob,
+  SubmitSnapshotJobRequest,
+  SubmitSnapshotJobResponse,
+  Subscriber,
   UpdatePipelineRequest,
-} from './service/pipelines.js';
-export type { MNSMessageResult, NotificationMessage, NotifyConfig, ReceivedMessage, Subscriber } from './service/notifications.js';
-export type { JobState, SnapshotJob, SubmitSnapshotJobResponse } from './service/job.js';
-export type { ObjectLocation, SubmitSnapshotJobRequest } from './service/request.js';
+} from './service/types.js';

@@ -22,7 +22,7 @@ import {
   snapshotsSync,
   snapshotSync,
 } from '../dist/index.js';
-import { shortenSubject } from '../dist/errors.js';
+import { shortenSubject } from '../dist/core/errors.js';
 import { fixture, jpegToRgb } from './fixtures.js';
 
 const runFile = promisify(execFile);

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 
 import sharp from 'sharp';
 
-import { findFfmpeg } from '../dist/ffmpeg-cli.js';
+import { findFfmpeg } from '../dist/core/ffmpeg-cli.js';
 import { mapTimes, withJpegSize, withPasp } from './helpers/hostile-media.js';
 
 const run = promisify(execFile);

@@ -7,7 +7,7 @@
  * Calls that could crash or use a lot of memory run in a child process
  * (test/helpers/native-rss-child.mjs), which also reports its peak RSS.
  * Native calls go through the addon with no limit options, so its defaults
- * (67108864 pixels each, as src/limits.ts) are what is tested.
+ * (67108864 pixels each, as src/core/limits.ts) are what is tested.
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
@@ -19,7 +19,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
 import { probe, snapshot, snapshots } from '../dist/index.js';
-import { nativeAddon, type NativeCallOptions, type NativeExtractRequest } from '../dist/native.js';
+import { nativeAddon, type NativeCallOptions, type NativeExtractRequest } from '../dist/core/native.js';
 import { FFMPEG, fixture, jpegToRgb, meanSquaredError, referenceFrames, type FixtureName } from './fixtures.js';
 import { SLOW_TIME_MS, slowClip } from './helpers/slow-clip.js';
 

@@ -15,8 +15,8 @@ import { promisify } from 'node:util';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { encodeJpeg } from '../dist/encode.js';
-import { shortenSubject } from '../dist/errors.js';
+import { encodeJpeg } from '../dist/core/encode.js';
+import { shortenSubject } from '../dist/core/errors.js';
 import { probe, probeSync, SnapshotError, snapshot, snapshots, snapshotsSync, snapshotSync } from '../dist/index.js';
 import { fixture, jpegToRgb } from './fixtures.js';
 

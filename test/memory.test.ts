@@ -21,9 +21,10 @@ import sharp from 'sharp';
 import { afterAll, describe, expect, test } from 'vitest';
 
 import { snapshots } from '../dist/index.js';
-import { DEFAULT_LIMITS } from '../dist/limits.js';
-import { nativeAddon } from '../dist/native.js';
-import { executeJob, type JobTask } from '../dist/service/execute.js';
+import { DEFAULT_LIMITS } from '../dist/core/limits.js';
+import { nativeAddon } from '../dist/core/native.js';
+import { executeJob } from '../dist/service/worker/execute.js';
+import type { JobTask } from '../dist/service/types.js';
 import { fixture } from './fixtures.js';
 import { jobTask } from './helpers/service-clips.js';
 
@@ -117,7 +118,7 @@ describe('frame pixels', () => {
 });
 
 const glibc = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header?.glibcVersionRuntime;
-const NATIVE_JS = fileURLToPath(new URL('../dist/native.js', import.meta.url));
+const NATIVE_JS = fileURLToPath(new URL('../dist/core/native.js', import.meta.url));
 /** The addon's report, from a fresh node process with this environment added to a malloc-neutral one. */
 async function tuningIn(env: Record<string, string>): Promise<ReturnType<MemoryHooks['mallocTuning']>> {
   const clean = Object.fromEntries(

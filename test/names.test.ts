@@ -1,7 +1,7 @@
 /** Output name templates (SPEC section 4), filled in one pass. */
 import { describe, expect, test } from 'vitest';
 
-import { fillTemplate, IMAGE_PLACEHOLDERS, nameContext, placeholdersIn, renderName, SPRITE_PLACEHOLDERS } from '../dist/service/names.js';
+import { fillTemplate, IMAGE_PLACEHOLDERS, nameContext, placeholdersIn, renderName, SPRITE_PLACEHOLDERS } from '../dist/service/request/names.js';
 
 describe('output names', () => {
   test('every placeholder of an image template', () => {

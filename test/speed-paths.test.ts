@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from 'vitest';
 
-import { nativeAddon } from '../dist/native.js';
+import { nativeAddon } from '../dist/core/native.js';
 import { fixture, type FixtureName } from './fixtures.js';
 
 const CLIPS: FixtureName[] = ['h264', 'hevc', 'vp9', 'mpeg2', 'hevc10'];

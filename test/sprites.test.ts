@@ -14,8 +14,9 @@ import sharp from 'sharp';
 import { describe, expect, test } from 'vitest';
 
 import { SnapshotError } from '../dist/index.js';
-import { DEFAULT_LIMITS } from '../dist/limits.js';
-import { executeJob, type JobTask, type ProgressMessage } from '../dist/service/execute.js';
+import { DEFAULT_LIMITS } from '../dist/core/limits.js';
+import { executeJob } from '../dist/service/worker/execute.js';
+import type { JobTask, ProgressMessage } from '../dist/service/types.js';
 import { jpegToRgb, meanSquaredError } from './fixtures.js';
 import { IN, OUT, output, region, setup, SPRITES } from './helpers/feature-jobs.js';
 import { counted, failureOf, files, jobTask } from './helpers/service-clips.js';

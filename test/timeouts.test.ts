@@ -18,7 +18,8 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, test } from 'vitest';
 
 import { SnapshotError, SnapshotService } from '../dist/index.js';
-import { executeJob, type JobTask, type ProgressMessage } from '../dist/service/execute.js';
+import { executeJob } from '../dist/service/worker/execute.js';
+import type { JobTask, ProgressMessage } from '../dist/service/types.js';
 import { fixture } from './fixtures.js';
 import { failureOf, files, jobTask, longClip, serviceTests, tree, type Workspace } from './helpers/service-clips.js';
 import { SLOW_TIME_MS, slowClip } from './helpers/slow-clip.js';

@@ -16,33 +16,22 @@ import { existsSync, realpathSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve, sep } from 'node:path';
 
-import { ErrorCodes, shortenSubject, SnapshotError } from '../errors.js';
-import { resolveLimits, type Limits } from '../limits.js';
-import { callSync } from '../sync.js';
-import { expectInteger, invalid, ownFields } from '../validate.js';
-import { DEFAULT_STALE_TEMPORARY_MS, removeOwned, Sweeper } from './cleanup.js';
-import { outcomeFiles, type JobOutcome, type JobTask } from './execute.js';
-import { jobFeatures } from './job-features.js';
-import { creationTime, newJobId, newRequestId, type SnapshotJob, type SubmitSnapshotJobResponse } from './job.js';
-import { JobStore, type QuerySnapshotJobListRequest, type QuerySnapshotJobListResponse } from './job-store.js';
-import { nameContext, renderName } from './names.js';
-import { Notifier, type MNSMessageResult, type ReceivedMessage, type Subscriber } from './notifications.js';
-import {
-  applyPipelineUpdate,
-  DEFAULT_PIPELINE_NAME,
-  newPipeline,
-  parseAddPipeline,
-  parseIdList,
-  type Pipeline,
-  type PipelineResponse,
-  type QueryPipelineListRequest,
-  type QueryPipelineListResponse,
-  type UpdatePipelineRequest,
-  type AddPipelineRequest,
-} from './pipelines.js';
-import { parseSubmitRequest, type SubmitSnapshotJobRequest } from './request.js';
-import { Scheduler, type Isolation } from './scheduler.js';
-import { bucketFolder, checkKey, decodeKey, resolveInputObject, type BucketConfig } from './storage.js';
+import { ErrorCodes, shortenSubject, SnapshotError } from '../core/errors.js';
+import { resolveLimits, type Limits } from '../core/limits.js';
+import { callSync } from '../core/sync.js';
+import { expectInteger, invalid, ownFields } from '../core/validate.js';
+import { DEFAULT_STALE_TEMPORARY_MS, removeOwned, Sweeper } from './storage/cleanup.js';
+import { outcomeFiles } from './worker/execute.js';
+import { jobFeatures } from './request/plan.js';
+import { creationTime, newJobId, newRequestId } from './jobs/job.js';
+import { JobStore } from './jobs/job-store.js';
+import { nameContext, renderName } from './request/names.js';
+import { Notifier } from './jobs/notifications.js';
+import { applyPipelineUpdate, DEFAULT_PIPELINE_NAME, newPipeline, parseAddPipeline, parseIdList } from './jobs/pipelines.js';
+import { parseSubmitRequest } from './request/request.js';
+import { Scheduler } from './jobs/scheduler.js';
+import { bucketFolder, checkKey, decodeKey, resolveInputObject, type BucketConfig } from './storage/storage.js';
+import type { AddPipelineRequest, Isolation, JobOutcome, JobTask, MNSMessageResult, Pipeline, PipelineResponse, QueryPipelineListRequest, QueryPipelineListResponse, QuerySnapshotJobListRequest, QuerySnapshotJobListResponse, ReceivedMessage, SnapshotJob, SubmitSnapshotJobRequest, SubmitSnapshotJobResponse, Subscriber, UpdatePipelineRequest } from './types.js';
 
 export interface SnapshotServiceOptions extends BucketConfig, Partial<Limits> {
   /** Pool workers; default os.availableParallelism(). */
@@ -79,6 +68,7 @@ export interface JobProgress {
   Percent: number;
 }
 
+const JOB_SYNC_WORKER = new URL('./worker/job-sync-worker.js', import.meta.url);
 const DEFAULT_SYNC_TIMEOUT_MS = 5_000;
 const DEFAULT_MAX_QUEUE = 1_000;
 const DEFAULT_MAX_JOB_HISTORY = 10_000;
@@ -222,7 +212,7 @@ export class SnapshotService extends EventEmitter {
     try {
       // Blocks until the job ends or its deadline: then the helper thread is
       // given up on (it stops and takes back what it wrote by itself).
-      outcome = callSync<JobOutcome>('job', { task, isolation: this.isolation }, this.syncTimeoutMs, task.abort);
+      outcome = callSync<JobOutcome>(JOB_SYNC_WORKER, 'job', { task, isolation: this.isolation }, this.syncTimeoutMs, task.abort);
     } catch (error) {
       outcome = this.asAnswered(error instanceof SnapshotError ? error : new SnapshotError(ErrorCodes.InternalError, String(error)));
     }
@@ -479,5 +469,3 @@ export class SnapshotService extends EventEmitter {
     return { RequestId: record.requestId, SnapshotJob: structuredClone(job) };
   }
 }
-
-export type { QuerySnapshotJobListRequest, QuerySnapshotJobListResponse } from './job-store.js';

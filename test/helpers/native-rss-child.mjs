@@ -3,7 +3,7 @@
 // path; argv[4]: JSON of the extract request's other fields (times,
 // frameType, width, height) and `options` (the native call options).
 // Prints {ok, code, message, result, peakMiB} as one JSON line.
-import { nativeAddon } from '../../dist/native.js';
+import { nativeAddon } from '../../dist/core/native.js';
 
 const [operation, path, json] = process.argv.slice(2);
 const { options = {}, ...request } = JSON.parse(json ?? '{}');

@@ -19,8 +19,8 @@ import sharp from 'sharp';
 import { afterEach } from 'vitest';
 
 import { SnapshotError, SnapshotService, type SnapshotServiceOptions } from '../../dist/index.js';
-import { DEFAULT_LIMITS } from '../../dist/limits.js';
-import type { JobTask } from '../../dist/service/execute.js';
+import { DEFAULT_LIMITS } from '../../dist/core/limits.js';
+import type { JobTask } from '../../dist/service/types.js';
 import { CACHE_DIR, FFMPEG, jpegToRgb, meanSquaredError } from '../fixtures.js';
 
 const run = promisify(execFile);

@@ -5,9 +5,10 @@
  * not kept pinned by an idle pool). Errors come back as values: a rejected
  * task means the worker itself failed.
  */
-import { toSnapshotError, type ErrorCode } from '../errors.js';
-import { nativeAddon } from '../native.js';
-import { executeJob, type JobOutcome, type JobTask } from './execute.js';
+import { toSnapshotError, type ErrorCode } from '../../core/errors.js';
+import { nativeAddon } from '../../core/native.js';
+import { executeJob } from './execute.js';
+import type { JobOutcome, JobTask } from '../types.js';
 
 export type PoolReply = { ok: true; outcome: JobOutcome } | { ok: false; error: { code: ErrorCode; message: string } };
 

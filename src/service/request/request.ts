@@ -7,45 +7,14 @@
  */
 import { randomInt } from 'node:crypto';
 
-import { ErrorCodes, SnapshotError, shortenSubject } from '../errors.js';
-import { FRAME_TYPES, MAX_SIZE, MAX_TIME_MS, MIN_SIZE, type FrameType } from '../options.js';
-import { invalid, ownFields } from '../validate.js';
-import { parseColour, type Rgb } from './colours.js';
+import { ErrorCodes, SnapshotError, shortenSubject } from '../../core/errors.js';
+import { MAX_NUM } from '../../core/limits.js';
+import { FRAME_TYPES, MAX_SIZE, MAX_TIME_MS, MIN_SIZE, type FrameType } from '../../core/options.js';
+import { invalid, ownFields } from '../../core/validate.js';
+import { parseColour } from './colours.js';
 import { IMAGE_PLACEHOLDERS, placeholdersIn, SPRITE_PLACEHOLDERS } from './names.js';
-import { cellsPerSheet, type TileLayout } from './tile-layout.js';
-
-export interface ObjectLocation {
-  Bucket: string;
-  Location?: string;
-  Object: string;
-}
-
-export interface SubmitSnapshotJobRequest {
-  Input: string | ObjectLocation;
-  SnapshotConfig: string | Record<string, unknown>;
-  PipelineId?: string;
-  UserData?: string;
-  /** Accepted for wire compatibility; must be "SubmitSnapshotJob" when present. */
-  Action?: string;
-}
-
-/** How the times of a job are found (some need the video's duration). */
-export type TimePlan =
-  | { kind: 'single'; timeMs: number }
-  | { kind: 'series'; startMs: number; intervalMs: number; count: number }
-  | { kind: 'untilEnd'; startMs: number; intervalMs: number }
-  | { kind: 'spread'; startMs: number; count: number };
-
-/** SPEC section 5: the native filter for the first image (more than blackLevel percent of pixels darker than pixelThreshold). */
-export interface BlackFrameFilter {
-  readonly blackLevel: number;
-  readonly pixelThreshold: number;
-}
-
-/** SPEC section 6: what the cues of the WebVTT track point at. */
-export interface VttPlan {
-  readonly pointsAt: 'images' | 'sprites';
-}
+import { cellsPerSheet } from './tile-layout.js';
+import type { BlackFrameFilter, ObjectLocation, Rgb, TileLayout, TimePlan, VttPlan } from '../types.js';
 
 export interface ParsedRequest {
   /** The request's own values, echoed in the job as given. */
@@ -67,8 +36,6 @@ export interface ParsedRequest {
   readonly vtt: VttPlan | undefined;
 }
 
-/** Most images one job may produce. */
-export const MAX_NUM = 10_000;
 export const MAX_USER_DATA_BYTES = 1024;
 
 const REQUEST_FIELDS = ['Input', 'SnapshotConfig', 'PipelineId', 'UserData', 'Action'];

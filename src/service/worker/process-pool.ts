@@ -11,8 +11,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-import type { JobTask, ProgressMessage } from './execute.js';
 import type { PoolReply } from './pool-worker.js';
+import type { JobTask, ProgressMessage } from '../types.js';
 
 /** Parent -> child. */
 export type ToChild = { type: 'run'; id: number; task: Omit<JobTask, 'abort' | 'progress'> } | { type: 'cancel'; id: number };

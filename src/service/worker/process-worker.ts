@@ -4,10 +4,11 @@
  * on the libuv pool so that this thread hears a cancel message and raises
  * the job's own cancel flag.
  */
-import { toSnapshotError } from '../errors.js';
-import { executeJob, type JobTask } from './execute.js';
+import { toSnapshotError } from '../../core/errors.js';
+import { executeJob } from './execute.js';
 import { releaseWhenIdle, workStarted } from './pool-worker.js';
 import type { FromChild, ToChild } from './process-pool.js';
+import type { JobTask } from '../types.js';
 
 let current: { id: number; abort: Int32Array } | undefined;
 

@@ -2,32 +2,11 @@
  * The jobs a service remembers, and querySnapshotJobList over them (SPEC
  * section 7): by ids, or by filters, newest first, in pages.
  */
-import { ErrorCodes, SnapshotError, shortenSubject } from '../errors.js';
-import { expectInteger, invalid, ownFields } from '../validate.js';
-import type { SnapshotJob } from './job.js';
+import { ErrorCodes, SnapshotError, shortenSubject } from '../../core/errors.js';
+import { expectInteger, invalid, ownFields } from '../../core/validate.js';
 import { parseIdList } from './pipelines.js';
-
-export interface QuerySnapshotJobListRequest {
-  /** Up to 10 ids, comma-separated or as an array. Without it, the filters below apply. */
-  SnapshotJobIds?: string | string[];
-  State?: SnapshotJob['State'];
-  PipelineId?: string;
-  /** UTC, YYYY-MM-DDThh:mm:ssZ, inclusive. */
-  StartOfJobCreatedTimeRange?: string;
-  EndOfJobCreatedTimeRange?: string;
-  /** 1..100, default 10. */
-  MaximumPageSize?: number | string;
-  /** From the previous page's answer. */
-  NextPageToken?: string;
-}
-
-export interface QuerySnapshotJobListResponse {
-  RequestId: string;
-  SnapshotJobList: { SnapshotJob: SnapshotJob[] };
-  NonExistSnapshotJobIds: { String: string[] };
-  /** Present when more jobs match than the page holds. */
-  NextPageToken?: string;
-}
+import type { SnapshotJob } from '../types.js';
+import type { QuerySnapshotJobListRequest, QuerySnapshotJobListResponse } from '../types.js';
 
 const MAX_QUERY_IDS = 10;
 const DEFAULT_PAGE_SIZE = 10;

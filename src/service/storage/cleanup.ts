@@ -21,12 +21,7 @@ import { hostname } from 'node:os';
 import { lstat, open, readdir, readFile, rmdir, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-/** A file a job wrote, as it was right after writing. */
-export interface OwnedFile {
-  path: string;
-  dev: number;
-  ino: number;
-}
+import type { OwnedFile } from '../types.js';
 
 /** Default age past which a temporary file or journal of framesnap's is stale: one hour. */
 export const DEFAULT_STALE_TEMPORARY_MS = 3_600_000;

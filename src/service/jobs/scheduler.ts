@@ -12,14 +12,13 @@ import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:wor
 
 import { Piscina } from 'piscina';
 
-import { ErrorCodes, SnapshotError } from '../errors.js';
-import { removeEmptyFolders, removeOwned, removeOwnName, type OwnedFile } from './cleanup.js';
-import type { JobOutcome, JobTask, ProgressMessage } from './execute.js';
-import type { SnapshotJob } from './job.js';
-import type { PoolReply } from './pool-worker.js';
-import { ProcessPool, WorkerProcessDied } from './process-pool.js';
-
-export type Isolation = 'thread' | 'process';
+import { ErrorCodes, SnapshotError } from '../../core/errors.js';
+import { removeEmptyFolders, removeOwned, removeOwnName } from '../storage/cleanup.js';
+import type { PoolReply } from '../worker/pool-worker.js';
+import { ProcessPool, WorkerProcessDied } from '../worker/process-pool.js';
+import type { JobOutcome, JobTask, ProgressMessage, SnapshotJob } from '../types.js';
+import type { Isolation } from '../types.js';
+import type { OwnedFile } from '../types.js';
 
 /**
  * Decoder threads for a lone exact job: what FFmpeg would choose (one more
@@ -184,7 +183,7 @@ export class Scheduler {
 
   private async startInThread(queued: QueuedJob): Promise<void> {
     this.pool ??= new Piscina({
-      filename: new URL('./pool-worker.js', import.meta.url).href,
+      filename: new URL('../worker/pool-worker.js', import.meta.url).href,
       minThreads: 1,
       maxThreads: this.workers,
       idleTimeout: 60_000,

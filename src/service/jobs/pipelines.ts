@@ -3,51 +3,12 @@
  * order, can be paused (queued jobs wait, running ones finish) and carry the
  * NotifyConfig of their jobs' completion messages.
  */
-import { ErrorCodes, SnapshotError, shortenSubject } from '../errors.js';
-import { invalid, ownFields } from '../validate.js';
+import { ErrorCodes, SnapshotError, shortenSubject } from '../../core/errors.js';
+import { invalid, ownFields } from '../../core/validate.js';
 import { newJobId } from './job.js';
-import { parseNotifyConfig, type NotifyConfig } from './notifications.js';
-
-export type PipelineState = 'Active' | 'Paused';
-
-export interface Pipeline {
-  Id: string;
-  Name: string;
-  State: PipelineState;
-  /** Always "Standard": one kind of pipeline here. */
-  Speed: 'Standard';
-  NotifyConfig: NotifyConfig;
-}
-
-export interface AddPipelineRequest {
-  Name: string;
-  Speed?: string;
-  /** JSON text or an object: {"Topic": name} or {"QueueName": name}. */
-  NotifyConfig?: string | NotifyConfig;
-}
-
-export interface UpdatePipelineRequest {
-  PipelineId: string;
-  Name?: string;
-  State?: PipelineState;
-  NotifyConfig?: string | NotifyConfig;
-}
-
-export interface PipelineResponse {
-  RequestId: string;
-  Pipeline: Pipeline;
-}
-
-export interface QueryPipelineListRequest {
-  /** Up to 10 ids, comma-separated or as an array. */
-  PipelineIds: string | string[];
-}
-
-export interface QueryPipelineListResponse {
-  RequestId: string;
-  PipelineList: { Pipeline: Pipeline[] };
-  NonExistPids: { String: string[] };
-}
+import { parseNotifyConfig } from './notifications.js';
+import type { NotifyConfig } from '../types.js';
+import type { Pipeline } from '../types.js';
 
 export const DEFAULT_PIPELINE_NAME = 'default';
 const MAX_NAME_BYTES = 128;

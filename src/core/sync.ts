@@ -29,31 +29,37 @@ export type SyncReply =
   | { id: number; ok: false; error: { code: ErrorCode; message: string } };
 
 interface SyncChannel {
+  key: string;
   worker: Worker;
   port: MessagePort;
   /** [0]: id of the last finished call. */
   done: Int32Array;
 }
 
-let channel: SyncChannel | undefined;
+/** One helper thread per worker module (the low-level calls' and the job service's). */
+const channels = new Map<string, SyncChannel>();
 let nextId = 1;
 
-function openChannel(): SyncChannel {
-  if (channel !== undefined) return channel;
+function openChannel(workerUrl: URL): SyncChannel {
+  const key = workerUrl.href;
+  const open = channels.get(key);
+  if (open !== undefined) return open;
   const done = new Int32Array(new SharedArrayBuffer(4));
   const { port1, port2 } = new MessageChannel();
-  const worker = new Worker(new URL('./sync-worker.js', import.meta.url), {
+  const worker = new Worker(workerUrl, {
     workerData: { port: port2, done },
     transferList: [port2],
   });
   worker.unref();
   port1.unref();
-  const opened = { worker, port: port1, done };
-  worker.on('exit', () => {
-    if (channel === opened) channel = undefined;
-  });
-  channel = opened;
+  const opened = { key, worker, port: port1, done };
+  worker.on('exit', () => forget(opened));
+  channels.set(key, opened);
   return opened;
+}
+
+function forget(opened: SyncChannel): void {
+  if (channels.get(opened.key) === opened) channels.delete(opened.key);
 }
 
 /**
@@ -63,25 +69,26 @@ function openChannel(): SyncChannel {
  * it is not terminated mid-work, which could leave a half-done write.
  */
 function retire(opened: SyncChannel): void {
-  if (channel === opened) channel = undefined;
+  forget(opened);
   opened.port.close();
   setTimeout(() => void opened.worker.terminate(), RETIRED_TERMINATE_MS).unref();
 }
 
 function discard(opened: SyncChannel): void {
-  if (channel === opened) channel = undefined;
+  forget(opened);
   opened.port.close();
   void opened.worker.terminate();
 }
 
 /**
- * Runs `method` of the sync worker with `args` and blocks until it answers.
+ * Runs `method` of the sync worker module at `workerUrl` (one that calls
+ * serveSyncCalls, see sync-host.ts) with `args` and blocks until it answers.
  * `timeoutMs` bounds the wait: at the deadline the work is cancelled through
  * `abort` (and Atomics.notify, for a waiter in the helper thread) and
  * SnapshotTimeOut is thrown at once, whatever the work is doing.
  */
-export function callSync<T>(method: string, args: unknown, timeoutMs: number, abort: Int32Array): T {
-  const opened = openChannel();
+export function callSync<T>(workerUrl: URL, method: string, args: unknown, timeoutMs: number, abort: Int32Array): T {
+  const opened = openChannel(workerUrl);
   const id = nextId++;
   const request: SyncRequest = { id, method, args, abort };
   opened.port.postMessage(request);

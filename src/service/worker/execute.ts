@@ -9,91 +9,15 @@
  * a cancelled one (the service's deadline passed) stops at its next look at
  * the flag and puts nothing more in place.
  */
-import type { MessagePort } from 'node:worker_threads';
-
-import { ErrorCodes, SnapshotError, aboutSubject, toSnapshotError } from '../errors.js';
-import { encodeJpeg } from '../encode.js';
-import type { Limits } from '../limits.js';
-import { nativeAddon, type NativeCallOptions, type NativeExtractRequest, type NativeFrame } from '../native.js';
-import type { FrameType } from '../options.js';
-import type { OwnedFile } from './cleanup.js';
-import { nameContext, renderName, type NameContext } from './names.js';
+import { ErrorCodes, SnapshotError, aboutSubject, toSnapshotError } from '../../core/errors.js';
+import { encodeJpeg } from '../../core/encode.js';
+import { MAX_NUM, type Limits } from '../../core/limits.js';
+import { nativeAddon, type NativeCallOptions, type NativeExtractRequest, type NativeFrame } from '../../core/native.js';
+import { nameContext, renderName, type NameContext } from '../request/names.js';
 import { cancelledError, OutputWriter, type Announce } from './output-writer.js';
-import { MAX_NUM, type BlackFrameFilter, type TimePlan, type VttPlan } from './request.js';
-import { SpriteSheets, type SpriteTask } from './sprites.js';
+import { SpriteSheets } from './sprites.js';
 import { formatVtt, vttKey, type ThumbnailEntry } from './vtt.js';
-
-export interface JobTask {
-  jobId: string;
-  /** Real path of the input, already confined to its bucket. */
-  inputPath: string;
-  /** The input key, URL-decoded. */
-  inputKey: string;
-  outputBucketDir: string;
-  /** The output key template, URL-decoded. */
-  outputTemplate: string;
-  times: TimePlan;
-  frameType: FrameType;
-  width: number;
-  height: number;
-  quality: number;
-  /** Decoder threads: a few for a lone exact job (scheduler.ts), 1 when the pool is busy; 0 = FFmpeg's choice. */
-  threads: number;
-  /** 0 = no deadline. */
-  timeoutMs: number;
-  /** Shared flag; non-zero cancels. */
-  abort: Int32Array;
-  /** Pixel limits passed to every native call, and the sprite sheets' (limits.ts). */
-  limits: Limits;
-  /**
-   * 'async': decode on the libuv pool, keeping this thread free to hear a
-   * cancel message (a pool child process); default: block this thread (a
-   * pool thread, whose flag is shared memory).
-   */
-  decode?: 'blocking' | 'async';
-  /**
-   * Where the job tells the service what it writes, before it writes it, so
-   * the service can remove it if the worker dies mid-job; and how far it is.
-   */
-  progress?: MessagePort;
-  /** SPEC section 5: the black-frame filter for the first image; absent: none. */
-  blackFrames?: BlackFrameFilter;
-  /** SPEC section 6: sprite sheets, with their bucket and name template. */
-  sprites?: SpriteTask;
-  /** SPEC section 6: a WebVTT thumbnail track. */
-  vtt?: VttPlan;
-}
-
-/**
- * 'writing': a file of framesnap's naming (a temporary file, a journal) is
- * about to be made; 'placing': an object written with this device and inode
- * is about to be renamed into place; 'written': it has been; 'folder': the
- * job made this folder; 'progress': `done` of the `expected` images have
- * been taken (written, and put on their sprite when they are cells).
- */
-export type ProgressMessage =
-  | { type: 'writing'; temporary: string }
-  | { type: 'placing'; path: string; dev: number; ino: number }
-  | { type: 'written'; path: string }
-  | { type: 'folder'; path: string }
-  | { type: 'progress'; done: number; expected: number };
-
-export interface WrittenImage extends OwnedFile {
-  key: string;
-  /** The frame's time; for a sprite, its first cell's. */
-  timeMs: number;
-}
-
-export interface JobOutcome {
-  /** The single images written: none with TileOut.IsKeepCellPic false. */
-  images: WrittenImage[];
-  /** Images taken: the job's Count, whether they were kept as single images or not. */
-  count: number;
-  /** The sprite sheets written, in order: the job's TileCount is their number. */
-  sprites: WrittenImage[];
-  /** The WebVTT track, when the job asked for one. */
-  vtt?: OwnedFile & { key: string };
-}
+import type { JobOutcome, JobTask, OwnedFile, VttPlan, WrittenImage } from '../types.js';
 
 /** Every object a job wrote, with its inode: what to remove if it must not stand after all. */
 export function outcomeFiles(outcome: JobOutcome): OwnedFile[] {

@@ -6,7 +6,7 @@
  */
 import { posix } from 'node:path';
 
-import type { CellRect } from './tile-layout.js';
+import type { CellRect } from '../request/tile-layout.js';
 
 export interface ThumbnailEntry {
   /** When the cue starts, ms. */

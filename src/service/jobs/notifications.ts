@@ -8,34 +8,9 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import { ErrorCodes, SnapshotError, shortenSubject } from '../errors.js';
-import { invalid, ownFields } from '../validate.js';
-
-export interface NotifyConfig {
-  Topic?: string;
-  QueueName?: string;
-}
-
-export interface NotificationMessage {
-  JobId: string;
-  RequestId: string;
-  Type: 'Snapshot';
-  State: string;
-  UserData: string;
-  Code?: string;
-  Message?: string;
-}
-
-/** As the cloud job records it: the message id, or why it was not delivered. */
-export type MNSMessageResult = { MessageId: string } | { ErrorCode: string; ErrorMessage: string };
-
-export interface ReceivedMessage {
-  MessageId: string;
-  /** The notification as JSON text, as the message service delivers it. */
-  MessageBody: string;
-}
-
-export type Subscriber = ((message: NotificationMessage) => unknown) | string;
+import { ErrorCodes, SnapshotError, shortenSubject } from '../../core/errors.js';
+import { invalid, ownFields } from '../../core/validate.js';
+import type { MNSMessageResult, NotificationMessage, NotifyConfig, ReceivedMessage, Subscriber } from '../types.js';
 
 export interface DeliveryPolicy {
   /** Tries per subscriber, the first included. */

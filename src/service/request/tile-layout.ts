@@ -3,28 +3,10 @@
  * Margin + Columns cells with Padding between them + Margin wide, the same
  * for Lines; images fill its cells left to right, top to bottom.
  */
-import { ErrorCodes, SnapshotError } from '../errors.js';
-import { MAX_IMAGE_SIDE } from '../limits.js';
-import type { Rgb } from './colours.js';
+import { ErrorCodes, SnapshotError } from '../../core/errors.js';
+import { MAX_IMAGE_SIDE } from '../../core/limits.js';
 import { fillTemplate, type NameContext } from './names.js';
-
-export interface TileLayout {
-  readonly lines: number;
-  readonly columns: number;
-  /** Cell size in pixels; 0: the images' own size. */
-  readonly cellWidth: number;
-  readonly cellHeight: number;
-  /** Outer border, pixels. */
-  readonly margin: number;
-  /** Gap between cells, pixels. */
-  readonly padding: number;
-  /** Background of the margin, the padding and empty cells ("random" is drawn once per job). */
-  readonly background: Rgb;
-  /** Whether the single images are written too. */
-  readonly keepCellPictures: boolean;
-  /** Every N-th image becomes a cell: images 1, 1 + N, 1 + 2N, ... */
-  readonly cellStep: number;
-}
+import type { TileLayout } from '../types.js';
 
 export interface CellRect {
   x: number;

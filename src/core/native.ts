@@ -117,7 +117,7 @@ export function nativeAddon(): NativeAddon {
   if (addon === undefined) {
     const require = createRequire(import.meta.url);
     const load = require('node-gyp-build') as (root: string) => NativeAddon;
-    const packageRoot = fileURLToPath(new URL('..', import.meta.url));
+    const packageRoot = fileURLToPath(new URL('../..', import.meta.url));
     const loaded = load(packageRoot);
     loaded.setErrorClass(SnapshotError);
     addon = loaded;

@@ -7,8 +7,8 @@ import { mkdirSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve, sep } from 'node:path';
 import { getSystemErrorMap } from 'node:util';
 
-import { ErrorCodes, SnapshotError, shortenSubject } from '../errors.js';
-import { quoted } from '../validate.js';
+import { ErrorCodes, SnapshotError, shortenSubject } from '../../core/errors.js';
+import { quoted } from '../../core/validate.js';
 
 export interface BucketConfig {
   /** Folder holding one subfolder per bucket. */

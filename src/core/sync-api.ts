@@ -6,6 +6,8 @@ import { ErrorCodes, SnapshotError } from './errors.js';
 import { callSync, DEFAULT_SYNC_TIMEOUT_MS } from './sync.js';
 import { expectPath, invalid } from './validate.js';
 
+const SYNC_WORKER = new URL('./sync-worker.js', import.meta.url);
+
 export type SyncSnapshotOptions = Omit<SnapshotOptions, 'signal'>;
 export type SyncSnapshotsOptions = Omit<SnapshotsOptions, 'signal'>;
 
@@ -20,7 +22,7 @@ function snapshotsInWorker(path: string, options: ResolvedOptions): Snapshot[] {
   const abort = new Int32Array(new SharedArrayBuffer(4));
   let snapshots: Snapshot[];
   try {
-    snapshots = callSync<Snapshot[]>('snapshots', { path, options: { ...options, timeoutMs } }, timeoutMs, abort);
+    snapshots = callSync<Snapshot[]>(SYNC_WORKER, 'snapshots', { path, options: { ...options, timeoutMs } }, timeoutMs, abort);
   } catch (error) {
     // Whichever side saw the deadline first, one wording (the async API's).
     if (error instanceof SnapshotError && error.code === ErrorCodes.SnapshotTimeOut) {

@@ -5,11 +5,11 @@
  * images'. Called by the service on the caller's thread, before the job is
  * queued, so a bad bucket or key is refused at once.
  */
-import type { JobTask } from './execute.js';
 import { nameContext } from './names.js';
 import type { ParsedRequest } from './request.js';
-import { bucketFolder, checkKey, decodeKey, type BucketConfig } from './storage.js';
+import { bucketFolder, checkKey, decodeKey, type BucketConfig } from '../storage/storage.js';
 import { checkSheetSize, renderSpriteName } from './tile-layout.js';
+import type { JobTask } from '../types.js';
 
 export type JobFeatures = Pick<JobTask, 'blackFrames' | 'sprites' | 'vtt'>;
 

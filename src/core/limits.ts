@@ -38,3 +38,6 @@ export function resolveLimits(options: Partial<Record<keyof Limits, unknown>>): 
   }
   return resolved;
 }
+
+/** Most images one job may produce (the cloud API's SnapshotConfig.Num bound). */
+export const MAX_NUM = 10_000;

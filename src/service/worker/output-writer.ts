@@ -13,18 +13,11 @@ import { existsSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
 
-import { ErrorCodes, SnapshotError, shortenSubject } from '../errors.js';
-import {
-  journalNameIn,
-  Journal,
-  removeEmptyFolders,
-  removeOwned,
-  removeOwnName,
-  temporaryNameFor,
-  type OwnedFile,
-} from './cleanup.js';
-import type { ProgressMessage } from './execute.js';
-import { checkKey, fileSystemError, prepareOutputPath } from './storage.js';
+import { ErrorCodes, SnapshotError, shortenSubject } from '../../core/errors.js';
+import { journalNameIn, Journal, removeEmptyFolders, removeOwned, removeOwnName, temporaryNameFor } from '../storage/cleanup.js';
+import { checkKey, fileSystemError, prepareOutputPath } from '../storage/storage.js';
+import type { ProgressMessage } from '../types.js';
+import type { OwnedFile } from '../types.js';
 
 /** Where a job's announcements go: the service, across a thread or process boundary. */
 export type Announce = (message: ProgressMessage) => void;

@@ -2,6 +2,8 @@
  * CSS colour names (CSS Color Module Level 4, the 148 named colours) as
  * 0xRRGGBB, for SnapshotConfig.TileOut.Color.
  */
+import type { Rgb } from '../types.js';
+
 const NAMED_COLOURS: Readonly<Record<string, number>> = {
   aliceblue: 0xf0f8ff, antiquewhite: 0xfaebd7, aqua: 0x00ffff, aquamarine: 0x7fffd4, azure: 0xf0ffff,
   beige: 0xf5f5dc, bisque: 0xffe4c4, black: 0x000000, blanchedalmond: 0xffebcd, blue: 0x0000ff,
@@ -36,9 +38,6 @@ const NAMED_COLOURS: Readonly<Record<string, number>> = {
   tan: 0xd2b48c, teal: 0x008080, thistle: 0xd8bfd8, tomato: 0xff6347, turquoise: 0x40e0d0, violet: 0xee82ee,
   wheat: 0xf5deb3, white: 0xffffff, whitesmoke: 0xf5f5f5, yellow: 0xffff00, yellowgreen: 0x9acd32,
 };
-
-/** An RGB colour, each channel 0..255. */
-export type Rgb = readonly [red: number, green: number, blue: number];
 
 const HEX_COLOUR = /^#[0-9a-fA-F]{6}$/;
 

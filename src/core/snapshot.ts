@@ -8,18 +8,7 @@
 import { aboutSubject, ErrorCodes, SnapshotError, toSnapshotError } from './errors.js';
 import { encodeJpeg, preloadEncoder } from './encode.js';
 import { nativeAddon, type NativeCallOptions, type NativeFrame, type NativeProbe } from './native.js';
-import {
-  CALL_LIMIT_NAMES,
-  expectSignal,
-  optionsObject,
-  resolveCallLimits,
-  resolveSnapshotOptions,
-  resolveSnapshotsOptions,
-  type CallLimits,
-  type ResolvedOptions,
-  type SnapshotOptions,
-  type SnapshotsOptions,
-} from './options.js';
+import { CALL_LIMIT_NAMES, expectSignal, optionsObject, resolveCallLimits, resolveSnapshotOptions, resolveSnapshotsOptions, type CallLimits, type ResolvedOptions, type SnapshotOptions, type SnapshotsOptions } from './options.js';
 import { expectNumber, expectPath, rejectUnknownKeys } from './validate.js';
 
 export interface ProbeResult extends NativeProbe {

@@ -7,29 +7,12 @@
  * while one is encoding). The last sheet keeps the full size; its empty
  * cells show the background.
  */
-import { aboutSubject } from '../errors.js';
-import type { NativeFrame } from '../native.js';
-import type { WrittenImage } from './execute.js';
-import type { NameContext } from './names.js';
+import { aboutSubject } from '../../core/errors.js';
+import type { NativeFrame } from '../../core/native.js';
+import type { NameContext } from '../request/names.js';
 import type { OutputWriter } from './output-writer.js';
-import {
-  cellRect,
-  cellsPerSheet,
-  checkSheetSize,
-  renderSpriteName,
-  sheetSize,
-  type CellRect,
-  type TileLayout,
-} from './tile-layout.js';
-
-export interface SpriteTask extends TileLayout {
-  /** Real folder of the TileOutputFile bucket. */
-  bucketDir: string;
-  /** The TileOutputFile key template, URL-decoded. */
-  template: string;
-  /** Largest sheet, width * height (the service's limitSpritePixels). */
-  limitSpritePixels: number;
-}
+import { cellRect, cellsPerSheet, checkSheetSize, renderSpriteName, sheetSize, type CellRect } from '../request/tile-layout.js';
+import type { SpriteTask, WrittenImage } from '../types.js';
 
 /** One cell as the WebVTT track needs it. */
 export interface PlacedCell {

@@ -1,0 +1,272 @@
+/**
+ * The job API's shared types: the wire shapes of requests, jobs, pipelines
+ * and messages, and the plan a worker runs. Types only: every layer of the
+ * service imports them, and this module imports no code.
+ */
+import type { MessagePort } from 'node:worker_threads';
+
+import type { Limits } from '../core/limits.js';
+import type { FrameType } from '../core/options.js';
+
+export type JobState = 'Submitted' | 'Snapshoting' | 'Success' | 'Fail';
+
+export interface SnapshotJob {
+  /** 32 lower-case hex digits. */
+  Id: string;
+  State: JobState;
+  /** The error code of a failed job, '' otherwise. */
+  Code: string;
+  Message: string;
+  /** Images written, as a decimal string like the service's data type. */
+  Count: string;
+  /** Sprite sheets written, as a decimal string; only on jobs with TileOut. */
+  TileCount?: string;
+  /** UTC, YYYY-MM-DDThh:mm:ssZ. */
+  CreationTime: string;
+  PipelineId: string;
+  UserData?: string;
+  Input: ObjectLocation;
+  SnapshotConfig: Record<string, unknown>;
+  /** framesnap's own, for asynchronous jobs: share of the expected images written, 0..100. */
+  Percent?: number;
+  /** The outcome of the completion message of a pipeline with a NotifyConfig. */
+  MNSMessageResult?: MNSMessageResult;
+}
+
+export interface SubmitSnapshotJobResponse {
+  RequestId: string;
+  SnapshotJob: SnapshotJob;
+}
+
+export interface ObjectLocation {
+  Bucket: string;
+  Location?: string;
+  Object: string;
+}
+
+export interface SubmitSnapshotJobRequest {
+  Input: string | ObjectLocation;
+  SnapshotConfig: string | Record<string, unknown>;
+  PipelineId?: string;
+  UserData?: string;
+  /** Accepted for wire compatibility; must be "SubmitSnapshotJob" when present. */
+  Action?: string;
+}
+
+/** How the times of a job are found (some need the video's duration). */
+export type TimePlan =
+  | { kind: 'single'; timeMs: number }
+  | { kind: 'series'; startMs: number; intervalMs: number; count: number }
+  | { kind: 'untilEnd'; startMs: number; intervalMs: number }
+  | { kind: 'spread'; startMs: number; count: number };
+
+/** SPEC section 5: the native filter for the first image (more than blackLevel percent of pixels darker than pixelThreshold). */
+export interface BlackFrameFilter {
+  readonly blackLevel: number;
+  readonly pixelThreshold: number;
+}
+
+/** SPEC section 6: what the cues of the WebVTT track point at. */
+export interface VttPlan {
+  readonly pointsAt: 'images' | 'sprites';
+}
+
+export type PipelineState = 'Active' | 'Paused';
+
+export interface Pipeline {
+  Id: string;
+  Name: string;
+  State: PipelineState;
+  /** Always "Standard": one kind of pipeline here. */
+  Speed: 'Standard';
+  NotifyConfig: NotifyConfig;
+}
+
+export interface AddPipelineRequest {
+  Name: string;
+  Speed?: string;
+  /** JSON text or an object: {"Topic": name} or {"QueueName": name}. */
+  NotifyConfig?: string | NotifyConfig;
+}
+
+export interface UpdatePipelineRequest {
+  PipelineId: string;
+  Name?: string;
+  State?: PipelineState;
+  NotifyConfig?: string | NotifyConfig;
+}
+
+export interface PipelineResponse {
+  RequestId: string;
+  Pipeline: Pipeline;
+}
+
+export interface QueryPipelineListRequest {
+  /** Up to 10 ids, comma-separated or as an array. */
+  PipelineIds: string | string[];
+}
+
+export interface QueryPipelineListResponse {
+  RequestId: string;
+  PipelineList: { Pipeline: Pipeline[] };
+  NonExistPids: { String: string[] };
+}
+
+export interface NotifyConfig {
+  Topic?: string;
+  QueueName?: string;
+}
+
+export interface NotificationMessage {
+  JobId: string;
+  RequestId: string;
+  Type: 'Snapshot';
+  State: string;
+  UserData: string;
+  Code?: string;
+  Message?: string;
+}
+
+/** As the cloud job records it: the message id, or why it was not delivered. */
+export type MNSMessageResult = { MessageId: string } | { ErrorCode: string; ErrorMessage: string };
+
+export interface ReceivedMessage {
+  MessageId: string;
+  /** The notification as JSON text, as the message service delivers it. */
+  MessageBody: string;
+}
+
+export type Subscriber = ((message: NotificationMessage) => unknown) | string;
+
+export interface QuerySnapshotJobListRequest {
+  /** Up to 10 ids, comma-separated or as an array. Without it, the filters below apply. */
+  SnapshotJobIds?: string | string[];
+  State?: SnapshotJob['State'];
+  PipelineId?: string;
+  /** UTC, YYYY-MM-DDThh:mm:ssZ, inclusive. */
+  StartOfJobCreatedTimeRange?: string;
+  EndOfJobCreatedTimeRange?: string;
+  /** 1..100, default 10. */
+  MaximumPageSize?: number | string;
+  /** From the previous page's answer. */
+  NextPageToken?: string;
+}
+
+export interface QuerySnapshotJobListResponse {
+  RequestId: string;
+  SnapshotJobList: { SnapshotJob: SnapshotJob[] };
+  NonExistSnapshotJobIds: { String: string[] };
+  /** Present when more jobs match than the page holds. */
+  NextPageToken?: string;
+}
+
+export type Isolation = 'thread' | 'process';
+
+export interface JobTask {
+  jobId: string;
+  /** Real path of the input, already confined to its bucket. */
+  inputPath: string;
+  /** The input key, URL-decoded. */
+  inputKey: string;
+  outputBucketDir: string;
+  /** The output key template, URL-decoded. */
+  outputTemplate: string;
+  times: TimePlan;
+  frameType: FrameType;
+  width: number;
+  height: number;
+  quality: number;
+  /** Decoder threads: a few for a lone exact job (scheduler.ts), 1 when the pool is busy; 0 = FFmpeg's choice. */
+  threads: number;
+  /** 0 = no deadline. */
+  timeoutMs: number;
+  /** Shared flag; non-zero cancels. */
+  abort: Int32Array;
+  /** Pixel limits passed to every native call, and the sprite sheets' (limits.ts). */
+  limits: Limits;
+  /**
+   * 'async': decode on the libuv pool, keeping this thread free to hear a
+   * cancel message (a pool child process); default: block this thread (a
+   * pool thread, whose flag is shared memory).
+   */
+  decode?: 'blocking' | 'async';
+  /**
+   * Where the job tells the service what it writes, before it writes it, so
+   * the service can remove it if the worker dies mid-job; and how far it is.
+   */
+  progress?: MessagePort;
+  /** SPEC section 5: the black-frame filter for the first image; absent: none. */
+  blackFrames?: BlackFrameFilter;
+  /** SPEC section 6: sprite sheets, with their bucket and name template. */
+  sprites?: SpriteTask;
+  /** SPEC section 6: a WebVTT thumbnail track. */
+  vtt?: VttPlan;
+}
+
+/**
+ * 'writing': a file of framesnap's naming (a temporary file, a journal) is
+ * about to be made; 'placing': an object written with this device and inode
+ * is about to be renamed into place; 'written': it has been; 'folder': the
+ * job made this folder; 'progress': `done` of the `expected` images have
+ * been taken (written, and put on their sprite when they are cells).
+ */
+export type ProgressMessage =
+  | { type: 'writing'; temporary: string }
+  | { type: 'placing'; path: string; dev: number; ino: number }
+  | { type: 'written'; path: string }
+  | { type: 'folder'; path: string }
+  | { type: 'progress'; done: number; expected: number };
+
+export interface WrittenImage extends OwnedFile {
+  key: string;
+  /** The frame's time; for a sprite, its first cell's. */
+  timeMs: number;
+}
+
+export interface JobOutcome {
+  /** The single images written: none with TileOut.IsKeepCellPic false. */
+  images: WrittenImage[];
+  /** Images taken: the job's Count, whether they were kept as single images or not. */
+  count: number;
+  /** The sprite sheets written, in order: the job's TileCount is their number. */
+  sprites: WrittenImage[];
+  /** The WebVTT track, when the job asked for one. */
+  vtt?: OwnedFile & { key: string };
+}
+
+export interface SpriteTask extends TileLayout {
+  /** Real folder of the TileOutputFile bucket. */
+  bucketDir: string;
+  /** The TileOutputFile key template, URL-decoded. */
+  template: string;
+  /** Largest sheet, width * height (the service's limitSpritePixels). */
+  limitSpritePixels: number;
+}
+
+export interface TileLayout {
+  readonly lines: number;
+  readonly columns: number;
+  /** Cell size in pixels; 0: the images' own size. */
+  readonly cellWidth: number;
+  readonly cellHeight: number;
+  /** Outer border, pixels. */
+  readonly margin: number;
+  /** Gap between cells, pixels. */
+  readonly padding: number;
+  /** Background of the margin, the padding and empty cells ("random" is drawn once per job). */
+  readonly background: Rgb;
+  /** Whether the single images are written too. */
+  readonly keepCellPictures: boolean;
+  /** Every N-th image becomes a cell: images 1, 1 + N, 1 + 2N, ... */
+  readonly cellStep: number;
+}
+
+/** An RGB colour, each channel 0..255. */
+export type Rgb = readonly [red: number, green: number, blue: number];
+
+/** A file a job wrote, as it was right after writing. */
+export interface OwnedFile {
+  path: string;
+  dev: number;
+  ino: number;
+}

@@ -1,0 +1,57 @@
+/** The helper thread behind submitSnapshotJobSync (see core/sync.ts). */
+import { ErrorCodes, SnapshotError } from '../../core/errors.js';
+import { serveSyncCalls } from '../../core/sync-host.js';
+import type { Isolation } from '../types.js';
+import { executeJob } from './execute.js';
+import { releaseWhenIdle, workStarted, type PoolReply } from './pool-worker.js';
+import { ProcessPool } from './process-pool.js';
+import type { JobOutcome, JobTask } from '../types.js';
+
+/** Atomics.waitAsync (ES2024; in Node since 16), typed here for the ES2022 lib. */
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(
+      array: Int32Array,
+      index: number,
+      value: number,
+    ): { async: false; value: string } | { async: true; value: Promise<string> };
+  }
+).waitAsync;
+
+/** Jobs with isolation 'process': one child process, made on first use. */
+let processes: ProcessPool | undefined;
+
+/** Runs a job in a child process; the caller's flag (raised at its deadline) cancels it there. */
+async function jobInProcess(task: JobTask): Promise<JobOutcome> {
+  processes ??= new ProcessPool(1);
+  const { reply, cancel } = processes.run(task, () => undefined);
+  const watch = waitAsync(task.abort, 0, 0);
+  if (watch.async) void watch.value.then(() => cancel());
+  else cancel();
+  let answer: PoolReply;
+  try {
+    answer = await reply;
+  } catch (error) {
+    throw new SnapshotError(ErrorCodes.InternalError, error instanceof Error ? error.message : String(error));
+  } finally {
+    // Wakes the watcher (the flag is unchanged: it just stops waiting).
+    Atomics.notify(task.abort, 0);
+  }
+  if (!answer.ok) throw SnapshotError.fromJSON(answer.error);
+  return answer.outcome;
+}
+
+async function job(args: { task: JobTask; isolation?: Isolation }): Promise<JobOutcome> {
+  if (args.isolation === 'process') return jobInProcess(args.task);
+  workStarted();
+  try {
+    return await executeJob(args.task);
+  } finally {
+    releaseWhenIdle();
+  }
+}
+
+serveSyncCalls({ job }, () => {
+  void processes?.destroy();
+  processes = undefined;
+});
