@@ -1,7 +1,55 @@
-/** Makes every fixture once, before the test files run in parallel. */
+/**
+ * Before the test files run: rebuilds what they import when its sources are
+ * newer (the tests import ../dist and the addon, so running vitest alone
+ * after an edit can never test a stale build), then makes every fixture once.
+ */
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
 import { fixture, RECIPES, type FixtureName } from './fixtures.js';
 
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+function mtime(path: string): number {
+  try {
+    return statSync(join(root, path)).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+/** The newest modification time under `paths`, skipping `skip` folders. */
+function newest(paths: string[], skip: string[] = []): number {
+  let latest = 0;
+  const walk = (path: string): void => {
+    if (skip.includes(path)) return;
+    const stat = statSync(join(root, path));
+    latest = Math.max(latest, stat.mtimeMs);
+    if (stat.isDirectory()) for (const entry of readdirSync(join(root, path))) walk(`${path}/${entry}`);
+  };
+  for (const path of paths) walk(path);
+  return latest;
+}
+
+function run(what: string, args: string[]): void {
+  process.stderr.write(`global setup: ${what}\n`);
+  const result = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) throw new Error(`global setup: ${what} failed (exit status ${result.status})`);
+}
+
+function rebuildWhenStale(): void {
+  if (newest(['native', 'CMakeLists.txt'], ['native/tests', 'native/fuzz']) > mtime('build/Release/framesnap.node')) {
+    run('building the native addon', [join(root, 'node_modules/cmake-js/bin/cmake-js'), 'compile', '--log-level', 'warn']);
+  }
+  if (newest(['src', 'tsconfig.json']) > mtime('dist/index.js')) {
+    run('compiling TypeScript', [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json']);
+  }
+}
+
 export default async function setup(): Promise<void> {
+  rebuildWhenStale();
   const names = Object.keys(RECIPES) as FixtureName[];
   // Two at a time: the machine has two cores.
   for (let i = 0; i < names.length; i += 2) {
