@@ -279,3 +279,25 @@ describe('framesnap snapshot', () => {
     expect(ran.stderr.startsWith('framesnap: unknown command thumbnail\nusage:\n')).toBe(true);
   });
 });
+
+describe('debug output (NODE_DEBUG=framesnap)', () => {
+  const DEBUG_MODULE = fileURLToPath(new URL('../dist/core/debug.js', import.meta.url));
+  const script = `const { debug } = await import(${JSON.stringify(DEBUG_MODULE)}); debug('seek %s to %d ms', 'a.mp4', 5000); process.stdout.write(String(debug.enabled));`;
+  const run = (env: Record<string, string>) =>
+    new Promise<Ran & { pid: number }>((resolve, reject) => {
+      const child = execFile(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, NODE_DEBUG: '', ...env } }, (error, stdout, stderr) => {
+        if (error !== null) reject(error);
+        else resolve({ status: 0, stdout, stderr, pid: child.pid! });
+      });
+    });
+
+  test('on: FRAMESNAP <pid>: lines on stderr', async () => {
+    const ran = await run({ NODE_DEBUG: 'framesnap' });
+    expect(ran).toEqual({ status: 0, stdout: 'true', stderr: `FRAMESNAP ${ran.pid}: seek a.mp4 to 5000 ms\n`, pid: ran.pid });
+  });
+
+  test('off: nothing', async () => {
+    const ran = await run({});
+    expect(ran).toEqual({ status: 0, stdout: 'false', stderr: '', pid: ran.pid });
+  });
+});
