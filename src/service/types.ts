@@ -5,6 +5,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 
+import type { ErrorCode } from '../core/errors.js';
 import type { Limits } from '../core/limits.js';
 import type { FrameType } from '../core/options.js';
 
@@ -15,7 +16,7 @@ export interface SnapshotJob {
   Id: string;
   State: JobState;
   /** The error code of a failed job, '' otherwise. */
-  Code: string;
+  Code: ErrorCode | '';
   Message: string;
   /** Images written, as a decimal string like the service's data type. */
   Count: string;
@@ -26,7 +27,8 @@ export interface SnapshotJob {
   PipelineId: string;
   UserData?: string;
   Input: ObjectLocation;
-  SnapshotConfig: Record<string, unknown>;
+  /** The request's SnapshotConfig as it was given (parsed from JSON when it came as text). */
+  SnapshotConfig: SnapshotConfig;
   /** framesnap's own, for asynchronous jobs: share of the expected images written, 0..100. */
   Percent?: number;
   /** The outcome of the completion message of a pipeline with a NotifyConfig. */
@@ -44,9 +46,78 @@ export interface ObjectLocation {
   Object: string;
 }
 
+/**
+ * A number as the wire sends it: a number, or a decimal string ("5", "0.5",
+ * the documented form). The request parser refuses other strings.
+ */
+export type NumberLike = number | `${number}`;
+
+/** A flag as the wire sends it: a boolean, or "true"/"false" (the documented form). */
+export type FlagLike = boolean | 'true' | 'false';
+
+/** SPEC section 3: what to snapshot and where the images go. Unknown fields are refused. */
+export interface SnapshotConfig {
+  /**
+   * Where the images go; Object is a name template (SPEC section 4). Its
+   * extension picks the format: .jpg/.jpeg (and any other) JPEG, .png,
+   * .webp or .avif (framesnap's own).
+   */
+  OutputFile: ObjectLocation;
+  /** Milliseconds, >= 0: the single snapshot's time, or the start of a series. */
+  Time: NumberLike;
+  /** Seconds between images, decimals allowed; 0 spreads Num images evenly to the end. */
+  Interval?: NumberLike;
+  /** Number of images, 1..10000. */
+  Num?: NumberLike;
+  /** Pixels, 8..4096; one given keeps the display aspect ratio. */
+  Width?: NumberLike;
+  Height?: NumberLike;
+  /** 'intra' (the default): the keyframe at or before Time; 'normal': the exact frame. */
+  FrameType?: FrameType;
+  /** 30..100: the first image of a series at Time 0 is replaced when more than this percent of it is dark. */
+  BlackLevel?: NumberLike;
+  /** 0..255 (default 70): a pixel darker than this counts as dark. */
+  PixelBlackThreshold?: NumberLike;
+  /** Sprite sheets (SPEC section 6); needs TileOutputFile. */
+  TileOut?: TileOut;
+  /** Where the sprite sheets go; a template with {TileCount}. Its extension picks the format, as OutputFile's. */
+  TileOutputFile?: ObjectLocation;
+  /** 'vtt': also write a WebVTT thumbnail track. */
+  Format?: 'vtt';
+  /** What the WebVTT track points at; needs Format 'vtt'. */
+  SubOut?: SubOut;
+}
+
+/** SPEC section 6: the layout of the sprite sheets. */
+export interface TileOut {
+  /** 1..10000, default 10. */
+  Lines?: NumberLike;
+  Columns?: NumberLike;
+  /** Pixels, 8..4096; default the images' size. */
+  CellWidth?: NumberLike;
+  CellHeight?: NumberLike;
+  /** Outer border, pixels, 0..4096 (default 0). */
+  Margin?: NumberLike;
+  /** Gap between cells, pixels, 0..4096 (default 0). */
+  Padding?: NumberLike;
+  /** Background: a CSS colour name, #RRGGBB, or 'random'; default black. */
+  Color?: string;
+  /** Also keep the single images (default true). */
+  IsKeepCellPic?: FlagLike;
+  /** Every N-th image becomes a cell (default 1). */
+  CellSelStep?: NumberLike;
+}
+
+/** SPEC section 6: 'true' points the WebVTT cues into sprite cells instead of single images. */
+export interface SubOut {
+  IsSptFrag?: FlagLike;
+}
+
 export interface SubmitSnapshotJobRequest {
+  /** JSON text (the wire form) or an object. */
   Input: string | ObjectLocation;
-  SnapshotConfig: string | Record<string, unknown>;
+  /** JSON text (the wire form, checked when parsed) or an object. */
+  SnapshotConfig: string | SnapshotConfig;
   PipelineId?: string;
   UserData?: string;
   /** Accepted for wire compatibility; must be "SubmitSnapshotJob" when present. */
@@ -112,6 +183,11 @@ export interface QueryPipelineListResponse {
   NonExistPids: { String: string[] };
 }
 
+/**
+ * Where a pipeline's completion messages go: a topic (pushed to its
+ * subscribers) or a queue (read with receiveMessage), not both. Names are
+ * letters, digits and -, at most 256 characters.
+ */
 export interface NotifyConfig {
   Topic?: string;
   QueueName?: string;
@@ -121,9 +197,11 @@ export interface NotificationMessage {
   JobId: string;
   RequestId: string;
   Type: 'Snapshot';
-  State: string;
+  /** The job's final state: Success or Fail. */
+  State: JobState;
   UserData: string;
-  Code?: string;
+  /** On failure: the job's Code. */
+  Code?: SnapshotJob['Code'];
   Message?: string;
 }
 
@@ -138,6 +216,49 @@ export interface ReceivedMessage {
 
 export type Subscriber = ((message: NotificationMessage) => unknown) | string;
 
+/**
+ * The retry policy of a topic's subscribers (the service's notifyDelivery
+ * option): each gets `attempts` tries (default 4), waiting `firstBackoffMs`
+ * (default 200) before the second and doubling, each try failing after
+ * `attemptTimeoutMs` (default 5000).
+ */
+export interface NotifyDeliveryOptions {
+  /** 1..10. */
+  attempts?: number;
+  /** 0..60000. */
+  firstBackoffMs?: number;
+  /** 1..600000. */
+  attemptTimeoutMs?: number;
+}
+
+/** The 'progress' event of SnapshotService: images taken of those expected (asynchronous jobs). */
+export interface JobProgress {
+  JobId: string;
+  Done: number;
+  Expected: number;
+  /** 0..100. */
+  Percent: number;
+}
+
+/** The 'notification' event of SnapshotService: how a job's completion message went. */
+export interface JobNotification {
+  JobId: string;
+  MNSMessageResult: MNSMessageResult;
+}
+
+/**
+ * The events of SnapshotService and their listeners' arguments, in the shape
+ * of Node's EventEmitter event maps.
+ */
+export interface SnapshotServiceEvents {
+  /** While an asynchronous job runs, after each image taken. */
+  progress: [progress: JobProgress];
+  /** A job has its final state (Success or Fail); a copy of it. */
+  job: [job: SnapshotJob];
+  /** A job's completion message was delivered, or failed. */
+  notification: [notification: JobNotification];
+}
+
 export interface QuerySnapshotJobListRequest {
   /** Up to 10 ids, comma-separated or as an array. Without it, the filters below apply. */
   SnapshotJobIds?: string | string[];
@@ -147,7 +268,7 @@ export interface QuerySnapshotJobListRequest {
   StartOfJobCreatedTimeRange?: string;
   EndOfJobCreatedTimeRange?: string;
   /** 1..100, default 10. */
-  MaximumPageSize?: number | string;
+  MaximumPageSize?: NumberLike;
   /** From the previous page's answer. */
   NextPageToken?: string;
 }

@@ -9,19 +9,42 @@
 import { randomUUID } from 'node:crypto';
 
 import { ErrorCodes, SnapshotError, shortenSubject } from '../../core/errors.js';
-import { invalid, ownFields } from '../../core/validate.js';
-import type { MNSMessageResult, NotificationMessage, NotifyConfig, ReceivedMessage, Subscriber } from '../types.js';
+import { expectInteger, invalid, ownFields } from '../../core/validate.js';
+import type { MNSMessageResult, NotificationMessage, NotifyConfig, NotifyDeliveryOptions, ReceivedMessage, Subscriber } from '../types.js';
 
-export interface DeliveryPolicy {
-  /** Tries per subscriber, the first included. */
-  attempts: number;
-  /** Wait before the second try; doubles each time. */
-  firstBackoffMs: number;
-  /** A try that takes longer fails. */
-  attemptTimeoutMs: number;
+/** How a topic's subscribers are tried: the service's notifyDelivery option, every field filled. */
+export type DeliveryPolicy = Readonly<Required<NotifyDeliveryOptions>>;
+
+export const DEFAULT_DELIVERY: DeliveryPolicy = Object.freeze({ attempts: 4, firstBackoffMs: 200, attemptTimeoutMs: 5_000 });
+/** Bounds of the notifyDelivery fields. */
+export const MAX_DELIVERY_ATTEMPTS = 10;
+export const MAX_DELIVERY_BACKOFF_MS = 60_000;
+export const MAX_DELIVERY_TIMEOUT_MS = 600_000;
+const DELIVERY_FIELDS = ['attempts', 'firstBackoffMs', 'attemptTimeoutMs'];
+
+/** The service's notifyDelivery option, validated, defaults filled in; undefined: the default policy. */
+export function resolveDeliveryPolicy(value: unknown): DeliveryPolicy {
+  if (value === undefined) return DEFAULT_DELIVERY;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw invalid('an object with attempts, firstBackoffMs, attemptTimeoutMs', 'notifyDelivery', value);
+  }
+  const fields = ownFields(value);
+  for (const key of Object.keys(fields)) {
+    if (!DELIVERY_FIELDS.includes(key)) {
+      throw new SnapshotError(
+        ErrorCodes.InvalidParameter,
+        `Unknown option ${shortenSubject(key, 60)} in notifyDelivery; expected only ${DELIVERY_FIELDS.join(', ')}`,
+      );
+    }
+  }
+  const field = (name: keyof DeliveryPolicy, min: number, max: number): number =>
+    fields[name] === undefined ? DEFAULT_DELIVERY[name] : expectInteger(`notifyDelivery.${name}`, fields[name], min, max);
+  return Object.freeze({
+    attempts: field('attempts', 1, MAX_DELIVERY_ATTEMPTS),
+    firstBackoffMs: field('firstBackoffMs', 0, MAX_DELIVERY_BACKOFF_MS),
+    attemptTimeoutMs: field('attemptTimeoutMs', 1, MAX_DELIVERY_TIMEOUT_MS),
+  });
 }
-
-export const DEFAULT_DELIVERY: DeliveryPolicy = { attempts: 4, firstBackoffMs: 200, attemptTimeoutMs: 5_000 };
 /** Messages a queue keeps before refusing more. */
 export const MAX_QUEUE_MESSAGES = 10_000;
 export const MAX_WAIT_SECONDS = 30;

@@ -14,11 +14,11 @@ import { invalid, ownFields } from '../../core/validate.js';
 import { parseColour } from './colours.js';
 import { IMAGE_PLACEHOLDERS, placeholdersIn, SPRITE_PLACEHOLDERS } from './names.js';
 import { cellsPerSheet } from './tile-layout.js';
-import type { BlackFrameFilter, ObjectLocation, Rgb, TileLayout, TimePlan, VttPlan } from '../types.js';
+import type { BlackFrameFilter, ObjectLocation, Rgb, SnapshotConfig, TileLayout, TimePlan, VttPlan } from '../types.js';
 
 export interface ParsedRequest {
   /** The request's own values, echoed in the job as given. */
-  readonly echo: { Input: ObjectLocation; SnapshotConfig: Record<string, unknown> };
+  readonly echo: { Input: ObjectLocation; SnapshotConfig: SnapshotConfig };
   readonly input: ObjectLocation;
   readonly output: ObjectLocation;
   readonly times: TimePlan;
@@ -357,7 +357,8 @@ export function parseSubmitRequest(request: unknown): ParsedRequest {
 
   const inputEcho = parseJsonField('Input', fields['Input']) as unknown as ObjectLocation;
   return Object.freeze({
-    echo: { Input: inputEcho, SnapshotConfig: config },
+    // Validated above: the fields have the shapes SnapshotConfig describes.
+    echo: { Input: inputEcho, SnapshotConfig: config as unknown as SnapshotConfig },
     input,
     output,
     times,

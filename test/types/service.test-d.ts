@@ -1,0 +1,159 @@
+/**
+ * The job API's public types as users see them in dist/: SnapshotConfig and
+ * its parts take the documented wire forms (numbers as numbers or decimal
+ * strings, flags as booleans or "true"/"false", the whole config as JSON
+ * text) and refuse typos; a job's Code is an error code or ''; the README's
+ * job API examples compile as they are written there.
+ */
+import { describe, expectTypeOf, test } from 'vitest';
+
+import {
+  SnapshotService,
+  type ErrorCode,
+  type NotificationMessage,
+  type NotifyConfig,
+  type SnapshotJob,
+  type SubmitSnapshotJobRequest,
+} from '../../dist/index.js';
+
+type SnapshotConfig = Exclude<SubmitSnapshotJobRequest['SnapshotConfig'], string>;
+type TileOut = NonNullable<SnapshotConfig['TileOut']>;
+type SubOut = NonNullable<SnapshotConfig['SubOut']>;
+
+const OutputFile = { Bucket: 'example-001', Location: 'oss-cn-hangzhou', Object: '{Count}.jpg' };
+
+describe('SnapshotConfig', () => {
+  test('takes numbers as numbers or decimal strings, and the JSON text form', () => {
+    const wire: SnapshotConfig = { OutputFile, Time: '5', Num: '10', Interval: '0.5', Width: '160', Height: '90' };
+    const numbers: SnapshotConfig = { OutputFile, Time: 5, Num: 10, Interval: 0.5, Width: 160, Height: 90 };
+    const filtered: SnapshotConfig = { OutputFile, Time: 0, Num: 3, BlackLevel: '90', PixelBlackThreshold: 16, FrameType: 'normal' };
+    const asText: SubmitSnapshotJobRequest = { Input: '{"Bucket":"b","Object":"a.mp4"}', SnapshotConfig: '{"Tme":5}' };
+    void [wire, numbers, filtered, asText];
+    expectTypeOf<SnapshotConfig['Time']>().toEqualTypeOf<number | `${number}`>();
+    expectTypeOf<SnapshotConfig['FrameType']>().toEqualTypeOf<'intra' | 'normal' | undefined>();
+    expectTypeOf<SnapshotJob['SnapshotConfig']>().toEqualTypeOf<SnapshotConfig>();
+  });
+
+  test('refuses typos, missing fields and values of the wrong form', () => {
+    // @ts-expect-error: Tme is not a field (Time is)
+    const typo: SnapshotConfig = { OutputFile, Tme: 5 };
+    // @ts-expect-error: Time is required
+    const noTime: SnapshotConfig = { OutputFile };
+    // @ts-expect-error: OutputFile is required
+    const noOutput: SnapshotConfig = { Time: 5 };
+    // @ts-expect-error: a time is milliseconds, not "5s"
+    const withUnit: SnapshotConfig = { OutputFile, Time: '5s' };
+    // @ts-expect-error: FrameType is intra or normal
+    const frameType: SnapshotConfig = { OutputFile, Time: 5, FrameType: 'exact' };
+    // @ts-expect-error: the only Format is vtt
+    const format: SnapshotConfig = { OutputFile, Time: 5, Format: 'srt' };
+    // @ts-expect-error: OutputFile.Objekt is a typo
+    const location: SnapshotConfig = { OutputFile: { Bucket: 'b', Objekt: 'a.jpg' }, Time: 5 };
+    void [typo, noTime, noOutput, withUnit, frameType, format, location];
+  });
+
+  test('a request refuses a SnapshotConfig object with a typo', () => {
+    const request: SubmitSnapshotJobRequest = {
+      Input: { Bucket: 'example-bucket', Object: 'example.flv' },
+      // @ts-expect-error: Tme is not a field of SnapshotConfig
+      SnapshotConfig: { OutputFile, Tme: 5 },
+    };
+    void request;
+  });
+});
+
+describe('TileOut and SubOut', () => {
+  test('take numbers, flags and colours in their documented forms', () => {
+    const tiles: TileOut = { Lines: '10', Columns: 10, CellWidth: 160, CellHeight: '90', Margin: 4, Padding: '2', Color: '#102030', IsKeepCellPic: 'false', CellSelStep: 2 };
+    const flags: TileOut = { IsKeepCellPic: true };
+    const sub: SubOut = { IsSptFrag: 'true' };
+    const subFlag: SubOut = { IsSptFrag: false };
+    void [tiles, flags, sub, subFlag];
+    expectTypeOf<TileOut['IsKeepCellPic']>().toEqualTypeOf<boolean | 'true' | 'false' | undefined>();
+  });
+
+  test('refuse typos and flags that are not true or false', () => {
+    // @ts-expect-error: Colour is not a field (Color is)
+    const colour: TileOut = { Colour: 'black' };
+    // @ts-expect-error: a flag is true or false
+    const yes: TileOut = { IsKeepCellPic: 'yes' };
+    // @ts-expect-error: Lines is a number
+    const lines: TileOut = { Lines: 'ten' };
+    // @ts-expect-error: IsSptFrg is a typo
+    const sub: SubOut = { IsSptFrg: 'true' };
+    void [colour, yes, lines, sub];
+  });
+});
+
+describe('jobs, notifications', () => {
+  test("a job's Code is an error code, or '' when it has none", () => {
+    expectTypeOf<SnapshotJob['Code']>().toEqualTypeOf<ErrorCode | ''>();
+    const none: SnapshotJob['Code'] = '';
+    // @ts-expect-error: not an error code
+    const typo: SnapshotJob['Code'] = 'InvalidParamter';
+    void [none, typo];
+  });
+
+  test('NotifyConfig names a Topic or a QueueName and refuses typos', () => {
+    const topic: NotifyConfig = { Topic: 'snapshot-done' };
+    const queue: NotifyConfig = { QueueName: 'snapshots' };
+    // @ts-expect-error: Topik is a typo
+    const typo: NotifyConfig = { Topik: 'snapshot-done' };
+    void [topic, queue, typo];
+    expectTypeOf<NotificationMessage['Code']>().toEqualTypeOf<ErrorCode | '' | undefined>();
+  });
+});
+
+/** The README's job API examples ("The job API", "Sprites, WebVTT tracks", "Pipelines"), as written there; compiled, never run. */
+export async function readmeExamples(): Promise<void> {
+  const service = new SnapshotService({ root: '/srv/media' });
+  const Input = '{"Bucket":"example-bucket","Location":"oss-cn-hangzhou","Object":"example.flv"}';
+
+  const single = await service.submitSnapshotJob({
+    Input,
+    SnapshotConfig: '{"OutputFile":{"Bucket":"example-001","Location":"oss-cn-hangzhou","Object":"example.jpg"},"Time":"5"}',
+    UserData: 'testid-001',
+  });
+  expectTypeOf(single.SnapshotJob.State).toEqualTypeOf<'Submitted' | 'Snapshoting' | 'Success' | 'Fail'>();
+
+  const series = await service.submitSnapshotJob({
+    Input,
+    SnapshotConfig: '{"OutputFile":{"Bucket":"example-001","Location":"oss-cn-hangzhou","Object":"{Count}.jpg"},"Time":"5","Num":"10","Interval":"20"}',
+  });
+  const done = await service.waitForJob(series.SnapshotJob.Id);
+  const listed = service.querySnapshotJobList({ SnapshotJobIds: [done.Id] });
+  expectTypeOf(listed.SnapshotJobList.SnapshotJob).toEqualTypeOf<SnapshotJob[]>();
+
+  const blocking = service.submitSnapshotJobSync({
+    Input,
+    SnapshotConfig: { OutputFile: { Bucket: 'example-001', Object: 'blocking.jpg' }, Time: 5 },
+  });
+  void blocking;
+
+  await service.submitSnapshotJob({
+    Input,
+    SnapshotConfig: {
+      OutputFile: { Bucket: 'example-001', Object: 'thumbs/{Count}.jpg' },
+      TileOutputFile: { Bucket: 'example-001', Object: 'thumbs/sprite-{TileCount}.jpg' },
+      TileOut: { Lines: 10, Columns: 10, Padding: 2, Margin: 4, Color: 'black', IsKeepCellPic: 'false' },
+      Format: 'vtt',
+      SubOut: { IsSptFrag: 'true' },
+      Time: 0, Interval: 0, Num: 100, Width: 160,
+      BlackLevel: 90,
+    },
+  });
+
+  const { Pipeline } = service.addPipeline({ Name: 'thumbnails', NotifyConfig: '{"Topic":"snapshot-done"}' });
+  const unsubscribe = service.subscribe('snapshot-done', (message) => console.log(message));
+  service.subscribe('snapshot-done', 'https://hooks.example.com/snapshots');
+  const queued = service.addPipeline({ Name: 'later', NotifyConfig: { QueueName: 'snapshots' } });
+  const message = await service.receiveMessage('snapshots', { waitSeconds: 10 });
+  service.updatePipeline({ PipelineId: Pipeline.Id, State: 'Paused' });
+  service.updatePipeline({ PipelineId: Pipeline.Id, State: 'Active' });
+  service.queryPipelineList({ PipelineIds: [Pipeline.Id] });
+  const page = service.querySnapshotJobList({ State: 'Success', PipelineId: Pipeline.Id, MaximumPageSize: 20 });
+  const next = service.querySnapshotJobList({ State: 'Success', PipelineId: Pipeline.Id, MaximumPageSize: 20, NextPageToken: page.NextPageToken });
+  service.on('progress', ({ JobId, Done, Expected, Percent }) => void [JobId, Done, Expected, Percent]);
+  void [unsubscribe, queued, message, next];
+  await service.close();
+}
