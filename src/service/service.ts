@@ -25,13 +25,34 @@ import { outcomeFiles } from './worker/execute.js';
 import { jobFeatures } from './request/plan.js';
 import { creationTime, newJobId, newRequestId } from './jobs/job.js';
 import { JobStore } from './jobs/job-store.js';
+import { JobLifecycle } from './jobs/lifecycle.js';
 import { nameContext, renderName } from './request/names.js';
-import { Notifier } from './jobs/notifications.js';
+import { Notifier, resolveDeliveryPolicy } from './jobs/notifications.js';
 import { applyPipelineUpdate, DEFAULT_PIPELINE_NAME, newPipeline, parseAddPipeline, parseIdList } from './jobs/pipelines.js';
 import { parseSubmitRequest } from './request/request.js';
 import { Scheduler } from './jobs/scheduler.js';
 import { bucketFolder, checkKey, decodeKey, resolveInputObject, type BucketConfig } from './storage/storage.js';
-import type { AddPipelineRequest, Isolation, JobOutcome, JobTask, MNSMessageResult, Pipeline, PipelineResponse, QueryPipelineListRequest, QueryPipelineListResponse, QuerySnapshotJobListRequest, QuerySnapshotJobListResponse, ReceivedMessage, SnapshotJob, SubmitSnapshotJobRequest, SubmitSnapshotJobResponse, Subscriber, UpdatePipelineRequest } from './types.js';
+import type {
+  AddPipelineRequest,
+  Isolation,
+  JobOutcome,
+  JobTask,
+  MNSMessageResult,
+  NotifyDeliveryOptions,
+  Pipeline,
+  PipelineResponse,
+  QueryPipelineListRequest,
+  QueryPipelineListResponse,
+  QuerySnapshotJobListRequest,
+  QuerySnapshotJobListResponse,
+  ReceivedMessage,
+  SnapshotJob,
+  SnapshotServiceEvents,
+  SubmitSnapshotJobRequest,
+  SubmitSnapshotJobResponse,
+  Subscriber,
+  UpdatePipelineRequest,
+} from './types.js';
 
 export interface SnapshotServiceOptions extends BucketConfig, Partial<Limits> {
   /** Pool workers; default os.availableParallelism(). */
@@ -59,17 +80,21 @@ export interface SnapshotServiceOptions extends BucketConfig, Partial<Limits> {
   maxQueue?: number;
   /** Finished jobs remembered for querySnapshotJobList; default 10000, oldest dropped first. */
   maxJobHistory?: number;
-}
-
-export interface JobProgress {
-  JobId: string;
-  Done: number;
-  Expected: number;
-  Percent: number;
+  /**
+   * The retry policy of a pipeline's topic subscribers that are URLs: attempts,
+   * the first backoff (doubled after each failure) and each attempt's timeout.
+   * Default { attempts: 4, firstBackoffMs: 200, attemptTimeoutMs: 5000 }.
+   */
+  notifyDelivery?: NotifyDeliveryOptions;
 }
 
 const JOB_SYNC_WORKER = new URL('./worker/job-sync-worker.js', import.meta.url);
-const DEFAULT_SYNC_TIMEOUT_MS = 5_000;
+/**
+ * A synchronous job's deadline unless syncTimeoutMs says otherwise: the
+ * cloud API's 5 s (SPEC section 8). Not the low-level blocking calls'
+ * default, which bounds a whole snapshotsSync() series.
+ */
+const DEFAULT_SYNC_JOB_TIMEOUT_MS = 5_000;
 const DEFAULT_MAX_QUEUE = 1_000;
 const DEFAULT_MAX_JOB_HISTORY = 10_000;
 const JPEG_QUALITY = 90;
@@ -86,24 +111,14 @@ function withRequestId<T>(requestId: string, work: () => T): T {
   }
 }
 
-interface JobRecord {
-  job: SnapshotJob;
-  /** Interval or Num given: the job reports progress. */
-  asynchronous: boolean;
-  requestId: string;
-  /** Resolves when the job has its final state. */
-  finished: Promise<void>;
-  markFinished: () => void;
-}
-
-export class SnapshotService extends EventEmitter {
+export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
   readonly defaultPipelineId = newJobId();
   private readonly buckets: BucketConfig;
   private readonly syncTimeoutMs: number;
   private readonly store: JobStore;
-  private readonly records = new Map<string, JobRecord>();
+  private readonly lifecycle: JobLifecycle;
   private readonly pipelines = new Map<string, Pipeline>();
-  private readonly notifier = new Notifier();
+  private readonly notifier: Notifier;
   private readonly scheduler: Scheduler;
   private readonly isolation: Isolation;
   private readonly limits: Limits;
@@ -122,12 +137,13 @@ export class SnapshotService extends EventEmitter {
     this.buckets = { root: options.root, buckets: options.buckets === undefined ? undefined : { ...options.buckets } };
     const workers = options.workers === undefined ? availableParallelism() : expectInteger('workers', options.workers, 1, 256);
     this.syncTimeoutMs =
-      options.syncTimeoutMs === undefined ? DEFAULT_SYNC_TIMEOUT_MS : expectInteger('syncTimeoutMs', options.syncTimeoutMs, 1, 3_600_000);
+      options.syncTimeoutMs === undefined ? DEFAULT_SYNC_JOB_TIMEOUT_MS : expectInteger('syncTimeoutMs', options.syncTimeoutMs, 1, 3_600_000);
     const maxQueue = options.maxQueue === undefined ? DEFAULT_MAX_QUEUE : expectInteger('maxQueue', options.maxQueue, 0, 1_000_000);
     if (options.isolation !== undefined && options.isolation !== 'thread' && options.isolation !== 'process') {
       throw invalid('"thread" or "process"', 'isolation', options.isolation);
     }
     this.isolation = options.isolation ?? 'thread';
+    this.notifier = new Notifier(resolveDeliveryPolicy(options.notifyDelivery));
     this.limits = resolveLimits(options);
     this.sweeper = new Sweeper(
       options.staleTemporaryMs === undefined
@@ -137,13 +153,19 @@ export class SnapshotService extends EventEmitter {
     this.store = new JobStore(
       options.maxJobHistory === undefined ? DEFAULT_MAX_JOB_HISTORY : expectInteger('maxJobHistory', options.maxJobHistory, 1, 10_000_000),
     );
+    this.lifecycle = new JobLifecycle(this.store, {
+      progress: (progress) => this.emit('progress', progress),
+      finished: (job) => this.emit('job', job),
+      notified: (jobId, result) => this.emit('notification', { JobId: jobId, MNSMessageResult: result }),
+    });
     this.pipelines.set(this.defaultPipelineId, newPipeline(DEFAULT_PIPELINE_NAME, undefined, this.defaultPipelineId));
     this.scheduler = new Scheduler(
       workers,
       maxQueue,
       {
         mayStart: (pipelineId) => this.pipelines.get(pipelineId)?.State !== 'Paused',
-        progress: (job, done, expected) => this.reportProgress(job, done, expected),
+        started: (jobId) => this.lifecycle.start(jobId),
+        progress: (jobId, done, expected) => this.lifecycle.progress(jobId, done, expected),
         writesIn: (folder) => this.sweeper.visit(folder),
       },
       this.isolation,
@@ -160,21 +182,14 @@ export class SnapshotService extends EventEmitter {
    */
   async submitSnapshotJob(request: SubmitSnapshotJobRequest): Promise<SubmitSnapshotJobResponse> {
     const requestId = newRequestId();
-    const { record, task, asynchronous } = this.prepare(request, requestId);
-    const answer = { RequestId: requestId, SnapshotJob: structuredClone(record.job) };
-    if (asynchronous) {
-      this.scheduler.run(record.job, task, false).then(
-        (outcome) => this.finish(record, outcome),
-        (error: SnapshotError) => this.finish(record, error),
-      );
-      return answer;
-    }
+    const { job, task, asynchronous } = this.prepare(request, requestId);
+    if (asynchronous) return this.queue(job, task, requestId);
     const timedOut = this.timedOut();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<SnapshotError>((resolve) => {
       timer = setTimeout(() => resolve(timedOut), this.syncTimeoutMs);
     });
-    const work = this.scheduler.run(record.job, task, true).then(
+    const work = this.scheduler.run({ id: job.Id, pipelineId: job.PipelineId }, task, true).then(
       (result) => result,
       (error: SnapshotError) => error,
     );
@@ -184,11 +199,11 @@ export class SnapshotService extends EventEmitter {
     if (first === timedOut) {
       // Still queued: it never starts. Running: cancelled; it puts nothing
       // more in place, and what it wrote goes (see finish).
-      if (!this.scheduler.withdraw(record.job, timedOut)) this.scheduler.cancel(record.job, task);
-      void work.then((late) => this.finish(record, late));
+      if (!this.scheduler.withdraw(job.Id, timedOut)) this.scheduler.cancel(job.Id, task);
+      void work.then((late) => this.finish(job.Id, late));
     }
-    await this.finish(record, this.asAnswered(first));
-    return this.respond(record);
+    await this.finish(job.Id, this.asAnswered(first));
+    return this.respond(job.Id, requestId);
   }
 
   /**
@@ -198,16 +213,9 @@ export class SnapshotService extends EventEmitter {
    */
   submitSnapshotJobSync(request: SubmitSnapshotJobRequest): SubmitSnapshotJobResponse {
     const requestId = newRequestId();
-    const { record, task, asynchronous } = this.prepare(request, requestId);
-    if (asynchronous) {
-      const answer = { RequestId: requestId, SnapshotJob: structuredClone(record.job) };
-      this.scheduler.run(record.job, task, false).then(
-        (outcome) => this.finish(record, outcome),
-        (error: SnapshotError) => this.finish(record, error),
-      );
-      return answer;
-    }
-    record.job.State = 'Snapshoting';
+    const { job, task, asynchronous } = this.prepare(request, requestId);
+    if (asynchronous) return this.queue(job, task, requestId);
+    this.lifecycle.start(job.Id);
     let outcome: JobOutcome | SnapshotError;
     try {
       // Blocks until the job ends or its deadline: then the helper thread is
@@ -216,20 +224,16 @@ export class SnapshotService extends EventEmitter {
     } catch (error) {
       outcome = this.asAnswered(error instanceof SnapshotError ? error : new SnapshotError(ErrorCodes.InternalError, String(error)));
     }
-    void this.finish(record, outcome);
-    return this.respond(record);
+    void this.finish(job.Id, outcome);
+    return this.respond(job.Id, requestId);
   }
 
   /** Resolves with the job once it has its final state (Success or Fail). */
   async waitForJob(jobId: string): Promise<SnapshotJob> {
-    const record = this.records.get(jobId);
-    if (record === undefined) {
-      const job = this.store.get(jobId);
-      if (job === undefined) throw new SnapshotError(ErrorCodes.ResourceNotFound, `the job ${shortenSubject(String(jobId))} does not exist`);
-      return structuredClone(job);
-    }
-    await record.finished;
-    return structuredClone(record.job);
+    await this.lifecycle.whenFinished(jobId);
+    const job = this.lifecycle.view(jobId);
+    if (job === undefined) throw new SnapshotError(ErrorCodes.ResourceNotFound, `the job ${shortenSubject(String(jobId))} does not exist`);
+    return job;
   }
 
   querySnapshotJobList(request: QuerySnapshotJobListRequest): QuerySnapshotJobListResponse {
@@ -302,7 +306,7 @@ export class SnapshotService extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     await this.scheduler.close(new SnapshotError(ErrorCodes.InternalError, 'the service was closed before the job started'));
-    await Promise.all([...this.records.values()].map((record) => record.finished));
+    await this.lifecycle.allFinished();
     await this.notifier.settled();
     await this.sweeper.settled();
   }
@@ -320,7 +324,7 @@ export class SnapshotService extends EventEmitter {
   // ---- Internals -------------------------------------------------------------------
 
   /** Validates a request and resolves its objects; throws SnapshotError carrying the request id. */
-  private prepare(request: SubmitSnapshotJobRequest, requestId: string): { record: JobRecord; task: JobTask; asynchronous: boolean } {
+  private prepare(request: SubmitSnapshotJobRequest, requestId: string): { job: SnapshotJob; task: JobTask; asynchronous: boolean } {
     return withRequestId(requestId, () => {
       if (this.closed) throw new SnapshotError(ErrorCodes.InternalError, 'the service is closed and takes no new jobs');
       const parsed = parseSubmitRequest(request);
@@ -369,71 +373,56 @@ export class SnapshotService extends EventEmitter {
         ...features,
       };
       this.sweepBefore(outputDir, firstKey);
-      let markFinished = (): void => undefined;
-      const finished = new Promise<void>((resolve) => (markFinished = resolve));
-      const record: JobRecord = { job, asynchronous: parsed.asynchronous, requestId, finished, markFinished };
-      this.store.add(job);
-      this.records.set(job.Id, record);
-      return { record, task, asynchronous: parsed.asynchronous };
+      this.lifecycle.submit(job, requestId, parsed.asynchronous);
+      return { job, task, asynchronous: parsed.asynchronous };
     });
   }
 
-  private reportProgress(job: SnapshotJob, done: number, expected: number): void {
-    // A synchronous job is one image, answered with its final state: no progress.
-    if (job.State !== 'Snapshoting' || this.records.get(job.Id)?.asynchronous !== true) return;
-    job.Count = String(done);
-    const Percent = expected > 0 ? Math.min(100, Math.floor((done * 100) / expected)) : 0;
-    job.Percent = Percent;
-    const progress: JobProgress = { JobId: job.Id, Done: done, Expected: expected, Percent };
-    this.emit('progress', progress);
+  /** Queues an asynchronous job in its pipeline; answers it Submitted. */
+  private queue(job: SnapshotJob, task: JobTask, requestId: string): SubmitSnapshotJobResponse {
+    const answer = { RequestId: requestId, SnapshotJob: structuredClone(job) };
+    this.scheduler.run({ id: job.Id, pipelineId: job.PipelineId }, task, false).then(
+      (outcome) => this.finish(job.Id, outcome),
+      (error: SnapshotError) => this.finish(job.Id, error),
+    );
+    return answer;
   }
 
   /**
-   * Gives the job its final state (the first outcome wins: a job timed out
-   * stays timed out even if its worker finishes after, and its images go),
-   * then sends its pipeline's notification in the background.
+   * Gives the job its outcome (the first one wins: a job timed out stays
+   * timed out even if its worker finishes after, and what that late worker
+   * wrote goes), then sends its pipeline's notification in the background.
    */
-  private async finish(record: JobRecord, outcome: JobOutcome | SnapshotError): Promise<void> {
-    const { job } = record;
-    if (job.State === 'Success' || job.State === 'Fail') {
-      // A late outcome of a job already answered: its objects go, but only
-      // while they are still the files it wrote (never a later job's).
+  private async finish(jobId: string, outcome: JobOutcome | SnapshotError): Promise<void> {
+    const requestId = this.lifecycle.requestIdOf(jobId) ?? '';
+    const won =
+      outcome instanceof SnapshotError
+        ? this.lifecycle.fail(jobId, outcome)
+        : this.lifecycle.succeed(jobId, { count: outcome.count, sheets: outcome.sprites.length });
+    if (!won) {
+      // Removed only while they are still the files it wrote (never a later job's).
       if (!(outcome instanceof SnapshotError)) for (const file of outcomeFiles(outcome)) await removeOwned(file);
       return;
     }
-    if (outcome instanceof SnapshotError) {
-      job.State = 'Fail';
-      job.Code = outcome.code;
-      job.Message = outcome.message;
-      job.Count = '0';
-      if (job.TileCount !== undefined) job.TileCount = '0';
-    } else {
-      job.State = 'Success';
-      job.Count = String(outcome.count);
-      if (job.TileCount !== undefined) job.TileCount = String(outcome.sprites.length);
-      if (job.Percent !== undefined) job.Percent = 100;
-    }
-    this.records.delete(job.Id);
-    record.markFinished();
-    this.emit('job', structuredClone(job));
-    void this.notify(record);
+    void this.notify(jobId, requestId);
   }
 
   /** One message to the job's pipeline's topic or queue; the outcome lands in MNSMessageResult. */
-  private async notify(record: JobRecord): Promise<void> {
-    const { job } = record;
+  private async notify(jobId: string, requestId: string): Promise<void> {
+    const job = this.lifecycle.view(jobId);
+    if (job === undefined || (job.State !== 'Success' && job.State !== 'Fail')) return;
     const config = this.pipelines.get(job.PipelineId)?.NotifyConfig;
     if (config === undefined || (config.Topic === undefined && config.QueueName === undefined)) return;
+    this.lifecycle.expectNotification(job);
     const result: MNSMessageResult = await this.notifier.publish(config, {
       JobId: job.Id,
-      RequestId: record.requestId,
+      RequestId: requestId,
       Type: 'Snapshot',
       State: job.State,
       UserData: job.UserData ?? '',
-      ...(job.State === 'Fail' ? { Code: job.Code, Message: job.Message } : {}),
+      ...(job.State === 'Fail' && job.Code !== '' ? { Code: job.Code, Message: job.Message } : {}),
     });
-    job.MNSMessageResult = result;
-    this.emit('notification', { JobId: job.Id, MNSMessageResult: result });
+    this.lifecycle.notified(jobId, result);
   }
 
   private timedOut(): SnapshotError {
@@ -461,11 +450,14 @@ export class SnapshotService extends EventEmitter {
     }
   }
 
-  private respond(record: JobRecord): SubmitSnapshotJobResponse {
-    const { job } = record;
+  /** The answer of a synchronous job: its final state, or its failure thrown. */
+  private respond(jobId: string, requestId: string): SubmitSnapshotJobResponse {
+    const job = this.lifecycle.view(jobId);
+    if (job === undefined) throw new SnapshotError(ErrorCodes.InternalError, `the job ${jobId} vanished`);
     if (job.State === 'Fail') {
-      throw new SnapshotError(job.Code as SnapshotError['code'], job.Message, { requestId: record.requestId, jobId: job.Id });
+      throw new SnapshotError(job.Code === '' ? ErrorCodes.InternalError : job.Code, job.Message, { requestId, jobId });
     }
-    return { RequestId: record.requestId, SnapshotJob: structuredClone(job) };
+    return { RequestId: requestId, SnapshotJob: job };
   }
+
 }

@@ -1,6 +1,9 @@
 /**
  * The jobs a service remembers, and querySnapshotJobList over them (SPEC
- * section 7): by ids, or by filters, newest first, in pages.
+ * section 7): by ids, or by filters, newest first, in pages. Only the job
+ * lifecycle (lifecycle.ts) writes: `add` for a new job, `save` after each
+ * change of one. This is the memory store; a durable one keeps the same
+ * methods.
  */
 import { ErrorCodes, SnapshotError, shortenSubject } from '../../core/errors.js';
 import { expectInteger, invalid, ownFields } from '../../core/validate.js';
@@ -39,6 +42,11 @@ export class JobStore {
 
   get(id: string): SnapshotJob | undefined {
     return this.jobs.get(id);
+  }
+
+  /** Saves a job after a change; one dropped from the history stays dropped. */
+  save(job: SnapshotJob): void {
+    if (this.jobs.has(job.Id)) this.jobs.set(job.Id, job);
   }
 
   add(job: SnapshotJob): void {

@@ -16,9 +16,7 @@ import { ErrorCodes, SnapshotError } from '../../core/errors.js';
 import { removeEmptyFolders, removeOwned, removeOwnName } from '../storage/cleanup.js';
 import type { PoolReply } from '../worker/pool-worker.js';
 import { ProcessPool, WorkerProcessDied } from '../worker/process-pool.js';
-import type { JobOutcome, JobTask, ProgressMessage, SnapshotJob } from '../types.js';
-import type { Isolation } from '../types.js';
-import type { OwnedFile } from '../types.js';
+import type { Isolation, JobOutcome, JobTask, OwnedFile, ProgressMessage } from '../types.js';
 
 /**
  * Decoder threads for a lone exact job: what FFmpeg would choose (one more
@@ -32,14 +30,22 @@ const LONE_DECODER_THREADS = availableParallelism() > 1 ? Math.min(availablePara
 export interface SchedulerHooks {
   /** Whether jobs of this pipeline may start now. */
   mayStart(pipelineId: string): boolean;
+  /** A worker took the job. */
+  started(jobId: string): void;
   /** A job reported images done of expected. */
-  progress(job: SnapshotJob, done: number, expected: number): void;
+  progress(jobId: string, done: number, expected: number): void;
   /** A job is about to write in this folder (the service sweeps it once). */
   writesIn(folder: string): void;
 }
 
+/** A job as the scheduler sees it: it reports what happens to it and never changes it. */
+export interface ScheduledJob {
+  id: string;
+  pipelineId: string;
+}
+
 interface QueuedJob {
-  job: SnapshotJob;
+  job: ScheduledJob;
   task: JobTask;
   /** A synchronous job: not held by a paused pipeline, and started first. */
   urgent: boolean;
@@ -65,7 +71,10 @@ class Announced {
   readonly objects = new Map<string, OwnedFile>();
   readonly folders: string[] = [];
 
-  constructor(private readonly hooks: SchedulerHooks, private readonly job: SnapshotJob) {}
+  constructor(
+    private readonly hooks: SchedulerHooks,
+    private readonly jobId: string,
+  ) {}
 
   handle = (message: ProgressMessage): void => {
     if (message.type === 'writing') {
@@ -73,7 +82,7 @@ class Announced {
       this.hooks.writesIn(dirname(message.temporary));
     } else if (message.type === 'placing') this.objects.set(message.path, { path: message.path, dev: message.dev, ino: message.ino });
     else if (message.type === 'folder') this.folders.push(message.path);
-    else if (message.type === 'progress') this.hooks.progress(this.job, message.done, message.expected);
+    else if (message.type === 'progress') this.hooks.progress(this.jobId, message.done, message.expected);
   };
 
   async takeBack(): Promise<void> {
@@ -86,8 +95,8 @@ class Announced {
 export class Scheduler {
   private readonly queue: QueuedJob[] = [];
   private readonly running = new Set<Promise<void>>();
-  /** Running jobs -> how to cancel them. */
-  private readonly cancellers = new Map<SnapshotJob, () => void>();
+  /** Running jobs' ids -> how to cancel them. */
+  private readonly cancellers = new Map<string, () => void>();
   private pool: Piscina | undefined;
   private processes: ProcessPool | undefined;
 
@@ -120,7 +129,7 @@ export class Scheduler {
   }
 
   /** Queues a job; resolves with its outcome, rejects with its failure. */
-  run(job: SnapshotJob, task: JobTask, urgent: boolean): Promise<JobOutcome> {
+  run(job: ScheduledJob, task: JobTask, urgent: boolean): Promise<JobOutcome> {
     return new Promise((resolve, reject) => {
       this.queue.push({ job, task, urgent, resolve, reject });
       this.pump();
@@ -128,8 +137,8 @@ export class Scheduler {
   }
 
   /** Takes a job out of the queue if it has not started; false when it has. */
-  withdraw(job: SnapshotJob, reason: SnapshotError): boolean {
-    const index = this.queue.findIndex((queued) => queued.job === job);
+  withdraw(jobId: string, reason: SnapshotError): boolean {
+    const index = this.queue.findIndex((queued) => queued.job.id === jobId);
     if (index < 0) return false;
     this.queue.splice(index, 1)[0]!.reject(reason);
     return true;
@@ -140,27 +149,27 @@ export class Scheduler {
    * once; a worker process is sent a message and killed if it does not stop
    * within the grace). It then writes nothing more and takes back what it wrote.
    */
-  cancel(job: SnapshotJob, task: JobTask): void {
+  cancel(jobId: string, task: JobTask): void {
     Atomics.store(task.abort, 0, 1);
     Atomics.notify(task.abort, 0);
-    this.cancellers.get(job)?.();
+    this.cancellers.get(jobId)?.();
   }
 
   /** Starts queued jobs while workers are free: the first synchronous one, else the first startable in submission order. */
   pump(): void {
     while (this.running.size < this.workers) {
       let index = this.queue.findIndex((queued) => queued.urgent);
-      if (index < 0) index = this.queue.findIndex((queued) => this.hooks.mayStart(queued.job.PipelineId));
+      if (index < 0) index = this.queue.findIndex((queued) => this.hooks.mayStart(queued.job.pipelineId));
       if (index < 0) return;
       const [queued] = this.queue.splice(index, 1);
       // Frame threads help a lone exact decode; a keyframe, or a decoder with
       // company, gets one thread.
       const alone = this.running.size === 0 && this.queue.length === 0;
       queued!.task.threads = alone && queued!.task.frameType === 'normal' ? LONE_DECODER_THREADS : 1;
-      queued!.job.State = 'Snapshoting';
+      this.hooks.started(queued!.job.id);
       const started = this.start(queued!).finally(() => {
         this.running.delete(started);
-        this.cancellers.delete(queued!.job);
+        this.cancellers.delete(queued!.job.id);
         this.pump();
       });
       this.running.add(started);
@@ -191,7 +200,7 @@ export class Scheduler {
       // must run, so that it drops its kept-open file once idle (pool-worker.ts).
       atomics: 'async',
     });
-    const announced = new Announced(this.hooks, queued.job);
+    const announced = new Announced(this.hooks, queued.job.id);
     const { port1, port2 } = new MessageChannel();
     port1.on('message', announced.handle);
     try {
@@ -211,10 +220,10 @@ export class Scheduler {
 
   private async startInProcess(queued: QueuedJob): Promise<void> {
     this.processes ??= new ProcessPool(this.workers);
-    const announced = new Announced(this.hooks, queued.job);
+    const announced = new Announced(this.hooks, queued.job.id);
     try {
       const { reply, cancel } = this.processes.run(queued.task, announced.handle);
-      this.cancellers.set(queued.job, cancel);
+      this.cancellers.set(queued.job.id, cancel);
       // Cancelled before it started in the child.
       if (Atomics.load(queued.task.abort, 0) !== 0) cancel();
       settle(queued, await reply);
