@@ -1,21 +1,39 @@
-export { ErrorCodes, SnapshotError, type ErrorCode } from './core/errors.js';
+export {
+  ErrorCodes,
+  SnapshotError,
+  type ErrorCode,
+  type SnapshotErrorDetails,
+  type SnapshotErrorJSON,
+} from './core/errors.js';
 export type { CallLimits, CommonOptions, FrameType, SnapshotOptions, SnapshotsOptions } from './core/options.js';
 export { DEFAULT_LIMITS, MAX_IMAGE_SIDE, type Limits } from './core/limits.js';
-export { probe, probeSync, snapshot, snapshots, type ProbeOptions, type ProbeResult, type Snapshot } from './core/snapshot.js';
-export { snapshotSync, snapshotsSync, type SyncSnapshotOptions, type SyncSnapshotsOptions } from './core/sync-api.js';
-export { ffmpegVersions } from './core/versions.js';
+export { formatFromExtension, IMAGE_FORMATS, type ImageFormat } from './core/formats.js';
 export {
-  SnapshotService,
-  type JobProgress,
-  type SnapshotServiceOptions,
-} from './service/service.js';
+  probe,
+  probeSync,
+  snapshot,
+  snapshots,
+  type ProbeOptions,
+  type ProbeResult,
+  type Snapshot,
+  type SnapshotInfo,
+  type SnapshotResult,
+} from './core/snapshot.js';
+export { snapshotSync, snapshotsSync, type SyncSnapshotOptions, type SyncSnapshotsOptions } from './core/sync-api.js';
+export { ffmpegVersions, type FfmpegVersions } from './core/versions.js';
+export { SnapshotService, type SnapshotServiceOptions } from './service/service.js';
 export type {
   AddPipelineRequest,
+  FlagLike,
   Isolation,
+  JobNotification,
+  JobProgress,
   JobState,
   MNSMessageResult,
   NotificationMessage,
   NotifyConfig,
+  NotifyDeliveryOptions,
+  NumberLike,
   ObjectLocation,
   Pipeline,
   PipelineResponse,
@@ -25,9 +43,13 @@ export type {
   QuerySnapshotJobListRequest,
   QuerySnapshotJobListResponse,
   ReceivedMessage,
+  SnapshotConfig,
   SnapshotJob,
+  SnapshotServiceEvents,
   SubmitSnapshotJobRequest,
   SubmitSnapshotJobResponse,
+  SubOut,
   Subscriber,
+  TileOut,
   UpdatePipelineRequest,
 } from './service/types.js';

@@ -449,11 +449,9 @@ describe('validation', () => {
     expectSnapshotError(error, invalid.code, typeof invalid.message === 'string' ? invalid.message : invalid.message());
   });
 
-  it('names an unknown option (a typo is never ignored)', async () => {
+  it('names an unknown option and the option it is a typo of (a typo is never ignored)', async () => {
     const error = await failureOf(SNAPSHOT_TWINS[0]!, () => snapshot(h264, { time: 0, tiem: 5 } as never));
-    expect(error).toBeInstanceOf(SnapshotError);
-    expect(error.code).toBe('InvalidParameter');
-    expect(error.message).toMatch(/^Unknown option tiem in snapshot options; expected only time, /);
+    expectSnapshotError(error, 'InvalidParameter', 'Unknown option "tiem" for snapshot(): did you mean "time"?');
   });
 });
 
@@ -470,22 +468,41 @@ describe('cancellation', () => {
 
   it.each([
     ['probe', () => probe(h264, { signal: AbortSignal.abort() })],
-    ['snapshot intra', () => snapshot(h264, { time: 1000, signal: AbortSignal.abort() })],
+    ['snapshot intra', () => snapshot(h264, { time: 1000, frameType: 'intra', signal: AbortSignal.abort() })],
     ['snapshot normal', () => snapshot(h264, { time: 1000, frameType: 'normal', signal: AbortSignal.abort() })],
-    ['snapshots intra', () => snapshots(h264, { times: [0, 1000], signal: AbortSignal.abort() })],
+    ['snapshots intra', () => snapshots(h264, { times: [0, 1000], frameType: 'intra', signal: AbortSignal.abort() })],
     ['snapshots normal', () => snapshots(h264, { times: EVERY_FRAME, frameType: 'normal', signal: AbortSignal.abort(new Error('a reason')) })],
   ] as const)('an already aborted signal: %s rejects with Aborted', async (_name, call) => {
     const error = await failureOf(ASYNC, call);
     expectSnapshotError(error, 'Aborted', CANCELLED);
   });
 
+  it.each([
+    ['probe', (signal: AbortSignal) => probe(h264, { signal })],
+    ['snapshot', (signal: AbortSignal) => snapshot(h264, { time: 1000, signal })],
+    ['snapshots', (signal: AbortSignal) => snapshots(h264, { times: [0, 1000], signal })],
+  ] as const)("an aborted %s's error has the signal's reason as its cause", async (_name, call) => {
+    const reason = new Error('the user left');
+    const error = await failureOf(ASYNC, () => call(AbortSignal.abort(reason)));
+    expectSnapshotError(error, 'Aborted', CANCELLED);
+    expect(error.cause).toBe(reason);
+    // Without a reason, the signal's own (a DOMException AbortError).
+    const controller = new AbortController();
+    const pending = call(controller.signal);
+    controller.abort();
+    const plain = await failureOf(ASYNC, () => pending);
+    expect(plain.cause).toBe(controller.signal.reason);
+    expect((plain.cause as DOMException).name).toBe('AbortError');
+  });
+
   it('aborting while a long normal-mode series decodes rejects with Aborted', async () => {
     const controller = new AbortController();
     const pending = snapshots(h264, { times: EVERY_FRAME, frameType: 'normal', signal: controller.signal });
     // The native work is queued when snapshots() returns; abort on the next turn of the loop.
-    setImmediate(() => controller.abort());
+    setImmediate(() => controller.abort('stop'));
     const error = await failureOf(ASYNC, () => pending);
     expectSnapshotError(error, 'Aborted', CANCELLED);
+    expect(error.cause).toBe('stop');
     // The same file, unaborted, still works afterwards.
     const all = await snapshots(h264, { times: EVERY_FRAME, frameType: 'normal' });
     // (Frame times are milliseconds from a time base and may carry float noise: 3280.0000000000005.)
@@ -526,5 +543,54 @@ describe('cancellation', () => {
     ]);
     const [syncShot] = snapshotsSync(h264, { times: [3960], frameType: 'normal', timeoutMs: 30_000 });
     expect(Buffer.compare(syncShot!.jpeg, shots[0]!.jpeg)).toBe(0);
+  });
+});
+
+// ---- The error object itself ----------------------------------------------------
+
+/** This file's name as it appears in a stack frame. */
+const THIS_FILE = /errors\.test\.ts:\d+:\d+/;
+
+describe('the error object, as sharp makes it', () => {
+  const failures: [string, boolean, () => unknown][] = [
+    ['probe', false, () => probe('/nope.mp4')],
+    ['probeSync', true, () => probeSync('/nope.mp4')],
+    ['snapshot', false, () => snapshot('/nope.mp4', { time: 0 })],
+    ['snapshotSync', true, () => snapshotSync('/nope.mp4', { time: 0 })],
+    ['snapshots', false, () => snapshots('/nope.mp4', { times: [0] })],
+    ['snapshotsSync', true, () => snapshotsSync('/nope.mp4', { times: [0] })],
+    ['snapshot, a bad option', false, () => snapshot(h264, { time: -1 })],
+    ['snapshotsSync, a bad option', true, () => snapshotsSync(h264, { times: [0], width: 1 })],
+  ];
+
+  it.each(failures)("%s: the stack's first frame is the caller's line in this file", async (name, sync, call) => {
+    const error = await failureOf({ name, sync, call }, call);
+    expect(error).toBeInstanceOf(SnapshotError);
+    const lines = error.stack!.split('\n');
+    expect(lines[0]).toBe(`SnapshotError: ${error.message}`);
+    // The native failure arrives on a later turn of the loop, from C++: without
+    // the graft its stack has no frame of the caller's at all.
+    expect(lines[1]).toMatch(THIS_FILE);
+    expect(lines.slice(1).every((line) => line.startsWith('    at '))).toBe(true);
+  });
+
+  it.each(failures)('%s: the only own enumerable key is code; name is on the prototype', async (name, sync, call) => {
+    const error = await failureOf({ name, sync, call }, call);
+    expect(Object.keys(error)).toEqual(['code']);
+    expect(Object.hasOwn(error, 'name')).toBe(false);
+    expect(Object.hasOwn(error, 'requestId')).toBe(false);
+    expect(Object.hasOwn(error, 'jobId')).toBe(false);
+    expect(Object.hasOwn(error, 'cause')).toBe(false);
+    expect(error.name).toBe('SnapshotError');
+    expect(Object.keys(error.toJSON())).toEqual(['code', 'message']);
+  });
+
+  it('requestId, jobId and cause are own keys when set, and only then', () => {
+    const cause = new Error('the disk');
+    const error = new SnapshotError('InternalError', 'x', { requestId: 'r', jobId: undefined, cause });
+    expect(Object.keys(error)).toEqual(['code', 'requestId']);
+    expect(error.cause).toBe(cause);
+    expect(error.toJSON()).toEqual({ code: 'InternalError', message: 'x', requestId: 'r' });
+    expect(Object.keys(SnapshotError.fromJSON({ code: 'InternalError', message: 'y' }))).toEqual(['code']);
   });
 });

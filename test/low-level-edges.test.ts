@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { encodeJpeg } from '../dist/core/encode.js';
+import { encodeImage } from '../dist/core/encode.js';
 import { shortenSubject } from '../dist/core/errors.js';
 import { probe, probeSync, SnapshotError, snapshot, snapshots, snapshotsSync, snapshotSync } from '../dist/index.js';
 import { fixture, jpegToRgb } from './fixtures.js';
@@ -167,16 +167,29 @@ describe('options are own properties', () => {
     );
   });
 
-  it('an unknown own option of probe is refused, naming it', async () => {
+  it('an unknown own option of probe is refused, naming it and the option it is a typo of', async () => {
     await expectFailure(
       () => probe(h264, { timeout: 5 } as never),
       'InvalidParameter',
-      'Unknown option timeout in probe options; expected only timeoutMs, signal, limitInputPixels, limitOutputPixels',
+      'Unknown option "timeout" for probe(): did you mean "timeoutMs"?',
     );
+    await expectFailure(
+      () => probe(h264, { verbose: true } as never),
+      'InvalidParameter',
+      'Unknown option "verbose" for probe(): expected one of timeoutMs, signal, limitInputPixels, limitOutputPixels',
+    );
+    await expectFailure(
+      () => probeSync(h264, { limitinputpixels: 5 } as never),
+      'InvalidParameter',
+      'Unknown option "limitinputpixels" for probeSync(): did you mean "limitInputPixels"?',
+    );
+  });
+
+  it('a signal given to probeSync is refused as to the other blocking twins', async () => {
     await expectFailure(
       () => probeSync(h264, { signal: AbortSignal.abort() } as never),
       'InvalidParameter',
-      'Unknown option signal in probe options; expected only timeoutMs, limitInputPixels, limitOutputPixels',
+      'Expected no signal (a blocking call cannot be aborted; use timeoutMs) for signal but received "an AbortSignal"',
     );
   });
 });
@@ -213,41 +226,41 @@ describe('messages name the path, shortened, and leak nothing', () => {
     const error = await failureOf(() => snapshot(h264, { time: 0, ['k'.repeat(1_000_000)]: 1 } as never));
     expect(error.code).toBe('InvalidParameter');
     expect(error.message).toBe(
-      `Unknown option ${'k'.repeat(30)}…${'k'.repeat(29)} in snapshot options; expected only time, frameType, width, height, quality, timeoutMs, signal, threads, limitInputPixels, limitOutputPixels`,
+      `Unknown option "${'k'.repeat(30)}…${'k'.repeat(29)}" for snapshot(): expected one of time, frameType, width, height, format, quality, timeoutMs, signal, threads, limitInputPixels, limitOutputPixels, resolveWithObject`,
     );
   });
 });
 
-describe('the JPEG encoder fails with SnapshotErrors', () => {
-  it('an image over the largest JPEG side is OutOfRange, naming the side, before sharp is asked', async () => {
+describe('the encoder fails with SnapshotErrors', () => {
+  it('an image over the largest side is OutOfRange, naming the side, before sharp is asked', async () => {
     const frame = { requestedMs: 0, timeMs: 0, keyframe: true, width: 16_384, height: 1, rgb: Buffer.alloc(16_384 * 3) };
     await expectFailure(
-      () => encodeJpeg(frame, 90),
+      () => encodeImage(frame, { quality: 90 }),
       'InvalidParameter.OutOfRange',
-      'the image would be 16384x1, over the largest side a JPEG can have (16383)',
+      'the image would be 16384x1, over the largest side an image can have (16383)',
     );
     const tall = { ...frame, width: 1, height: 20_000, rgb: Buffer.alloc(20_000 * 3) };
     await expectFailure(
-      () => encodeJpeg(tall, 90),
+      () => encodeImage(tall, { quality: 90 }),
       'InvalidParameter.OutOfRange',
-      'the image would be 1x20000, over the largest side a JPEG can have (16383)',
+      'the image would be 1x20000, over the largest side an image can have (16383)',
     );
   });
 
   it('the largest side itself encodes', async () => {
     const frame = { requestedMs: 0, timeMs: 0, keyframe: true, width: 16_383, height: 8, rgb: Buffer.alloc(16_383 * 8 * 3, 128) };
-    const { width, height } = await jpegToRgb(await encodeJpeg(frame, 90));
+    const { width, height } = await jpegToRgb(await encodeImage(frame, { quality: 90 }));
     expect({ width, height }).toEqual({ width: 16_383, height: 8 });
   });
 
   it('pixels that are not width x height RGB triplets are an InternalError', async () => {
     const frame = { requestedMs: 0, timeMs: 0, keyframe: true, width: 10, height: 10, rgb: Buffer.alloc(299) };
-    await expectFailure(() => encodeJpeg(frame, 90), 'InternalError', 'cannot encode 299 bytes as a 10x10 RGB image (300 bytes)');
+    await expectFailure(() => encodeImage(frame, { quality: 90 }), 'InternalError', 'cannot encode 299 bytes as a 10x10 RGB image (300 bytes)');
   });
 
   it("sharp's own failure is an InternalError that says what it was encoding", async () => {
     const frame = { requestedMs: 0, timeMs: 0, keyframe: true, width: 10, height: 10, rgb: Buffer.alloc(300) };
-    const error = await failureOf(() => encodeJpeg(frame, 1000));
+    const error = await failureOf(() => encodeImage(frame, { quality: 1000 }));
     expect(error.code).toBe('InternalError');
     expect(error.message).toMatch(/^the JPEG encoder failed on a 10x10 image: Expected integer between 1 and 100 for quality but received 1000 of type number$/);
   });

@@ -3,32 +3,47 @@
  * frozen plain objects with units fixed (milliseconds, pixels).
  */
 import { ErrorCodes, SnapshotError } from './errors.js';
-import { resolveLimits } from './limits.js';
-import { expectInteger, expectNumber, expectOneOf, invalid, ownFields, rejectUnknownKeys } from './validate.js';
+import { IMAGE_FORMATS, type ImageFormat } from './formats.js';
+import {
+  DEFAULT_QUALITY,
+  MAX_QUALITY,
+  MAX_SIZE,
+  MAX_THREADS,
+  MAX_TIME_MS,
+  MAX_TIMEOUT_MS,
+  MAX_TIMES,
+  MIN_QUALITY,
+  MIN_SIZE,
+  resolveLimits,
+} from './limits.js';
+import { checkKeys, expectBoolean, expectInteger, expectNumber, expectOneOf, invalid, missing, ownFields } from './validate.js';
 
 export type FrameType = 'intra' | 'normal';
 export const FRAME_TYPES: readonly FrameType[] = ['intra', 'normal'];
+/** The low-level API's default: the exact frame, as `ffmpeg -ss T -i FILE` gives (the job API's is `intra`). */
+export const DEFAULT_FRAME_TYPE: FrameType = 'intra';
 
-/** SPEC section 3: output sizes are 8..4096 pixels. */
-export const MIN_SIZE = 8;
-export const MAX_SIZE = 4096;
-/** One call decodes at most this many times (a 2-hour video at 1 image a second). */
-export const MAX_TIMES = 7200;
-/** Far enough for any real video (about 31 years), small enough to stay exact in a double. */
-export const MAX_TIME_MS = 1e12;
+/** @deprecated import these from limits.ts, which holds every bound. */
+export { MAX_SIZE, MAX_TIME_MS, MAX_TIMES, MIN_SIZE };
 
 export interface CommonOptions {
-  /** `intra` (default, as in the cloud API): the keyframe at or before the time; `normal`: the exact frame. */
+  /**
+   * `normal` (default): the exact frame at the time, as `ffmpeg -ss T -i FILE`
+   * gives; `intra`: the keyframe at or before the time (faster: nothing but
+   * the keyframe is decoded; the job API's default, as in the cloud API).
+   */
   frameType?: FrameType;
   /** Output width in pixels (8..4096); alone, the height follows the display aspect ratio. */
   width?: number;
   /** Output height in pixels (8..4096); alone, the width follows the display aspect ratio. */
   height?: number;
-  /** JPEG quality 1..100, default 90. */
+  /** Image format: `jpeg` (default), `webp`, `avif` or `png`. */
+  format?: ImageFormat;
+  /** Quality 1..100 for jpeg, webp and avif, default 90; refused with png (lossless). */
   quality?: number;
   /** Give up after this many milliseconds with `SnapshotTimeOut`. */
   timeoutMs?: number;
-  /** Cancels the call; it then rejects with code `Aborted`. */
+  /** Cancels the call; it then rejects with code `Aborted`, the signal's reason as the error's `cause`. */
   signal?: AbortSignal;
   /**
    * Decoder threads; 0 lets FFmpeg choose. By default one thread for `intra`
@@ -70,6 +85,12 @@ export function resolveCallLimits(options: Record<string, unknown>): CallLimits 
 export interface SnapshotOptions extends CommonOptions {
   /** Milliseconds from the start of the file. */
   time: number;
+  /**
+   * Resolve `{ data, info }` (the image and the frame it shows: its time,
+   * whether it is a keyframe, its size and format) instead of the image
+   * alone, as sharp's toBuffer({ resolveWithObject: true }) does.
+   */
+  resolveWithObject?: boolean;
 }
 
 export interface SnapshotsOptions extends CommonOptions {
@@ -82,13 +103,17 @@ export interface ResolvedOptions {
   readonly frameType: FrameType;
   readonly width: number;
   readonly height: number;
+  readonly format: ImageFormat;
+  /** For jpeg, webp and avif; DEFAULT_QUALITY (unused) for png. */
   readonly quality: number;
   readonly timeoutMs: number;
   readonly threads: number;
   readonly limits: CallLimits;
 }
 
-const COMMON_KEYS = ['frameType', 'width', 'height', 'quality', 'timeoutMs', 'signal', 'threads', ...CALL_LIMIT_NAMES];
+const COMMON_KEYS = ['frameType', 'width', 'height', 'format', 'quality', 'timeoutMs', 'signal', 'threads', ...CALL_LIMIT_NAMES];
+export const SNAPSHOT_KEYS: readonly string[] = ['time', ...COMMON_KEYS, 'resolveWithObject'];
+export const SNAPSHOTS_KEYS: readonly string[] = ['times', ...COMMON_KEYS];
 
 /** An AbortSignal or undefined. */
 export function expectSignal(value: unknown): AbortSignal | undefined {
@@ -96,13 +121,25 @@ export function expectSignal(value: unknown): AbortSignal | undefined {
   return value;
 }
 
+/** A timeoutMs option: 0 (none) when absent. */
+export function resolveTimeout(value: unknown): number {
+  return value === undefined ? 0 : expectNumber('timeoutMs', value, 1, MAX_TIMEOUT_MS);
+}
+
+function resolveQuality(format: ImageFormat, value: unknown): number {
+  if (value === undefined) return DEFAULT_QUALITY;
+  if (format === 'png') throw invalid('no quality (png is lossless)', 'quality', value);
+  return expectInteger('quality', value, MIN_QUALITY, MAX_QUALITY);
+}
+
 function resolveCommon(options: Record<string, unknown>, times: number[]): ResolvedOptions {
   const optional = (name: keyof CommonOptions, check: (value: unknown) => number, fallback: number): number =>
     options[name] === undefined ? fallback : check(options[name]);
   expectSignal(options['signal']);
-  const frameType = options['frameType'] === undefined ? 'intra' : expectOneOf('frameType', options['frameType'], FRAME_TYPES);
+  const frameType = options['frameType'] === undefined ? DEFAULT_FRAME_TYPE : expectOneOf('frameType', options['frameType'], FRAME_TYPES);
   const width = optional('width', (value) => expectInteger('width', value, MIN_SIZE, MAX_SIZE), 0);
   const height = optional('height', (value) => expectInteger('height', value, MIN_SIZE, MAX_SIZE), 0);
+  const format = options['format'] === undefined ? 'jpeg' : expectOneOf('format', options['format'], IMAGE_FORMATS);
   const limits = resolveCallLimits(options);
   if (width > 0 && height > 0 && width * height > limits.limitOutputPixels) {
     throw new SnapshotError(
@@ -115,33 +152,43 @@ function resolveCommon(options: Record<string, unknown>, times: number[]): Resol
     frameType,
     width,
     height,
-    quality: optional('quality', (value) => expectInteger('quality', value, 1, 100), 90),
-    timeoutMs: optional('timeoutMs', (value) => expectNumber('timeoutMs', value, 1, 24 * 3600 * 1000), 0),
-    threads: optional('threads', (value) => expectInteger('threads', value, 0, 64), frameType === 'intra' ? 1 : 0),
+    format,
+    quality: resolveQuality(format, options['quality']),
+    timeoutMs: resolveTimeout(options['timeoutMs']),
+    threads: optional('threads', (value) => expectInteger('threads', value, 0, MAX_THREADS), frameType === 'intra' ? 1 : 0),
     limits,
   });
 }
 
-/** The caller's options object, own properties only (see ownFields). */
-export function optionsObject(name: string, options: unknown): Record<string, unknown> {
+/**
+ * The caller's options object, own properties only (see ownFields), its keys
+ * checked against `allowed`; `where` names the call ("snapshot()").
+ */
+export function optionsObject(where: string, options: unknown, allowed: readonly string[]): Record<string, unknown> {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw invalid('an options object', name, options);
+    throw invalid('an options object', 'options', options);
   }
-  return ownFields(options);
+  const fields = ownFields(options);
+  checkKeys(fields, allowed, where);
+  return fields;
 }
 
-export function resolveSnapshotOptions(given: SnapshotOptions): ResolvedOptions {
-  const options = optionsObject('options', given);
-  rejectUnknownKeys('snapshot options', options, ['time', ...COMMON_KEYS]);
-  if (options['time'] === undefined) {
-    throw new SnapshotError(ErrorCodes.NullValue, 'Expected a number of milliseconds for time but received undefined');
-  }
-  return resolveCommon(options, [expectNumber('time', options['time'], 0, MAX_TIME_MS)]);
+export interface ResolvedSnapshotOptions extends ResolvedOptions {
+  readonly resolveWithObject: boolean;
 }
 
-export function resolveSnapshotsOptions(given: SnapshotsOptions): ResolvedOptions {
-  const options = optionsObject('options', given);
-  rejectUnknownKeys('snapshots options', options, ['times', ...COMMON_KEYS]);
+/** `where` names the call in messages: "snapshot()" or "snapshotSync()". */
+export function resolveSnapshotOptions(given: SnapshotOptions, where = 'snapshot()', allowed = SNAPSHOT_KEYS): ResolvedSnapshotOptions {
+  const options = optionsObject(where, given, allowed);
+  if (options['time'] === undefined) throw missing('a number of milliseconds', 'time');
+  const resolveWithObject = options['resolveWithObject'] === undefined ? false : expectBoolean('resolveWithObject', options['resolveWithObject']);
+  const resolved = resolveCommon(options, [expectNumber('time', options['time'], 0, MAX_TIME_MS)]);
+  return Object.freeze({ ...resolved, resolveWithObject });
+}
+
+/** `where` names the call in messages: "snapshots()" or "snapshotsSync()". */
+export function resolveSnapshotsOptions(given: SnapshotsOptions, where = 'snapshots()', allowed = SNAPSHOTS_KEYS): ResolvedOptions {
+  const options = optionsObject(where, given, allowed);
   const times = options['times'];
   if (!Array.isArray(times) || times.length === 0 || times.length > MAX_TIMES) {
     throw invalid(`an array of 1 to ${MAX_TIMES} times in milliseconds`, 'times', times);

@@ -1,17 +1,62 @@
 /**
- * The low-level, idiomatic API: probe a file, take one or many JPEG snapshots.
- * Decoding runs in the native core on libuv's thread pool; sharp encodes.
+ * The low-level, idiomatic API: probe a file, take one or many snapshots
+ * (JPEG, WebP, AVIF or PNG). Decoding runs in the native core on libuv's
+ * thread pool; sharp encodes.
  *
  * Every failure about the file names it: "<path>: <reason>", the path
- * shortened (the native core never puts a path in its messages).
+ * shortened (the native core never puts a path in its messages). Every
+ * failure leaves a public entry point with the caller's stack (callerStack).
  */
-import { aboutSubject, ErrorCodes, SnapshotError, toSnapshotError } from './errors.js';
-import { encodeJpeg, preloadEncoder } from './encode.js';
+import { aboutSubject, callerStack, ErrorCodes, SnapshotError, toSnapshotError, withCallerStack } from './errors.js';
+import { encodeImage, preloadEncoder } from './encode.js';
+import type { ImageFormat } from './formats.js';
 import { nativeAddon, type NativeCallOptions, type NativeFrame, type NativeProbe } from './native.js';
-import { CALL_LIMIT_NAMES, expectSignal, optionsObject, resolveCallLimits, resolveSnapshotOptions, resolveSnapshotsOptions, type CallLimits, type ResolvedOptions, type SnapshotOptions, type SnapshotsOptions } from './options.js';
-import { expectNumber, expectPath, rejectUnknownKeys } from './validate.js';
+import {
+  CALL_LIMIT_NAMES,
+  expectSignal,
+  optionsObject,
+  resolveCallLimits,
+  resolveSnapshotOptions,
+  resolveSnapshotsOptions,
+  resolveTimeout,
+  type CallLimits,
+  type ResolvedOptions,
+  type SnapshotOptions,
+  type SnapshotsOptions,
+} from './options.js';
+import { expectPath, invalid } from './validate.js';
 
-export interface ProbeResult extends NativeProbe {
+/** What probe() tells about a file's first video stream. */
+export interface ProbeResult {
+  /** The demuxer's name ("mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm"). */
+  formatName: string;
+  /** The decoder's name ("h264", "hevc", "vp9", "av1"). */
+  codecName: string;
+  /** The decoded pixel format ("yuv420p"), null when FFmpeg does not know it. */
+  pixelFormat: string | null;
+  /** Bits per colour component (8, 10, 12). */
+  bitDepth: number;
+  /** Null when the container does not say. */
+  durationMs: number | null;
+  /** The container's start time: times are counted from it, as `ffmpeg -ss` does. */
+  startTimeMs: number;
+  /** The coded size. */
+  width: number;
+  height: number;
+  /** The size an image is made at by default: after the sample aspect ratio and the rotation. */
+  displayWidth: number;
+  displayHeight: number;
+  /** Clockwise degrees from the display matrix: 0, 90, 180 or 270. */
+  rotation: number;
+  sampleAspectRatio: [number, number];
+  /** Frames per second, 0 when unknown. */
+  frameRate: number;
+  colorSpace: string;
+  colorRange: string;
+  colorPrimaries: string;
+  colorTransfer: string;
+  /** Keyframes in the file's index; null when the container has no index. */
+  keyframeCount: number | null;
   /** PQ or HLG transfer: snapshots are not tone-mapped, so their colours are approximate. */
   hdr: boolean;
 }
@@ -22,14 +67,30 @@ function withHdr(probed: NativeProbe): ProbeResult {
   return { ...probed, hdr: HDR_TRANSFERS.has(probed.colorTransfer) };
 }
 
-export interface Snapshot {
-  /** The time asked for, in milliseconds. */
-  requestedMs: number;
+/** The frame an image shows (sharp's `info`). */
+export interface SnapshotInfo {
   /** The presentation time of the frame taken, in milliseconds from the file's start. */
   timeMs: number;
   keyframe: boolean;
+  /** The image's size in pixels. */
   width: number;
   height: number;
+  format: ImageFormat;
+}
+
+/** What snapshot() resolves with `resolveWithObject: true`. */
+export interface SnapshotResult {
+  data: Buffer;
+  info: SnapshotInfo;
+}
+
+/** One image of snapshots(). */
+export interface Snapshot extends SnapshotInfo {
+  /** The time asked for, in milliseconds. */
+  requestedMs: number;
+  /** The image, in `format`. */
+  data: Buffer;
+  /** @deprecated the same Buffer as `data` (whatever the format); from when every image was a JPEG. */
   jpeg: Buffer;
 }
 
@@ -49,13 +110,18 @@ export const PAST_DEADLINE = 'the snapshot ran past its deadline';
 export class CallControl {
   private readonly detach: () => void;
   private onCancel: (() => void) | undefined;
+  /** The signal's reason, once it has fired. */
+  private reason: unknown;
 
   /** `abort` may be a flag shared with another thread that waits on this call. */
   constructor(
     signal: AbortSignal | undefined,
     readonly abort: Int32Array = new Int32Array(new SharedArrayBuffer(4)),
   ) {
-    const cancel = (): void => this.cancel();
+    const cancel = (): void => {
+      this.reason = signal?.reason;
+      this.cancel();
+    };
     if (signal?.aborted) cancel();
     signal?.addEventListener('abort', cancel, { once: true });
     this.detach = () => signal?.removeEventListener('abort', cancel);
@@ -69,6 +135,11 @@ export class CallControl {
   cancel(): void {
     Atomics.store(this.abort, 0, 1);
     this.onCancel?.();
+  }
+
+  /** The error of a cancelled call: Aborted, the signal's reason as its cause. */
+  cancelledError(): SnapshotError {
+    return new SnapshotError(ErrorCodes.Aborted, CANCELLED, { cause: this.reason });
   }
 
   /** Calls `listener` when the call is cancelled from this thread (at once if it already is). */
@@ -108,7 +179,7 @@ function settleInTime<T>(control: CallControl, timeoutMs: number, work: () => Pr
         control.cancel();
       }, timeoutMs);
     }
-    control.whenCancelled(() => stop(new SnapshotError(ErrorCodes.Aborted, CANCELLED)));
+    control.whenCancelled(() => stop(control.cancelledError()));
     if (control.cancelled) return;
     work().then(
       (value) => {
@@ -134,38 +205,53 @@ interface ResolvedProbeOptions {
   limits: CallLimits;
 }
 
-function resolveProbeOptions(given: ProbeOptions, keys: readonly string[]): ResolvedProbeOptions {
-  const options = optionsObject('options', given);
-  rejectUnknownKeys('probe options', options, keys);
-  const timeoutMs = options['timeoutMs'] === undefined ? 0 : expectNumber('timeoutMs', options['timeoutMs'], 1, 24 * 3600 * 1000);
-  return { timeoutMs, signal: expectSignal(options['signal']), limits: resolveCallLimits(options) };
+function resolveProbeOptions(given: ProbeOptions, where: string): ResolvedProbeOptions {
+  const options = optionsObject(where, given, PROBE_KEYS);
+  return { timeoutMs: resolveTimeout(options['timeoutMs']), signal: expectSignal(options['signal']), limits: resolveCallLimits(options) };
 }
 
 const PROBE_KEYS = ['timeoutMs', 'signal', ...CALL_LIMIT_NAMES];
 
 export async function probe(path: string, options: ProbeOptions = {}): Promise<ProbeResult> {
-  const file = expectPath('path', path);
-  const { timeoutMs, signal, limits } = resolveProbeOptions(options, PROBE_KEYS);
-  const control = new CallControl(signal);
+  const caller = callerStack(probe);
+  let control: CallControl | undefined;
   try {
-    return withHdr(
-      await settleInTime(control, timeoutMs, () => nativeAddon().probe(file, control.nativeOptions(timeoutMs, limits))),
-    );
+    const file = expectPath('path', path);
+    const { timeoutMs, signal, limits } = resolveProbeOptions(options, 'probe()');
+    const opened = (control = new CallControl(signal));
+    try {
+      return withHdr(await settleInTime(opened, timeoutMs, () => nativeAddon().probe(file, opened.nativeOptions(timeoutMs, limits))));
+    } catch (error) {
+      throw aboutFile(error, file);
+    }
   } catch (error) {
-    throw aboutFile(error, file);
+    throw withCallerStack(error, caller);
   } finally {
-    control.close();
+    control?.close();
   }
 }
 
 export function probeSync(path: string, options: Omit<ProbeOptions, 'signal'> = {}): ProbeResult {
-  const file = expectPath('path', path);
-  const { timeoutMs, limits } = resolveProbeOptions(options, PROBE_KEYS.filter((key) => key !== 'signal'));
-  const nativeOptions: NativeCallOptions & CallLimits = { timeoutMs, ...limits };
+  const caller = callerStack(probeSync);
   try {
-    return withHdr(nativeAddon().probeSync(file, nativeOptions));
+    rejectSignal(options);
+    const file = expectPath('path', path);
+    const { timeoutMs, limits } = resolveProbeOptions(options, 'probeSync()');
+    const nativeOptions: NativeCallOptions & CallLimits = { timeoutMs, ...limits };
+    try {
+      return withHdr(nativeAddon().probeSync(file, nativeOptions));
+    } catch (error) {
+      throw aboutFile(error, file);
+    }
   } catch (error) {
-    throw aboutFile(error, file);
+    throw withCallerStack(error, caller);
+  }
+}
+
+/** A blocking call cannot be aborted: a signal given to one is refused, not ignored. */
+export function rejectSignal(options: unknown): void {
+  if (options !== null && typeof options === 'object' && Object.hasOwn(options, 'signal') && (options as { signal?: unknown }).signal !== undefined) {
+    throw invalid('no signal (a blocking call cannot be aborted; use timeoutMs)', 'signal', 'an AbortSignal');
   }
 }
 
@@ -189,20 +275,20 @@ interface Taken {
   keyframe: boolean;
   width: number;
   height: number;
-  jpeg: Promise<Buffer>;
+  image: Promise<Buffer>;
 }
 
 /**
  * Decodes the distinct times in ascending order, a few frames per native call
  * on the file kept open between calls (`reuse`), and encodes each batch while
- * the next one decodes; a batch's RGB is released once its JPEGs are made.
+ * the next one decodes; a batch's RGB is released once its images are made.
  */
 async function takeInBatches(path: string, options: ResolvedOptions, control: CallControl): Promise<Map<number, Taken>> {
   const startedAt = Date.now();
   const times = [...new Set(options.times)].sort((a, b) => a - b);
   const takenByTime = new Map<number, Taken>();
-  // Times that land on one frame share its JPEG.
-  const jpegByFrameTime = new Map<number, Promise<Buffer>>();
+  // Times that land on one frame share its image.
+  const imageByFrameTime = new Map<number, Promise<Buffer>>();
   const extract = (batch: number[]): Promise<NativeFrame[]> => {
     const remainingMs = options.timeoutMs > 0 ? Math.max(1, options.timeoutMs - (Date.now() - startedAt)) : 0;
     return nativeAddon().extractFrames(
@@ -221,15 +307,15 @@ async function takeInBatches(path: string, options: ResolvedOptions, control: Ca
     );
   };
   const encode = (frame: NativeFrame): Promise<Buffer> => {
-    let jpeg = jpegByFrameTime.get(frame.timeMs);
-    if (jpeg === undefined) {
-      jpeg = encodeJpeg(frame, options.quality);
+    let image = imageByFrameTime.get(frame.timeMs);
+    if (image === undefined) {
+      image = encodeImage(frame, { format: options.format, quality: options.quality });
       // Awaited below; a failure while an earlier step fails is not "unhandled".
-      jpeg.catch(() => undefined);
-      jpegByFrameTime.set(frame.timeMs, jpeg);
+      image.catch(() => undefined);
+      imageByFrameTime.set(frame.timeMs, image);
     }
-    takenByTime.set(frame.requestedMs, { timeMs: frame.timeMs, keyframe: frame.keyframe, width: frame.width, height: frame.height, jpeg });
-    return jpeg;
+    takenByTime.set(frame.requestedMs, { timeMs: frame.timeMs, keyframe: frame.keyframe, width: frame.width, height: frame.height, image });
+    return image;
   };
 
   // The first batch is one frame: its size sets the size of the others.
@@ -248,7 +334,7 @@ async function takeInBatches(path: string, options: ResolvedOptions, control: Ca
     await encoding;
     if (frames.length < batch.length) throw pastTheEnd(batch[frames.length]!);
     next += batch.length;
-    if (control.cancelled) throw new SnapshotError(ErrorCodes.Aborted, CANCELLED);
+    if (control.cancelled) throw control.cancelledError();
     const frameBytes = Math.max(1, ...frames.map((frame) => frame.rgb.length));
     const batchSize = Math.min(MAX_BATCH, Math.max(1, Math.floor(BATCH_RGB_BYTES / frameBytes)));
     batch = times.slice(next, next + batchSize);
@@ -256,7 +342,7 @@ async function takeInBatches(path: string, options: ResolvedOptions, control: Ca
       decoding = extract(batch);
       decoding.catch(() => undefined);
     }
-    // Once the batch's JPEGs are made (or failed), its pixels are freed at
+    // Once the batch's images are made (or failed), its pixels are freed at
     // once, not at a later garbage collection: V8 does not see them.
     encoding = Promise.all(frames.map(encode)).finally(() => {
       for (const frame of frames) nativeAddon().releaseFramePixels(frame.rgb);
@@ -278,21 +364,24 @@ export async function takeSnapshots(path: string, options: ResolvedOptions, cont
   const startedAt = Date.now();
   try {
     const takenByTime = await settleInTime(control, options.timeoutMs, () => takeInBatches(path, options, control));
-    if (control.cancelled) throw new SnapshotError(ErrorCodes.Aborted, CANCELLED);
+    if (control.cancelled) throw control.cancelledError();
     if (options.timeoutMs > 0 && Date.now() - startedAt > options.timeoutMs) {
       throw new SnapshotError(ErrorCodes.SnapshotTimeOut, PAST_DEADLINE);
     }
-    const jpegs = new Map<number, Buffer>();
-    for (const [time, taken] of takenByTime) jpegs.set(time, await taken.jpeg);
+    const images = new Map<number, Buffer>();
+    for (const [time, taken] of takenByTime) images.set(time, await taken.image);
     return options.times.map((time) => {
       const taken = takenByTime.get(time)!;
+      const data = images.get(time)!;
       return {
         requestedMs: time,
         timeMs: taken.timeMs,
         keyframe: taken.keyframe,
         width: taken.width,
         height: taken.height,
-        jpeg: jpegs.get(time)!,
+        format: options.format,
+        data,
+        jpeg: data,
       };
     });
   } catch (error) {
@@ -300,13 +389,10 @@ export async function takeSnapshots(path: string, options: ResolvedOptions, cont
   }
 }
 
-async function withControl<T>(signal: AbortSignal | undefined, run: (control: CallControl) => Promise<T>): Promise<T> {
-  const control = new CallControl(signal);
-  try {
-    return await run(control);
-  } finally {
-    control.close();
-  }
+/** The image and what it shows, as snapshot() resolves with `resolveWithObject`. */
+export function snapshotResult(taken: Snapshot): SnapshotResult {
+  const { timeMs, keyframe, width, height, format } = taken;
+  return { data: taken.data, info: { timeMs, keyframe, width, height, format } };
 }
 
 /** The signal of an options object already validated (own property only). */
@@ -314,17 +400,43 @@ function signalOf(options: object): AbortSignal | undefined {
   return Object.hasOwn(options, 'signal') ? (options as { signal?: AbortSignal }).signal : undefined;
 }
 
-/** One JPEG of the frame at `options.time` (milliseconds). */
-export async function snapshot(path: string, options: SnapshotOptions): Promise<Buffer> {
-  const file = expectPath('path', path);
-  const resolved = resolveSnapshotOptions(options);
-  const [first] = await withControl(signalOf(options), (control) => takeSnapshots(file, resolved, control));
-  return first!.jpeg;
+/**
+ * One image of the frame at `options.time` (milliseconds): by default the
+ * exact frame (`frameType: 'normal'`) as a JPEG; with `resolveWithObject`,
+ * `{ data, info }`, info saying which frame it is (its time, whether it is
+ * a keyframe), its size and format.
+ */
+export function snapshot(path: string, options: SnapshotOptions & { resolveWithObject: true }): Promise<SnapshotResult>;
+export function snapshot(path: string, options: SnapshotOptions & { resolveWithObject?: false | undefined }): Promise<Buffer>;
+export function snapshot(path: string, options: SnapshotOptions): Promise<Buffer | SnapshotResult>;
+export async function snapshot(path: string, options: SnapshotOptions): Promise<Buffer | SnapshotResult> {
+  const caller = callerStack(snapshot);
+  let control: CallControl | undefined;
+  try {
+    const file = expectPath('path', path);
+    const resolved = resolveSnapshotOptions(options, 'snapshot()');
+    control = new CallControl(signalOf(options));
+    const [taken] = await takeSnapshots(file, resolved, control);
+    return resolved.resolveWithObject ? snapshotResult(taken!) : taken!.data;
+  } catch (error) {
+    throw withCallerStack(error, caller);
+  } finally {
+    control?.close();
+  }
 }
 
-/** Many JPEGs from one open of the file, returned in the order of `options.times`. */
+/** Many images from one open of the file, returned in the order of `options.times`. */
 export async function snapshots(path: string, options: SnapshotsOptions): Promise<Snapshot[]> {
-  const file = expectPath('path', path);
-  const resolved = resolveSnapshotsOptions(options);
-  return withControl(signalOf(options), (control) => takeSnapshots(file, resolved, control));
+  const caller = callerStack(snapshots);
+  let control: CallControl | undefined;
+  try {
+    const file = expectPath('path', path);
+    const resolved = resolveSnapshotsOptions(options, 'snapshots()');
+    control = new CallControl(signalOf(options));
+    return await takeSnapshots(file, resolved, control);
+  } catch (error) {
+    throw withCallerStack(error, caller);
+  } finally {
+    control?.close();
+  }
 }

@@ -1,21 +1,15 @@
 /** The blocking twins of the low-level API. */
+import { callerStack, ErrorCodes, SnapshotError, withCallerStack } from './errors.js';
 import type { ResolvedOptions, SnapshotOptions, SnapshotsOptions } from './options.js';
 import { resolveSnapshotOptions, resolveSnapshotsOptions } from './options.js';
-import { PAST_DEADLINE, type Snapshot } from './snapshot.js';
-import { ErrorCodes, SnapshotError } from './errors.js';
+import { PAST_DEADLINE, rejectSignal, snapshotResult, type Snapshot, type SnapshotResult } from './snapshot.js';
 import { callSync, DEFAULT_SYNC_TIMEOUT_MS } from './sync.js';
-import { expectPath, invalid } from './validate.js';
+import { expectPath } from './validate.js';
 
 const SYNC_WORKER = new URL('./sync-worker.js', import.meta.url);
 
 export type SyncSnapshotOptions = Omit<SnapshotOptions, 'signal'>;
 export type SyncSnapshotsOptions = Omit<SnapshotsOptions, 'signal'>;
-
-function rejectSignal(options: object): void {
-  if (options !== null && typeof options === 'object' && Object.hasOwn(options, 'signal') && (options as { signal?: unknown }).signal !== undefined) {
-    throw invalid('no signal (a blocking call cannot be aborted; use timeoutMs)', 'signal', 'an AbortSignal');
-  }
-}
 
 function snapshotsInWorker(path: string, options: ResolvedOptions): Snapshot[] {
   const timeoutMs = options.timeoutMs > 0 ? options.timeoutMs : DEFAULT_SYNC_TIMEOUT_MS;
@@ -31,20 +25,37 @@ function snapshotsInWorker(path: string, options: ResolvedOptions): Snapshot[] {
     throw error;
   }
   // Buffers arrive from the worker as plain Uint8Arrays.
-  return snapshots.map((snapshot) => ({
-    ...snapshot,
-    jpeg: Buffer.from(snapshot.jpeg.buffer, snapshot.jpeg.byteOffset, snapshot.jpeg.byteLength),
-  }));
+  return snapshots.map((snapshot) => {
+    const data = Buffer.from(snapshot.data.buffer, snapshot.data.byteOffset, snapshot.data.byteLength);
+    return { ...snapshot, data, jpeg: data };
+  });
 }
 
-export function snapshotSync(path: string, options: SyncSnapshotOptions): Buffer {
-  rejectSignal(options);
-  const file = expectPath('path', path);
-  return snapshotsInWorker(file, resolveSnapshotOptions(options))[0]!.jpeg;
+/** The blocking twin of snapshot(): the same options but `signal` (use timeoutMs), the same result. */
+export function snapshotSync(path: string, options: SyncSnapshotOptions & { resolveWithObject: true }): SnapshotResult;
+export function snapshotSync(path: string, options: SyncSnapshotOptions & { resolveWithObject?: false | undefined }): Buffer;
+export function snapshotSync(path: string, options: SyncSnapshotOptions): Buffer | SnapshotResult;
+export function snapshotSync(path: string, options: SyncSnapshotOptions): Buffer | SnapshotResult {
+  const caller = callerStack(snapshotSync);
+  try {
+    rejectSignal(options);
+    const file = expectPath('path', path);
+    const resolved = resolveSnapshotOptions(options, 'snapshotSync()');
+    const [taken] = snapshotsInWorker(file, resolved);
+    return resolved.resolveWithObject ? snapshotResult(taken!) : taken!.data;
+  } catch (error) {
+    throw withCallerStack(error, caller);
+  }
 }
 
+/** The blocking twin of snapshots(). */
 export function snapshotsSync(path: string, options: SyncSnapshotsOptions): Snapshot[] {
-  rejectSignal(options);
-  const file = expectPath('path', path);
-  return snapshotsInWorker(file, resolveSnapshotsOptions(options));
+  const caller = callerStack(snapshotsSync);
+  try {
+    rejectSignal(options);
+    const file = expectPath('path', path);
+    return snapshotsInWorker(file, resolveSnapshotsOptions(options, 'snapshotsSync()'));
+  } catch (error) {
+    throw withCallerStack(error, caller);
+  }
 }
