@@ -311,8 +311,15 @@ void Demuxer::findOrigin() {
 }
 
 int64_t Demuxer::toTimestamp(double milliseconds, AVRounding rounding) const {
+  // A time past 1e12 ms (31 years, the largest the API takes for one time;
+  // a series may go further) is taken as 1e12 ms, and one before -1e12 ms
+  // (a search backing off from a crafted timestamp) as -1e12 ms: no video is
+  // that long, and the arithmetic stays inside int64_t (1e15 us; 2.1e18
+  // ticks in a time base of 1/2^31 s).
+  constexpr double kFarthestMs = 1e12;
   // Whole microseconds first: fractional milliseconds are allowed, finer is noise.
-  const auto microseconds = static_cast<int64_t>(std::llround(milliseconds * 1000.0));
+  const auto microseconds = static_cast<int64_t>(
+      std::llround(std::clamp(milliseconds, -kFarthestMs, kFarthestMs) * 1000.0));
   return saturatingAdd(origin_, av_rescale_q_rnd(microseconds, AV_TIME_BASE_Q, stream_->time_base,
                                                  static_cast<AVRounding>(rounding | AV_ROUND_PASS_MINMAX)));
 }

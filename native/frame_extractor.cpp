@@ -49,22 +49,11 @@ FileIdentity identifyFile(const std::string& path, int threads) {
   struct stat status {};
   if (stat(path.c_str(), &status) != 0) {
     const int error = errno;
-    switch (error) {
-      case ENOENT:
-      case ENOTDIR:
-        throw SnapshotFailure(ErrorCode::ResourceNotFound,
-                              std::string("cannot open the file: ") + std::strerror(error));
-      case EACCES:
-      case EPERM:
-      case ELOOP:
-        throw SnapshotFailure(ErrorCode::PermissionDenied,
-                              std::string("cannot open the file: ") + std::strerror(error));
-      case ENAMETOOLONG:
-        throw SnapshotFailure(ErrorCode::InvalidParameter, "the name is too long");
-      default:
-        throw SnapshotFailure(ErrorCode::ResourceContentBad,
-                              std::string("cannot open the file: ") + std::strerror(error));
+    const ErrorCode code = errorCodeForErrno(error);
+    if (error == ENAMETOOLONG) {
+      throw SnapshotFailure(code, "the name is too long");
     }
+    throw SnapshotFailure(code, std::string("cannot open the file: ") + std::strerror(error));
   }
   if (S_ISDIR(status.st_mode)) {
     throw SnapshotFailure(ErrorCode::InvalidParameter, "is a folder, not a file");

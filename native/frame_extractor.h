@@ -78,9 +78,9 @@ struct FileIdentity {
 };
 
 // Stats `path` (following links); SnapshotFailure when it cannot be opened as
-// a file: ENOENT, ENOTDIR -> ResourceNotFound; EACCES, EPERM, ELOOP ->
-// PermissionDenied; ENAMETOOLONG, a folder, anything but a regular file ->
-// InvalidParameter. The message never contains the path.
+// a file: the errno's code from errorCodeForErrno (snapshot_failure.h); a
+// folder or anything but a regular file -> InvalidParameter. The message
+// never contains the path.
 FileIdentity identifyFile(const std::string& path, int threads);
 
 // One open file, its decoder and scaler. Keeps its decoding position between

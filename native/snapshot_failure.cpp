@@ -113,15 +113,29 @@ std::string takeCapturedFfmpegLog() {
   return logged;
 }
 
+ErrorCode errorCodeForErrno(int error) {
+  switch (error) {
+    case ENOENT:
+    case ENOTDIR:
+      return ErrorCode::ResourceNotFound;
+    case EACCES:
+    case EPERM:
+    case ELOOP:
+      return ErrorCode::PermissionDenied;
+    case ENAMETOOLONG:
+      return ErrorCode::InvalidParameter;
+    case ENOMEM:
+      return ErrorCode::Internal;
+    default:
+      return ErrorCode::ResourceContentBad;
+  }
+}
+
 ErrorCode errorCodeForAvError(int averror) {
-  if (averror == AVERROR(ENOENT) || averror == AVERROR(ENOTDIR)) {
-    return ErrorCode::ResourceNotFound;
-  }
-  if (averror == AVERROR(EACCES) || averror == AVERROR(EPERM)) {
-    return ErrorCode::PermissionDenied;
-  }
-  if (averror == AVERROR(ENOMEM)) {
-    return ErrorCode::Internal;
+  // AVERROR(e) is -e for an errno; FFmpeg's own error tags are far below.
+  constexpr int kLargestErrno = 4095;
+  if (averror < 0 && averror >= -kLargestErrno) {
+    return errorCodeForErrno(AVUNERROR(averror));
   }
   return ErrorCode::ResourceContentBad;
 }

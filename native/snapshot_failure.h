@@ -40,7 +40,14 @@ std::string describeAvError(int averror);
 // " (the last error FFmpeg logged on this thread)", or "" when none; clears it.
 std::string takeCapturedFfmpegLog();
 
-// Maps an AVERROR from opening or reading a file to the code a user sees.
+// The native core's one errno-to-code table: what failing to open or read a
+// file with this errno means to a user. ENOENT, ENOTDIR: ResourceNotFound;
+// EACCES, EPERM, ELOOP: PermissionDenied; ENAMETOOLONG: InvalidParameter;
+// ENOMEM: Internal; anything else: ResourceContentBad.
+ErrorCode errorCodeForErrno(int error);
+// The same for an AVERROR from opening or reading a file: an errno FFmpeg
+// passed on goes through the table above; FFmpeg's own errors
+// (AVERROR_INVALIDDATA, ...) are about the content.
 ErrorCode errorCodeForAvError(int averror);
 
 // A decoder refused a picture over its max_pixels (FFmpeg logs "Picture size

@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <chrono>
 #include <cstdint>
@@ -32,6 +33,10 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+extern "C" {
+#include <libavutil/error.h>
+}
 
 #include "demuxer.h"
 #include "display_geometry.h"
@@ -421,6 +426,17 @@ TEST("mpeg-ts: intra mode finds the keyframe at or before each time") {
   checkImages(frames, 320, 240);
 }
 
+TEST("times: past 1e12 ms are past the end, in both modes, for any finite time") {
+  // A series may ask for times past the API's largest single time.
+  for (const double far : {1e12, 2e12, 1e15, 1e300}) {
+    const auto intra = extract(clip("h264.mp4"), pick({0, far}, FrameType::Intra));
+    CHECK_EQ(timesOf(intra), (std::vector<double>{0, 3000}));
+    CHECK_EQ(requestedOf(intra), (std::vector<double>{0, far}));
+    CHECK_EQ(timesOf(extract(clip("h264.mp4"), pick({0, far}, FrameType::Normal))),
+             (std::vector<double>{0}));
+  }
+}
+
 // ---- Errors -------------------------------------------------------------
 
 TEST("errors: a missing file is ResourceNotFound") {
@@ -503,6 +519,27 @@ TEST("errors: a folder, a long name and a link loop get a parameter or permissio
   CHECK_EQ(failureOf([&] { probeFile(clip("no-such-clip.mp4"), Interruption()); }),
            std::string("InvalidParameter.ResourceNotFound: cannot open the file: No such file or "
                        "directory"));
+}
+
+TEST("errors: one errno table for stat and FFmpeg") {
+  const std::vector<std::pair<int, ErrorCode>> table = {
+      {ENOENT, ErrorCode::ResourceNotFound},    {ENOTDIR, ErrorCode::ResourceNotFound},
+      {EACCES, ErrorCode::PermissionDenied},    {EPERM, ErrorCode::PermissionDenied},
+      {ELOOP, ErrorCode::PermissionDenied},     {ENAMETOOLONG, ErrorCode::InvalidParameter},
+      {ENOMEM, ErrorCode::Internal},            {EIO, ErrorCode::ResourceContentBad},
+      {EOVERFLOW, ErrorCode::ResourceContentBad},
+  };
+  for (const auto& [error, code] : table) {
+    CHECK_EQ(std::string(errorCodeName(errorCodeForErrno(error))), std::string(errorCodeName(code)));
+    CHECK_EQ(std::string(errorCodeName(errorCodeForAvError(AVERROR(error)))),
+             std::string(errorCodeName(code)));
+  }
+  // FFmpeg's own errors are about the content.
+  for (const int averror : {AVERROR_INVALIDDATA, AVERROR_EOF, AVERROR_DECODER_NOT_FOUND,
+                            AVERROR_PATCHWELCOME}) {
+    CHECK_EQ(std::string(errorCodeName(errorCodeForAvError(averror))),
+             std::string("InvalidParameter.ResourceContentBad"));
+  }
 }
 
 TEST("errors: messages carry no path, heap address or format list") {
