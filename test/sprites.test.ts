@@ -1,8 +1,9 @@
 /**
  * Sprite sheets (SPEC section 6): TileOut and TileOutputFile through
- * SnapshotService. Cells are identified by pixels: each cell of a sheet is
- * compared with every single image of the job resized to the cell size, and
- * must be nearest its own. The h264 fixture is 320x240, 25 fps, 4 s; with
+ * SnapshotService. Cells are identified by pixels: each cell of a JPEG sheet
+ * is compared with every single image of the job resized to the cell size,
+ * and must be nearest its own; a PNG sheet (lossless) holds its PNG images
+ * exactly. The h264 fixture is 320x240, 25 fps, 4 s; with
  * FrameType normal, images 0.5 s apart all differ.
  */
 import { lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
@@ -197,6 +198,52 @@ describe('sprite sheets', () => {
     }
   });
 
+  test('a PNG sheet holds each PNG image exactly, resized exactly as sharp resizes it, on exactly the background', async () => {
+    const { run, out, sprites } = await setup();
+    const rawOf = async (path: string): Promise<{ rgb: Buffer; width: number; height: number }> => {
+      const { data, info } = await sharp(readFileSync(path)).raw().toBuffer({ resolveWithObject: true });
+      expect(info.channels).toBe(3);
+      return { rgb: data, width: info.width, height: info.height };
+    };
+    const background: [number, number, number] = [0x33, 0x66, 0xcc];
+    for (const [name, cellWidth, cellHeight] of [['own-size', 320, 240], ['resized', 80, 60]] as const) {
+      const job = await run({
+        Time: 0, Interval: 1, Num: 3, FrameType: 'normal',
+        OutputFile: output(`${name}/{Count}.png`),
+        TileOut: { Lines: 2, Columns: 2, Margin: 3, Padding: 2, Color: '#3366cc', ...(name === 'resized' ? { CellWidth: 80, CellHeight: 60 } : {}) },
+        TileOutputFile: output(`${name}.png`, SPRITES),
+      });
+      expect(job).toMatchObject({ State: 'Success', Count: '3', TileCount: '1' });
+      const sheet = await rawOf(join(sprites, `${name}.png`));
+      expect([sheet.width, sheet.height]).toEqual([3 + 2 * cellWidth + 2 + 3, 3 + 2 * cellHeight + 2 + 3]);
+      const rects = [0, 1, 2].map((slot) => ({
+        x: 3 + (slot % 2) * (cellWidth + 2),
+        y: 3 + Math.floor(slot / 2) * (cellHeight + 2),
+        width: cellWidth,
+        height: cellHeight,
+      }));
+      for (const [slot, image] of counted(3, (count) => `${count}.png`).entries()) {
+        const single = await rawOf(join(out, name, image));
+        const expected =
+          name === 'resized'
+            ? await sharp(single.rgb, { raw: { width: 320, height: 240, channels: 3 } }).resize(80, 60, { fit: 'fill' }).raw().toBuffer()
+            : single.rgb;
+        expect(region(sheet.rgb, sheet.width, rects[slot]!).equals(expected), `${name} cell ${slot}`).toBe(true);
+      }
+      // Everything else (margin, padding, the empty fourth cell) is the background, to the bit.
+      const inCell = (x: number, y: number): boolean => rects.some((r) => x >= r.x && x < r.x + r.width && y >= r.y && y < r.y + r.height);
+      let others = 0;
+      for (let y = 0; y < sheet.height; y++) {
+        for (let x = 0; x < sheet.width; x++) {
+          if (inCell(x, y)) continue;
+          const at = (y * sheet.width + x) * 3;
+          if (sheet.rgb[at] !== background[0] || sheet.rgb[at + 1] !== background[1] || sheet.rgb[at + 2] !== background[2]) others += 1;
+        }
+      }
+      expect(others, name).toBe(0);
+    }
+  });
+
   test('a job without TileOut shows no TileCount', async () => {
     const { run } = await setup();
     const job = await run({ Time: 0, Interval: 1, Num: 2, OutputFile: output('{Count}.jpg') });
@@ -352,7 +399,7 @@ describe('what a job tells the service', () => {
       sprites: {
         lines: 2, columns: 3, cellWidth: 80, cellHeight: 64, margin: 8, padding: 8,
         background: [0, 0, 0], keepCellPictures: true, cellStep: 1,
-        bucketDir: ws.bucket(SPRITES), template: '{TileCount}.jpg', limitSpritePixels: DEFAULT_LIMITS.limitSpritePixels,
+        bucketDir: ws.bucket(SPRITES), template: '{TileCount}.jpg', format: 'jpeg', limitSpritePixels: DEFAULT_LIMITS.limitSpritePixels,
       },
       vtt: { pointsAt: 'sprites' },
     }, { intervalMs: 500, count: 8 });

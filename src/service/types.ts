@@ -6,6 +6,7 @@
 import type { MessagePort } from 'node:worker_threads';
 
 import type { ErrorCode } from '../core/errors.js';
+import type { ImageFormat } from '../core/formats.js';
 import type { Limits } from '../core/limits.js';
 import type { FrameType } from '../core/options.js';
 
@@ -296,6 +297,9 @@ export interface JobTask {
   frameType: FrameType;
   width: number;
   height: number;
+  /** The images' format, from OutputFile.Object's extension (request/names.ts). */
+  format: ImageFormat;
+  /** 1..100, for jpeg, webp and avif. */
   quality: number;
   /** Decoder threads: a few for a lone exact job (scheduler.ts), 1 when the pool is busy; 0 = FFmpeg's choice. */
   threads: number;
@@ -360,6 +364,8 @@ export interface SpriteTask extends TileLayout {
   bucketDir: string;
   /** The TileOutputFile key template, URL-decoded. */
   template: string;
+  /** The sheets' format, from TileOutputFile.Object's extension. */
+  format: ImageFormat;
   /** Largest sheet, width * height (the service's limitSpritePixels). */
   limitSpritePixels: number;
 }

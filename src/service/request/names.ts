@@ -1,5 +1,8 @@
-/** Output name templates (SPEC section 4). */
+/** Output name templates (SPEC section 4), and the image format an output name asks for. */
 import { posix } from 'node:path';
+
+import { formatFromName, type ImageFormat } from '../../core/formats.js';
+import { invalid } from '../../core/validate.js';
 
 export interface NameContext {
   /** The input key's folder with a trailing '/', or '' at the bucket's top. */
@@ -71,4 +74,28 @@ export function fillTemplate(template: string, context: NameContext, numbers: Na
 /** Fills an image's template; `count` is 1-based. */
 export function renderName(template: string, context: NameContext, count: number, snapshotTimeMs: number): string {
   return fillTemplate(template, context, { Count: count, SnapshotTime: snapshotTimeMs });
+}
+
+/**
+ * Extensions of image formats framesnap does not write: an object named so
+ * is refused rather than given JPEG bytes under a name that says otherwise.
+ */
+const UNWRITTEN_IMAGE_EXTENSIONS = ['gif', 'tif', 'tiff', 'bmp', 'heic', 'heif', 'jxl', 'jp2'];
+
+/**
+ * The format of the objects a template makes, from the extension of its
+ * first name (the placeholders that vary between names, {Count},
+ * {TileCount} and {SnapshotTime}, are digits and never name a format):
+ * .png, .webp and .avif are framesnap's extension to the cloud API, .jpg,
+ * .jpeg and any other name JPEG, as the cloud service writes; the extension
+ * of an image format framesnap does not write is refused.
+ */
+export function outputFormat(firstName: string, where: string): ImageFormat {
+  const format = formatFromName(firstName);
+  if (format !== undefined) return format;
+  const extension = posix.extname(firstName).slice(1).toLowerCase();
+  if (UNWRITTEN_IMAGE_EXTENSIONS.includes(extension)) {
+    throw invalid(`a name ending in .jpg, .jpeg, .png, .webp or .avif (framesnap does not write .${extension} images)`, where, firstName);
+  }
+  return 'jpeg';
 }

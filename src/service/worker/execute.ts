@@ -2,7 +2,8 @@
  * Runs one snapshot job where decoding may block: in a pool worker, or in
  * the helper thread behind submitSnapshotJobSync. The series is decoded in
  * one pass over one open file (the native extractor is reused between
- * batches); while the next batch decodes, sharp encodes the images and
+ * batches); while the next batch decodes, sharp encodes the images (in the
+ * format OutputFile.Object's extension names) and
  * builds the sprite sheets (SPEC section 6) of the last one, and everything
  * is written atomically. The WebVTT track is written last. A failed job
  * removes everything it wrote that is still its own (see output-writer.ts);
@@ -10,7 +11,7 @@
  * the flag and puts nothing more in place.
  */
 import { ErrorCodes, SnapshotError, aboutSubject, toSnapshotError } from '../../core/errors.js';
-import { encodeJpeg } from '../../core/encode.js';
+import { encodeImage } from '../../core/encode.js';
 import { MAX_NUM, type Limits } from '../../core/limits.js';
 import { nativeAddon, type NativeCallOptions, type NativeExtractRequest, type NativeFrame } from '../../core/native.js';
 import { nameContext, renderName, type NameContext } from '../request/names.js';
@@ -187,9 +188,9 @@ export async function executeJob(task: JobTask, announce?: Announce): Promise<Jo
           const key = renderName(task.outputTemplate, context, index + 1, frame.timeMs);
           const path = writer.reserve(task.outputBucketDir, key, OUTPUT_WHERE);
           steps.push(
-            encodeJpeg(frame, task.quality)
+            encodeImage(frame, { format: task.format, quality: task.quality })
               .catch((error: unknown) => Promise.reject(aboutSubject(error, key)))
-              .then((jpeg) => writer.write(path, key, jpeg))
+              .then((image) => writer.write(path, key, image))
               .then((file) => {
                 images[index] = { key, ...file, timeMs: frame.timeMs };
               }),

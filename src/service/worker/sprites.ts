@@ -2,11 +2,13 @@
  * Sprite sheets (SPEC section 6), composed while the series decodes. Memory
  * stays bounded by the sheet, not the series: each cell's image is resized
  * by sharp to the cell size and pasted straight into its sheet's RGB canvas,
- * and a sheet is encoded, written and freed as soon as its last cell is in
+ * and a sheet is encoded (in the format TileOutputFile.Object's extension
+ * names), written and freed as soon as its last cell is in
  * (at most two canvases live at once, when cells of the next sheet arrive
  * while one is encoding). The last sheet keeps the full size; its empty
  * cells show the background.
  */
+import { encodeImage, loadSharp } from '../../core/encode.js';
 import { aboutSubject } from '../../core/errors.js';
 import type { NativeFrame } from '../../core/native.js';
 import type { NameContext } from '../request/names.js';
@@ -33,13 +35,6 @@ interface OpenSheet {
 }
 
 const WHERE = 'SnapshotConfig.TileOutputFile.Object';
-
-type Sharp = (typeof import('sharp'))['default'];
-let sharpModule: Promise<Sharp> | undefined;
-function loadSharp(): Promise<Sharp> {
-  sharpModule ??= import('sharp').then((module) => module.default);
-  return sharpModule;
-}
 
 export class SpriteSheets {
   /** Cells in order; a cell's sheet is written once all its sheet's cells are in. */
@@ -129,18 +124,15 @@ export class SpriteSheets {
     this.open.delete(index);
     const key = renderSpriteName(this.task.template, this.context, index + 1, sheet.firstTimeMs);
     const path = this.writer.reserve(this.task.bucketDir, key, WHERE);
-    const sharp = await loadSharp();
-    let jpeg: Buffer;
+    let image: Buffer;
     try {
       // The sheet's size was checked against limitSpritePixels before it was made.
-      jpeg = await sharp(sheet.canvas, { raw: { width: sheet.width, height: sheet.height, channels: 3 }, limitInputPixels: false })
-        .jpeg({ quality: this.quality, optimiseCoding: false })
-        .toBuffer();
+      image = await encodeImage({ width: sheet.width, height: sheet.height, rgb: sheet.canvas }, { format: this.task.format, quality: this.quality });
     } catch (error) {
       throw aboutSubject(error, key);
     }
     sheet.canvas = Buffer.alloc(0);
-    const file = await this.writer.write(path, key, jpeg);
+    const file = await this.writer.write(path, key, image);
     this.written[index] = { key, ...file, timeMs: sheet.firstTimeMs };
   }
 }
