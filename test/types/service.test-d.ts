@@ -10,15 +10,18 @@ import { describe, expectTypeOf, test } from 'vitest';
 import {
   SnapshotService,
   type ErrorCode,
+  type JobNotification,
+  type JobProgress,
   type NotificationMessage,
   type NotifyConfig,
+  type NotifyDeliveryOptions,
+  type SnapshotConfig,
   type SnapshotJob,
+  type SnapshotServiceEvents,
   type SubmitSnapshotJobRequest,
+  type SubOut,
+  type TileOut,
 } from '../../dist/index.js';
-
-type SnapshotConfig = Exclude<SubmitSnapshotJobRequest['SnapshotConfig'], string>;
-type TileOut = NonNullable<SnapshotConfig['TileOut']>;
-type SubOut = NonNullable<SnapshotConfig['SubOut']>;
 
 const OutputFile = { Bucket: 'example-001', Location: 'oss-cn-hangzhou', Object: '{Count}.jpg' };
 
@@ -32,6 +35,9 @@ describe('SnapshotConfig', () => {
     expectTypeOf<SnapshotConfig['Time']>().toEqualTypeOf<number | `${number}`>();
     expectTypeOf<SnapshotConfig['FrameType']>().toEqualTypeOf<'intra' | 'normal' | undefined>();
     expectTypeOf<SnapshotJob['SnapshotConfig']>().toEqualTypeOf<SnapshotConfig>();
+    expectTypeOf<Exclude<SubmitSnapshotJobRequest['SnapshotConfig'], string>>().toEqualTypeOf<SnapshotConfig>();
+    expectTypeOf<SnapshotConfig['TileOut']>().toEqualTypeOf<TileOut | undefined>();
+    expectTypeOf<SnapshotConfig['SubOut']>().toEqualTypeOf<SubOut | undefined>();
   });
 
   test('refuses typos, missing fields and values of the wrong form', () => {
@@ -101,6 +107,38 @@ describe('jobs, notifications', () => {
     const typo: NotifyConfig = { Topik: 'snapshot-done' };
     void [topic, queue, typo];
     expectTypeOf<NotificationMessage['Code']>().toEqualTypeOf<ErrorCode | '' | undefined>();
+  });
+});
+
+describe('SnapshotService events', () => {
+  test('listeners get the payload of their event', () => {
+    expectTypeOf<SnapshotServiceEvents>().toEqualTypeOf<{
+      progress: [progress: JobProgress];
+      job: [job: SnapshotJob];
+      notification: [notification: JobNotification];
+    }>();
+    const service = new SnapshotService({ root: '/srv/media' });
+    service.on('progress', (progress) => expectTypeOf(progress).toEqualTypeOf<JobProgress>());
+    service.once('job', (job) => expectTypeOf(job.Code).toEqualTypeOf<ErrorCode | ''>());
+    service.on('notification', ({ JobId, MNSMessageResult }) => void [JobId, MNSMessageResult]);
+  });
+
+  test('refuse event names with typos and listeners of the wrong payload', () => {
+    const service = new SnapshotService({ root: '/srv/media' });
+    // @ts-expect-error: progres is not an event (progress is)
+    service.on('progres', () => undefined);
+    // @ts-expect-error: notifications is not an event (notification is)
+    service.once('notifications', () => undefined);
+    // @ts-expect-error: a progress listener gets a JobProgress, not a job
+    service.on('progress', (job: SnapshotJob) => void job);
+  });
+
+  test('notifyDelivery takes the retry policy, every field optional', () => {
+    const quick: NotifyDeliveryOptions = { attempts: 2, firstBackoffMs: 1, attemptTimeoutMs: 100 };
+    const service = new SnapshotService({ root: '/srv/media', notifyDelivery: quick });
+    // @ts-expect-error: retries is not a field (attempts is)
+    const typo: NotifyDeliveryOptions = { retries: 2 };
+    void [service, typo];
   });
 });
 
