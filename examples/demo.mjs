@@ -64,24 +64,28 @@ await service.close();
 const info = await timed(`probe ${sample}`, () => probe(sample));
 console.log(`  ${info.codecName} ${info.width}x${info.height} ${info.frameRate} fps, ${info.durationMs} ms, ${info.keyframeCount} keyframes`);
 
-const keyframe = await timed('snapshot at 5000 ms, keyframe (intra)', () => snapshot(sample, { time: 5000 }));
-writeFileSync(join(outputDir, 'intra-5000.jpg'), keyframe);
-
-const exact = await timed('snapshot at 5500 ms, exact frame (normal)', () =>
-  snapshot(sample, { time: 5500, frameType: 'normal' }),
+const keyframe = await timed('snapshot at 5000 ms, keyframe at or before (intra)', () =>
+  snapshot(sample, { time: 5000, frameType: 'intra', resolveWithObject: true }),
 );
-writeFileSync(join(outputDir, 'normal-5500.jpg'), exact);
+console.log(`  the keyframe is at ${keyframe.info.timeMs} ms`);
+writeFileSync(join(outputDir, 'intra-5000.jpg'), keyframe.data);
 
-const thumbs = await timed('snapshots of 8 exact frames, 320 wide, one open', () =>
-  snapshots(sample, { times: [0, 25000, 50000, 75000, 100000, 125000, 150000, 175000], frameType: 'normal', width: 320 }),
+const exact = await timed('snapshot at 5500 ms, the exact frame (the default)', () =>
+  snapshot(sample, { time: 5500, resolveWithObject: true }),
+);
+console.log(`  frame at ${exact.info.timeMs} ms, keyframe: ${exact.info.keyframe}`);
+writeFileSync(join(outputDir, 'normal-5500.jpg'), exact.data);
+
+const thumbs = await timed('snapshots of 8 exact frames, 320 wide, WebP, one open', () =>
+  snapshots(sample, { times: [0, 25000, 50000, 75000, 100000, 125000, 150000, 175000], width: 320, format: 'webp' }),
 );
 for (const thumb of thumbs) {
-  writeFileSync(join(outputDir, `thumb-${String(thumb.requestedMs).padStart(5, '0')}.jpg`), thumb.jpeg);
+  writeFileSync(join(outputDir, `thumb-${String(thumb.requestedMs).padStart(5, '0')}.webp`), thumb.data);
 }
 
-const blocking = await timed('snapshotSync at 12000 ms, exact, 640 wide (blocking)', () =>
-  snapshotSync(sample, { time: 12000, frameType: 'normal', width: 640 }),
+const blocking = await timed('snapshotSync at 12000 ms, exact, 640 wide, PNG (blocking)', () =>
+  snapshotSync(sample, { time: 12000, width: 640, format: 'png' }),
 );
-writeFileSync(join(outputDir, 'sync-12000.jpg'), blocking);
+writeFileSync(join(outputDir, 'sync-12000.png'), blocking);
 
-console.log(`wrote ${thumbs.length + 3} JPEGs to ${outputDir}/ and 11 to ${root}/example-001/`);
+console.log(`wrote ${thumbs.length + 3} images to ${outputDir}/ and 11 to ${root}/example-001/`);

@@ -209,11 +209,11 @@ describe.each(CODECS)('%s', (codec) => {
     expect(await checkTable(shots, times, reference, frameType === 'intra')).toEqual([]);
   });
 
-  test('intra is the default frame type', async () => {
+  test('normal (the exact frame, as ffmpeg -ss gives) is the default frame type', async () => {
     const { path, reference } = await load(codec);
     const times = [1999, 2519, 0];
     const shots = await snapshots(path, { times });
-    expect(await checkTable(shots, times, reference, true)).toEqual([]);
+    expect(await checkTable(shots, times, reference, false)).toEqual([]);
   });
 
   test('separate snapshot calls give the same frames as the table', async () => {
@@ -237,6 +237,22 @@ describe.each(CODECS)('%s', (codec) => {
       if (mismatch !== undefined) problems.push(`${frameType} ${time} ms: ${mismatch}`);
     }
     expect(problems).toEqual([]);
+  });
+
+  test.each(['normal', 'intra'] as const)('%s: resolveWithObject tells which frame the image is', async (frameType) => {
+    const { path, reference } = await load(codec);
+    for (const time of [0, 1010, 2519, LAST_FRAME_MS]) {
+      const index = frameType === 'normal' ? exactFrameIndex(reference, time) : keyframeIndexBefore(reference, time);
+      const expected = { timeMs: reference.times[index]!, keyframe: reference.keyframes[index]!, width: WIDTH, height: HEIGHT, format: 'jpeg' };
+      const result = await snapshot(path, { time, frameType, resolveWithObject: true });
+      const blocking = snapshotSync(path, { time, frameType, resolveWithObject: true });
+      for (const { data, info } of [result, blocking]) {
+        expect({ ...info, timeMs: Math.round(info.timeMs * 1000) / 1000 }).toEqual(expected);
+        // The same bytes as without the flag.
+        expect(Buffer.compare(data, await snapshot(path, { time, frameType }))).toBe(0);
+      }
+      expect(Object.keys(result)).toEqual(['data', 'info']);
+    }
   });
 
   test('normal: a time past the last frame rejects with InvalidParameter.ResourceContentBad', async () => {

@@ -212,8 +212,8 @@ describe('BT.709 colour', () => {
 });
 
 describe('option validation', () => {
-  const allowedSingle = 'time, frameType, width, height, quality, timeoutMs, signal, threads, limitInputPixels, limitOutputPixels';
-  const allowedMany = 'times, frameType, width, height, quality, timeoutMs, signal, threads, limitInputPixels, limitOutputPixels';
+  const allowedSingle = 'time, frameType, width, height, format, quality, timeoutMs, signal, threads, limitInputPixels, limitOutputPixels, resolveWithObject';
+  const allowedMany = 'times, frameType, width, height, format, quality, timeoutMs, signal, threads, limitInputPixels, limitOutputPixels';
   const cases: { name: string; options: Record<string, unknown>; code: string; message: string }[] = [
     { name: 'width 5000', options: { width: 5000 }, code: 'InvalidParameter.OutOfRange', message: 'Expected an integer between 8 and 4096 for width but received 5000' },
     { name: 'width 7', options: { width: 7 }, code: 'InvalidParameter.OutOfRange', message: 'Expected an integer between 8 and 4096 for width but received 7' },
@@ -248,12 +248,26 @@ describe('option validation', () => {
 
   test('an unknown option is rejected by name', async () => {
     const path = await fixture('h264');
-    const single = { code: 'InvalidParameter', message: `Unknown option foo in snapshot options; expected only ${allowedSingle}` };
-    const many = { code: 'InvalidParameter', message: `Unknown option foo in snapshots options; expected only ${allowedMany}` };
-    expect(await failure(() => snapshot(path, { time: 1000, foo: 1 } as never))).toEqual(single);
-    expect(await failure(() => snapshots(path, { times: [1000], foo: 1 } as never))).toEqual(many);
-    expect(await failure(() => snapshotSync(path, { time: 1000, foo: 1 } as never))).toEqual(single);
-    expect(await failure(() => snapshotsSync(path, { times: [1000], foo: 1 } as never))).toEqual(many);
+    const unknown = (call: string, allowed: string) => ({ code: 'InvalidParameter', message: `Unknown option "foo" for ${call}(): expected one of ${allowed}` });
+    expect(await failure(() => snapshot(path, { time: 1000, foo: 1 } as never))).toEqual(unknown('snapshot', allowedSingle));
+    expect(await failure(() => snapshots(path, { times: [1000], foo: 1 } as never))).toEqual(unknown('snapshots', allowedMany));
+    expect(await failure(() => snapshotSync(path, { time: 1000, foo: 1 } as never))).toEqual(unknown('snapshotSync', allowedSingle));
+    expect(await failure(() => snapshotsSync(path, { times: [1000], foo: 1 } as never))).toEqual(unknown('snapshotsSync', allowedMany));
+  });
+
+  test.each([
+    ['tme', 'time'],
+    ['Time', 'time'],
+    ['frametype', 'frameType'],
+    ['qualty', 'quality'],
+    ['widht', 'width'],
+    ['timeout', 'timeoutMs'],
+    ['limitOutputPixel', 'limitOutputPixels'],
+    ['resolveWithObjects', 'resolveWithObject'],
+  ])('a near miss %s is refused with "did you mean %s"', async (typo, meant) => {
+    const path = await fixture('h264');
+    const expected = { code: 'InvalidParameter', message: `Unknown option "${typo}" for snapshot(): did you mean "${meant}"?` };
+    expect(await failure(() => snapshot(path, { time: 1000, [typo]: 1 } as never))).toEqual(expected);
   });
 
   test('the limits themselves are accepted', async () => {

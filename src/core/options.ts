@@ -21,7 +21,7 @@ import { checkKeys, expectBoolean, expectInteger, expectNumber, expectOneOf, inv
 export type FrameType = 'intra' | 'normal';
 export const FRAME_TYPES: readonly FrameType[] = ['intra', 'normal'];
 /** The low-level API's default: the exact frame, as `ffmpeg -ss T -i FILE` gives (the job API's is `intra`). */
-export const DEFAULT_FRAME_TYPE: FrameType = 'intra';
+export const DEFAULT_FRAME_TYPE: FrameType = 'normal';
 
 /** @deprecated import these from limits.ts, which holds every bound. */
 export { MAX_SIZE, MAX_TIME_MS, MAX_TIMES, MIN_SIZE };
