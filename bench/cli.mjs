@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
-import { findFfmpeg } from '../dist/core/ffmpeg-cli.js';
+import { findFfmpeg } from '../scripts/clips.mjs';
 
 const run = promisify(execFile);
 export const ffmpeg = findFfmpeg();

@@ -4,13 +4,10 @@
  * The seed's asynchronous example takes 10 images 20 s apart, so it needs a
  * clip longer than the 4 s fixtures: 200 s of 320x240 testsrc2 at 25 fps,
  * x264 ultrafast with a keyframe every 10 s exactly (no scene-cut keyframes,
- * no B-frames), a few MB. It is made once by the ffmpeg CLI and cached in
- * test/.cache by a hash of its recipe, written under a temporary name and
- * renamed, so test files making it at once do not see half a clip.
+ * no B-frames), a few MB: long200s in scripts/clips.mjs.
  */
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, renameSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -21,7 +18,7 @@ import { afterEach } from 'vitest';
 import { SnapshotError, SnapshotService, type SnapshotServiceOptions } from '../../dist/index.js';
 import { DEFAULT_LIMITS } from '../../dist/core/limits.js';
 import type { JobTask } from '../../dist/service/types.js';
-import { CACHE_DIR, FFMPEG, jpegToRgb, meanSquaredError } from '../fixtures.js';
+import { FFMPEG, fixture, jpegToRgb, meanSquaredError } from '../fixtures.js';
 
 const run = promisify(execFile);
 
@@ -29,44 +26,14 @@ const run = promisify(execFile);
 export const LONG_SECONDS = 200;
 export const KEYFRAME_SECONDS = 10;
 
-const LONG_ARGS = [
-  '-f', 'lavfi', '-i', `testsrc2=size=320x240:rate=25`, '-t', String(LONG_SECONDS),
-  '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '40', '-g', '250', '-keyint_min', '250', '-sc_threshold', '0', '-bf', '0', '-pix_fmt', 'yuv420p',
-];
-
-const pending = new Map<string, Promise<string>>();
-
-/** Makes `file` in the cache with `make(temporaryPath)` once; returns its path. */
-function cached(file: string, recipe: string, make: (path: string) => Promise<void>): Promise<string> {
-  const key = createHash('sha256').update(recipe).digest('hex').slice(0, 12);
-  const path = join(CACHE_DIR, `${key}-${file}`);
-  if (existsSync(path)) return Promise.resolve(path);
-  let made = pending.get(path);
-  if (made === undefined) {
-    made = (async () => {
-      mkdirSync(CACHE_DIR, { recursive: true });
-      const temporary = `${path}.${process.pid}.tmp${file.slice(file.lastIndexOf('.'))}`;
-      await make(temporary);
-      renameSync(temporary, path);
-      return path;
-    })();
-    pending.set(path, made);
-  }
-  return made;
-}
-
-/** 200 s of H.264 in MP4, keyframes at 0, 10, 20, ... s. */
+/** 200 s of H.264 in MP4, keyframes at 0, 10, 20, ... s (scripts/clips.mjs, long200s). */
 export function longClip(): Promise<string> {
-  return cached('service-long.mp4', LONG_ARGS.join('\0'), async (path) => {
-    await run(FFMPEG, ['-v', 'error', '-y', ...LONG_ARGS, '-movflags', '+faststart', path]);
-  });
+  return fixture('long200s');
 }
 
 /** The long clip stream-copied into FLV (the seed's example.flv). */
 export function longFlv(): Promise<string> {
-  return cached('service-long.flv', `${LONG_ARGS.join('\0')}\0flv`, async (path) => {
-    await run(FFMPEG, ['-v', 'error', '-y', '-i', await longClip(), '-c', 'copy', '-f', 'flv', path]);
-  });
+  return fixture('long200sFlv');
 }
 
 /**
