@@ -1,10 +1,10 @@
-// The Node-API face of the native core: argument conversion, the sync and
-// async entry points, and per-environment state. Everything else in native/
-// is free of Node-API and runs on any thread.
+// The Node-API face of the native core: the sync and async entry points and
+// per-environment state. Arguments are read by binding_arguments.cpp, and
+// environment_teardown.cpp stops running calls when a worker is terminated;
+// everything else in native/ is free of Node-API and runs on any thread.
 #include <napi.h>
 
 #include <atomic>
-#include <cmath>
 #include <functional>
 #include <memory>
 #include <set>
@@ -17,6 +17,8 @@ extern "C" {
 #include <libswscale/swscale.h>
 }
 
+#include "binding_arguments.h"
+#include "environment_teardown.h"
 #include "frame_extractor.h"
 #include "interruption.h"
 #include "malloc_tuning.h"
@@ -32,21 +34,15 @@ struct ExtractCall;
 // yet, in the whole process (see ReleaseFramePixels; tests read it).
 std::atomic<int64_t> framePixelBytesHeld{0};
 
-struct CallOptions {
-  const int32_t* abortFlag = nullptr;
-  Napi::Reference<Napi::Int32Array> abortFlagOwner;
-  double timeoutMs = 0;
-  PixelLimits limits;  // the defaults of src/limits.ts when not given
-};
-
 // Per-environment (main thread or worker) state.
 class FramesnapAddon : public Napi::Addon<FramesnapAddon> {
  public:
   FramesnapAddon(Napi::Env env, Napi::Object exports)
-      : closing_(std::make_shared<std::atomic<bool>>(false)) {
+      : teardown_(std::make_shared<EnvironmentTeardown>(env)) {
     DefineAddon(exports,
                 {
                     InstanceMethod("setErrorClass", &FramesnapAddon::SetErrorClass),
+                    InstanceMethod("setLimits", &FramesnapAddon::SetLimits),
                     InstanceMethod("probeSync", &FramesnapAddon::ProbeSync),
                     InstanceMethod("probe", &FramesnapAddon::ProbeAsync),
                     InstanceMethod("extractFramesSync", &FramesnapAddon::ExtractFramesSync),
@@ -58,13 +54,8 @@ class FramesnapAddon : public Napi::Addon<FramesnapAddon> {
                     InstanceMethod("mallocTuning", &FramesnapAddon::MallocTuningInfo),
                     InstanceMethod("framePixelBytesHeld", &FramesnapAddon::FramePixelBytesHeld),
                 });
-    (void)env;
     tuneMallocOnce();  // once per process, before the first decode (malloc_tuning.cpp)
   }
-
-  // Runs when the environment (a worker thread, say) is torn down: work still
-  // decoding for it stops at its next check.
-  ~FramesnapAddon() { closing_->store(true, std::memory_order_release); }
 
   Napi::Value makeError(Napi::Env env, ErrorCode code, const std::string& message) {
     if (!errorClass_.IsEmpty()) {
@@ -81,8 +72,11 @@ class FramesnapAddon : public Napi::Addon<FramesnapAddon> {
   }
 
   Interruption interruptionFor(const CallOptions& options) const {
-    return Interruption(options.abortFlag, closing_, options.timeoutMs);
+    return Interruption(options.abortFlag, teardown_, options.timeoutMs);
   }
+
+  EnvironmentTeardown& teardown() { return *teardown_; }
+  const RequestLimits& limits() const { return limits_; }
 
   // The open file kept for the next call on it (one per environment: a pool
   // worker keeps the file of its last job). Taken out while in use.
@@ -102,13 +96,16 @@ class FramesnapAddon : public Napi::Addon<FramesnapAddon> {
     return info.Env().Undefined();
   }
 
+  // The bounds TypeScript validated the requests against (NATIVE_LIMITS),
+  // handed over once when the addon loads; requests are held to them.
+  Napi::Value SetLimits(const Napi::CallbackInfo& info);
+
   Napi::Value ProbeSync(const Napi::CallbackInfo& info);
   Napi::Value ProbeAsync(const Napi::CallbackInfo& info);
   Napi::Value ExtractFramesSync(const Napi::CallbackInfo& info);
   Napi::Value ExtractFramesAsync(const Napi::CallbackInfo& info);
   Napi::Value DurationSync(const Napi::CallbackInfo& info);
-  std::shared_ptr<ExtractCall> prepareExtractCall(Napi::Env env, Napi::Value value,
-                                                 const CallOptions& options);
+  std::shared_ptr<ExtractCall> prepareExtractCall(Napi::Value value, const CallOptions& options);
   void finishExtractCall(ExtractCall& call);
 
   // Drops this environment's kept-open file (a pool worker going idle must
@@ -180,69 +177,11 @@ class FramesnapAddon : public Napi::Addon<FramesnapAddon> {
     return versions;
   }
 
-  std::shared_ptr<std::atomic<bool>> closing_;
+  std::shared_ptr<EnvironmentTeardown> teardown_;
+  RequestLimits limits_;
   Napi::FunctionReference errorClass_;
   std::unique_ptr<FrameExtractor> cachedExtractor_;
 };
-
-// ---- Argument conversion (main thread only) ------------------------------
-
-std::string requireString(FramesnapAddon& addon, Napi::Env env, Napi::Value value,
-                          const char* name) {
-  if (!value.IsString()) {
-    addon.throwError(env, ErrorCode::InvalidParameter,
-                     std::string("Expected a string for ") + name);
-  }
-  std::string text = value.As<Napi::String>().Utf8Value();
-  if (text.empty() || text.find('\0') != std::string::npos) {
-    addon.throwError(env, ErrorCode::InvalidParameter,
-                     std::string("Expected a non-empty path without NUL bytes for ") + name);
-  }
-  return text;
-}
-
-double optionalNumber(FramesnapAddon& addon, Napi::Env env, Napi::Object object, const char* name,
-                      double fallback) {
-  Napi::Value value = object.Get(name);
-  if (value.IsUndefined() || value.IsNull()) {
-    return fallback;
-  }
-  if (!value.IsNumber()) {
-    addon.throwError(env, ErrorCode::InvalidParameter,
-                     std::string("Expected a number for ") + name);
-  }
-  return value.As<Napi::Number>().DoubleValue();
-}
-
-CallOptions readCallOptions(FramesnapAddon& addon, Napi::Env env, Napi::Value value) {
-  CallOptions options;
-  if (!value.IsObject()) {
-    return options;
-  }
-  Napi::Object object = value.As<Napi::Object>();
-  Napi::Value abort = object.Get("abort");
-  if (abort.IsTypedArray() && abort.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array &&
-      abort.As<Napi::Int32Array>().ElementLength() >= 1) {
-    auto flag = abort.As<Napi::Int32Array>();
-    options.abortFlag = flag.Data();
-    options.abortFlagOwner = Napi::Persistent(flag);
-  } else if (!abort.IsUndefined() && !abort.IsNull()) {
-    addon.throwError(env, ErrorCode::InvalidParameter, "Expected an Int32Array for abort");
-  }
-  options.timeoutMs = optionalNumber(addon, env, object, "timeoutMs", 0);
-  const auto limit = [&](const char* name, int64_t fallback) {
-    const double value = optionalNumber(addon, env, object, name, static_cast<double>(fallback));
-    // Integers of 1 or more; 0 ("no limit") is not allowed.
-    if (!(value >= 1 && value <= 9007199254740991.0) || value != std::floor(value)) {
-      addon.throwError(env, ErrorCode::InvalidParameter,
-                       std::string("Expected an integer of 1 or more for ") + name);
-    }
-    return static_cast<int64_t>(value);
-  };
-  options.limits.inputPixels = limit("limitInputPixels", kDefaultPixelLimit);
-  options.limits.outputPixels = limit("limitOutputPixels", kDefaultPixelLimit);
-  return options;
-}
 
 // A request with `reuse: true` runs on the environment's cached open file when
 // it is still the same file, and leaves its extractor there afterwards.
@@ -273,75 +212,6 @@ struct ExtractCall {
     }
   }
 };
-
-ExtractRequest readExtractRequest(FramesnapAddon& addon, Napi::Env env, Napi::Value value) {
-  if (!value.IsObject()) {
-    addon.throwError(env, ErrorCode::InvalidParameter, "Expected a request object");
-  }
-  Napi::Object object = value.As<Napi::Object>();
-  ExtractRequest request;
-  request.path = requireString(addon, env, object.Get("path"), "path");
-  Napi::Value times = object.Get("times");
-  if (!times.IsArray()) {
-    addon.throwError(env, ErrorCode::InvalidParameter, "Expected an array of numbers for times");
-  }
-  Napi::Array timeArray = times.As<Napi::Array>();
-  double previous = 0;
-  FrameSelection& selection = request.selection;
-  for (uint32_t i = 0; i < timeArray.Length(); ++i) {
-    Napi::Value time = timeArray.Get(i);
-    const double milliseconds = time.IsNumber() ? time.As<Napi::Number>().DoubleValue() : -1;
-    if (!(milliseconds >= previous) || milliseconds > 1e12) {
-      addon.throwError(env, ErrorCode::InvalidParameter,
-                       "Expected ascending finite times of 0 or more for times");
-    }
-    previous = milliseconds;
-    selection.timesMs.push_back(milliseconds);
-  }
-  Napi::Value frameType = object.Get("frameType");
-  const std::string type = frameType.IsString() ? frameType.As<Napi::String>().Utf8Value() : "";
-  if (type == "intra") {
-    selection.frameType = FrameType::Intra;
-  } else if (type == "normal") {
-    selection.frameType = FrameType::Normal;
-  } else {
-    addon.throwError(env, ErrorCode::InvalidParameter,
-                     "Expected one of intra, normal for frameType");
-  }
-  const auto size = [&](const char* name) {
-    const double pixels = optionalNumber(addon, env, object, name, 0);
-    if (!(pixels >= 0 && pixels <= 16384) || pixels != static_cast<int>(pixels)) {
-      addon.throwError(env, ErrorCode::InvalidParameter,
-                       std::string("Expected an integer between 0 and 16384 for ") + name);
-    }
-    return static_cast<int>(pixels);
-  };
-  selection.width = size("width");
-  selection.height = size("height");
-  selection.stopAtEnd = object.Get("stopAtEnd").ToBoolean();
-  const Napi::Value blackFrames = object.Get("blackFrames");
-  if (blackFrames.IsObject()) {
-    Napi::Object filter = blackFrames.As<Napi::Object>();
-    BlackFrameFilter& black = selection.blackFirstFrame;
-    black.enabled = true;
-    black.blackLevelPercent = optionalNumber(addon, env, filter, "blackLevel", 100);
-    black.pixelThreshold =
-        static_cast<int>(optionalNumber(addon, env, filter, "pixelThreshold", 70));
-    black.searchMs = optionalNumber(addon, env, filter, "searchMs", 5000);
-    if (!(black.blackLevelPercent >= 0 && black.blackLevelPercent <= 100) ||
-        !(black.pixelThreshold >= 0 && black.pixelThreshold <= 256) ||
-        !(black.searchMs >= 0 && black.searchMs <= 3600000)) {
-      addon.throwError(
-          env, ErrorCode::InvalidParameter,
-          "Expected blackLevel 0..100, pixelThreshold 0..256, searchMs 0..3600000 for blackFrames");
-    }
-  }
-  const Napi::Value skipNonReference = object.Get("skipNonReference");
-  selection.skipNonReference = skipNonReference.IsUndefined() || skipNonReference.ToBoolean();
-  const double threads = optionalNumber(addon, env, object, "threads", 0);
-  request.threads = threads >= 0 && threads <= 64 ? static_cast<int>(threads) : 0;
-  return request;
-}
 
 // ---- Result conversion (main thread only) --------------------------------
 
@@ -429,6 +299,19 @@ Result runGuarded(FramesnapAddon& addon, Napi::Env env, const std::function<Resu
   }
 }
 
+// The async entry points reject (never throw) when their arguments break an
+// invariant, as they do for every other failure.
+Napi::Value rejectingOnFailure(FramesnapAddon& addon, Napi::Env env,
+                               const std::function<Napi::Value()>& start) {
+  try {
+    return start();
+  } catch (const SnapshotFailure& failure) {
+    Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
+    deferred.Reject(addon.makeError(env, failure.code(), failure.what()));
+    return deferred.Promise();
+  }
+}
+
 template <typename Result>
 class PromiseWorker : public Napi::AsyncWorker {
  public:
@@ -442,7 +325,12 @@ class PromiseWorker : public Napi::AsyncWorker {
         options_(std::move(options)),
         interruption_(addon.interruptionFor(options_)),
         work_(std::move(work)),
-        toJs_(std::move(toJs)) {}
+        toJs_(std::move(toJs)) {
+    addon_.teardown().asyncCallStarted();
+  }
+
+  // Runs on the JavaScript thread once the call completed (or never ran).
+  ~PromiseWorker() override { addon_.teardown().asyncCallFinished(); }
 
   Napi::Promise promise() const { return deferred_.Promise(); }
 
@@ -501,35 +389,44 @@ Napi::Value startAsync(Napi::Env env, FramesnapAddon& addon, CallOptions options
   return promise;
 }
 
+Napi::Value FramesnapAddon::SetLimits(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  limits_ = runGuarded<RequestLimits>(*this, env, [&] { return readLimits(info[0]); });
+  return env.Undefined();
+}
+
 Napi::Value FramesnapAddon::ProbeSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const std::string path = requireString(*this, env, info[0], "path");
-  const CallOptions options = readCallOptions(*this, env, info[1]);
-  const Interruption interruption = interruptionFor(options);
-  const ProbeResult result = runGuarded<ProbeResult>(
-      *this, env, [&] { return probeFile(path, interruption, options.limits); });
+  const EnvironmentTeardown::SyncCall sync(teardown());
+  const ProbeResult result = runGuarded<ProbeResult>(*this, env, [&] {
+    const std::string path = readPath(info[0]);
+    const CallOptions options = readCallOptions(info[1], limits_);
+    return probeFile(path, interruptionFor(options), options.limits);
+  });
   return probeToJs(env, result);
 }
 
 Napi::Value FramesnapAddon::ProbeAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::string path = requireString(*this, env, info[0], "path");
-  CallOptions options = readCallOptions(*this, env, info[1]);
-  const PixelLimits limits = options.limits;
-  return startAsync<ProbeResult>(
-      env, *this, std::move(options),
-      [path, limits](const Interruption& interruption) {
-        return probeFile(path, interruption, limits);
-      },
-      probeToJs);
+  return rejectingOnFailure(*this, env, [&] {
+    std::string path = readPath(info[0]);
+    CallOptions options = readCallOptions(info[1], limits_);
+    const PixelLimits limits = options.limits;
+    return startAsync<ProbeResult>(
+        env, *this, std::move(options),
+        [path, limits](const Interruption& interruption) {
+          return probeFile(path, interruption, limits);
+        },
+        probeToJs);
+  });
 }
 
-std::shared_ptr<ExtractCall> FramesnapAddon::prepareExtractCall(Napi::Env env, Napi::Value value,
+std::shared_ptr<ExtractCall> FramesnapAddon::prepareExtractCall(Napi::Value value,
                                                                 const CallOptions& options) {
+  ExtractArguments arguments = readExtractArguments(value, options.limits, limits_);
   auto call = std::make_shared<ExtractCall>();
-  call->request = readExtractRequest(*this, env, value);
-  call->request.selection.limits = options.limits;
-  call->reuse = value.As<Napi::Object>().Get("reuse").ToBoolean();
+  call->request = std::move(arguments.request);
+  call->reuse = arguments.reuse;
   if (call->reuse) {
     call->extractor = takeCachedExtractor();
   }
@@ -544,11 +441,13 @@ void FramesnapAddon::finishExtractCall(ExtractCall& call) {
 
 Napi::Value FramesnapAddon::ExtractFramesSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const CallOptions options = readCallOptions(*this, env, info[1]);
-  const std::shared_ptr<ExtractCall> call = prepareExtractCall(env, info[0], options);
-  const Interruption interruption = interruptionFor(options);
-  const auto frames =
-      runGuarded<std::vector<ExtractedFrame>>(*this, env, [&] { return call->run(interruption); });
+  const EnvironmentTeardown::SyncCall sync(teardown());
+  std::shared_ptr<ExtractCall> call;
+  const auto frames = runGuarded<std::vector<ExtractedFrame>>(*this, env, [&] {
+    const CallOptions options = readCallOptions(info[1], limits_);
+    call = prepareExtractCall(info[0], options);
+    return call->run(interruptionFor(options));
+  });
   finishExtractCall(*call);
   return framesToJs(env, frames);
 }
@@ -558,26 +457,30 @@ Napi::Value FramesnapAddon::ExtractFramesSync(const Napi::CallbackInfo& info) {
 // follows decodes from the same open, with no second open or probe.
 Napi::Value FramesnapAddon::DurationSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const CallOptions options = readCallOptions(*this, env, info[1]);
-  const std::shared_ptr<ExtractCall> call = prepareExtractCall(env, info[0], options);
-  const Interruption interruption = interruptionFor(options);
-  const double durationMs =
-      runGuarded<double>(*this, env, [&] { return call->open(interruption).durationMs(); });
+  const EnvironmentTeardown::SyncCall sync(teardown());
+  std::shared_ptr<ExtractCall> call;
+  const double durationMs = runGuarded<double>(*this, env, [&] {
+    const CallOptions options = readCallOptions(info[1], limits_);
+    call = prepareExtractCall(info[0], options);
+    return call->open(interruptionFor(options)).durationMs();
+  });
   finishExtractCall(*call);
   return durationMs >= 0 ? Napi::Number::New(env, durationMs) : env.Null();
 }
 
 Napi::Value FramesnapAddon::ExtractFramesAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  CallOptions options = readCallOptions(*this, env, info[1]);
-  const std::shared_ptr<ExtractCall> call = prepareExtractCall(env, info[0], options);
-  return startAsync<std::vector<ExtractedFrame>>(
-      env, *this, std::move(options),
-      [call](const Interruption& interruption) { return call->run(interruption); },
-      [this, call](Napi::Env resultEnv, const std::vector<ExtractedFrame>& frames) {
-        finishExtractCall(*call);
-        return framesToJs(resultEnv, frames);
-      });
+  return rejectingOnFailure(*this, env, [&] {
+    CallOptions options = readCallOptions(info[1], limits_);
+    const std::shared_ptr<ExtractCall> call = prepareExtractCall(info[0], options);
+    return startAsync<std::vector<ExtractedFrame>>(
+        env, *this, std::move(options),
+        [call](const Interruption& interruption) { return call->run(interruption); },
+        [this, call](Napi::Env resultEnv, const std::vector<ExtractedFrame>& frames) {
+          finishExtractCall(*call);
+          return framesToJs(resultEnv, frames);
+        });
+  });
 }
 
 }  // namespace

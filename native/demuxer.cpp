@@ -311,8 +311,8 @@ void Demuxer::findOrigin() {
 }
 
 int64_t Demuxer::toTimestamp(double milliseconds, AVRounding rounding) const {
-  // A time past 1e12 ms (31 years, the largest the API takes for one time;
-  // a series may go further) is taken as 1e12 ms, and one before -1e12 ms
+  // A time past 1e12 ms (31 years, the largest the binding takes) is taken
+  // as 1e12 ms, and one before -1e12 ms
   // (a search backing off from a crafted timestamp) as -1e12 ms: no video is
   // that long, and the arithmetic stays inside int64_t (1e15 us; 2.1e18
   // ticks in a time base of 1/2^31 s).

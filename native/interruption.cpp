@@ -5,9 +5,8 @@
 namespace framesnap {
 
 Interruption::Interruption(const int32_t* abortFlag,
-                           std::shared_ptr<const std::atomic<bool>> environmentClosing,
-                           double timeoutMs)
-    : abortFlag_(abortFlag), environmentClosing_(std::move(environmentClosing)) {
+                           std::shared_ptr<const EnvironmentStop> environmentStop, double timeoutMs)
+    : abortFlag_(abortFlag), environmentStop_(std::move(environmentStop)) {
   // Past about 31 years a deadline is no deadline (and the clock arithmetic
   // below would overflow); NaN and values of 0 or less mean none too.
   constexpr double kLongestDeadlineMs = 1e12;
@@ -23,7 +22,7 @@ bool Interruption::aborted() const {
   if (abortFlag_ != nullptr && __atomic_load_n(abortFlag_, __ATOMIC_ACQUIRE) != 0) {
     return true;
   }
-  return environmentClosing_ && environmentClosing_->load(std::memory_order_acquire);
+  return environmentStop_ && environmentStop_->requested();
 }
 
 bool Interruption::timedOut() const {

@@ -427,7 +427,7 @@ TEST("mpeg-ts: intra mode finds the keyframe at or before each time") {
 }
 
 TEST("times: past 1e12 ms are past the end, in both modes, for any finite time") {
-  // A series may ask for times past the API's largest single time.
+  // The core takes any finite time (the binding holds requests to 1e12).
   for (const double far : {1e12, 2e12, 1e15, 1e300}) {
     const auto intra = extract(clip("h264.mp4"), pick({0, far}, FrameType::Intra));
     CHECK_EQ(timesOf(intra), (std::vector<double>{0, 3000}));
@@ -848,12 +848,40 @@ TEST("interruption: an abort flag already set is Aborted") {
            1u);
 }
 
-TEST("interruption: a closing environment is Aborted") {
-  auto closing = std::make_shared<std::atomic<bool>>(true);
-  const Interruption interruption(nullptr, closing, 0);
+// What the binding's EnvironmentTeardown is to the core: a stop that may be
+// raised from any thread.
+class TestEnvironmentStop : public EnvironmentStop {
+ public:
+  explicit TestEnvironmentStop(bool stopping) : stopping_(stopping) {}
+  bool requested() const override { return stopping_.load(std::memory_order_acquire); }
+  void raise() { stopping_.store(true, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> stopping_;
+};
+
+TEST("interruption: a stopping environment is Aborted") {
+  const Interruption interruption(nullptr, std::make_shared<TestEnvironmentStop>(true), 0);
   EXPECT_FAILURE(ErrorCode::Aborted,
                  extract(clip("h264.mp4"), pick({0}, FrameType::Normal), interruption));
   EXPECT_FAILURE(ErrorCode::Aborted, probeFile(clip("h264.mp4"), interruption));
+  const Interruption running(nullptr, std::make_shared<TestEnvironmentStop>(false), 0);
+  CHECK_EQ(timesOf(extract(clip("h264.mp4"), pick({0}, FrameType::Normal), running)),
+           (std::vector<double>{0}));
+}
+
+TEST("interruption: an environment stopping from another thread stops a long decode") {
+  auto stop = std::make_shared<TestEnvironmentStop>(false);
+  const Interruption interruption(nullptr, stop, 0);
+  std::thread stopper([stop] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    stop->raise();
+  });
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_FAILURE(ErrorCode::Aborted,
+                 extract(clip("long.mp4"), everyFrameOfLongClip(), interruption));
+  stopper.join();
+  std::fprintf(stderr, "    (stopped after %.0f ms)\n", millisecondsSince(start));
 }
 
 TEST("interruption: a tiny timeout is TimedOut") {

@@ -1,23 +1,37 @@
 /**
  * Loads the native addon on first use (never at import time, so a command
  * that does not decode starts fast) and hands it the SnapshotError class.
+ *
+ * The addon takes the plain objects below as the TypeScript layer validated
+ * them (limits.ts, options.ts, the service's request parser) and holds them
+ * only to the bounds TypeScript validated against, handed to it once
+ * (NATIVE_LIMITS, through setLimits), noted on each field
+ * (native/binding_arguments.h). Breaking one is a bug in the caller: the call
+ * throws (sync) or rejects (async) a SnapshotError with code InternalError
+ * whose message starts "Invalid native call (a bug in framesnap)", never
+ * InvalidParameter.
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 import { SnapshotError } from './errors.js';
+import { NATIVE_LIMITS, type NativeLimits } from './limits.js';
 
 export interface NativeCallOptions {
-  /** Int32Array over a SharedArrayBuffer; a non-zero first element cancels. */
+  /**
+   * Int32Array (of at least one element) over a SharedArrayBuffer; a
+   * non-zero first element cancels. Terminating the call's worker thread
+   * cancels it too.
+   */
   abort?: Int32Array;
-  /** Deadline for the whole call, 0 for none. */
+  /** Deadline for the whole call: 0 (none) .. maxTimeoutMs. */
   timeoutMs?: number;
   /**
    * Decoded (coded) frame width * height: a stream whose frames are larger,
    * or over 16383 a side, is refused (InvalidParameter.ResourceContentBad)
    * before any frame is decoded; FFmpeg refuses a frame that grows past it
-   * (max_pixels). probe() decodes no picture over it. An integer >= 1;
-   * absent: 67108864 (src/limits.ts).
+   * (max_pixels). probe() decodes no picture over it. An integer
+   * 1..maxPixelLimit; absent: defaultPixelLimit (67108864).
    */
   limitInputPixels?: number;
   /**
@@ -25,18 +39,26 @@ export interface NativeCallOptions {
    * width/height), checked with 16383 a side before the scaler and the
    * picture are allocated: InvalidParameter.OutOfRange when a width or height
    * was requested, InvalidParameter.ResourceContentBad when the video's own
-   * display size is too large. An integer >= 1; absent: 67108864.
+   * display size is too large. An integer 1..maxPixelLimit; absent:
+   * defaultPixelLimit (67108864).
    */
   limitOutputPixels?: number;
 }
 
 export interface NativeExtractRequest {
+  /** A non-empty path without NUL bytes. */
   path: string;
-  /** Ascending milliseconds from the file's start. */
+  /**
+   * At most maxTimes milliseconds 0..maxTimeMs from the file's start,
+   * ascending (equal ones allowed; none for durationSync).
+   */
   times: number[];
   frameType: 'intra' | 'normal';
+  /** 0 (from the display aspect ratio or the video), or an integer minSize..maxSize. */
   width: number;
+  /** 0 (from the display aspect ratio or the video), or an integer minSize..maxSize. */
   height: number;
+  /** Decoder threads, an integer 0..maxThreads; 0: FFmpeg's choice. */
   threads: number;
   /** Run on this thread's cached open file when it is the same file, and keep it cached. */
   reuse?: boolean;
@@ -48,7 +70,9 @@ export interface NativeExtractRequest {
    * SPEC section 5, for the first time only: when its frame is black (more
    * than blackLevel percent of pixels with 8-bit luma below pixelThreshold,
    * or all of them), take the first frame within searchMs that is not
-   * (keyframes only in intra mode); if there is none, keep it.
+   * (keyframes only in intra mode); if there is none, keep it. blackLevel:
+   * minBlackLevel..maxBlackLevel; pixelThreshold: an integer
+   * 0..maxPixelThreshold; searchMs: 0..maxBlackSearchMs, absent: 5000.
    */
   blackFrames?: { blackLevel: number; pixelThreshold: number; searchMs?: number };
 }
@@ -86,6 +110,8 @@ export interface NativeProbe {
 
 export interface NativeAddon {
   setErrorClass(errorClass: typeof SnapshotError): void;
+  /** The bounds requests are held to; every field of NATIVE_LIMITS, within what the C++ takes. */
+  setLimits(limits: NativeLimits): void;
   probeSync(path: string, options?: NativeCallOptions): NativeProbe;
   probe(path: string, options?: NativeCallOptions): Promise<NativeProbe>;
   extractFramesSync(request: NativeExtractRequest, options?: NativeCallOptions): NativeFrame[];
@@ -120,6 +146,7 @@ export function nativeAddon(): NativeAddon {
     const packageRoot = fileURLToPath(new URL('../..', import.meta.url));
     const loaded = load(packageRoot);
     loaded.setErrorClass(SnapshotError);
+    loaded.setLimits(NATIVE_LIMITS);
     addon = loaded;
   }
   return addon;
