@@ -148,7 +148,7 @@ export class CallControl {
     if (listener !== undefined && this.cancelled) listener();
   }
 
-  nativeOptions(timeoutMs: number, limits: CallLimits): NativeCallOptions & CallLimits {
+  nativeOptions(timeoutMs: number, limits: CallLimits): { abort: Int32Array; timeoutMs: number } & CallLimits {
     return { abort: this.abort, timeoutMs, limitInputPixels: limits.limitInputPixels, limitOutputPixels: limits.limitOutputPixels };
   }
 
