@@ -16,7 +16,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve, sep } from 'node:path';
 
-import { ErrorCodes, shortenSubject, SnapshotError } from '../core/errors.js';
+import { callerStack, ErrorCodes, shortenSubject, SnapshotError, withCallerStack } from '../core/errors.js';
 import { resolveLimits, type Limits } from '../core/limits.js';
 import { callSync } from '../core/sync.js';
 import { expectInteger, invalid, ownFields } from '../core/validate.js';
@@ -181,6 +181,30 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
    * pipeline.
    */
   async submitSnapshotJob(request: SubmitSnapshotJobRequest): Promise<SubmitSnapshotJobResponse> {
+    // A failure found by a worker has no frame of the caller's code: it gets the caller's stack.
+    const caller = callerStack(this.submitSnapshotJob);
+    try {
+      return await this.submit(request);
+    } catch (error) {
+      throw withCallerStack(error, caller);
+    }
+  }
+
+  /**
+   * Submits a job and blocks until a synchronous job has finished (the work
+   * runs on a helper thread; this thread waits with Atomics.wait). An
+   * asynchronous job is queued in its pipeline and answered "Submitted".
+   */
+  submitSnapshotJobSync(request: SubmitSnapshotJobRequest): SubmitSnapshotJobResponse {
+    const caller = callerStack(this.submitSnapshotJobSync);
+    try {
+      return this.submitSync(request);
+    } catch (error) {
+      throw withCallerStack(error, caller);
+    }
+  }
+
+  private async submit(request: SubmitSnapshotJobRequest): Promise<SubmitSnapshotJobResponse> {
     const requestId = newRequestId();
     const { job, task, asynchronous } = this.prepare(request, requestId);
     if (asynchronous) return this.queue(job, task, requestId);
@@ -206,12 +230,7 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
     return this.respond(job.Id, requestId);
   }
 
-  /**
-   * Submits a job and blocks until a synchronous job has finished (the work
-   * runs on a helper thread; this thread waits with Atomics.wait). An
-   * asynchronous job is queued in its pipeline and answered "Submitted".
-   */
-  submitSnapshotJobSync(request: SubmitSnapshotJobRequest): SubmitSnapshotJobResponse {
+  private submitSync(request: SubmitSnapshotJobRequest): SubmitSnapshotJobResponse {
     const requestId = newRequestId();
     const { job, task, asynchronous } = this.prepare(request, requestId);
     if (asynchronous) return this.queue(job, task, requestId);
@@ -230,9 +249,12 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
 
   /** Resolves with the job once it has its final state (Success or Fail). */
   async waitForJob(jobId: string): Promise<SnapshotJob> {
+    const caller = callerStack(this.waitForJob);
     await this.lifecycle.whenFinished(jobId);
     const job = this.lifecycle.view(jobId);
-    if (job === undefined) throw new SnapshotError(ErrorCodes.ResourceNotFound, `the job ${shortenSubject(String(jobId))} does not exist`);
+    if (job === undefined) {
+      throw withCallerStack(new SnapshotError(ErrorCodes.ResourceNotFound, `the job ${shortenSubject(String(jobId))} does not exist`), caller);
+    }
     return job;
   }
 
