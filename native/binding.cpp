@@ -154,7 +154,8 @@ class FramesnapAddon : public Napi::Addon<FramesnapAddon> {
     const MallocTuning& tuning = tuneMallocOnce();
     Napi::Object object = Napi::Object::New(env);
     object.Set("applied", tuning.applied);
-    object.Set("reason", tuning.reason.empty() ? env.Null() : Napi::String::New(env, tuning.reason));
+    object.Set("reason",
+               tuning.reason.empty() ? env.Null() : Napi::String::New(env, tuning.reason));
     object.Set("arenaMax", tuning.arenaMax);
     object.Set("mmapThresholdBytes", tuning.mmapThresholdBytes);
     object.Set("largeAllocationsMapped", largeAllocationsAreMapped());

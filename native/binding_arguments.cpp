@@ -69,14 +69,11 @@ std::string between(const char* what, double lowest, double highest) {
   return text;
 }
 
-double integerIn(const Napi::Value& value, const std::string& name, double lowest,
-                 double highest) {
-  return number(value, between("an integer", lowest, highest).c_str(), name, lowest, highest,
-                true);
+double integerIn(const Napi::Value& value, const std::string& name, double lowest, double highest) {
+  return number(value, between("an integer", lowest, highest).c_str(), name, lowest, highest, true);
 }
 
-double numberIn(const Napi::Value& value, const std::string& name, double lowest,
-                double highest) {
+double numberIn(const Napi::Value& value, const std::string& name, double lowest, double highest) {
   return number(value, between("a number", lowest, highest).c_str(), name, lowest, highest, false);
 }
 
@@ -86,9 +83,9 @@ int size(const Napi::Object& object, const char* name, const RequestLimits& boun
   if (value.IsNumber() && value.As<Napi::Number>().DoubleValue() == 0) {
     return 0;
   }
-  const std::string expected =
-      "0 or " + between("an integer", bounds.minSize, bounds.maxSize);
-  return static_cast<int>(number(value, expected.c_str(), name, bounds.minSize, bounds.maxSize, true));
+  const std::string expected = "0 or " + between("an integer", bounds.minSize, bounds.maxSize);
+  return static_cast<int>(
+      number(value, expected.c_str(), name, bounds.minSize, bounds.maxSize, true));
 }
 
 bool optionalBoolean(const Napi::Object& object, const char* name, bool absent) {
@@ -149,9 +146,9 @@ BlackFrameFilter readBlackFrames(const Napi::Value& value, const RequestLimits& 
   filter.pixelThreshold = static_cast<int>(integerIn(
       object.Get("pixelThreshold"), "blackFrames.pixelThreshold", 0, bounds.maxPixelThreshold));
   const Napi::Value searchMs = object.Get("searchMs");
-  filter.searchMs = searchMs.IsUndefined() ? kDefaultBlackSearchMs
-                                           : numberIn(searchMs, "blackFrames.searchMs", 0,
-                                                      bounds.maxBlackSearchMs);
+  filter.searchMs = searchMs.IsUndefined()
+                        ? kDefaultBlackSearchMs
+                        : numberIn(searchMs, "blackFrames.searchMs", 0, bounds.maxBlackSearchMs);
   return filter;
 }
 
@@ -246,7 +243,8 @@ ExtractArguments readExtractArguments(Napi::Value value, const PixelLimits& pixe
   ExtractArguments arguments;
   ExtractRequest& request = arguments.request;
   request.path = readPath(object.Get("path"));
-  request.threads = static_cast<int>(integerIn(object.Get("threads"), "threads", 0, bounds.maxThreads));
+  request.threads =
+      static_cast<int>(integerIn(object.Get("threads"), "threads", 0, bounds.maxThreads));
   FrameSelection& selection = request.selection;
   selection.timesMs = readTimes(object.Get("times"), bounds);
   selection.frameType = readFrameType(object.Get("frameType"));

@@ -22,18 +22,18 @@ namespace framesnap {
 // defaults, in force until TypeScript sets its own, are what the C++ can take
 // safely; setLimits refuses limits beyond them.
 struct RequestLimits {
-  int minSize = 1;                     // a requested width or height: 0, or minSize..maxSize
+  int minSize = 1;  // a requested width or height: 0, or minSize..maxSize
   int maxSize = static_cast<int>(kMaxImageSide);
-  double maxTimeMs = 1e12;             // times: 0..maxTimeMs (Demuxer's int64_t arithmetic)
-  double maxTimes = 4294967295.0;      // times in one request
-  int maxThreads = 64;                 // threads: 0..maxThreads
+  double maxTimeMs = 1e12;                    // times: 0..maxTimeMs (Demuxer's int64_t arithmetic)
+  double maxTimes = 4294967295.0;             // times in one request
+  int maxThreads = 64;                        // threads: 0..maxThreads
   double maxPixelLimit = 9007199254740991.0;  // limit*Pixels: 1..maxPixelLimit (2^53 - 1)
   int64_t defaultPixelLimit = kDefaultPixelLimit;
-  double maxTimeoutMs = 1e12;          // timeoutMs: 0 (none)..maxTimeoutMs
-  double minBlackLevel = 0;            // blackFrames.blackLevel, percent
+  double maxTimeoutMs = 1e12;  // timeoutMs: 0 (none)..maxTimeoutMs
+  double minBlackLevel = 0;    // blackFrames.blackLevel, percent
   double maxBlackLevel = 100;
-  int maxPixelThreshold = 255;         // blackFrames.pixelThreshold: 0..this (8-bit luma)
-  double maxBlackSearchMs = 1e12;      // blackFrames.searchMs: 0..this
+  int maxPixelThreshold = 255;     // blackFrames.pixelThreshold: 0..this (8-bit luma)
+  double maxBlackSearchMs = 1e12;  // blackFrames.searchMs: 0..this
 };
 
 // The options every call takes (NativeCallOptions).

@@ -1,15 +1,16 @@
-#include "ffmpeg_compat.h"
 #include "demuxer.h"
 
 #include <algorithm>
 #include <cerrno>
-#include <csignal>
 #include <cmath>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
+
+#include "ffmpeg_compat.h"
 
 extern "C" {
 #include <libavutil/mathematics.h>
@@ -32,8 +33,8 @@ constexpr const char* kVideoFormats =
 // Elementary streams whose packets carry no presentation timestamps of their
 // own: their frames are timed by counting, from the start, at the frame rate.
 bool isElementaryStream(const char* name) {
-  for (const char* raw : {"h264", "hevc", "mpegvideo", "m4v", "mjpeg", "jpeg_pipe", "vc1",
-                          "cavsvideo"}) {
+  for (const char* raw :
+       {"h264", "hevc", "mpegvideo", "m4v", "mjpeg", "jpeg_pipe", "vc1", "cavsvideo"}) {
     if (std::strcmp(name, raw) == 0) {
       return true;
     }
@@ -47,8 +48,7 @@ bool isElementaryStream(const char* name) {
 // their true start. Containers with their own seek (MP4, Matroska, AVI, FLV)
 // must not be byte-sought.
 bool startsAtByteZero(const AVInputFormat* format) {
-  return compat::seeksByGenericSearch(format) &&
-         (format->flags & AVFMT_NO_BYTE_SEEK) == 0;
+  return compat::seeksByGenericSearch(format) && (format->flags & AVFMT_NO_BYTE_SEEK) == 0;
 }
 
 // FFmpeg's messages may quote the URL it opened; the path stays on the server.
@@ -181,8 +181,8 @@ Demuxer::Demuxer(const std::string& path, const Interruption& interruption, bool
     // formats may add streams as they read, discarded as they appear
     // (readVideoPacket).
     const int maxStreams = context_->max_streams;
-    context_->max_streams = static_cast<int>(context_->nb_streams) +
-                            (index >= 0 ? 0 : kStreamsFoundAfterHeader);
+    context_->max_streams =
+        static_cast<int>(context_->nb_streams) + (index >= 0 ? 0 : kStreamsFoundAfterHeader);
     const int probed = avformat_find_stream_info(context_.get(), options.get());
     context_->max_streams = maxStreams;
     interruption_.throwIfRequested();
@@ -191,9 +191,9 @@ Demuxer::Demuxer(const std::string& path, const Interruption& interruption, bool
       throwOversizedPicture(oversizedWidth, oversizedHeight, limitInputPixels);
     }
     if (probed < 0) {
-      throw SnapshotFailure(ErrorCode::ResourceContentBad,
-                            "cannot read the streams of the file: " +
-                                withoutPath(describeAvError(probed), path));
+      throw SnapshotFailure(
+          ErrorCode::ResourceContentBad,
+          "cannot read the streams of the file: " + withoutPath(describeAvError(probed), path));
     }
     if (index < 0) {
       index = findVideoStream();
@@ -320,8 +320,9 @@ int64_t Demuxer::toTimestamp(double milliseconds, AVRounding rounding) const {
   // Whole microseconds first: fractional milliseconds are allowed, finer is noise.
   const auto microseconds = static_cast<int64_t>(
       std::llround(std::clamp(milliseconds, -kFarthestMs, kFarthestMs) * 1000.0));
-  return saturatingAdd(origin_, av_rescale_q_rnd(microseconds, AV_TIME_BASE_Q, stream_->time_base,
-                                                 static_cast<AVRounding>(rounding | AV_ROUND_PASS_MINMAX)));
+  return saturatingAdd(origin_,
+                       av_rescale_q_rnd(microseconds, AV_TIME_BASE_Q, stream_->time_base,
+                                        static_cast<AVRounding>(rounding | AV_ROUND_PASS_MINMAX)));
 }
 
 int64_t Demuxer::firstTimestampAtOrAfter(double milliseconds) const {
@@ -334,9 +335,8 @@ int64_t Demuxer::lastTimestampAtOrBefore(double milliseconds) const {
 
 double Demuxer::toMilliseconds(int64_t timestamp) const {
   // A crafted file's timestamps may be anywhere in int64_t: no overflow.
-  const int64_t microseconds =
-      av_rescale_q(saturatingAdd(timestamp, -std::max(origin_, -INT64_MAX)), stream_->time_base,
-                   AV_TIME_BASE_Q);
+  const int64_t microseconds = av_rescale_q(
+      saturatingAdd(timestamp, -std::max(origin_, -INT64_MAX)), stream_->time_base, AV_TIME_BASE_Q);
   return static_cast<double>(microseconds) / 1000.0;
 }
 

@@ -1,9 +1,10 @@
-#include "ffmpeg_compat.h"
 #include "display_geometry.h"
 
 #include <algorithm>
 #include <cmath>
 #include <string>
+
+#include "ffmpeg_compat.h"
 
 extern "C" {
 #include <libavutil/display.h>
@@ -45,8 +46,8 @@ AVRational usableSampleAspectRatio(AVRational sampleAspectRatio) {
 }
 
 int clockwiseRotation(const AVStream* stream) {
-  const auto* matrix = reinterpret_cast<const int32_t*>(
-      compat::streamSideData(stream, AV_PKT_DATA_DISPLAYMATRIX));
+  const auto* matrix =
+      reinterpret_cast<const int32_t*>(compat::streamSideData(stream, AV_PKT_DATA_DISPLAYMATRIX));
   if (matrix == nullptr) {
     return 0;
   }
@@ -81,13 +82,11 @@ Size outputSize(Size display, int requestedWidth, int requestedHeight) {
   // In double: a side of 16384 times a display side of a few million fits.
   if (requestedWidth > 0) {
     const double height = static_cast<double>(requestedWidth) *
-                          static_cast<double>(display.height) /
-                          static_cast<double>(display.width);
+                          static_cast<double>(display.height) / static_cast<double>(display.width);
     return {requestedWidth, std::max<int64_t>(std::llround(std::min(height, 1e15)), 1)};
   }
   if (requestedHeight > 0) {
-    const double width = static_cast<double>(requestedHeight) *
-                         static_cast<double>(display.width) /
+    const double width = static_cast<double>(requestedHeight) * static_cast<double>(display.width) /
                          static_cast<double>(display.height);
     return {std::max<int64_t>(std::llround(std::min(width, 1e15)), 1), requestedHeight};
   }
@@ -116,8 +115,8 @@ void checkOutputSize(Size output, bool sizeRequested, const PixelLimits& limits)
   if (!tooMany && output.width <= kMaxImageSide && output.height <= kMaxImageSide) {
     return;
   }
-  const std::string what = sizeRequested ? "the requested image would be "
-                                         : "the video's pictures display at ";
+  const std::string what =
+      sizeRequested ? "the requested image would be " : "the video's pictures display at ";
   const ErrorCode code = sizeRequested ? ErrorCode::OutOfRange : ErrorCode::ResourceContentBad;
   if (tooMany) {
     throw SnapshotFailure(code, what + sizeText(output.width, output.height) + " (" +

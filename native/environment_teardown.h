@@ -69,8 +69,8 @@ class EnvironmentTeardown : public EnvironmentStop {
   napi_env env_;
   std::thread::id thread_;
   mutable std::atomic<bool> stopping_{false};
-  int syncCalls_ = 0;     // this environment's thread only
-  int asyncCalls_ = 0;    // this environment's thread only
+  int syncCalls_ = 0;              // this environment's thread only
+  int asyncCalls_ = 0;             // this environment's thread only
   uv_prepare_s* watch_ = nullptr;  // open while asyncCalls_ > 0
 };
 

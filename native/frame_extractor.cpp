@@ -1,4 +1,3 @@
-#include "ffmpeg_compat.h"
 #include "frame_extractor.h"
 
 #include <sys/stat.h>
@@ -7,6 +6,8 @@
 #include <cstdio>
 #include <cstring>
 #include <optional>
+
+#include "ffmpeg_compat.h"
 
 extern "C" {
 #include <libavutil/pixdesc.h>
@@ -97,10 +98,10 @@ std::vector<ExtractedFrame> FrameExtractor::extract(const FrameSelection& select
   // allocated for it; each decoded frame is checked again (RgbConverter).
   const AVCodecParameters* parameters = demuxer_.stream()->codecpar;
   checkInputSize(parameters->width, parameters->height, selection.limits);
-  const Size display = displaySize(
-      parameters->width, parameters->height,
-      av_guess_sample_aspect_ratio(demuxer_.context(), demuxer_.stream(), nullptr),
-      clockwiseRotation(demuxer_.stream()));
+  const Size display =
+      displaySize(parameters->width, parameters->height,
+                  av_guess_sample_aspect_ratio(demuxer_.context(), demuxer_.stream(), nullptr),
+                  clockwiseRotation(demuxer_.stream()));
   checkOutputSize(outputSize(display, selection.width, selection.height),
                   selection.width > 0 || selection.height > 0, selection.limits);
   selection_ = &selection;
@@ -237,9 +238,8 @@ std::optional<ExtractedFrame> FrameExtractor::exactFrameAt(double timeMs) {
   previousTarget_ = target;
   countingValid_ = false;
   // Counted frames must all come out of the decoder: none is skipped.
-  decoder_.skipNonReferenceFramesBefore(selection_->skipNonReference && !countFrames_
-                                            ? target
-                                            : AV_NOPTS_VALUE);
+  decoder_.skipNonReferenceFramesBefore(
+      selection_->skipNonReference && !countFrames_ ? target : AV_NOPTS_VALUE);
   if (!pendingAnswers || shouldSeekFor(target)) {
     if (!seekAndDecodeFirstFrame(target)) {
       return std::nullopt;

@@ -63,7 +63,8 @@ MallocTuning apply() {
   }
   // mallopt returns 1 on success. Setting the mmap threshold also fixes the
   // trim threshold at its default (128 KiB): neither slides any more.
-  tuning.applied = mallopt(M_ARENA_MAX, kArenaMax) == 1 && mallopt(M_MMAP_THRESHOLD, kMmapThreshold) == 1;
+  tuning.applied =
+      mallopt(M_ARENA_MAX, kArenaMax) == 1 && mallopt(M_MMAP_THRESHOLD, kMmapThreshold) == 1;
   if (tuning.applied) {
     tuning.arenaMax = kArenaMax;
     tuning.mmapThresholdBytes = kMmapThreshold;

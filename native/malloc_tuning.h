@@ -10,8 +10,8 @@ struct MallocTuning {
   bool applied = false;
   // Why not, when not applied: "FRAMESNAP_MALLOC_TUNING=0", "MALLOC_ARENA_MAX is set", "not glibc".
   std::string reason;
-  int arenaMax = 0;               // 0 when not applied
-  int mmapThresholdBytes = 0;     // 0 when not applied
+  int arenaMax = 0;            // 0 when not applied
+  int mmapThresholdBytes = 0;  // 0 when not applied
 };
 
 // Applies the tuning the first time it is called in the process (the addon

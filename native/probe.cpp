@@ -65,18 +65,19 @@ ProbeResult probeFile(const std::string& path, const Interruption& interruption,
   const AVRational rate =
       stream->avg_frame_rate.num > 0 ? stream->avg_frame_rate : stream->r_frame_rate;
   result.frameRate = rate.num > 0 && rate.den > 0 ? av_q2d(rate) : 0;
-  result.colorSpace = nameOr(
-      av_color_space_name(checkedEnum(parameters->color_space, AVCOL_SPC_NB, AVCOL_SPC_UNSPECIFIED)),
-      "unknown");
-  result.colorRange = nameOr(
-      av_color_range_name(checkedEnum(parameters->color_range, AVCOL_RANGE_NB, AVCOL_RANGE_UNSPECIFIED)),
-      "unknown");
-  result.colorPrimaries = nameOr(av_color_primaries_name(checkedEnum(
-                                     parameters->color_primaries, AVCOL_PRI_NB, AVCOL_PRI_UNSPECIFIED)),
-                                 "unknown");
-  result.colorTransfer = nameOr(
-      av_color_transfer_name(checkedEnum(parameters->color_trc, AVCOL_TRC_NB, AVCOL_TRC_UNSPECIFIED)),
-      "unknown");
+  result.colorSpace = nameOr(av_color_space_name(checkedEnum(parameters->color_space, AVCOL_SPC_NB,
+                                                             AVCOL_SPC_UNSPECIFIED)),
+                             "unknown");
+  result.colorRange = nameOr(av_color_range_name(checkedEnum(
+                                 parameters->color_range, AVCOL_RANGE_NB, AVCOL_RANGE_UNSPECIFIED)),
+                             "unknown");
+  result.colorPrimaries =
+      nameOr(av_color_primaries_name(
+                 checkedEnum(parameters->color_primaries, AVCOL_PRI_NB, AVCOL_PRI_UNSPECIFIED)),
+             "unknown");
+  result.colorTransfer = nameOr(av_color_transfer_name(checkedEnum(
+                                    parameters->color_trc, AVCOL_TRC_NB, AVCOL_TRC_UNSPECIFIED)),
+                                "unknown");
 
   const int entries = avformat_index_get_entries_count(stream);
   if (entries > 0) {

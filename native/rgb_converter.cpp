@@ -113,9 +113,9 @@ std::shared_ptr<RgbImage> RgbConverter::convert(const AVFrame* frame,
   bool fullRange = rawEnumValue(frame->color_range) == AVCOL_RANGE_JPEG;
   const AVPixelFormat sourceFormat =
       withoutJpegAlias(static_cast<AVPixelFormat>(frame->format), fullRange);
-  scaler_.reset(sws_getCachedContext(scaler_.release(), frame->width, frame->height, sourceFormat,
-                                     static_cast<int>(scaled.width), static_cast<int>(scaled.height), AV_PIX_FMT_RGB24, SWS_BICUBIC,
-                                     nullptr, nullptr, nullptr));
+  scaler_.reset(sws_getCachedContext(
+      scaler_.release(), frame->width, frame->height, sourceFormat, static_cast<int>(scaled.width),
+      static_cast<int>(scaled.height), AV_PIX_FMT_RGB24, SWS_BICUBIC, nullptr, nullptr, nullptr));
   if (!scaler_) {
     throw SnapshotFailure(
         ErrorCode::ResourceContentBad,
@@ -172,15 +172,17 @@ std::shared_ptr<RgbImage> RgbConverter::convert(const AVFrame* frame,
       throw SnapshotFailure(ErrorCode::ResourceContentBad,
                             "cannot convert the picture to RGB: " + describeAvError(sent));
     }
-    const int alignment = static_cast<int>(std::max(1u, sws_receive_slice_alignment(scaler_.get())));
+    const int alignment =
+        static_cast<int>(std::max(1u, sws_receive_slice_alignment(scaler_.get())));
     const int sliceRows = std::max(alignment, 256 / alignment * alignment);
     const int height = static_cast<int>(scaled.height);
     for (int y = 0; y < height; y += sliceRows) {
       if (interruption != nullptr) {
         interruption->throwIfRequested();
       }
-      const int received = sws_receive_slice(scaler_.get(), static_cast<unsigned>(y),
-                                             static_cast<unsigned>(std::min(sliceRows, height - y)));
+      const int received =
+          sws_receive_slice(scaler_.get(), static_cast<unsigned>(y),
+                            static_cast<unsigned>(std::min(sliceRows, height - y)));
       if (received < 0) {
         throw SnapshotFailure(ErrorCode::ResourceContentBad,
                               "cannot convert the picture to RGB: " + describeAvError(received));

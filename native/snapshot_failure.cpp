@@ -63,7 +63,8 @@ void captureFfmpegLog(void* avClass, int level, const char* format, va_list argu
   unsigned width = 0;
   unsigned height = 0;
   const size_t picture = text.find("Picture size ");
-  if (picture != std::string::npos && text.find("exceeds specified max pixel count") != std::string::npos &&
+  if (picture != std::string::npos &&
+      text.find("exceeds specified max pixel count") != std::string::npos &&
       std::sscanf(text.c_str() + picture, "Picture size %ux%u", &width, &height) == 2) {
     oversizedPicture = true;
     oversizedWidth = width;

@@ -10,7 +10,7 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 # 1. Debian packages: compilers, FFmpeg's libraries and headers, the ffmpeg CLI,
 #    and clang with its libFuzzer and sanitizer runtimes (npm run fuzz).
 packages=(g++ make cmake pkg-config libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg
-  clang libclang-rt-14-dev)
+  clang libclang-rt-14-dev clang-format)
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then

@@ -60,8 +60,8 @@ void writeInput(const uint8_t* data, size_t size) {
   }
   size_t written = 0;
   while (written < size) {
-    const ssize_t result = pwrite(inputFd, data + written, size - written,
-                                  static_cast<off_t>(written));
+    const ssize_t result =
+        pwrite(inputFd, data + written, size - written, static_cast<off_t>(written));
     if (result < 0 && errno == EINTR) {
       continue;
     }
@@ -91,7 +91,8 @@ void expected(const SnapshotFailure& failure, const char* step) {
   }
   const double cpuMs = processCpuMs() - inputStartCpuMs;
   if (cpuMs < deadlineMs / 2) {
-    std::fprintf(stderr, "framesnap-fuzz: %s timed out after %.0f ms of CPU time (a loaded machine)\n",
+    std::fprintf(stderr,
+                 "framesnap-fuzz: %s timed out after %.0f ms of CPU time (a loaded machine)\n",
                  step, cpuMs);
     return;
   }
@@ -105,18 +106,19 @@ void checkFrames(const std::vector<framesnap::ExtractedFrame>& frames,
   const std::string where(step);
   if (verbose) {
     say(where + ": " + std::to_string(frames.size()) + " frames" +
-      (frames.empty() || !frames[0].image ? std::string()
-                      : ", the first " + std::to_string(frames[0].image->width) + "x" +
-                            std::to_string(frames[0].image->height) + " at " +
-                            std::to_string(frames[0].timeMs) + " ms"));
+        (frames.empty() || !frames[0].image
+             ? std::string()
+             : ", the first " + std::to_string(frames[0].image->width) + "x" +
+                   std::to_string(frames[0].image->height) + " at " +
+                   std::to_string(frames[0].timeMs) + " ms"));
   }
   if (frames.size() > selection.timesMs.size()) {
     finding(where + ": more frames than times");
   }
   if (selection.frameType == framesnap::FrameType::Intra && !selection.stopAtEnd &&
       frames.size() != selection.timesMs.size()) {
-    finding(where + ": keyframe mode returned " + std::to_string(frames.size()) +
-            " frames for " + std::to_string(selection.timesMs.size()) + " times");
+    finding(where + ": keyframe mode returned " + std::to_string(frames.size()) + " frames for " +
+            std::to_string(selection.timesMs.size()) + " times");
   }
   for (size_t i = 0; i < frames.size(); ++i) {
     const auto& frame = frames[i];
@@ -130,8 +132,7 @@ void checkFrames(const std::vector<framesnap::ExtractedFrame>& frames,
     const int64_t width = image->width;
     const int64_t height = image->height;
     const bool wrongWidth = selection.width > 0 && width != selection.width;
-    const bool overLimits = width > framesnap::kMaxImageSide ||
-                            height > framesnap::kMaxImageSide ||
+    const bool overLimits = width > framesnap::kMaxImageSide || height > framesnap::kMaxImageSide ||
                             width * height > selection.limits.outputPixels;
     if (wrongWidth || overLimits || width < 1 || height < 1 ||
         image->pixels.size() != static_cast<size_t>(width * height * 3)) {
@@ -218,7 +219,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } catch (const SnapshotFailure& failure) {
     expected(failure, "extraction");
   } catch (const std::exception& other) {
-    finding(std::string("extraction threw an exception other than SnapshotFailure: ") + other.what());
+    finding(std::string("extraction threw an exception other than SnapshotFailure: ") +
+            other.what());
   }
   return 0;
 }

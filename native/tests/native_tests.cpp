@@ -20,8 +20,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -56,8 +56,7 @@ std::string clipsDir;
 std::string clip(const std::string& name) { return clipsDir + "/" + name; }
 std::string badFile(const std::string& name) { return clipsDir + "/bad/" + name; }
 
-FrameSelection pick(std::vector<double> timesMs, FrameType type, int width = 0,
-                      int height = 0) {
+FrameSelection pick(std::vector<double> timesMs, FrameType type, int width = 0, int height = 0) {
   FrameSelection selection;
   selection.timesMs = std::move(timesMs);
   selection.frameType = type;
@@ -196,8 +195,8 @@ std::string withJpegSize(std::string bytes, int width, int height) {
             "\xff\xd9";
   }
   for (size_t at = 0; at + 9 < bytes.size(); ++at) {
-    if (static_cast<uint8_t>(bytes[at]) == 0xFF &&
-        (static_cast<uint8_t>(bytes[at + 1]) == 0xC0 || static_cast<uint8_t>(bytes[at + 1]) == 0xC2)) {
+    if (static_cast<uint8_t>(bytes[at]) == 0xFF && (static_cast<uint8_t>(bytes[at + 1]) == 0xC0 ||
+                                                    static_cast<uint8_t>(bytes[at + 1]) == 0xC2)) {
       bytes[at + 5] = static_cast<char>(height >> 8);
       bytes[at + 6] = static_cast<char>(height & 0xFF);
       bytes[at + 7] = static_cast<char>(width >> 8);
@@ -442,8 +441,7 @@ TEST("times: past 1e12 ms are past the end, in both modes, for any finite time")
 TEST("errors: a missing file is ResourceNotFound") {
   const std::string missing = clip("no-such-clip.mp4");
   EXPECT_FAILURE(ErrorCode::ResourceNotFound, probeFile(missing, Interruption()));
-  EXPECT_FAILURE(ErrorCode::ResourceNotFound,
-                 extract(missing, pick({0}, FrameType::Normal)));
+  EXPECT_FAILURE(ErrorCode::ResourceNotFound, extract(missing, pick({0}, FrameType::Normal)));
   EXPECT_FAILURE(ErrorCode::ResourceNotFound, identifyFile(missing, 0));
   // A path through a regular file (ENOTDIR).
   EXPECT_FAILURE(ErrorCode::ResourceNotFound,
@@ -523,20 +521,25 @@ TEST("errors: a folder, a long name and a link loop get a parameter or permissio
 
 TEST("errors: one errno table for stat and FFmpeg") {
   const std::vector<std::pair<int, ErrorCode>> table = {
-      {ENOENT, ErrorCode::ResourceNotFound},    {ENOTDIR, ErrorCode::ResourceNotFound},
-      {EACCES, ErrorCode::PermissionDenied},    {EPERM, ErrorCode::PermissionDenied},
-      {ELOOP, ErrorCode::PermissionDenied},     {ENAMETOOLONG, ErrorCode::InvalidParameter},
-      {ENOMEM, ErrorCode::Internal},            {EIO, ErrorCode::ResourceContentBad},
+      {ENOENT, ErrorCode::ResourceNotFound},
+      {ENOTDIR, ErrorCode::ResourceNotFound},
+      {EACCES, ErrorCode::PermissionDenied},
+      {EPERM, ErrorCode::PermissionDenied},
+      {ELOOP, ErrorCode::PermissionDenied},
+      {ENAMETOOLONG, ErrorCode::InvalidParameter},
+      {ENOMEM, ErrorCode::Internal},
+      {EIO, ErrorCode::ResourceContentBad},
       {EOVERFLOW, ErrorCode::ResourceContentBad},
   };
   for (const auto& [error, code] : table) {
-    CHECK_EQ(std::string(errorCodeName(errorCodeForErrno(error))), std::string(errorCodeName(code)));
+    CHECK_EQ(std::string(errorCodeName(errorCodeForErrno(error))),
+             std::string(errorCodeName(code)));
     CHECK_EQ(std::string(errorCodeName(errorCodeForAvError(AVERROR(error)))),
              std::string(errorCodeName(code)));
   }
   // FFmpeg's own errors are about the content.
-  for (const int averror : {AVERROR_INVALIDDATA, AVERROR_EOF, AVERROR_DECODER_NOT_FOUND,
-                            AVERROR_PATCHWELCOME}) {
+  for (const int averror :
+       {AVERROR_INVALIDDATA, AVERROR_EOF, AVERROR_DECODER_NOT_FOUND, AVERROR_PATCHWELCOME}) {
     CHECK_EQ(std::string(errorCodeName(errorCodeForAvError(averror))),
              std::string("InvalidParameter.ResourceContentBad"));
   }
@@ -544,14 +547,16 @@ TEST("errors: one errno table for stat and FFmpeg") {
 
 TEST("errors: messages carry no path, heap address or format list") {
   // FFmpeg's own line is quoted without its "@ 0x..." context address.
-  const std::string truncated = failureOf([&] { probeFile(badFile("truncated.mp4"), Interruption()); });
+  const std::string truncated =
+      failureOf([&] { probeFile(badFile("truncated.mp4"), Interruption()); });
   CHECK_EQ(truncated,
            std::string("InvalidParameter.ResourceContentBad: cannot open the file as a video: "
                        "Invalid data found when processing input ([mov,mp4,m4a,3gp,3g2,mj2] moov "
                        "atom not found)"));
   // A PNG is a picture format that is not on the list: the list is not quoted.
   const std::string png = failureOf([&] { probeFile(badFile("picture.png"), Interruption()); });
-  CHECK(png.rfind("InvalidParameter.ResourceContentBad: cannot open the file as a video: ", 0) == 0);
+  CHECK(png.rfind("InvalidParameter.ResourceContentBad: cannot open the file as a video: ", 0) ==
+        0);
   CHECK(png.find("whitelist") == std::string::npos);
   CHECK(png.find("matroska") == std::string::npos);
   CHECK(png.find("@ 0x") == std::string::npos);
@@ -661,7 +666,9 @@ TEST("limits: a 16000x16000 MJPEG is refused naming limitInputPixels") {
   writeFile(badFile("growing.mjpeg"), growing);
   CHECK_EQ(timesOf(extract(badFile("growing.mjpeg"), pick({0, 360}, FrameType::Normal))),
            (std::vector<double>{0, 360}));
-  CHECK_EQ(failureOf([&] { extract(badFile("growing.mjpeg"), pick({0, 400}, FrameType::Normal)); }),
+  CHECK_EQ(failureOf([&] {
+             extract(badFile("growing.mjpeg"), pick({0, 400}, FrameType::Normal));
+           }),
            std::string("InvalidParameter.ResourceContentBad: a frame of the video is 16000x16000, "
                        "over limitInputPixels (67108864)"));
   // In Matroska, whose header states the size: refused at open, before decoding.
@@ -917,9 +924,8 @@ TEST("interruption: a deadline inside the conversion of a huge picture is TimedO
   std::fprintf(stderr, "    (stopped after %.0f ms)\n", millisecondsSince(start));
   // The converter starts afresh after the interruption.
   FrameExtractor extractor(identifyFile(clip("h264.mp4"), 0), Interruption());
-  EXPECT_FAILURE(ErrorCode::TimedOut,
-                 extractor.extract(pick({0}, FrameType::Normal, 4096, 4096),
-                                   Interruption(nullptr, nullptr, 30)));
+  EXPECT_FAILURE(ErrorCode::TimedOut, extractor.extract(pick({0}, FrameType::Normal, 4096, 4096),
+                                                        Interruption(nullptr, nullptr, 30)));
   const auto small = extractor.extract(pick({0}, FrameType::Normal, 64, 48), Interruption());
   checkSameFrames(small, extract(clip("h264.mp4"), pick({0}, FrameType::Normal, 64, 48)));
 }
@@ -957,8 +963,8 @@ TEST("threads: concurrent calls on separate files give the same answers") {
   for (size_t i = 0; i < results.size(); ++i) {
     threads.emplace_back([&, i] {
       try {
-        results[i] = extract(i % 2 == 0 ? clip("h264.mp4") : clip("mpeg2.ts"), selection,
-                             Interruption(), 1);
+        results[i] =
+            extract(i % 2 == 0 ? clip("h264.mp4") : clip("mpeg2.ts"), selection, Interruption(), 1);
       } catch (const std::exception& error) {
         errors[i] = error.what();
       }
@@ -987,9 +993,9 @@ int main(int argc, char** argv) {
                  argv[0]);
     return 2;
   }
-  for (const char* name : {"h264.mp4", "mpeg2.ts", "long.mp4", "vp9-1080p.mp4", "h264-at-10s.mkv",
-                           "h264.h264", "mpeg2.m2v", "hevc.mkv", "hevc.hevc", "mjpeg.mjpeg",
-                           "mjpeg.mkv", "streams.ts"}) {
+  for (const char* name :
+       {"h264.mp4", "mpeg2.ts", "long.mp4", "vp9-1080p.mp4", "h264-at-10s.mkv", "h264.h264",
+        "mpeg2.m2v", "hevc.mkv", "hevc.hevc", "mjpeg.mjpeg", "mjpeg.mkv", "streams.ts"}) {
     struct stat status {};
     if (stat(clip(name).c_str(), &status) != 0) {
       std::fprintf(stderr, "missing clip %s: run scripts/native-tests.sh\n", clip(name).c_str());
@@ -1021,7 +1027,8 @@ TEST("compat: the list of demuxers that seek by generic search matches their rea
       continue;
     }
     ++checked;
-    if (!CHECK(compat::seeksByGenericSearch(format) == compat::seeksByGenericSearchFromFields(format))) {
+    if (!CHECK(compat::seeksByGenericSearch(format) ==
+               compat::seeksByGenericSearchFromFields(format))) {
       std::fprintf(stderr, "  demuxer %s\n", format->name);
     }
   }

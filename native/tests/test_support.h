@@ -66,8 +66,8 @@ bool checkEqual(const A& actual, const B& expected, const char* actualText,
     return true;
   }
   reportFailure(file, line,
-                std::string(actualText) + " == " + expectedText + "\n      actual:   " +
-                    show(actual) + "\n      expected: " + show(expected));
+                std::string(actualText) + " == " + expectedText +
+                    "\n      actual:   " + show(actual) + "\n      expected: " + show(expected));
   return false;
 }
 
@@ -80,17 +80,17 @@ inline bool expectFailure(const std::function<void()>& body, ErrorCode expected,
       return true;
     }
     reportFailure(file, line,
-                  std::string(bodyText) + "\n      threw " + errorCodeName(failure.code()) +
-                      " (" + failure.what() + "), expected " + errorCodeName(expected));
+                  std::string(bodyText) + "\n      threw " + errorCodeName(failure.code()) + " (" +
+                      failure.what() + "), expected " + errorCodeName(expected));
     return false;
   } catch (const std::exception& other) {
     reportFailure(file, line,
                   std::string(bodyText) + "\n      threw a non-SnapshotFailure: " + other.what());
     return false;
   }
-  reportFailure(file, line,
-                std::string(bodyText) + "\n      threw nothing, expected " +
-                    errorCodeName(expected));
+  reportFailure(
+      file, line,
+      std::string(bodyText) + "\n      threw nothing, expected " + errorCodeName(expected));
   return false;
 }
 
@@ -133,23 +133,22 @@ inline int runAllTests(const std::string& filter) {
 #define FS_CONCAT_INNER(a, b) a##b
 #define FS_CONCAT(a, b) FS_CONCAT_INNER(a, b)
 
-#define TEST(name)                                                                       \
-  static void FS_CONCAT(test_, __LINE__)();                                              \
-  static const ::framesnap::testing::Registrar FS_CONCAT(registrar_, __LINE__)(          \
-      name, &FS_CONCAT(test_, __LINE__));                                                \
+#define TEST(name)                                                              \
+  static void FS_CONCAT(test_, __LINE__)();                                     \
+  static const ::framesnap::testing::Registrar FS_CONCAT(registrar_, __LINE__)( \
+      name, &FS_CONCAT(test_, __LINE__));                                       \
   static void FS_CONCAT(test_, __LINE__)()
 
-#define CHECK(condition)                                                                 \
-  ((condition) ? true                                                                    \
-               : (::framesnap::testing::reportFailure(__FILE__, __LINE__,                \
-                                                      "CHECK(" #condition ") failed"),   \
-                  false))
+#define CHECK(condition)                                                                           \
+  ((condition)                                                                                     \
+       ? true                                                                                      \
+       : (::framesnap::testing::reportFailure(__FILE__, __LINE__, "CHECK(" #condition ") failed"), \
+          false))
 
-#define CHECK_EQ(actual, expected)                                                       \
-  ::framesnap::testing::checkEqual((actual), (expected), #actual, #expected, __FILE__,   \
-                                   __LINE__)
+#define CHECK_EQ(actual, expected) \
+  ::framesnap::testing::checkEqual((actual), (expected), #actual, #expected, __FILE__, __LINE__)
 
 // EXPECT_FAILURE(ErrorCode::X, statement;) : the statement throws SnapshotFailure X.
-#define EXPECT_FAILURE(code, ...)                                                        \
-  ::framesnap::testing::expectFailure([&]() { __VA_ARGS__; }, (code), #__VA_ARGS__,      \
-                                      __FILE__, __LINE__)
+#define EXPECT_FAILURE(code, ...)                                                             \
+  ::framesnap::testing::expectFailure([&]() { __VA_ARGS__; }, (code), #__VA_ARGS__, __FILE__, \
+                                      __LINE__)
