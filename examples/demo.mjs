@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { findFfmpeg } from '../dist/core/ffmpeg-cli.js';
+import { findFfmpeg } from '../scripts/clips.mjs';
 import { probe, snapshot, snapshots, snapshotSync, SnapshotService } from '../dist/index.js';
 
 const outputDir = 'demo-output';
