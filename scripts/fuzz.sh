@@ -85,7 +85,11 @@ build() {
   fi
   local sources=() source object objects=() relink=0
   for source in native/*.cpp; do
-    [[ $source == native/binding.cpp ]] || sources+=("$source")
+    case $source in
+      # The binding's files (Node-API: its headers are not on this path).
+      native/binding.cpp | native/binding_*.cpp | native/environment_teardown.cpp) ;;
+      *) sources+=("$source") ;;
+    esac
   done
   sources+=(native/fuzz/fuzz_core.cpp)
   for source in "${sources[@]}"; do
