@@ -18,8 +18,28 @@ mkdirSync(outputDir, { recursive: true });
 if (!existsSync(sample)) {
   console.log(`making ${sample} (once): 200 s of 640x360 H.264 with B-frames, a keyframe every 2 s`);
   execFileSync(findFfmpeg(), [
-    '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-t', '200',
-    '-c:v', 'libx264', '-preset', 'superfast', '-crf', '28', '-g', '60', '-bf', '3', '-pix_fmt', 'yuv420p', sample,
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=640x360:rate=30',
+    '-t',
+    '200',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'superfast',
+    '-crf',
+    '28',
+    '-g',
+    '60',
+    '-bf',
+    '3',
+    '-pix_fmt',
+    'yuv420p',
+    sample,
   ]);
 }
 
@@ -51,7 +71,8 @@ console.log(JSON.stringify(single, null, 2));
 const series = await timed('submitSnapshotJob, asynchronous: Num 10, Interval 20 s (answer)', () =>
   service.submitSnapshotJob({
     Input,
-    SnapshotConfig: '{"OutputFile":{"Bucket":"example-001","Location":"oss-cn-hangzhou","Object":"{Count}.jpg"},"Time":"5","Num":"10","Interval":"20"}',
+    SnapshotConfig:
+      '{"OutputFile":{"Bucket":"example-001","Location":"oss-cn-hangzhou","Object":"{Count}.jpg"},"Time":"5","Num":"10","Interval":"20"}',
   }),
 );
 console.log(JSON.stringify(series, null, 2));
@@ -62,7 +83,9 @@ await service.close();
 
 // ---- The low-level API ----------------------------------------------------
 const info = await timed(`probe ${sample}`, () => probe(sample));
-console.log(`  ${info.codecName} ${info.width}x${info.height} ${info.frameRate} fps, ${info.durationMs} ms, ${info.keyframeCount} keyframes`);
+console.log(
+  `  ${info.codecName} ${info.width}x${info.height} ${info.frameRate} fps, ${info.durationMs} ms, ${info.keyframeCount} keyframes`,
+);
 
 const keyframe = await timed('snapshot at 5000 ms, keyframe at or before (intra)', () =>
   snapshot(sample, { time: 5000, frameType: 'intra', resolveWithObject: true }),

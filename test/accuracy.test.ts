@@ -243,7 +243,13 @@ describe.each(CODECS)('%s', (codec) => {
     const { path, reference } = await load(codec);
     for (const time of [0, 1010, 2519, LAST_FRAME_MS]) {
       const index = frameType === 'normal' ? exactFrameIndex(reference, time) : keyframeIndexBefore(reference, time);
-      const expected = { timeMs: reference.times[index]!, keyframe: reference.keyframes[index]!, width: WIDTH, height: HEIGHT, format: 'jpeg' };
+      const expected = {
+        timeMs: reference.times[index]!,
+        keyframe: reference.keyframes[index]!,
+        width: WIDTH,
+        height: HEIGHT,
+        format: 'jpeg',
+      };
       const result = await snapshot(path, { time, frameType, resolveWithObject: true });
       const blocking = snapshotSync(path, { time, frameType, resolveWithObject: true });
       for (const { data, info } of [result, blocking]) {

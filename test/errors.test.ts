@@ -13,15 +13,7 @@ import { promisify } from 'node:util';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import {
-  probe,
-  probeSync,
-  SnapshotError,
-  snapshot,
-  snapshots,
-  snapshotsSync,
-  snapshotSync,
-} from '../dist/index.js';
+import { probe, probeSync, SnapshotError, snapshot, snapshots, snapshotsSync, snapshotSync } from '../dist/index.js';
 import { shortenSubject } from '../dist/core/errors.js';
 import { fixture, jpegToRgb } from './fixtures.js';
 
@@ -113,7 +105,7 @@ async function failureOf(twin: Twin, run: () => unknown): Promise<SnapshotError>
   try {
     returned = run();
   } catch (error) {
-    if (!twin.sync) throw new Error(`${twin.name} threw synchronously instead of rejecting: ${String(error)}`);
+    if (!twin.sync) throw new Error(`${twin.name} threw synchronously instead of rejecting: ${String(error)}`, { cause: error });
     return error as SnapshotError;
   }
   if (twin.sync) throw new Error(`${twin.name} returned instead of throwing`);
@@ -427,7 +419,8 @@ const VALIDATION: Invalid[] = [
   {
     name: 'frameType unknown',
     twins: [...SNAPSHOT_TWINS, ...SERIES_TWINS].filter((twin) => twin.frameType === 'intra'),
-    call: (twin) => raw(twin, h264, twin.name.startsWith('snapshots') ? { times: [0], frameType: 'exact' } : { time: 0, frameType: 'exact' }),
+    call: (twin) =>
+      raw(twin, h264, twin.name.startsWith('snapshots') ? { times: [0], frameType: 'exact' } : { time: 0, frameType: 'exact' }),
     code: 'InvalidParameter',
     message: 'Expected one of intra, normal for frameType but received "exact"',
   },
@@ -435,14 +428,23 @@ const VALIDATION: Invalid[] = [
     name: 'a signal given to a blocking twin',
     twins: TWINS.filter((twin) => twin.name.startsWith('snapshotSync') || twin.name.startsWith('snapshotsSync')),
     call: (twin) =>
-      raw(twin, h264, withFrameType(twin, { ...(twin.name.startsWith('snapshots') ? { times: [0] } : { time: 0 }), signal: new AbortController().signal })),
+      raw(
+        twin,
+        h264,
+        withFrameType(twin, {
+          ...(twin.name.startsWith('snapshots') ? { times: [0] } : { time: 0 }),
+          signal: new AbortController().signal,
+        }),
+      ),
     code: 'InvalidParameter',
     message: 'Expected no signal (a blocking call cannot be aborted; use timeoutMs) for signal but received "an AbortSignal"',
   },
 ];
 
 describe('validation', () => {
-  const cases = VALIDATION.flatMap((invalid) => invalid.twins.map((twin) => ({ invalid, twin, label: `${invalid.name} via ${twin.name}` })));
+  const cases = VALIDATION.flatMap((invalid) =>
+    invalid.twins.map((twin) => ({ invalid, twin, label: `${invalid.name} via ${twin.name}` })),
+  );
 
   it.each(cases)('$label', async ({ invalid, twin }) => {
     const error = await failureOf(twin, () => invalid.call(twin));
@@ -471,7 +473,10 @@ describe('cancellation', () => {
     ['snapshot intra', () => snapshot(h264, { time: 1000, frameType: 'intra', signal: AbortSignal.abort() })],
     ['snapshot normal', () => snapshot(h264, { time: 1000, frameType: 'normal', signal: AbortSignal.abort() })],
     ['snapshots intra', () => snapshots(h264, { times: [0, 1000], frameType: 'intra', signal: AbortSignal.abort() })],
-    ['snapshots normal', () => snapshots(h264, { times: EVERY_FRAME, frameType: 'normal', signal: AbortSignal.abort(new Error('a reason')) })],
+    [
+      'snapshots normal',
+      () => snapshots(h264, { times: EVERY_FRAME, frameType: 'normal', signal: AbortSignal.abort(new Error('a reason')) }),
+    ],
   ] as const)('an already aborted signal: %s rejects with Aborted', async (_name, call) => {
     const error = await failureOf(ASYNC, call);
     expectSnapshotError(error, 'Aborted', CANCELLED);

@@ -65,7 +65,11 @@ describe.each(IMAGE_FORMATS)('format %s', (format) => {
     for (const data of results) {
       expect(MAGIC[format](data)).toBe(true);
       const back = await readBack(data);
-      expect({ format: back.format, width: back.width, height: back.height }).toEqual({ format: SHARP_FORMAT[format], width: 160, height: 120 });
+      expect({ format: back.format, width: back.width, height: back.height }).toEqual({
+        format: SHARP_FORMAT[format],
+        width: 160,
+        height: 120,
+      });
       // PNG is the decoded frame, exactly; a lossy image is nearer to it than
       // to the frames before and after (4:2:0 chroma of testsrc2's sharp
       // colour edges costs JPEG and WebP an MSE of about 220 at quality 90).
@@ -129,12 +133,23 @@ describe('bad formats', () => {
 
   test('encodeImage names the format sharp failed on', async () => {
     const pixels = { width: 10, height: 10, rgb: Buffer.alloc(300) };
-    for (const [format, name] of [['jpeg', 'JPEG'], ['webp', 'WebP'], ['avif', 'AVIF']] as const) {
+    for (const [format, name] of [
+      ['jpeg', 'JPEG'],
+      ['webp', 'WebP'],
+      ['avif', 'AVIF'],
+    ] as const) {
       const error = await failure(() => encodeImage(pixels, { format, quality: 1000 }));
       expect(error.code).toBe('InternalError');
-      expect(error.message).toMatch(new RegExp(`^the ${name} encoder failed on a 10x10 image: Expected integer between 1 and 100 for quality but received 1000 of type number$`));
+      expect(error.message).toMatch(
+        new RegExp(
+          `^the ${name} encoder failed on a 10x10 image: Expected integer between 1 and 100 for quality but received 1000 of type number$`,
+        ),
+      );
     }
-    expect(await failure(() => encodeImage(pixels, { format: 'bmp' as never }))).toEqual({ code: 'InternalError', message: 'cannot encode an image as bmp' });
+    expect(await failure(() => encodeImage(pixels, { format: 'bmp' as never }))).toEqual({
+      code: 'InternalError',
+      message: 'cannot encode an image as bmp',
+    });
   });
 
   test('encodeImage ignores a quality for png and defaults to jpeg', async () => {
@@ -145,7 +160,7 @@ describe('bad formats', () => {
 });
 
 describe('one sharp', () => {
-  test('loadSharp gives one module, with libvips\' operation cache off', async () => {
+  test("loadSharp gives one module, with libvips' operation cache off", async () => {
     const first = await loadSharp();
     expect(await loadSharp()).toBe(first);
     const cache = first.cache() as { memory: { max: number }; items: { max: number }; files: { max: number } };

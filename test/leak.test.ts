@@ -44,11 +44,9 @@ beforeAll(async () => {
 });
 
 async function measure(options: { calls: number; warmUp: number; failingOnly?: boolean }): Promise<LeakReport> {
-  const { stdout } = await runFile(
-    process.execPath,
-    ['--expose-gc', LEAK_CHILD, JSON.stringify({ clips, bad, ...options })],
-    { timeout: 90_000 },
-  );
+  const { stdout } = await runFile(process.execPath, ['--expose-gc', LEAK_CHILD, JSON.stringify({ clips, bad, ...options })], {
+    timeout: 90_000,
+  });
   return JSON.parse(stdout) as LeakReport;
 }
 

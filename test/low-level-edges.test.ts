@@ -70,11 +70,31 @@ async function expectFailure(call: () => unknown, code: string, message: string)
 
 describe('pixel limits as options', () => {
   const BAD_VALUES: [string, unknown, string, string][] = [
-    ['limitInputPixels', 0, 'InvalidParameter.OutOfRange', 'Expected an integer between 1 and 2147483647 for limitInputPixels but received 0'],
-    ['limitInputPixels', 2 ** 31, 'InvalidParameter.OutOfRange', 'Expected an integer between 1 and 2147483647 for limitInputPixels but received 2147483648'],
+    [
+      'limitInputPixels',
+      0,
+      'InvalidParameter.OutOfRange',
+      'Expected an integer between 1 and 2147483647 for limitInputPixels but received 0',
+    ],
+    [
+      'limitInputPixels',
+      2 ** 31,
+      'InvalidParameter.OutOfRange',
+      'Expected an integer between 1 and 2147483647 for limitInputPixels but received 2147483648',
+    ],
     ['limitInputPixels', 1.5, 'InvalidParameter', 'Expected an integer between 1 and 2147483647 for limitInputPixels but received 1.5'],
-    ['limitOutputPixels', '1000', 'InvalidParameter', 'Expected an integer between 1 and 2147483647 for limitOutputPixels but received "1000"'],
-    ['limitOutputPixels', -1, 'InvalidParameter.OutOfRange', 'Expected an integer between 1 and 2147483647 for limitOutputPixels but received -1'],
+    [
+      'limitOutputPixels',
+      '1000',
+      'InvalidParameter',
+      'Expected an integer between 1 and 2147483647 for limitOutputPixels but received "1000"',
+    ],
+    [
+      'limitOutputPixels',
+      -1,
+      'InvalidParameter.OutOfRange',
+      'Expected an integer between 1 and 2147483647 for limitOutputPixels but received -1',
+    ],
   ];
   it.each(TWINS.flatMap(([twin, call]) => BAD_VALUES.map(([name, value, code, message]) => ({ twin, call, name, value, code, message }))))(
     '$twin refuses $name $value',
@@ -120,7 +140,7 @@ describe('pixel limits as options', () => {
     );
   });
 
-  it('inherited limits do not count: only the options object\'s own properties', async () => {
+  it("inherited limits do not count: only the options object's own properties", async () => {
     const options = Object.assign(Object.create({ limitInputPixels: 1, limitOutputPixels: 1 }) as object, { time: 0 });
     const { width } = await jpegToRgb(await snapshot(h264, options as { time: number }));
     expect(width).toBe(320);
@@ -210,7 +230,9 @@ describe('messages name the path, shortened, and leak nothing', () => {
     const error = await failureOf(() => call(path, {}));
     expect(error.code).toBe('InvalidParameter.ResourceNotFound');
     expect(error.message).toMatch(
-      new RegExp(`^${scratch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/a\\\\x0ab\\\\x0d\\\\x1b\\.mp4: cannot open the file( as a video)?: No such file or directory$`),
+      new RegExp(
+        `^${scratch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/a\\\\x0ab\\\\x0d\\\\x1b\\.mp4: cannot open the file( as a video)?: No such file or directory$`,
+      ),
     );
   });
 
@@ -255,14 +277,20 @@ describe('the encoder fails with SnapshotErrors', () => {
 
   it('pixels that are not width x height RGB triplets are an InternalError', async () => {
     const frame = { requestedMs: 0, timeMs: 0, keyframe: true, width: 10, height: 10, rgb: Buffer.alloc(299) };
-    await expectFailure(() => encodeImage(frame, { quality: 90 }), 'InternalError', 'cannot encode 299 bytes as a 10x10 RGB image (300 bytes)');
+    await expectFailure(
+      () => encodeImage(frame, { quality: 90 }),
+      'InternalError',
+      'cannot encode 299 bytes as a 10x10 RGB image (300 bytes)',
+    );
   });
 
   it("sharp's own failure is an InternalError that says what it was encoding", async () => {
     const frame = { requestedMs: 0, timeMs: 0, keyframe: true, width: 10, height: 10, rgb: Buffer.alloc(300) };
     const error = await failureOf(() => encodeImage(frame, { quality: 1000 }));
     expect(error.code).toBe('InternalError');
-    expect(error.message).toMatch(/^the JPEG encoder failed on a 10x10 image: Expected integer between 1 and 100 for quality but received 1000 of type number$/);
+    expect(error.message).toMatch(
+      /^the JPEG encoder failed on a 10x10 image: Expected integer between 1 and 100 for quality but received 1000 of type number$/,
+    );
   });
 });
 
@@ -312,7 +340,7 @@ describe('snapshots() in batches', () => {
     );
   });
 
-  it("peak memory does not grow with the number of times (every frame at 1920x1080, in a child)", async () => {
+  it('peak memory does not grow with the number of times (every frame at 1920x1080, in a child)', async () => {
     // 100 distinct frames upscaled to 1920x1080: 6.2 MB of RGB each, 622 MB if
     // all were kept; the child reports its peak RSS after one warm-up image and after all.
     const { stdout } = await runFile(process.execPath, [MEMORY_CHILD, h264], { timeout: 120_000 });
@@ -345,7 +373,10 @@ describe('answers at the deadline and on abort', () => {
     const startedAt = Date.now();
     const error = await failureOf(() => snapshots(h264, { ...HEAVY, timeoutMs }));
     const late = Date.now() - startedAt - timeoutMs;
-    expect({ code: error.code, message: error.message }).toEqual({ code: 'SnapshotTimeOut', message: 'the snapshot ran past its deadline' });
+    expect({ code: error.code, message: error.message }).toEqual({
+      code: 'SnapshotTimeOut',
+      message: 'the snapshot ran past its deadline',
+    });
     // Due within 100 ms; measured here 2-80 ms late on a loaded machine (hundreds of ms
     // when the encodes under way were awaited). The bound is generous for loaded machines.
     expect(late, `${late} ms late with a deadline of ${timeoutMs} ms`).toBeLessThan(250);

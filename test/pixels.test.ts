@@ -15,15 +15,7 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, test } from 'vitest';
 
 import { probe, probeSync, snapshot, snapshots, snapshotSync, snapshotsSync, SnapshotError } from '../dist/index.js';
-import {
-  exactFrameIndex,
-  FFMPEG,
-  fixture,
-  jpegToRgb,
-  meanSquaredError,
-  referenceFrames,
-  type ReferenceFrames,
-} from './fixtures.js';
+import { exactFrameIndex, FFMPEG, fixture, jpegToRgb, meanSquaredError, referenceFrames, type ReferenceFrames } from './fixtures.js';
 
 const run = promisify(execFile);
 
@@ -33,7 +25,9 @@ const MAX_SAME_MSE = 20;
 
 /** Decodes raw RGB through sharp's JPEG encoder and back, as framesnap's output would be. */
 async function throughJpeg(rgb: Buffer, width: number, height: number): Promise<Buffer> {
-  const jpeg = await sharp(rgb, { raw: { width, height, channels: 3 } }).jpeg({ quality: QUALITY }).toBuffer();
+  const jpeg = await sharp(rgb, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: QUALITY })
+    .toBuffer();
   return (await jpegToRgb(jpeg)).rgb;
 }
 
@@ -42,11 +36,20 @@ async function cliFrame(path: string, index: number, { filter = '', autorotate =
   const { stdout } = await run(
     FFMPEG,
     [
-      '-v', 'error',
+      '-v',
+      'error',
       ...(autorotate ? [] : ['-noautorotate']),
-      '-i', path,
-      '-vf', `select=eq(n\\,${index})${filter}`,
-      '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-',
+      '-i',
+      path,
+      '-vf',
+      `select=eq(n\\,${index})${filter}`,
+      '-frames:v',
+      '1',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      '-',
     ],
     { encoding: 'buffer', maxBuffer: 1 << 26 },
   );
@@ -54,7 +57,11 @@ async function cliFrame(path: string, index: number, { filter = '', autorotate =
 }
 
 /** The MSE of a snapshot against reference frame `index` and its two neighbours, all JPEG-encoded alike. */
-async function frameDistances(rgb: Buffer, reference: ReferenceFrames, index: number): Promise<{ exact: number; nearestNeighbour: number }> {
+async function frameDistances(
+  rgb: Buffer,
+  reference: ReferenceFrames,
+  index: number,
+): Promise<{ exact: number; nearestNeighbour: number }> {
   const encoded = (i: number) => throughJpeg(reference.frames[i]!, reference.width, reference.height);
   const exact = meanSquaredError(rgb, await encoded(index));
   const neighbours: number[] = [];
@@ -65,7 +72,13 @@ async function frameDistances(rgb: Buffer, reference: ReferenceFrames, index: nu
 }
 
 /** Takes `normal` snapshots at `times` and checks each against the reference decode at that size. */
-async function expectExactFrames(path: string, times: number[], width: number, height: number, size: { width?: number; height?: number } = {}): Promise<void> {
+async function expectExactFrames(
+  path: string,
+  times: number[],
+  width: number,
+  height: number,
+  size: { width?: number; height?: number } = {},
+): Promise<void> {
   const reference = await referenceFrames(path, width, height);
   const shots = await snapshots(path, { times, frameType: 'normal', ...size });
   for (const shot of shots) {
@@ -212,16 +225,52 @@ describe('BT.709 colour', () => {
 });
 
 describe('option validation', () => {
-  const allowedSingle = 'time, frameType, width, height, format, quality, timeoutMs, signal, threads, limitInputPixels, limitOutputPixels, resolveWithObject';
+  const allowedSingle =
+    'time, frameType, width, height, format, quality, timeoutMs, signal, threads, limitInputPixels, limitOutputPixels, resolveWithObject';
   const allowedMany = 'times, frameType, width, height, format, quality, timeoutMs, signal, threads, limitInputPixels, limitOutputPixels';
   const cases: { name: string; options: Record<string, unknown>; code: string; message: string }[] = [
-    { name: 'width 5000', options: { width: 5000 }, code: 'InvalidParameter.OutOfRange', message: 'Expected an integer between 8 and 4096 for width but received 5000' },
-    { name: 'width 7', options: { width: 7 }, code: 'InvalidParameter.OutOfRange', message: 'Expected an integer between 8 and 4096 for width but received 7' },
-    { name: 'width 10.5', options: { width: 10.5 }, code: 'InvalidParameter', message: 'Expected an integer between 8 and 4096 for width but received 10.5' },
-    { name: 'width "320"', options: { width: '320' }, code: 'InvalidParameter', message: 'Expected an integer between 8 and 4096 for width but received "320"' },
-    { name: 'height 4097', options: { height: 4097 }, code: 'InvalidParameter.OutOfRange', message: 'Expected an integer between 8 and 4096 for height but received 4097' },
-    { name: 'quality 0', options: { quality: 0 }, code: 'InvalidParameter.OutOfRange', message: 'Expected an integer between 1 and 100 for quality but received 0' },
-    { name: "frameType 'exact'", options: { frameType: 'exact' }, code: 'InvalidParameter', message: 'Expected one of intra, normal for frameType but received "exact"' },
+    {
+      name: 'width 5000',
+      options: { width: 5000 },
+      code: 'InvalidParameter.OutOfRange',
+      message: 'Expected an integer between 8 and 4096 for width but received 5000',
+    },
+    {
+      name: 'width 7',
+      options: { width: 7 },
+      code: 'InvalidParameter.OutOfRange',
+      message: 'Expected an integer between 8 and 4096 for width but received 7',
+    },
+    {
+      name: 'width 10.5',
+      options: { width: 10.5 },
+      code: 'InvalidParameter',
+      message: 'Expected an integer between 8 and 4096 for width but received 10.5',
+    },
+    {
+      name: 'width "320"',
+      options: { width: '320' },
+      code: 'InvalidParameter',
+      message: 'Expected an integer between 8 and 4096 for width but received "320"',
+    },
+    {
+      name: 'height 4097',
+      options: { height: 4097 },
+      code: 'InvalidParameter.OutOfRange',
+      message: 'Expected an integer between 8 and 4096 for height but received 4097',
+    },
+    {
+      name: 'quality 0',
+      options: { quality: 0 },
+      code: 'InvalidParameter.OutOfRange',
+      message: 'Expected an integer between 1 and 100 for quality but received 0',
+    },
+    {
+      name: "frameType 'exact'",
+      options: { frameType: 'exact' },
+      code: 'InvalidParameter',
+      message: 'Expected one of intra, normal for frameType but received "exact"',
+    },
   ];
 
   /** The error a call throws or rejects with, as code and message; a call that succeeds fails the test. */
@@ -248,7 +297,10 @@ describe('option validation', () => {
 
   test('an unknown option is rejected by name', async () => {
     const path = await fixture('h264');
-    const unknown = (call: string, allowed: string) => ({ code: 'InvalidParameter', message: `Unknown option "foo" for ${call}(): expected one of ${allowed}` });
+    const unknown = (call: string, allowed: string) => ({
+      code: 'InvalidParameter',
+      message: `Unknown option "foo" for ${call}(): expected one of ${allowed}`,
+    });
     expect(await failure(() => snapshot(path, { time: 1000, foo: 1 } as never))).toEqual(unknown('snapshot', allowedSingle));
     expect(await failure(() => snapshots(path, { times: [1000], foo: 1 } as never))).toEqual(unknown('snapshots', allowedMany));
     expect(await failure(() => snapshotSync(path, { time: 1000, foo: 1 } as never))).toEqual(unknown('snapshotSync', allowedSingle));
@@ -282,7 +334,13 @@ describe('option validation', () => {
 describe('HDR', () => {
   test('a PQ stream is flagged hdr (its colours are not tone-mapped), and still gives a picture', async () => {
     const path = await fixture('hdrTagged');
-    expect(await probe(path)).toMatchObject({ colorTransfer: 'smpte2084', colorPrimaries: 'bt2020', colorSpace: 'bt2020nc', bitDepth: 10, hdr: true });
+    expect(await probe(path)).toMatchObject({
+      colorTransfer: 'smpte2084',
+      colorPrimaries: 'bt2020',
+      colorSpace: 'bt2020nc',
+      bitDepth: 10,
+      hdr: true,
+    });
     expect(probeSync(path).hdr).toBe(true);
     const { info } = await sharp(await snapshot(path, { time: 1000, frameType: 'normal' })).toBuffer({ resolveWithObject: true });
     expect([info.width, info.height]).toEqual([320, 240]);

@@ -59,7 +59,7 @@ test('durationSync reads the duration from the open file an extract would use, a
     const request = { path, times: [], frameType: 'normal' as const, width: 0, height: 0, threads: 1, reuse: true };
     expect(nativeAddon().durationSync(request)).toBe(nativeAddon().probeSync(path).durationMs);
   }
-  expect(() => nativeAddon().durationSync({ path: '/nonexistent.mp4', times: [], frameType: 'intra', width: 0, height: 0, threads: 1 })).toThrow(
-    expect.objectContaining({ code: 'InvalidParameter.ResourceNotFound' }),
-  );
+  expect(() =>
+    nativeAddon().durationSync({ path: '/nonexistent.mp4', times: [], frameType: 'intra', width: 0, height: 0, threads: 1 }),
+  ).toThrow(expect.objectContaining({ code: 'InvalidParameter.ResourceNotFound' }));
 });

@@ -63,7 +63,7 @@ async function expectSameAsMainThread(
 }
 
 describe('framesnap in worker threads', () => {
-  it('a snapshot (async and sync) and a probe inside a worker equal the main thread\'s', async () => {
+  it("a snapshot (async and sync) and a probe inside a worker equal the main thread's", async () => {
     const path = await fixture('h264');
     const outcome = await snapshotInWorker(path, 1000, 'normal');
     await expectSameAsMainThread('h264', 1000, 'normal', { width: 320, height: 240 }, outcome);

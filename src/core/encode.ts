@@ -12,13 +12,15 @@
  * - png: sharp's defaults (compression level 6); lossless, so no quality.
  * Whatever sharp throws leaves here as a SnapshotError.
  */
+import type sharp from 'sharp';
+
 import { ErrorCodes, SnapshotError } from './errors.js';
 import { formatFromExtension, formatFromName, IMAGE_FORMATS, type ImageFormat } from './formats.js';
 import { DEFAULT_QUALITY, MAX_IMAGE_SIDE } from './limits.js';
 
 export { formatFromExtension, formatFromName, IMAGE_FORMATS, type ImageFormat };
 
-export type Sharp = (typeof import('sharp'))['default'];
+export type Sharp = typeof sharp;
 let sharpModule: Promise<Sharp> | undefined;
 
 /**

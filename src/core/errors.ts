@@ -139,7 +139,9 @@ export const SYSTEM_ERROR_CODES: Readonly<Record<string, ErrorCode>> = Object.fr
 
 /** The code for an OS error's `code` string ("ENOENT"); InternalError when not in the table. */
 export function codeForSystemError(errno: string | undefined): ErrorCode {
-  return (errno !== undefined && Object.hasOwn(SYSTEM_ERROR_CODES, errno) ? SYSTEM_ERROR_CODES[errno] : undefined) ?? ErrorCodes.InternalError;
+  return (
+    (errno !== undefined && Object.hasOwn(SYSTEM_ERROR_CODES, errno) ? SYSTEM_ERROR_CODES[errno] : undefined) ?? ErrorCodes.InternalError
+  );
 }
 
 /**

@@ -181,7 +181,8 @@ export interface ResolvedSnapshotOptions extends ResolvedOptions {
 export function resolveSnapshotOptions(given: SnapshotOptions, where = 'snapshot()', allowed = SNAPSHOT_KEYS): ResolvedSnapshotOptions {
   const options = optionsObject(where, given, allowed);
   if (options['time'] === undefined) throw missing('a number of milliseconds', 'time');
-  const resolveWithObject = options['resolveWithObject'] === undefined ? false : expectBoolean('resolveWithObject', options['resolveWithObject']);
+  const resolveWithObject =
+    options['resolveWithObject'] === undefined ? false : expectBoolean('resolveWithObject', options['resolveWithObject']);
   const resolved = resolveCommon(options, [expectNumber('time', options['time'], 0, MAX_TIME_MS)]);
   return Object.freeze({ ...resolved, resolveWithObject });
 }

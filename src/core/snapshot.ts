@@ -250,7 +250,12 @@ export function probeSync(path: string, options: Omit<ProbeOptions, 'signal'> = 
 
 /** A blocking call cannot be aborted: a signal given to one is refused, not ignored. */
 export function rejectSignal(options: unknown): void {
-  if (options !== null && typeof options === 'object' && Object.hasOwn(options, 'signal') && (options as { signal?: unknown }).signal !== undefined) {
+  if (
+    options !== null &&
+    typeof options === 'object' &&
+    Object.hasOwn(options, 'signal') &&
+    (options as { signal?: unknown }).signal !== undefined
+  ) {
     throw invalid('no signal (a blocking call cannot be aborted; use timeoutMs)', 'signal', 'an AbortSignal');
   }
 }
@@ -323,7 +328,7 @@ async function takeInBatches(path: string, options: ResolvedOptions, control: Ca
   let decoding = extract(batch);
   let encoding: Promise<unknown> = Promise.resolve();
   preloadEncoder();
-  for (let next = 0; ; ) {
+  for (let next = 0; ;) {
     let frames: NativeFrame[];
     try {
       frames = await decoding;

@@ -35,9 +35,7 @@ export function serveSyncCalls(handlers: Record<string, SyncHandler>, onRetired?
     const control = new CallControl(undefined, request.abort);
     const handler = handlers[request.method];
     const work =
-      handler === undefined
-        ? Promise.reject(new Error(`unknown sync method ${request.method}`))
-        : handler(request.args as never, control);
+      handler === undefined ? Promise.reject(new Error(`unknown sync method ${request.method}`)) : handler(request.args as never, control);
     void work
       .then(
         (value): SyncReply => ({ id: request.id, ok: true, value }),

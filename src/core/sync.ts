@@ -24,9 +24,7 @@ export interface SyncRequest {
   abort: Int32Array;
 }
 
-export type SyncReply =
-  | { id: number; ok: true; value: unknown }
-  | { id: number; ok: false; error: { code: ErrorCode; message: string } };
+export type SyncReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: { code: ErrorCode; message: string } };
 
 interface SyncChannel {
   key: string;
@@ -106,12 +104,12 @@ export function callSync<T>(workerUrl: URL, method: string, args: unknown, timeo
     Atomics.wait(opened.done, 0, finished, remaining);
   }
   for (;;) {
-    const received = receiveMessageOnPort(opened.port) as { message: SyncReply } | undefined;
+    const received = receiveMessageOnPort(opened.port);
     if (received === undefined) {
       discard(opened);
       throw new SnapshotError(ErrorCodes.InternalError, 'the sync worker finished without a reply');
     }
-    const reply = received.message;
+    const reply = received.message as SyncReply;
     if (reply.id !== id) continue; // a reply to a call that timed out earlier
     if (reply.ok) return reply.value as T;
     throw SnapshotError.fromJSON(reply.error);

@@ -151,7 +151,12 @@ export function nearestKey(key: string, allowed: readonly string[]): string | un
  */
 export function unknownKey(key: string, allowed: readonly string[], where: string, kind: KeyKind = 'option'): SnapshotError {
   const nearest = nearestKey(key, allowed);
-  const hint = nearest !== undefined ? `did you mean ${quoted(nearest)}?` : allowed.length === 0 ? `it takes none` : `expected one of ${allowed.join(', ')}`;
+  const hint =
+    nearest !== undefined
+      ? `did you mean ${quoted(nearest)}?`
+      : allowed.length === 0
+        ? `it takes none`
+        : `expected one of ${allowed.join(', ')}`;
   return new SnapshotError(ErrorCodes.InvalidParameter, `Unknown ${kind} ${quoted(key, MAX_QUOTED_KEY)} for ${where}: ${hint}`);
 }
 

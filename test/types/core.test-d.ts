@@ -117,7 +117,13 @@ describe('probe()', () => {
 describe('the rest', () => {
   test('FfmpegVersions is a plain, named interface', () => {
     expectTypeOf(ffmpegVersions()).toEqualTypeOf<FfmpegVersions>();
-    expectTypeOf<FfmpegVersions>().toEqualTypeOf<{ ffmpeg: string; libavformat: string; libavcodec: string; libswscale: string; libavutil: string }>();
+    expectTypeOf<FfmpegVersions>().toEqualTypeOf<{
+      ffmpeg: string;
+      libavformat: string;
+      libavcodec: string;
+      libswscale: string;
+      libavutil: string;
+    }>();
   });
 
   test('formatFromExtension', () => {
