@@ -2,7 +2,8 @@
  * The service's pool of worker threads (SPEC sections 7, 8): many concurrent
  * jobs are all accounted for, the queue is bounded (Throttling), a worker
  * that dies fails its job with InternalError and is replaced, and close()
- * fails queued jobs, finishes running ones and refuses new ones.
+ * fails queued jobs, gives running ones their grace (none by default) then
+ * cancels them, and refuses new ones.
  */
 import { execFile } from 'node:child_process';
 import { readdirSync, readlinkSync } from 'node:fs';
@@ -21,7 +22,10 @@ const KILL_CHILD = fileURLToPath(new URL('./helpers/service-kill-child.mjs', imp
 const IN = 'in-bucket';
 const OUT = 'out-bucket';
 
-const { setup, cleanup } = serviceTests(async () => ({ 'clip.mp4': await fixture('h264'), 'notes.mp4': await fixture('text') }), { workers: 2 });
+const { setup, cleanup } = serviceTests(
+  async () => ({ 'clip.mp4': await fixture('h264'), 'notes.mp4': await fixture('text'), 'slow.mp4': await fixture('slow1080p') }),
+  { workers: 2 },
+);
 
 const input = (object: string) => ({ Bucket: IN, Object: object });
 const outputFile = (object: string) => ({ Bucket: OUT, Object: object });
@@ -208,7 +212,7 @@ test('maxQueue: asynchronous jobs beyond the bound are refused with Throttling',
 });
 
 describe('close()', () => {
-  test('fails the queued jobs, lets the running one finish, then refuses new jobs', async () => {
+  test('close({ graceMs }): fails the queued jobs, lets the running one finish within its grace, then refuses new jobs', async () => {
     const { service, out } = await setup({ workers: 1 });
     const series = (n: number) => ({
       Input: input('clip.mp4'),
@@ -225,7 +229,7 @@ describe('close()', () => {
       'Submitted',
     ]);
 
-    await service.close();
+    await service.close({ graceMs: 600_000 });
 
     expect(await service.waitForJob(running.SnapshotJob.Id)).toMatchObject({ State: 'Success', Code: '', Count: '3' });
     for (const response of queued) {
@@ -251,7 +255,7 @@ describe('close()', () => {
       });
       expect(error.requestId).toMatch(UPPER_UUID);
     }
-    // Closing again is harmless; the finished jobs are still there to query.
+    // Closing again is harmless (it waits for the same close); the finished jobs are still there to query.
     await service.close();
     expect(service.querySnapshotJobList({ SnapshotJobIds: running.SnapshotJob.Id }).SnapshotJobList.SnapshotJob[0]!.State).toBe('Success');
     expect(files(out)).toEqual(counted(3, (count) => `1/${count}.jpg`));
@@ -325,4 +329,43 @@ test.runIf(process.platform === 'linux')('a pool worker that goes idle closes it
   expect(openFiles(pid!, 'kept-open.mp4')).toHaveLength(1);
   await idle();
   expect(openFiles(pid!, 'kept-open.mp4')).toEqual([]);
+});
+
+describe('close() without grace', () => {
+  test('close() cancels a running job at once: Fail with Aborted, and what it wrote is removed', async () => {
+    const { service, out } = await setup({ workers: 1 });
+    // Exact frames late in the slow clip's one 20 s GOP: seconds of decoding per image.
+    const running = await service.submitSnapshotJob({
+      Input: input('slow.mp4'),
+      SnapshotConfig: { OutputFile: outputFile('slow/{Count}.jpg'), Time: '17000', Interval: '1', Num: '3', FrameType: 'normal' },
+    });
+    while (service.querySnapshotJobList({ SnapshotJobIds: running.SnapshotJob.Id }).SnapshotJobList.SnapshotJob[0]!.State === 'Submitted') {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const events: string[] = [];
+    service.on('job', (job) => events.push(`${job.Id}:${job.State}:${job.Code}`));
+    await service.close();
+    expect(await service.waitForJob(running.SnapshotJob.Id)).toMatchObject({
+      State: 'Fail',
+      Code: 'Aborted',
+      Message: 'the service was closed while the job ran',
+      Count: '0',
+    });
+    expect(events).toEqual([`${running.SnapshotJob.Id}:Fail:Aborted`]);
+    expect(files(out)).toEqual([]);
+  });
+
+  test('close() options are checked', async () => {
+    const { service } = await setup({ workers: 1 });
+    for (const [options, code, message] of [
+      [{ graceMs: -1 }, 'InvalidParameter.OutOfRange', 'Expected an integer between 0 and 86400000 for graceMs but received -1'],
+      [{ grace: 5 }, 'InvalidParameter', 'Unknown option "grace" for close(): expected one of graceMs'],
+      [{ gracems: 5 }, 'InvalidParameter', 'Unknown option "gracems" for close(): did you mean "graceMs"?'],
+      ['now', 'InvalidParameter', 'Expected an options object for options but received "now"'],
+    ] as const) {
+      const error = await failureOf(() => service.close(options as never));
+      expect({ code: error.code, message: error.message }).toEqual({ code, message });
+    }
+    await service.close({ graceMs: 0 });
+  });
 });

@@ -19,7 +19,7 @@ import { dirname, resolve, sep } from 'node:path';
 import { callerStack, ErrorCodes, shortenSubject, SnapshotError, withCallerStack } from '../core/errors.js';
 import { resolveLimits, type Limits } from '../core/limits.js';
 import { callSync } from '../core/sync.js';
-import { expectInteger, invalid, ownFields } from '../core/validate.js';
+import { expectFields, expectInteger, invalid, ownFields } from '../core/validate.js';
 import { DEFAULT_STALE_TEMPORARY_MS, removeOwned, Sweeper } from './storage/cleanup.js';
 import { outcomeFiles } from './worker/execute.js';
 import { jobFeatures } from './request/plan.js';
@@ -99,6 +99,8 @@ const DEFAULT_MAX_QUEUE = 1_000;
 const DEFAULT_MAX_JOB_HISTORY = 10_000;
 const JPEG_QUALITY = 90;
 const MAX_QUERY_IDS = 10;
+/** The longest grace close() gives running jobs: one day. */
+const MAX_CLOSE_GRACE_MS = 86_400_000;
 
 /** Runs `work`; a failure leaves as a SnapshotError carrying the request id. */
 function withRequestId<T>(requestId: string, work: () => T): T {
@@ -124,6 +126,7 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
   private readonly limits: Limits;
   private readonly sweeper: Sweeper;
   private closed = false;
+  private closing: Promise<void> | undefined;
 
   constructor(given: SnapshotServiceOptions) {
     super();
@@ -321,16 +324,32 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
   // ---- Life cycle ----------------------------------------------------------------
 
   /**
-   * Refuses new jobs, fails the queued ones (InternalError), lets running
-   * ones finish, waits for notifications under way, then frees the pool.
+   * Refuses new jobs and fails the queued ones (InternalError). Running jobs
+   * get `graceMs` (default 0) to finish; those still running then are
+   * cancelled: they stop at their next frame, end in Fail with code Aborted,
+   * and what they wrote is removed. Then waits for notifications under way
+   * and frees the pool. Calling it again waits for the same close.
    */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  close(options: { graceMs?: number } = {}): Promise<void> {
+    if (this.closing !== undefined) return this.closing;
+    let graceMs: number;
+    try {
+      const given = expectFields('options', options, ['graceMs'], { where: 'close()', kind: 'option', expected: 'an options object' });
+      graceMs = given['graceMs'] === undefined ? 0 : expectInteger('graceMs', given['graceMs'], 0, MAX_CLOSE_GRACE_MS);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
     this.closed = true;
-    await this.scheduler.close(new SnapshotError(ErrorCodes.InternalError, 'the service was closed before the job started'));
-    await this.lifecycle.allFinished();
-    await this.notifier.settled();
-    await this.sweeper.settled();
+    this.closing = (async () => {
+      const closed = new SnapshotError(ErrorCodes.Aborted, 'the service was closed while the job ran');
+      await this.scheduler.close(new SnapshotError(ErrorCodes.InternalError, 'the service was closed before the job started'), graceMs, (jobId) =>
+        this.finish(jobId, closed),
+      );
+      await this.lifecycle.allFinished();
+      await this.notifier.settled();
+      await this.sweeper.settled();
+    })();
+    return this.closing;
   }
 
   /** The pool's worker threads (for tests that kill one). @internal */

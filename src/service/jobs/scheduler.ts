@@ -95,8 +95,10 @@ class Announced {
 export class Scheduler {
   private readonly queue: QueuedJob[] = [];
   private readonly running = new Set<Promise<void>>();
-  /** Running jobs' ids -> how to cancel them. */
+  /** Running jobs' ids -> how to cancel them in a child process. */
   private readonly cancellers = new Map<string, () => void>();
+  /** Running jobs' ids -> their tasks (whose flag cancels them). */
+  private readonly runningTasks = new Map<string, JobTask>();
   private pool: Piscina | undefined;
   private processes: ProcessPool | undefined;
 
@@ -167,8 +169,10 @@ export class Scheduler {
       const alone = this.running.size === 0 && this.queue.length === 0;
       queued!.task.threads = alone && queued!.task.frameType === 'normal' ? LONE_DECODER_THREADS : 1;
       this.hooks.started(queued!.job.id);
+      this.runningTasks.set(queued!.job.id, queued!.task);
       const started = this.start(queued!).finally(() => {
         this.running.delete(started);
+        this.runningTasks.delete(queued!.job.id);
         this.cancellers.delete(queued!.job.id);
         this.pump();
       });
@@ -176,9 +180,23 @@ export class Scheduler {
     }
   }
 
-  /** Fails every queued job with `reason`, lets running ones finish, frees the pool. */
-  async close(reason: SnapshotError): Promise<void> {
+  /**
+   * Fails every queued job with `reason`; gives running ones `graceMs` to
+   * finish, then cancels those still running (telling `cancelling` first, so
+   * their outcome can be decided before the worker's); waits for them to
+   * stop, and frees the pool.
+   */
+  async close(reason: SnapshotError, graceMs: number, cancelling: (jobId: string) => void): Promise<void> {
     for (const queued of this.queue.splice(0)) queued.reject(reason);
+    if (this.running.size > 0 && graceMs > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(this.running), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(timer);
+    }
+    for (const [jobId, task] of this.runningTasks) {
+      cancelling(jobId);
+      this.cancel(jobId, task);
+    }
     while (this.running.size > 0) await Promise.all(this.running);
     await this.pool?.destroy();
     this.pool = undefined;
