@@ -6,12 +6,14 @@
  * receiveMessage; the outcome in the job's MNSMessageResult and in the
  * 'notification' event. Delivery never holds a job up.
  *
- * The default delivery policy is 4 tries, 200 ms backoff doubling, 5 s per
- * try: an endpoint that always answers 500 at once costs about 1.4 s.
+ * The delivery policy is the service's notifyDelivery option (default 4
+ * tries, 200 ms backoff doubling, 5 s per try); these tests keep the 4 tries
+ * and wait 1 ms between them, so a subscriber that always fails costs
+ * milliseconds, not the real backoff (1.4 s).
  */
 import { afterEach, describe, expect, test } from 'vitest';
 
-import { ErrorCodes, type NotificationMessage } from '../dist/index.js';
+import { ErrorCodes, SnapshotService, type NotificationMessage, type SnapshotServiceOptions } from '../dist/index.js';
 import {
   after,
   endpoint,
@@ -22,10 +24,14 @@ import {
   Recorder,
   refusal,
   runCleanups,
-  setup,
+  setup as setupWithDefaults,
 } from './helpers/pipeline-jobs.js';
 
 afterEach(runCleanups);
+
+/** The default policy but 1 ms between tries. */
+const QUICK = { firstBackoffMs: 1 };
+const setup = (options: Partial<SnapshotServiceOptions> = {}) => setupWithDefaults({ notifyDelivery: QUICK, ...options });
 
 /** The message SPEC section 7 describes for a job that succeeded. */
 const success = (JobId: string, RequestId: string, UserData = '') => ({ JobId, RequestId, Type: 'Snapshot', State: 'Success', UserData });
@@ -161,7 +167,7 @@ describe('topics with function subscribers', () => {
   test('a synchronous job is answered before its notification settles (Promise API)', async () => {
     const { service } = await setup();
     const { Pipeline: pipeline } = service.addPipeline({ Name: 'p', NotifyConfig: { Topic: 'failing-sync' } });
-    // Fails every try: the notification settles only after the retries (about 1.4 s).
+    // Fails every try: the notification settles only after the 4 tries.
     service.subscribe('failing-sync', () => {
       throw new Error('not now');
     });
@@ -274,6 +280,71 @@ describe('topics with HTTP subscribers', () => {
       ErrorMessage: `1 of 2 subscribers of mixed did not take the message: ${server.url} answered HTTP 503`,
     });
     expect(got).toStrictEqual([success(submitted.SnapshotJob.Id, submitted.RequestId)]);
+  });
+});
+
+describe('the notifyDelivery option', () => {
+  test('attempts and firstBackoffMs: as many tries as asked, then NotificationFailed', async () => {
+    const { service } = await setup({ notifyDelivery: { attempts: 2, firstBackoffMs: 0 } });
+    const events = new Recorder(service);
+    const server = await endpoint(() => 500);
+    const { Pipeline: pipeline } = service.addPipeline({ Name: 'http', NotifyConfig: { Topic: 'twice' } });
+    service.subscribe('twice', server.url);
+    let calls = 0;
+    service.subscribe('twice', () => {
+      calls += 1;
+      throw new Error('no');
+    });
+    const submitted = await service.submitSnapshotJob(jobRequest({ pipelineId: pipeline.Id }));
+    const event = await events.notificationOf(submitted.SnapshotJob.Id);
+    expect(event.MNSMessageResult).toStrictEqual({
+      ErrorCode: 'NotificationFailed',
+      ErrorMessage: `2 of 2 subscribers of twice did not take the message: ${server.url} answered HTTP 500; no`,
+    });
+    expect(server.requests.map((r) => r.status)).toEqual([500, 500]);
+    expect(calls).toBe(2);
+  });
+
+  test('attemptTimeoutMs: a try that takes longer fails, and the next try is made', async () => {
+    const { service } = await setup({ notifyDelivery: { attempts: 2, firstBackoffMs: 0, attemptTimeoutMs: 20 } });
+    const events = new Recorder(service);
+    const { Pipeline: pipeline } = service.addPipeline({ Name: 'p', NotifyConfig: { Topic: 'hangs' } });
+    let calls = 0;
+    service.subscribe('hangs', () => {
+      calls += 1;
+      return new Promise(() => undefined); // never settles
+    });
+    const submitted = await service.submitSnapshotJob(jobRequest({ pipelineId: pipeline.Id }));
+    const event = await events.notificationOf(submitted.SnapshotJob.Id);
+    expect(event.MNSMessageResult).toStrictEqual({
+      ErrorCode: 'NotificationFailed',
+      ErrorMessage: '1 of 1 subscribers of hangs did not take the message: the subscriber took longer than 20 ms',
+    });
+    expect(calls).toBe(2);
+  });
+
+  test('bad values are refused when the service is made', () => {
+    const cases: [unknown, string, string][] = [
+      [null, ErrorCodes.InvalidParameter, 'Expected an object with attempts, firstBackoffMs, attemptTimeoutMs for notifyDelivery but received null'],
+      [3, ErrorCodes.InvalidParameter, 'Expected an object with attempts, firstBackoffMs, attemptTimeoutMs for notifyDelivery but received 3'],
+      [{ attempts: 0 }, ErrorCodes.OutOfRange, 'Expected an integer between 1 and 10 for notifyDelivery.attempts but received 0'],
+      [{ attempts: 11 }, ErrorCodes.OutOfRange, 'Expected an integer between 1 and 10 for notifyDelivery.attempts but received 11'],
+      [{ attempts: '2' }, ErrorCodes.InvalidParameter, 'Expected an integer between 1 and 10 for notifyDelivery.attempts but received "2"'],
+      [{ firstBackoffMs: -1 }, ErrorCodes.OutOfRange, 'Expected an integer between 0 and 60000 for notifyDelivery.firstBackoffMs but received -1'],
+      [{ firstBackoffMs: 1.5 }, ErrorCodes.InvalidParameter, 'Expected an integer between 0 and 60000 for notifyDelivery.firstBackoffMs but received 1.5'],
+      [{ attemptTimeoutMs: 0 }, ErrorCodes.OutOfRange, 'Expected an integer between 1 and 600000 for notifyDelivery.attemptTimeoutMs but received 0'],
+      [{ attempt: 2 }, ErrorCodes.InvalidParameter, 'Unknown option "attempt" for notifyDelivery: did you mean "attempts"?'],
+      [{ retries: 2 }, ErrorCodes.InvalidParameter, 'Unknown option "retries" for notifyDelivery: expected one of attempts, firstBackoffMs, attemptTimeoutMs'],
+    ];
+    for (const [notifyDelivery, code, message] of cases) {
+      let caught: unknown;
+      try {
+        new SnapshotService({ root: '/tmp', notifyDelivery: notifyDelivery as never });
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught, JSON.stringify(notifyDelivery)).toMatchObject({ code, message });
+    }
   });
 });
 

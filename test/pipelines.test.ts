@@ -97,8 +97,8 @@ describe('addPipeline', () => {
 
   const longName = 'n'.repeat(129);
   const refusals: [string, unknown, string, string][] = [
-    ['no Name', {}, ErrorCodes.NullValue, 'Name is required'],
-    ['an empty Name', { Name: '' }, ErrorCodes.NullValue, 'Name is required'],
+    ['no Name', {}, ErrorCodes.NullValue, 'Expected a name of at most 128 bytes for Name but received undefined'],
+    ['an empty Name', { Name: '' }, ErrorCodes.NullValue, 'Expected a name of at most 128 bytes for Name but received ""'],
     ['a Name that is not a string', { Name: 7 }, ErrorCodes.InvalidParameter, 'Expected a name of at most 128 bytes for Name but received 7'],
     // A value over 120 characters is quoted shortened in the middle.
     [
@@ -107,7 +107,8 @@ describe('addPipeline', () => {
       ErrorCodes.InvalidParameter,
       `Expected a name of at most 128 bytes for Name but received "${'n'.repeat(60)}…${'n'.repeat(59)}"`,
     ],
-    ['an unknown field', { Name: 'p', Colour: 'red' }, ErrorCodes.InvalidParameter, 'Unknown field Colour; expected only Name, Speed, NotifyConfig'],
+    ['an unknown field', { Name: 'p', Colour: 'red' }, ErrorCodes.InvalidParameter, 'Unknown field "Colour" for request: expected one of Name, Speed, NotifyConfig'],
+    ['a near miss', { Name: 'p', NotifyConfg: '' }, ErrorCodes.InvalidParameter, 'Unknown field "NotifyConfg" for request: did you mean "NotifyConfig"?'],
     ['a bad Speed', { Name: 'p', Speed: 'Boost' }, ErrorCodes.InvalidParameter, 'Expected "Standard" for Speed but received "Boost"'],
     [
       'a NotifyConfig with both Topic and QueueName (object)',
@@ -127,12 +128,18 @@ describe('addPipeline', () => {
       ErrorCodes.JsonFormatInvalid,
       `NotifyConfig is not valid JSON: ${jsonError('{"Topic": ')}`,
     ],
-    ['NotifyConfig JSON that is not an object', { Name: 'p', NotifyConfig: '["t"]' }, ErrorCodes.JsonFormatInvalid, 'NotifyConfig must be a JSON object'],
+    ['NotifyConfig JSON that is not an object', { Name: 'p', NotifyConfig: '["t"]' }, ErrorCodes.JsonFormatInvalid, `Expected a JSON object for NotifyConfig but received ${JSON.stringify('["t"]')}`],
     [
       'an unknown NotifyConfig field',
       { Name: 'p', NotifyConfig: { Topic: 't', Endpoint: 'x' } },
       ErrorCodes.InvalidParameter,
-      'Unknown field NotifyConfig.Endpoint; expected only Topic, QueueName',
+      'Unknown field "Endpoint" for NotifyConfig: expected one of Topic, QueueName',
+    ],
+    [
+      'a near miss in NotifyConfig',
+      { Name: 'p', NotifyConfig: '{"topic":"t"}' },
+      ErrorCodes.InvalidParameter,
+      'Unknown field "topic" for NotifyConfig: did you mean "Topic"?',
     ],
     [
       'a bad topic name',
@@ -198,14 +205,14 @@ describe('updatePipeline', () => {
       [
         { PipelineId: added.Id, State: 'Paused', Speed: 'Standard' },
         ErrorCodes.InvalidParameter,
-        'Unknown field Speed; expected only PipelineId, Name, State, NotifyConfig',
+        'Unknown field "Speed" for request: expected one of PipelineId, Name, State, NotifyConfig',
       ],
       [
         { PipelineId: added.Id, State: 'Paused', NotifyConfig: '{"Topic"' },
         ErrorCodes.JsonFormatInvalid,
         `NotifyConfig is not valid JSON: ${jsonError('{"Topic"')}`,
       ],
-      [{ PipelineId: added.Id, State: 'Paused', Name: '' }, ErrorCodes.NullValue, 'Name is required'],
+      [{ PipelineId: added.Id, State: 'Paused', Name: '' }, ErrorCodes.NullValue, 'Expected a name of at most 128 bytes for Name but received ""'],
     ];
     for (const [request, code, message] of cases) {
       const error = await refusedWithRequestId(() => service.updatePipeline(request as never));
@@ -247,8 +254,8 @@ describe('queryPipelineList', () => {
     const { service } = await setup();
     const eleven = Array.from({ length: 11 }, (_, i) => String(i).padStart(32, '0'));
     const cases: [unknown, string, string][] = [
-      [{}, ErrorCodes.NullValue, 'PipelineIds is required'],
-      [{ PipelineIds: '' }, ErrorCodes.NullValue, 'PipelineIds is required'],
+      [{}, ErrorCodes.NullValue, 'Expected ids as strings for PipelineIds but received undefined'],
+      [{ PipelineIds: '' }, ErrorCodes.NullValue, 'Expected ids as strings for PipelineIds but received ""'],
       [{ PipelineIds: eleven }, ErrorCodes.InvalidParameter, 'PipelineIds holds 11 ids; at most 10 are allowed'],
       [{ PipelineIds: eleven.join(',') }, ErrorCodes.InvalidParameter, 'PipelineIds holds 11 ids; at most 10 are allowed'],
       [{ PipelineIds: [service.defaultPipelineId, 5] }, ErrorCodes.InvalidParameter, 'Expected ids as strings for PipelineIds but received an array'],

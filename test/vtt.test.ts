@@ -163,10 +163,10 @@ describe('Format and SubOut validation (both twins)', () => {
   const cases: [string, Record<string, unknown>, string, string][] = [
     ['Format srt', { ...base, Format: 'srt' }, 'InvalidParameter', 'Expected "vtt" for SnapshotConfig.Format but received "srt"'],
     ['Format VTT', { ...base, Format: 'VTT' }, 'InvalidParameter', 'Expected "vtt" for SnapshotConfig.Format but received "VTT"'],
-    ['Format empty', { ...base, Format: '' }, 'InvalidParameter.NullValue', 'SnapshotConfig.Format must not be empty'],
+    ['Format empty', { ...base, Format: '' }, 'InvalidParameter.NullValue', 'Expected "vtt" for SnapshotConfig.Format but received ""'],
     ['SubOut without Format', { ...base, ...tiles, SubOut: { IsSptFrag: 'true' } }, 'InvalidParameter', 'SnapshotConfig.SubOut applies to the WebVTT track and needs SnapshotConfig.Format "vtt"'],
     ['SubOut a string', { ...base, Format: 'vtt', SubOut: 'true' }, 'InvalidParameter', 'Expected an object with IsSptFrag for SnapshotConfig.SubOut but received "true"'],
-    ['SubOut unknown field', { ...base, Format: 'vtt', SubOut: { IsSpriteFrag: 'true' } }, 'InvalidParameter', 'Unknown field SnapshotConfig.SubOut.IsSpriteFrag; expected only IsSptFrag'],
+    ['SubOut unknown field', { ...base, Format: 'vtt', SubOut: { IsSpriteFrag: 'true' } }, 'InvalidParameter', 'Unknown field "IsSpriteFrag" for SnapshotConfig.SubOut: did you mean "IsSptFrag"?'],
     ['IsSptFrag yes', { ...base, ...tiles, Format: 'vtt', SubOut: { IsSptFrag: 'yes' } }, 'InvalidParameter', 'Expected true or false for SnapshotConfig.SubOut.IsSptFrag but received "yes"'],
     ['IsSptFrag without TileOut', { ...base, Format: 'vtt', SubOut: { IsSptFrag: 'true' } }, 'InvalidParameter', 'SnapshotConfig.SubOut.IsSptFrag "true" points the WebVTT track into sprites and needs SnapshotConfig.TileOut'],
     ...[undefined, { IsSptFrag: 'false' }].map((subOut): [string, Record<string, unknown>, string, string] => [

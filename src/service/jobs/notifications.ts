@@ -8,8 +8,8 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import { ErrorCodes, SnapshotError, shortenSubject } from '../../core/errors.js';
-import { expectInteger, invalid, ownFields } from '../../core/validate.js';
+import { ErrorCodes, SnapshotError } from '../../core/errors.js';
+import { checkKeys, expectFields, expectInteger, invalid, parseJsonObject } from '../../core/validate.js';
 import type { MNSMessageResult, NotificationMessage, NotifyConfig, NotifyDeliveryOptions, ReceivedMessage, Subscriber } from '../types.js';
 
 /** How a topic's subscribers are tried: the service's notifyDelivery option, every field filled. */
@@ -25,18 +25,7 @@ const DELIVERY_FIELDS = ['attempts', 'firstBackoffMs', 'attemptTimeoutMs'];
 /** The service's notifyDelivery option, validated, defaults filled in; undefined: the default policy. */
 export function resolveDeliveryPolicy(value: unknown): DeliveryPolicy {
   if (value === undefined) return DEFAULT_DELIVERY;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw invalid('an object with attempts, firstBackoffMs, attemptTimeoutMs', 'notifyDelivery', value);
-  }
-  const fields = ownFields(value);
-  for (const key of Object.keys(fields)) {
-    if (!DELIVERY_FIELDS.includes(key)) {
-      throw new SnapshotError(
-        ErrorCodes.InvalidParameter,
-        `Unknown option ${shortenSubject(key, 60)} in notifyDelivery; expected only ${DELIVERY_FIELDS.join(', ')}`,
-      );
-    }
-  }
+  const fields = expectFields('notifyDelivery', value, DELIVERY_FIELDS, { expected: `an object with ${DELIVERY_FIELDS.join(', ')}` });
   const field = (name: keyof DeliveryPolicy, min: number, max: number): number =>
     fields[name] === undefined ? DEFAULT_DELIVERY[name] : expectInteger(`notifyDelivery.${name}`, fields[name], min, max);
   return Object.freeze({
@@ -50,32 +39,15 @@ export const MAX_QUEUE_MESSAGES = 10_000;
 export const MAX_WAIT_SECONDS = 30;
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9-]{0,255}$/;
+const NOTIFY_FIELDS = ['Topic', 'QueueName'] as const;
 
 /** Validates a NotifyConfig given as JSON text or an object; undefined for none. */
 export function parseNotifyConfig(value: unknown): NotifyConfig | undefined {
   if (value === undefined || value === null || value === '') return undefined;
-  let parsed = value;
-  if (typeof value === 'string') {
-    try {
-      parsed = JSON.parse(value);
-    } catch (error) {
-      throw new SnapshotError(ErrorCodes.JsonFormatInvalid, `NotifyConfig is not valid JSON: ${shortenSubject((error as Error).message, 200)}`);
-    }
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new SnapshotError(ErrorCodes.JsonFormatInvalid, 'NotifyConfig must be a JSON object');
-  }
-  const fields = ownFields(parsed);
-  for (const key of Object.keys(fields)) {
-    if (key !== 'Topic' && key !== 'QueueName') {
-      throw new SnapshotError(
-        ErrorCodes.InvalidParameter,
-        `Unknown field NotifyConfig.${shortenSubject(key, 60)}; expected only Topic, QueueName`,
-      );
-    }
-  }
+  const fields = parseJsonObject('NotifyConfig', value);
+  checkKeys(fields, NOTIFY_FIELDS, 'NotifyConfig', 'field');
   const config: NotifyConfig = {};
-  for (const key of ['Topic', 'QueueName'] as const) {
+  for (const key of NOTIFY_FIELDS) {
     const name = fields[key];
     if (name === undefined || name === '') continue;
     if (typeof name !== 'string' || !NAME.test(name)) {

@@ -3,8 +3,8 @@
  * order, can be paused (queued jobs wait, running ones finish) and carry the
  * NotifyConfig of their jobs' completion messages.
  */
-import { ErrorCodes, SnapshotError, shortenSubject } from '../../core/errors.js';
-import { invalid, ownFields } from '../../core/validate.js';
+import { ErrorCodes, SnapshotError } from '../../core/errors.js';
+import { expectFields, invalid } from '../../core/validate.js';
 import { newJobId } from './job.js';
 import { parseNotifyConfig } from './notifications.js';
 import type { NotifyConfig } from '../types.js';
@@ -14,23 +14,13 @@ export const DEFAULT_PIPELINE_NAME = 'default';
 const MAX_NAME_BYTES = 128;
 
 function requestObject(request: unknown, allowed: readonly string[]): Record<string, unknown> {
-  if (request === null || typeof request !== 'object' || Array.isArray(request)) {
-    throw invalid('a request object', 'request', request);
-  }
-  const fields = ownFields(request);
-  for (const key of Object.keys(fields)) {
-    if (!allowed.includes(key)) {
-      throw new SnapshotError(ErrorCodes.InvalidParameter, `Unknown field ${shortenSubject(key, 60)}; expected only ${allowed.join(', ')}`);
-    }
-  }
-  return fields;
+  return expectFields('request', request, allowed, { kind: 'field', expected: 'a request object' });
 }
 
 function pipelineName(value: unknown): string {
-  if (value === undefined || value === null || value === '') throw new SnapshotError(ErrorCodes.NullValue, 'Name is required');
-  if (typeof value !== 'string' || Buffer.byteLength(value) > MAX_NAME_BYTES) {
-    throw invalid(`a name of at most ${MAX_NAME_BYTES} bytes`, 'Name', value);
-  }
+  const expected = `a name of at most ${MAX_NAME_BYTES} bytes`;
+  if (value === undefined || value === null || value === '') throw invalid(expected, 'Name', value, ErrorCodes.NullValue);
+  if (typeof value !== 'string' || Buffer.byteLength(value) > MAX_NAME_BYTES) throw invalid(expected, 'Name', value);
   return value;
 }
 
@@ -63,7 +53,7 @@ export function applyPipelineUpdate(pipeline: Pipeline, request: unknown): Pipel
 
 /** Ids from a comma-separated string or an array, at most `max`. */
 export function parseIdList(name: string, given: unknown, max: number): string[] {
-  if (given === undefined || given === null || given === '') throw new SnapshotError(ErrorCodes.NullValue, `${name} is required`);
+  if (given === undefined || given === null || given === '') throw invalid('ids as strings', name, given, ErrorCodes.NullValue);
   const ids = (Array.isArray(given) ? given : typeof given === 'string' ? given.split(',') : [given]).map((id) =>
     typeof id === 'string' ? id.trim() : id,
   );

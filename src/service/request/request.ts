@@ -8,9 +8,17 @@
 import { randomInt } from 'node:crypto';
 
 import { ErrorCodes, SnapshotError, shortenSubject } from '../../core/errors.js';
-import { MAX_NUM } from '../../core/limits.js';
-import { FRAME_TYPES, MAX_SIZE, MAX_TIME_MS, MIN_SIZE, type FrameType } from '../../core/options.js';
-import { invalid, ownFields } from '../../core/validate.js';
+import {
+  MAX_BLACK_LEVEL,
+  MAX_NUM,
+  MAX_PIXEL_BLACK_THRESHOLD,
+  MAX_SIZE,
+  MAX_TIME_MS,
+  MIN_BLACK_LEVEL,
+  MIN_SIZE,
+} from '../../core/limits.js';
+import { FRAME_TYPES, type FrameType } from '../../core/options.js';
+import { checkKeys, expectFields, invalid, parseJsonObject } from '../../core/validate.js';
 import { parseColour } from './colours.js';
 import { IMAGE_PLACEHOLDERS, placeholdersIn, SPRITE_PLACEHOLDERS } from './names.js';
 import { cellsPerSheet } from './tile-layout.js';
@@ -55,51 +63,29 @@ export const DEFAULT_TILE_SIDE = 10;
 /** Margin and Padding, pixels. */
 export const MAX_TILE_SPACING = 4096;
 
-function parseJsonField(name: string, value: unknown): Record<string, unknown> {
-  if (value === undefined || value === null || value === '') {
-    throw new SnapshotError(ErrorCodes.NullValue, `${name} is required`);
-  }
-  let parsed = value;
-  if (typeof value === 'string') {
-    try {
-      parsed = JSON.parse(value);
-    } catch (error) {
-      throw new SnapshotError(ErrorCodes.JsonFormatInvalid, `${name} is not valid JSON: ${shortenSubject((error as Error).message, 200)}`);
-    }
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new SnapshotError(ErrorCodes.JsonFormatInvalid, `${name} must be a JSON object`);
-  }
-  return ownFields(parsed);
+/** Absent, null or '': what the wire sends for a value not given (NullValue). */
+function isEmpty(value: unknown): value is undefined | null | '' {
+  return value === undefined || value === null || value === '';
 }
 
-function rejectUnknownFields(where: string, value: Record<string, unknown>, allowed: readonly string[]): void {
-  for (const key of Object.keys(value)) {
-    if (allowed.includes(key)) continue;
-    throw new SnapshotError(
-      ErrorCodes.InvalidParameter,
-      `Unknown field ${where}.${shortenSubject(key, 60)}; expected only ${allowed.join(', ')}`,
-    );
-  }
+/** Input or SnapshotConfig: JSON text (the wire form) or an object (core's one JSON-or-object parser). */
+function parseJsonField(name: string, value: unknown): Record<string, unknown> {
+  if (isEmpty(value)) throw invalid('a JSON object', name, value, ErrorCodes.NullValue);
+  return parseJsonObject(name, value);
 }
 
 function requiredString(where: string, value: unknown): string {
-  if (value === undefined || value === null || value === '') {
-    throw new SnapshotError(ErrorCodes.NullValue, `${where} is required`);
-  }
-  if (typeof value !== 'string') throw invalid('a string', where, value);
+  if (isEmpty(value)) throw invalid('a non-empty string', where, value, ErrorCodes.NullValue);
+  if (typeof value !== 'string') throw invalid('a non-empty string', where, value);
   return value;
 }
 
 const LOCATION_PATTERN = /^oss-[a-z0-9-]+$/;
 
 function parseLocation(where: string, value: unknown): ObjectLocation {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    if (value === undefined || value === null) throw new SnapshotError(ErrorCodes.NullValue, `${where} is required`);
-    throw invalid('an object with Bucket, Location and Object', where, value);
-  }
-  const object = ownFields(value);
-  rejectUnknownFields(where, object, LOCATION_FIELDS);
+  const expected = 'an object with Bucket, Location and Object';
+  if (isEmpty(value)) throw invalid(expected, where, value, ErrorCodes.NullValue);
+  const object = expectFields(where, value, LOCATION_FIELDS, { kind: 'field', expected });
   const location: ObjectLocation = {
     Bucket: requiredString(`${where}.Bucket`, object['Bucket']),
     Object: requiredString(`${where}.Object`, object['Object']),
@@ -114,21 +100,17 @@ function parseLocation(where: string, value: unknown): ObjectLocation {
   return location;
 }
 
-/** A number given as a number or a decimal string ("5", "0.5"). */
-function numeric(where: string, value: unknown): number {
-  if (value === null || value === '') throw new SnapshotError(ErrorCodes.NullValue, `${where} must not be empty`);
-  const parsed = typeof value === 'number' ? value : typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value) ? Number(value) : NaN;
-  if (!Number.isFinite(parsed)) throw invalid('a number', where, value);
-  return parsed;
-}
-
+/**
+ * A number given as a number or a decimal string ("5", "0.5"), an integer
+ * when `integer`, in min..max. Every refusal names the one expectation:
+ * NullValue for null or '', OutOfRange for a number outside the range.
+ */
 function numberInRange(where: string, value: unknown, min: number, max: number, integer: boolean): number {
-  const parsed = numeric(where, value);
-  const kind = integer ? 'an integer' : 'a number';
-  if (integer && !Number.isInteger(parsed)) throw invalid(`${kind} between ${min} and ${max}`, where, value);
-  if (parsed < min || parsed > max) {
-    throw invalid(`${kind} between ${min} and ${max}`, where, value, ErrorCodes.OutOfRange);
-  }
+  const expected = `${integer ? 'an integer' : 'a number'} between ${min} and ${max}`;
+  if (isEmpty(value)) throw invalid(expected, where, value, ErrorCodes.NullValue);
+  const parsed = typeof value === 'number' ? value : typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isFinite(parsed) || (integer && !Number.isInteger(parsed))) throw invalid(expected, where, value);
+  if (parsed < min || parsed > max) throw invalid(expected, where, value, ErrorCodes.OutOfRange);
   return parsed;
 }
 
@@ -136,25 +118,23 @@ function numberInRange(where: string, value: unknown, min: number, max: number, 
 function flag(where: string, value: unknown): boolean {
   if (value === true || value === 'true') return true;
   if (value === false || value === 'false') return false;
-  if (value === null || value === '') throw new SnapshotError(ErrorCodes.NullValue, `${where} must not be empty`);
-  throw invalid('true or false', where, value);
+  throw invalid('true or false', where, value, isEmpty(value) ? ErrorCodes.NullValue : ErrorCodes.InvalidParameter);
 }
 
 /** A nested object field (TileOut, SubOut); undefined when absent. */
 function optionalObject(where: string, value: unknown, allowed: readonly string[]): Record<string, unknown> | undefined {
   if (value === undefined) return undefined;
-  if (value === null || value === '') throw new SnapshotError(ErrorCodes.NullValue, `${where} must not be empty`);
-  if (typeof value !== 'object' || Array.isArray(value)) throw invalid(`an object with ${allowed.join(', ')}`, where, value);
-  const object = ownFields(value);
-  rejectUnknownFields(where, object, allowed);
-  return object;
+  const expected = `an object with ${allowed.join(', ')}`;
+  if (isEmpty(value)) throw invalid(expected, where, value, ErrorCodes.NullValue);
+  return expectFields(where, value, allowed, { kind: 'field', expected });
 }
 
 function parseColourField(where: string, value: unknown): Rgb {
-  if (value === null || value === '') throw new SnapshotError(ErrorCodes.NullValue, `${where} must not be empty`);
+  const expected = 'a CSS colour name, #RRGGBB or random';
+  if (isEmpty(value)) throw invalid(expected, where, value, ErrorCodes.NullValue);
   if (value === 'random') return [randomInt(256), randomInt(256), randomInt(256)];
   const colour = typeof value === 'string' ? parseColour(value) : undefined;
-  if (colour === undefined) throw invalid('a CSS colour name, #RRGGBB or random', where, value);
+  if (colour === undefined) throw invalid(expected, where, value);
   return colour;
 }
 
@@ -182,11 +162,13 @@ function parseTileOut(tileOut: Record<string, unknown>): TileLayout {
  */
 function blackFrameFilter(config: Record<string, unknown>, timeMs: number, asynchronous: boolean): BlackFrameFilter | undefined {
   const blackLevel =
-    config['BlackLevel'] === undefined ? undefined : numberInRange('SnapshotConfig.BlackLevel', config['BlackLevel'], 30, 100, true);
+    config['BlackLevel'] === undefined
+      ? undefined
+      : numberInRange('SnapshotConfig.BlackLevel', config['BlackLevel'], MIN_BLACK_LEVEL, MAX_BLACK_LEVEL, true);
   const pixelThreshold =
     config['PixelBlackThreshold'] === undefined
       ? DEFAULT_PIXEL_BLACK_THRESHOLD
-      : numberInRange('SnapshotConfig.PixelBlackThreshold', config['PixelBlackThreshold'], 0, 255, true);
+      : numberInRange('SnapshotConfig.PixelBlackThreshold', config['PixelBlackThreshold'], 0, MAX_PIXEL_BLACK_THRESHOLD, true);
   if (timeMs !== 0) return undefined;
   if (!asynchronous) return Object.freeze({ blackLevel: 100, pixelThreshold });
   return blackLevel === undefined ? undefined : Object.freeze({ blackLevel, pixelThreshold });
@@ -266,8 +248,7 @@ function parseVtt(config: Record<string, unknown>, tiles: TileLayout | undefined
     }
     return undefined;
   }
-  if (format === null || format === '') throw new SnapshotError(ErrorCodes.NullValue, 'SnapshotConfig.Format must not be empty');
-  if (format !== 'vtt') throw invalid('"vtt"', 'SnapshotConfig.Format', format);
+  if (format !== 'vtt') throw invalid('"vtt"', 'SnapshotConfig.Format', format, isEmpty(format) ? ErrorCodes.NullValue : ErrorCodes.InvalidParameter);
   const intoSprites = subOut?.['IsSptFrag'] === undefined ? false : flag('SnapshotConfig.SubOut.IsSptFrag', subOut['IsSptFrag']);
   if (intoSprites && tiles === undefined) {
     throw new SnapshotError(ErrorCodes.InvalidParameter, 'SnapshotConfig.SubOut.IsSptFrag "true" points the WebVTT track into sprites and needs SnapshotConfig.TileOut');
@@ -286,17 +267,15 @@ export function parseSubmitRequest(request: unknown): ParsedRequest {
   if (request === null || typeof request !== 'object' || Array.isArray(request)) {
     throw invalid('a request object with Input and SnapshotConfig', 'request', request);
   }
-  const fields = ownFields(request);
-  rejectUnknownFields('request', fields, REQUEST_FIELDS);
+  const fields = expectFields('request', request, REQUEST_FIELDS, { kind: 'field' });
   if (fields['Action'] !== undefined && fields['Action'] !== 'SubmitSnapshotJob') {
     throw invalid('"SubmitSnapshotJob"', 'Action', fields['Action']);
   }
   const input = parseLocation('Input', parseJsonField('Input', fields['Input']));
   const config = parseJsonField('SnapshotConfig', fields['SnapshotConfig']);
-  rejectUnknownFields('SnapshotConfig', config, CONFIG_FIELDS);
+  checkKeys(config, CONFIG_FIELDS, 'SnapshotConfig', 'field');
   const output = parseLocation('SnapshotConfig.OutputFile', config['OutputFile']);
 
-  if (config['Time'] === undefined) throw new SnapshotError(ErrorCodes.NullValue, 'SnapshotConfig.Time is required');
   const timeMs = numberInRange('SnapshotConfig.Time', config['Time'], 0, MAX_TIME_MS, false);
   const hasInterval = config['Interval'] !== undefined;
   const hasNum = config['Num'] !== undefined;

@@ -5,9 +5,8 @@
  */
 import { mkdirSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve, sep } from 'node:path';
-import { getSystemErrorMap } from 'node:util';
 
-import { ErrorCodes, SnapshotError, shortenSubject } from '../../core/errors.js';
+import { ErrorCodes, SnapshotError, shortenSubject, systemError } from '../../core/errors.js';
 import { quoted } from '../../core/validate.js';
 
 export interface BucketConfig {
@@ -28,35 +27,11 @@ function denied(message: string): SnapshotError {
 const quoteKey = quoted;
 
 /**
- * An error of the file system as the caller may see it: a code a user would
- * expect and a message about `subject` (an object or bucket named by its key,
- * never by a server path). Node's own message is never passed on: it holds
- * the server's folders.
+ * @deprecated core's systemError (the one errno table of the TypeScript
+ * side) is the same; kept only while src/cli still imports this name.
  */
 export function fileSystemError(error: unknown, subject: string, writing = false): SnapshotError {
-  const code = (error as NodeJS.ErrnoException).code ?? '';
-  switch (code) {
-    case 'ENOENT':
-    case 'ENOTDIR':
-      // What is missing when a new file cannot be made is its folder.
-      return new SnapshotError(ErrorCodes.ResourceNotFound, `${writing ? `the folder of ${subject}` : subject} does not exist`);
-    case 'EACCES':
-    case 'EPERM':
-    case 'EROFS':
-      return denied(`the file system refused access to ${subject} (${code})`);
-    case 'ELOOP':
-      return denied(`${subject} goes through too many links (ELOOP)`);
-    case 'ENAMETOOLONG':
-      return new SnapshotError(ErrorCodes.InvalidParameter, `${subject}: the name is too long (ENAMETOOLONG)`);
-    case 'EISDIR':
-      return notAFile(subject, true);
-    default: {
-      const errno = (error as NodeJS.ErrnoException).errno;
-      const known = typeof errno === 'number' ? getSystemErrorMap().get(errno) : undefined;
-      const reason = known === undefined ? 'an unexpected file system failure' : `${known[1]} (${known[0]})`;
-      return new SnapshotError(ErrorCodes.InternalError, `${subject}: ${reason}`);
-    }
-  }
+  return systemError(error, subject, { writing });
 }
 
 function notAFile(subject: string, folder: boolean): SnapshotError {
@@ -85,7 +60,7 @@ export function bucketFolder(config: BucketConfig, bucket: string, where: string
     if (!statSync(real).isDirectory()) throw Object.assign(new Error('not a folder'), { code: 'ENOTDIR' });
     return real;
   } catch (error) {
-    throw fileSystemError(error, `the bucket ${shortenSubject(bucket)}`);
+    throw systemError(error, `the bucket ${shortenSubject(bucket)}`);
   }
 }
 
@@ -139,14 +114,14 @@ export function resolveInputObject(bucketDir: string, key: string, where: string
   try {
     real = realpathSync(candidate);
   } catch (error) {
-    throw fileSystemError(error, subject);
+    throw systemError(error, subject);
   }
   if (!inside(bucketDir, real)) throw denied(`${where} ${quoteKey(key)} is a link that leads out of its bucket`);
   let kind: ReturnType<typeof statSync>;
   try {
     kind = statSync(real);
   } catch (error) {
-    throw fileSystemError(error, subject);
+    throw systemError(error, subject);
   }
   if (!kind.isFile()) throw notAFile(subject, kind.isDirectory());
   return real;
@@ -169,13 +144,13 @@ export function prepareOutputPath(bucketDir: string, key: string, where: string)
       // mkdir never follows a link at `next`: an existing link is EEXIST.
       mkdirSync(next);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw fileSystemError(error, `the folder of ${shortenSubject(key)}`);
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw systemError(error, `the folder of ${shortenSubject(key)}`);
     }
     let real: string;
     try {
       real = realpathSync(next);
     } catch (error) {
-      throw fileSystemError(error, `the folder of ${shortenSubject(key)}`);
+      throw systemError(error, `the folder of ${shortenSubject(key)}`);
     }
     if (!inside(bucketDir, real)) {
       throw denied(`${where} ${quoteKey(key)} goes through a link that leads out of its bucket`);

@@ -1,5 +1,5 @@
 /** The helper thread behind submitSnapshotJobSync (see core/sync.ts). */
-import { ErrorCodes, SnapshotError } from '../../core/errors.js';
+import { SnapshotError, toSnapshotError } from '../../core/errors.js';
 import { serveSyncCalls } from '../../core/sync-host.js';
 import type { Isolation } from '../types.js';
 import { executeJob } from './execute.js';
@@ -32,7 +32,7 @@ async function jobInProcess(task: JobTask): Promise<JobOutcome> {
   try {
     answer = await reply;
   } catch (error) {
-    throw new SnapshotError(ErrorCodes.InternalError, error instanceof Error ? error.message : String(error));
+    throw toSnapshotError(error);
   } finally {
     // Wakes the watcher (the flag is unchanged: it just stops waiting).
     Atomics.notify(task.abort, 0);

@@ -13,9 +13,9 @@ import { existsSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
 
-import { ErrorCodes, SnapshotError, shortenSubject } from '../../core/errors.js';
+import { ErrorCodes, SnapshotError, shortenSubject, systemError } from '../../core/errors.js';
 import { journalNameIn, Journal, removeEmptyFolders, removeOwned, removeOwnName, temporaryNameFor } from '../storage/cleanup.js';
-import { checkKey, fileSystemError, prepareOutputPath } from '../storage/storage.js';
+import { checkKey, prepareOutputPath } from '../storage/storage.js';
 import type { ProgressMessage } from '../types.js';
 import type { OwnedFile } from '../types.js';
 
@@ -86,7 +86,7 @@ export class OutputWriter {
         const code = (error as { code?: string }).code;
         const claim = this.claimed.get(path);
         if (error instanceof SnapshotError) throw error;
-        if (code !== 'ENOENT' || attempt > 0 || claim === undefined) throw fileSystemError(error, `the object ${shortenSubject(key)}`, true);
+        if (code !== 'ENOENT' || attempt > 0 || claim === undefined) throw systemError(error, `the object ${shortenSubject(key)}`, { writing: true });
         attempt += 1;
         this.prepare(claim.bucketDir, claim.key, claim.where);
       }
