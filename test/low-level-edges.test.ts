@@ -406,3 +406,33 @@ describe('answers at the deadline and on abort', () => {
     await expectFailure(() => probe(h264, { signal: AbortSignal.abort() }), 'Aborted', 'the snapshot was cancelled');
   });
 });
+
+describe('NODE_DEBUG=framesnap', () => {
+  const INDEX = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+  const debugRun = (env: NodeJS.ProcessEnv): Promise<{ stderr: string }> =>
+    runFile(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { snapshots } from ${JSON.stringify(INDEX)};
+         await snapshots(${JSON.stringify(h264)}, { times: [1010, 1020, 40], format: 'png' });`,
+      ],
+      { env },
+    );
+
+  it('says which frame each time got, and when a time shares an image already made', async () => {
+    const { stderr } = await debugRun({ ...process.env, NODE_DEBUG: 'framesnap' });
+    const lines = stderr.split('\n').map((line) => line.replace(/^FRAMESNAP \d+: /, ''));
+    expect(lines).toContain(`snapshots of ${shortenSubject(h264)}: 3 time(s), normal, png, autoxauto, timeout 0 ms`);
+    expect(lines).toContain('frame for 40 ms: the frame at 40 ms');
+    expect(lines).toContain('frame for 1010 ms: the frame at 1040 ms');
+    expect(lines).toContain('frame for 1020 ms: the frame at 1040 ms, its image already made (shared)');
+  });
+
+  it('prints nothing without it', async () => {
+    const env = { ...process.env };
+    delete env['NODE_DEBUG'];
+    expect((await debugRun(env)).stderr).toBe('');
+  });
+});

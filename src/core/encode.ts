@@ -14,6 +14,7 @@
  */
 import type sharp from 'sharp';
 
+import { debug } from './debug.js';
 import { ErrorCodes, SnapshotError } from './errors.js';
 import { formatFromExtension, formatFromName, IMAGE_FORMATS, type ImageFormat } from './formats.js';
 import { DEFAULT_QUALITY, MAX_IMAGE_SIDE } from './limits.js';
@@ -30,9 +31,12 @@ let sharpModule: Promise<Sharp> | undefined;
  * and a later call tries again.
  */
 export function loadSharp(): Promise<Sharp> {
-  sharpModule ??= import('sharp').then(
+  if (sharpModule !== undefined) return sharpModule;
+  const startedAt = performance.now();
+  sharpModule = import('sharp').then(
     (module) => {
       module.default.cache(false);
+      debug('sharp %s loaded in %d ms (libvips cache off)', module.default.versions.sharp, Math.round(performance.now() - startedAt));
       return module.default;
     },
     (error: unknown) => {

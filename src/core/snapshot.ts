@@ -7,7 +7,8 @@
  * shortened (the native core never puts a path in its messages). Every
  * failure leaves a public entry point with the caller's stack (callerStack).
  */
-import { aboutSubject, callerStack, ErrorCodes, SnapshotError, toSnapshotError, withCallerStack } from './errors.js';
+import { debug } from './debug.js';
+import { aboutSubject, callerStack, ErrorCodes, shortenSubject, SnapshotError, toSnapshotError, withCallerStack } from './errors.js';
 import { encodeImage, preloadEncoder } from './encode.js';
 import type { ImageFormat } from './formats.js';
 import { nativeAddon, type NativeCallOptions, type NativeFrame, type NativeProbe } from './native.js';
@@ -218,6 +219,7 @@ export async function probe(path: string, options: ProbeOptions = {}): Promise<P
   try {
     const file = expectPath('path', path);
     const { timeoutMs, signal, limits } = resolveProbeOptions(options, 'probe()');
+    debug('probe %s', shortenSubject(file));
     const opened = (control = new CallControl(signal));
     try {
       return withHdr(await settleInTime(opened, timeoutMs, () => nativeAddon().probe(file, opened.nativeOptions(timeoutMs, limits))));
@@ -237,6 +239,7 @@ export function probeSync(path: string, options: Omit<ProbeOptions, 'signal'> = 
     rejectSignal(options);
     const file = expectPath('path', path);
     const { timeoutMs, limits } = resolveProbeOptions(options, 'probeSync()');
+    debug('probeSync %s', shortenSubject(file));
     const nativeOptions: NativeCallOptions & CallLimits = { timeoutMs, ...limits };
     try {
       return withHdr(nativeAddon().probeSync(file, nativeOptions));
@@ -296,6 +299,7 @@ async function takeInBatches(path: string, options: ResolvedOptions, control: Ca
   const imageByFrameTime = new Map<number, Promise<Buffer>>();
   const extract = (batch: number[]): Promise<NativeFrame[]> => {
     const remainingMs = options.timeoutMs > 0 ? Math.max(1, options.timeoutMs - (Date.now() - startedAt)) : 0;
+    debug('decode %s: %d time(s) from %d ms, %s', shortenSubject(path), batch.length, batch[0], options.frameType);
     return nativeAddon().extractFrames(
       {
         path,
@@ -313,6 +317,13 @@ async function takeInBatches(path: string, options: ResolvedOptions, control: Ca
   };
   const encode = (frame: NativeFrame): Promise<Buffer> => {
     let image = imageByFrameTime.get(frame.timeMs);
+    debug(
+      'frame for %d ms: the %s at %d ms%s',
+      frame.requestedMs,
+      frame.keyframe ? 'keyframe' : 'frame',
+      frame.timeMs,
+      image === undefined ? '' : ', its image already made (shared)',
+    );
     if (image === undefined) {
       image = encodeImage(frame, { format: options.format, quality: options.quality });
       // Awaited below; a failure while an earlier step fails is not "unhandled".
@@ -368,6 +379,16 @@ async function takeInBatches(path: string, options: ResolvedOptions, control: Ca
 export async function takeSnapshots(path: string, options: ResolvedOptions, control: CallControl): Promise<Snapshot[]> {
   const startedAt = Date.now();
   try {
+    debug(
+      'snapshots of %s: %d time(s), %s, %s, %sx%s, timeout %d ms',
+      shortenSubject(path),
+      options.times.length,
+      options.frameType,
+      options.format,
+      options.width || 'auto',
+      options.height || 'auto',
+      options.timeoutMs,
+    );
     const takenByTime = await settleInTime(control, options.timeoutMs, () => takeInBatches(path, options, control));
     if (control.cancelled) throw control.cancelledError();
     if (options.timeoutMs > 0 && Date.now() - startedAt > options.timeoutMs) {
@@ -390,7 +411,9 @@ export async function takeSnapshots(path: string, options: ResolvedOptions, cont
       };
     });
   } catch (error) {
-    throw aboutFile(error, path);
+    const failure = aboutFile(error, path);
+    debug('snapshots of %s failed after %d ms: %s: %s', shortenSubject(path), Date.now() - startedAt, failure.code, failure.message);
+    throw failure;
   }
 }
 
