@@ -2,40 +2,17 @@
  * Black-frame filtering (SPEC section 5) through SnapshotService. The
  * blackStart fixture is 1 s of black, then testsrc2, a keyframe each second
  * (0, 1000, 2000, 3000 ms); a clip made here is black for 6 s, longer than
- * the 5 s the filter searches. Images are told apart by {SnapshotTime} in
+ * the 5 s the filter searches (blackLong). Images are told apart by {SnapshotTime} in
  * their names and by their pixels (against the CLI's keyframes).
  */
-import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 
 import { describe, expect, test } from 'vitest';
 
-import { CACHE_DIR, FFMPEG, fixture, jpegToRgb } from './fixtures.js';
+import { fixture, jpegToRgb } from './fixtures.js';
 import { IN, meanLuma, output, setup } from './helpers/feature-jobs.js';
 import { failureOf, files, keyframes, whichFrame } from './helpers/service-clips.js';
-
-const run = promisify(execFile);
-
-const LONG_BLACK_ARGS = [
-  '-filter_complex', 'color=c=black:s=320x240:r=25:d=6[b];testsrc2=s=320x240:r=25:d=1[t];[b][t]concat=n=2:v=1:a=0,format=yuv420p',
-  '-c:v', 'libx264', '-preset', 'veryfast', '-g', '25', '-keyint_min', '25', '-sc_threshold', '0', '-bf', '3',
-];
-
-/** 6 s of black, then 1 s of testsrc2; made once into test/.cache (named by a hash of its recipe). */
-async function longBlackClip(): Promise<string> {
-  const key = createHash('sha256').update(LONG_BLACK_ARGS.join('\0')).digest('hex').slice(0, 12);
-  const path = join(CACHE_DIR, `${key}-black-6s.mp4`);
-  if (!existsSync(path)) {
-    mkdirSync(CACHE_DIR, { recursive: true });
-    const temporary = `${path}.${process.pid}.tmp.mp4`;
-    await run(FFMPEG, ['-v', 'error', '-y', ...LONG_BLACK_ARGS, temporary]);
-    renameSync(temporary, path);
-  }
-  return path;
-}
 
 const FRAME_TYPES = ['intra', 'normal'] as const;
 
@@ -77,8 +54,10 @@ describe('a single snapshot at Time 0 skips a fully black opening frame', () => 
 
   test.each(FRAME_TYPES)('%s: black for longer than the 5 s searched keeps the black frame', async (frameType) => {
     const { run, ws, out } = await setup();
-    ws.put(IN, 'long-black.mp4', await longBlackClip());
-    expect(await run({ Time: 0, FrameType: frameType, OutputFile: output('{SnapshotTime}.jpg') }, 'long-black.mp4')).toMatchObject({ State: 'Success' });
+    ws.put(IN, 'long-black.mp4', await fixture('blackLong'));
+    expect(await run({ Time: 0, FrameType: frameType, OutputFile: output('{SnapshotTime}.jpg') }, 'long-black.mp4')).toMatchObject({
+      State: 'Success',
+    });
     expect(files(out)).toEqual(['0.jpg']);
     expect(await isBlack(join(out, '0.jpg'))).toBe(true);
   });
@@ -112,15 +91,22 @@ describe('a series at Time 0 with BlackLevel replaces a black first image', () =
     await run({ ...series, BlackLevel: 90, PixelBlackThreshold: 16, OutputFile: output('at16/{Count}-{SnapshotTime}.jpg') });
     await run({ ...series, BlackLevel: 90, PixelBlackThreshold: '17', OutputFile: output('at17/{Count}-{SnapshotTime}.jpg') });
     expect(files(out)).toEqual([
-      'at16/00001-0.jpg', 'at16/00002-1000.jpg', 'at16/00003-2000.jpg',
-      'at17/00001-1000.jpg', 'at17/00002-1000.jpg', 'at17/00003-2000.jpg',
+      'at16/00001-0.jpg',
+      'at16/00002-1000.jpg',
+      'at16/00003-2000.jpg',
+      'at17/00001-1000.jpg',
+      'at17/00002-1000.jpg',
+      'at17/00003-2000.jpg',
     ]);
   });
 
   test('black for longer than the 5 s searched keeps the black frame', async () => {
     const { run, ws, out } = await setup();
-    ws.put(IN, 'long-black.mp4', await longBlackClip());
-    await run({ Time: 0, Interval: 3, Num: 3, BlackLevel: 30, FrameType: 'normal', OutputFile: output('{Count}-{SnapshotTime}.jpg') }, 'long-black.mp4');
+    ws.put(IN, 'long-black.mp4', await fixture('blackLong'));
+    await run(
+      { Time: 0, Interval: 3, Num: 3, BlackLevel: 30, FrameType: 'normal', OutputFile: output('{Count}-{SnapshotTime}.jpg') },
+      'long-black.mp4',
+    );
     expect(files(out)).toEqual(['00001-0.jpg', '00002-3000.jpg', '00003-6000.jpg']);
     expect(await isBlack(join(out, '00001-0.jpg'))).toBe(true);
     expect(await isBlack(join(out, '00003-6000.jpg'))).toBe(false);
@@ -130,14 +116,54 @@ describe('a series at Time 0 with BlackLevel replaces a black first image', () =
 describe('BlackLevel and PixelBlackThreshold validation (both twins)', () => {
   const base = { Time: 0, Interval: 1, Num: 2, OutputFile: output('{Count}.jpg') };
   const cases: [string, Record<string, unknown>, string, string][] = [
-    ['BlackLevel 29', { ...base, BlackLevel: 29 }, 'InvalidParameter.OutOfRange', 'Expected an integer between 30 and 100 for SnapshotConfig.BlackLevel but received 29'],
-    ['BlackLevel 101', { ...base, BlackLevel: '101' }, 'InvalidParameter.OutOfRange', 'Expected an integer between 30 and 100 for SnapshotConfig.BlackLevel but received "101"'],
-    ['BlackLevel 50.5', { ...base, BlackLevel: 50.5 }, 'InvalidParameter', 'Expected an integer between 30 and 100 for SnapshotConfig.BlackLevel but received 50.5'],
-    ['BlackLevel high', { ...base, BlackLevel: 'high' }, 'InvalidParameter', 'Expected a number for SnapshotConfig.BlackLevel but received "high"'],
-    ['BlackLevel null', { ...base, BlackLevel: null }, 'InvalidParameter.NullValue', 'SnapshotConfig.BlackLevel must not be empty'],
-    ['PixelBlackThreshold 256', { ...base, BlackLevel: 90, PixelBlackThreshold: 256 }, 'InvalidParameter.OutOfRange', 'Expected an integer between 0 and 255 for SnapshotConfig.PixelBlackThreshold but received 256'],
-    ['PixelBlackThreshold -1', { ...base, PixelBlackThreshold: '-1' }, 'InvalidParameter.OutOfRange', 'Expected an integer between 0 and 255 for SnapshotConfig.PixelBlackThreshold but received "-1"'],
-    ['PixelBlackThreshold on a single snapshot', { Time: 0, PixelBlackThreshold: true, OutputFile: output('a.jpg') }, 'InvalidParameter', 'Expected a number for SnapshotConfig.PixelBlackThreshold but received true'],
+    [
+      'BlackLevel 29',
+      { ...base, BlackLevel: 29 },
+      'InvalidParameter.OutOfRange',
+      'Expected an integer between 30 and 100 for SnapshotConfig.BlackLevel but received 29',
+    ],
+    [
+      'BlackLevel 101',
+      { ...base, BlackLevel: '101' },
+      'InvalidParameter.OutOfRange',
+      'Expected an integer between 30 and 100 for SnapshotConfig.BlackLevel but received "101"',
+    ],
+    [
+      'BlackLevel 50.5',
+      { ...base, BlackLevel: 50.5 },
+      'InvalidParameter',
+      'Expected an integer between 30 and 100 for SnapshotConfig.BlackLevel but received 50.5',
+    ],
+    [
+      'BlackLevel high',
+      { ...base, BlackLevel: 'high' },
+      'InvalidParameter',
+      'Expected an integer between 30 and 100 for SnapshotConfig.BlackLevel but received "high"',
+    ],
+    [
+      'BlackLevel null',
+      { ...base, BlackLevel: null },
+      'InvalidParameter.NullValue',
+      'Expected an integer between 30 and 100 for SnapshotConfig.BlackLevel but received null',
+    ],
+    [
+      'PixelBlackThreshold 256',
+      { ...base, BlackLevel: 90, PixelBlackThreshold: 256 },
+      'InvalidParameter.OutOfRange',
+      'Expected an integer between 0 and 255 for SnapshotConfig.PixelBlackThreshold but received 256',
+    ],
+    [
+      'PixelBlackThreshold -1',
+      { ...base, PixelBlackThreshold: '-1' },
+      'InvalidParameter.OutOfRange',
+      'Expected an integer between 0 and 255 for SnapshotConfig.PixelBlackThreshold but received "-1"',
+    ],
+    [
+      'PixelBlackThreshold on a single snapshot',
+      { Time: 0, PixelBlackThreshold: true, OutputFile: output('a.jpg') },
+      'InvalidParameter',
+      'Expected an integer between 0 and 255 for SnapshotConfig.PixelBlackThreshold but received true',
+    ],
   ];
   test.each(cases)('%s', async (_, config, code, message) => {
     const { service, out } = await setup('blackStart');
