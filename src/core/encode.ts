@@ -133,8 +133,3 @@ export async function encodeImage(pixels: RgbPixels, options: EncodeOptions = {}
     );
   }
 }
-
-/** @deprecated use encodeImage(pixels, { quality }). Kept until the job API's call site has moved. */
-export function encodeJpeg(pixels: RgbPixels, quality: number): Promise<Buffer> {
-  return encodeImage(pixels, { format: 'jpeg', quality });
-}

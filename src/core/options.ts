@@ -23,9 +23,6 @@ export const FRAME_TYPES: readonly FrameType[] = ['intra', 'normal'];
 /** The low-level API's default: the exact frame, as `ffmpeg -ss T -i FILE` gives (the job API's is `intra`). */
 export const DEFAULT_FRAME_TYPE: FrameType = 'normal';
 
-/** @deprecated import these from limits.ts, which holds every bound. */
-export { MAX_SIZE, MAX_TIME_MS, MAX_TIMES, MIN_SIZE };
-
 export interface CommonOptions {
   /**
    * `normal` (default): the exact frame at the time, as `ffmpeg -ss T -i FILE`

@@ -212,12 +212,3 @@ export function parseJsonObject(name: string, value: unknown): Record<string, un
   }
   return ownFields(parsed);
 }
-
-/**
- * @deprecated use checkKeys(fields, allowed, where): its message is the one
- * shape ('Unknown option "x" for snapshot(): did you mean "y"?'). Kept until
- * the service's call sites have moved.
- */
-export function rejectUnknownKeys(name: string, value: object, allowed: readonly string[]): void {
-  checkKeys(value, allowed, name);
-}
