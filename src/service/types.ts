@@ -202,7 +202,7 @@ export interface NotificationMessage {
   State: JobState;
   UserData: string;
   /** On failure: the job's Code. */
-  Code?: SnapshotJob['Code'];
+  Code?: ErrorCode;
   Message?: string;
 }
 

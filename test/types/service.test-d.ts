@@ -106,7 +106,7 @@ describe('jobs, notifications', () => {
     // @ts-expect-error: Topik is a typo
     const typo: NotifyConfig = { Topik: 'snapshot-done' };
     void [topic, queue, typo];
-    expectTypeOf<NotificationMessage['Code']>().toEqualTypeOf<ErrorCode | '' | undefined>();
+    expectTypeOf<NotificationMessage['Code']>().toEqualTypeOf<ErrorCode | undefined>();
   });
 });
 
