@@ -167,6 +167,9 @@ run_release() { # run_release RELEASE -> prints the summary line, returns the re
   if [[ $with_node -eq 1 ]]; then
     [[ -d $root/node_modules && -f $root/dist/index.js ]] ||
       { echo "$release: FAILED: --node needs node_modules (npm ci) and dist/ (tsc) here"; return 1; }
+  fi
+  # The native suite's clips are made by scripts/clips.mjs: node is needed to test.
+  if [[ $with_node -eq 1 || $mode == test ]]; then
     if ! chroot "$chroot" /usr/bin/env PATH=/usr/bin:/bin node --version >/dev/null 2>&1; then
       log "$release: installing nodejs in the chroot (once)"
       chroot "$chroot" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
@@ -174,6 +177,8 @@ run_release() { # run_release RELEASE -> prints the summary line, returns the re
         >"$cache/logs/$release.nodejs.log" 2>&1 ||
         { echo "$release: FAILED: installing nodejs (log: $cache/logs/$release.nodejs.log)"; return 1; }
     fi
+  fi
+  if [[ $with_node -eq 1 ]]; then
     # node_modules as hard links when on the same file system (fast; nothing
     # in it is modified in place), dist/ as built here.
     cp -al "$root/node_modules" "$chroot/framesnap/node_modules" 2>/dev/null ||

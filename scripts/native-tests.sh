@@ -20,57 +20,16 @@ die() { log "$*"; exit 1; }
 clips_default="$root/build/native-tests/clips"
 
 # ---- Fixture clips --------------------------------------------------------
-# Each clip is made by the ffmpeg CLI from a lavfi testsrc2 source, as
-# test/fixtures.ts does; a sidecar NAME.recipe holds the arguments it was made
-# with, so a changed recipe remakes the clip and an unchanged one is kept.
-make_clip() { # make_clip DIR FILE ffmpeg-args...
-  local dir=$1 file=$2
-  shift 2
-  local recipe="$*"
-  if [[ -s $dir/$file && -f $dir/$file.recipe && $(<"$dir/$file.recipe") == "$recipe" ]]; then
-    return 0
-  fi
-  log "making $file"
-  local temporary="$dir/.tmp-$$-$file"
-  ffmpeg -nostdin -v error -y "$@" "$temporary"
-  mv -f "$temporary" "$dir/$file"
-  printf '%s' "$recipe" >"$dir/$file.recipe"
-}
+# The clips come from the project's one recipe list (scripts/clips.mjs), made
+# by the ffmpeg CLI from lavfi sources; each is kept beside a sidecar of its
+# recipe, so a changed recipe remakes it and an unchanged one is kept.
+NATIVE_CLIPS=(h264 mpeg2 hevc long360p vp9Sar1080p h264At10s rawH264 rawM2v rawHevc streams64 rawMjpeg mjpegMkv)
 
 make_clips() { # make_clips DIR
   local dir=$1
   command -v ffmpeg >/dev/null || die "the ffmpeg CLI is missing (scripts/setup.sh installs it)"
-  mkdir -p "$dir"
-  local source=(-f lavfi -i testsrc2=size=320x240:rate=25 -t 4)
-  # H.264 with B-frames (3, pyramid), a keyframe each second: keyframes at 0, 1, 2, 3 s.
-  make_clip "$dir" h264.mp4 "${source[@]}" -c:v libx264 -preset veryfast -g 25 -keyint_min 25 \
-    -sc_threshold 0 -bf 3 -pix_fmt yuv420p
-  # MPEG-2 in MPEG-TS, B-frames, GOP of 12: no seek index, inexact seeks.
-  make_clip "$dir" mpeg2.ts "${source[@]}" -c:v mpeg2video -g 12 -bf 2 -b:v 1500k -pix_fmt yuv420p
-  # 40 s at 640x360, for the deadline and abort tests: a full decode takes
-  # far longer than their deadlines.
-  make_clip "$dir" long.mp4 -f lavfi -i testsrc2=size=640x360:rate=25 -t 40 -c:v libx264 \
-    -preset ultrafast -g 250 -pix_fmt yuv420p
-  # Hostile and unusual inputs (issue 8); the tests patch some of them further.
-  # 1080p VP9 in MP4 with a pasp box (2:1 here; the tests write 500:1 into a copy).
-  make_clip "$dir" vp9-1080p.mp4 -f lavfi -i testsrc2=size=1920x1080:rate=25 -t 0.2 \
-    -vf setsar=2/1 -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -b:v 200k -pix_fmt yuv420p
-  # The H.264 clip in Matroska starting at 10 s (same bitstream: same pixels).
-  make_clip "$dir" h264-at-10s.mkv -i "$dir/h264.mp4" -c copy -output_ts_offset 10
-  # Raw elementary streams, stream-copied from the clips above (same pictures).
-  make_clip "$dir" h264.h264 -i "$dir/h264.mp4" -c copy -bsf:v h264_mp4toannexb -f h264
-  make_clip "$dir" mpeg2.m2v -i "$dir/mpeg2.ts" -c copy -f mpeg2video
-  make_clip "$dir" hevc.mkv "${source[@]}" -c:v libx265 -preset veryfast \
-    -x265-params keyint=25:min-keyint=25:bframes=3:log-level=error -pix_fmt yuv420p
-  make_clip "$dir" hevc.hevc -i "$dir/hevc.mkv" -c copy -f hevc
-  # 64 copies of one small H.264 stream in one MPEG-TS (the vitest suite makes 1000).
-  local maps=()
-  for _ in $(seq 64); do maps+=(-map 0:v); done
-  make_clip "$dir" streams.ts -f lavfi -i testsrc2=size=64x48:rate=25 -t 2 "${maps[@]}" \
-    -c:v libx264 -preset ultrafast -g 25 -pix_fmt yuv420p -f mpegts
-  make_clip "$dir" mjpeg.mjpeg -f lavfi -i testsrc2=size=320x240:rate=25 -t 2 -c:v mjpeg \
-    -pix_fmt yuvj420p -f mjpeg
-  make_clip "$dir" mjpeg.mkv -i "$dir/mjpeg.mjpeg" -c copy
+  command -v node >/dev/null || die "node is missing: the clip recipes are scripts/clips.mjs"
+  node "$root/scripts/clips.mjs" "$dir" "${NATIVE_CLIPS[@]}" >/dev/null
 }
 
 # ---- Arguments --------------------------------------------------------------

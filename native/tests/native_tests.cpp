@@ -7,7 +7,7 @@
 //   (CLIPS_DIR defaults to $FRAMESNAP_TEST_CLIPS)
 //
 // The clips: h264.mp4 (320x240, 25 fps, 4 s, B-frames, keyframes at 0, 1, 2,
-// 3 s), mpeg2.ts (the same picture as MPEG-2 in MPEG-TS, GOP of 12), long.mp4
+// 3 s), mpeg2.ts (the same picture as MPEG-2 in MPEG-TS, GOP of 12), long-360p.mp4
 // (640x360, 40 s, for deadlines and aborts). Files that are not videos are
 // written by this program into CLIPS_DIR/bad.
 
@@ -599,7 +599,7 @@ TEST("errors: huge MP4 sample tables are ResourceContentBad, not InternalError")
 // ---- Limits -------------------------------------------------------------
 
 TEST("limits: a 500:1 pasp box is ignored: square pixels, no giant picture") {
-  std::string bytes = readFile(clip("vp9-1080p.mp4"));
+  std::string bytes = readFile(clip("vp9-1080p-sar2.mp4"));
   const size_t at = bytes.find("pasp");
   if (!CHECK(at != std::string::npos)) {
     return;
@@ -619,10 +619,10 @@ TEST("limits: a 500:1 pasp box is ignored: square pixels, no giant picture") {
     checkImages(frames, 1920, 1080);
   }
   // The clip's own 2:1 stays: within 1:16 .. 16:1.
-  const ProbeResult anamorphic = probeFile(clip("vp9-1080p.mp4"), Interruption());
+  const ProbeResult anamorphic = probeFile(clip("vp9-1080p-sar2.mp4"), Interruption());
   CHECK_EQ(anamorphic.displayWidth, 3840);
   CHECK_EQ(anamorphic.sampleAspectNum, 2);
-  checkImages(extract(clip("vp9-1080p.mp4"), pick({0}, FrameType::Intra)), 3840, 1080);
+  checkImages(extract(clip("vp9-1080p-sar2.mp4"), pick({0}, FrameType::Intra)), 3840, 1080);
 }
 
 TEST("limits: frames over limitInputPixels are refused before decoding") {
@@ -648,7 +648,7 @@ TEST("limits: frames over limitInputPixels are refused before decoding") {
 
 TEST("limits: a 16000x16000 MJPEG is refused naming limitInputPixels") {
   const std::string path = badFile("16000.mjpeg");
-  writeFile(path, withJpegSize(readFile(clip("mjpeg.mjpeg")), 16000, 16000));
+  writeFile(path, withJpegSize(readFile(clip("raw.mjpeg")), 16000, 16000));
   const std::string expected =
       "InvalidParameter.ResourceContentBad: the video's frames are 16000x16000 (256000000 "
       "pixels), over limitInputPixels (67108864)";
@@ -656,7 +656,7 @@ TEST("limits: a 16000x16000 MJPEG is refused naming limitInputPixels") {
   CHECK_EQ(failureOf([&] { extract(path, pick({0}, FrameType::Intra)); }), expected);
   CHECK_EQ(failureOf([&] { probeFile(path, Interruption()); }), expected);
   // A frame that grows past the limit mid-stream: FFmpeg refuses it (max_pixels).
-  const std::string small = readFile(clip("mjpeg.mjpeg"));
+  const std::string small = readFile(clip("raw.mjpeg"));
   const std::string first = small.substr(0, small.find("\xff\xd9") + 2);
   std::string growing;
   for (int i = 0; i < 10; ++i) {
@@ -741,7 +741,7 @@ TEST("matroska: times count from a start at 10 s") {
 
 TEST("elementary streams: H.264, HEVC and MPEG-2 give the container's frames") {
   const std::vector<std::pair<std::string, std::string>> pairs = {
-      {"h264.h264", "h264.mp4"}, {"hevc.hevc", "hevc.mkv"}, {"mpeg2.m2v", "mpeg2.ts"}};
+      {"raw.h264", "h264.mp4"}, {"raw.hevc", "hevc.mkv"}, {"raw.m2v", "mpeg2.ts"}};
   for (const auto& [raw, contained] : pairs) {
     std::fprintf(stderr, "    (%s)\n", raw.c_str());
     const auto normal = pick({0, 40, 1000, 1010, 2520, 3960}, FrameType::Normal);
@@ -759,10 +759,10 @@ TEST("elementary streams: H.264, HEVC and MPEG-2 give the container's frames") {
 }
 
 TEST("elementary streams: a raw MJPEG file opens") {
-  const ProbeResult probe = probeFile(clip("mjpeg.mjpeg"), Interruption());
+  const ProbeResult probe = probeFile(clip("raw.mjpeg"), Interruption());
   CHECK_EQ(probe.codecName, std::string("mjpeg"));
   CHECK_EQ(probe.width, 320);
-  const auto frames = extract(clip("mjpeg.mjpeg"), pick({0, 1000, 1960}, FrameType::Normal));
+  const auto frames = extract(clip("raw.mjpeg"), pick({0, 1000, 1960}, FrameType::Normal));
   CHECK_EQ(timesOf(frames), (std::vector<double>{0, 1000, 1960}));
   checkImages(frames, 320, 240);
   CHECK(frames.size() == 3 && hasPicture(*frames[2].image) &&
@@ -774,10 +774,10 @@ TEST("elementary streams: a raw MJPEG file opens") {
 TEST("streams: only the chosen stream is probed (a 64-stream MPEG-TS)") {
   // Each probed H.264 stream would cost a decoder; the answer must not
   // depend on the other streams either.
-  const ProbeResult probe = probeFile(clip("streams.ts"), Interruption());
+  const ProbeResult probe = probeFile(clip("streams-64.ts"), Interruption());
   CHECK_EQ(probe.width, 64);
   CHECK_EQ(probe.codecName, std::string("h264"));
-  const auto frames = extract(clip("streams.ts"), pick({0, 1000}, FrameType::Normal));
+  const auto frames = extract(clip("streams-64.ts"), pick({0, 1000}, FrameType::Normal));
   CHECK_EQ(timesOf(frames), (std::vector<double>{0, 1000}));
 }
 
@@ -886,7 +886,7 @@ TEST("interruption: an environment stopping from another thread stops a long dec
   });
   const auto start = std::chrono::steady_clock::now();
   EXPECT_FAILURE(ErrorCode::Aborted,
-                 extract(clip("long.mp4"), everyFrameOfLongClip(), interruption));
+                 extract(clip("long-360p.mp4"), everyFrameOfLongClip(), interruption));
   stopper.join();
   std::fprintf(stderr, "    (stopped after %.0f ms)\n", millisecondsSince(start));
 }
@@ -894,8 +894,8 @@ TEST("interruption: an environment stopping from another thread stops a long dec
 TEST("interruption: a tiny timeout is TimedOut") {
   const Interruption interruption(nullptr, nullptr, 0.001);
   EXPECT_FAILURE(ErrorCode::TimedOut,
-                 extract(clip("long.mp4"), everyFrameOfLongClip(), interruption));
-  EXPECT_FAILURE(ErrorCode::TimedOut, probeFile(clip("long.mp4"), interruption));
+                 extract(clip("long-360p.mp4"), everyFrameOfLongClip(), interruption));
+  EXPECT_FAILURE(ErrorCode::TimedOut, probeFile(clip("long-360p.mp4"), interruption));
 }
 
 TEST("interruption: a long deadline does not fire") {
@@ -910,7 +910,7 @@ TEST("interruption: a deadline in the middle of a long decode is TimedOut") {
   const auto start = std::chrono::steady_clock::now();
   const Interruption interruption(nullptr, nullptr, 150);
   EXPECT_FAILURE(ErrorCode::TimedOut,
-                 extract(clip("long.mp4"), everyFrameOfLongClip(), interruption));
+                 extract(clip("long-360p.mp4"), everyFrameOfLongClip(), interruption));
   std::fprintf(stderr, "    (stopped after %.0f ms)\n", millisecondsSince(start));
   CHECK(millisecondsSince(start) >= 150);
 }
@@ -939,13 +939,13 @@ TEST("interruption: an abort from another thread stops a long decode") {
   });
   const auto start = std::chrono::steady_clock::now();
   EXPECT_FAILURE(ErrorCode::Aborted,
-                 extract(clip("long.mp4"), everyFrameOfLongClip(), interruption));
+                 extract(clip("long-360p.mp4"), everyFrameOfLongClip(), interruption));
   aborter.join();
   std::fprintf(stderr, "    (stopped after %.0f ms)\n", millisecondsSince(start));
 }
 
 TEST("interruption: an extractor can be destroyed after a timeout mid-decode") {
-  FrameExtractor extractor(identifyFile(clip("long.mp4"), 0), Interruption());
+  FrameExtractor extractor(identifyFile(clip("long-360p.mp4"), 0), Interruption());
   const auto first = extractor.extract(pick({0, 520}, FrameType::Normal), Interruption());
   CHECK_EQ(timesOf(first), (std::vector<double>{0, 520}));
   EXPECT_FAILURE(ErrorCode::TimedOut,
@@ -994,8 +994,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   for (const char* name :
-       {"h264.mp4", "mpeg2.ts", "long.mp4", "vp9-1080p.mp4", "h264-at-10s.mkv", "h264.h264",
-        "mpeg2.m2v", "hevc.mkv", "hevc.hevc", "mjpeg.mjpeg", "mjpeg.mkv", "streams.ts"}) {
+       {"h264.mp4", "mpeg2.ts", "long-360p.mp4", "vp9-1080p-sar2.mp4", "h264-at-10s.mkv",
+        "raw.h264", "raw.m2v", "hevc.mkv", "raw.hevc", "raw.mjpeg", "mjpeg.mkv", "streams-64.ts"}) {
     struct stat status {};
     if (stat(clip(name).c_str(), &status) != 0) {
       std::fprintf(stderr, "missing clip %s: run scripts/native-tests.sh\n", clip(name).c_str());
