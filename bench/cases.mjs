@@ -26,7 +26,7 @@ import {
 } from './contenders.mjs';
 
 const run = promisify(execFile);
-const framesnapCli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const framesnapCli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 
 /**
  * Tinybench settings: `rounds` runs of every contender (order reversed every

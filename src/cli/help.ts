@@ -1,0 +1,133 @@
+/**
+ * The help of `framesnap` and of each command: what it does, its options,
+ * examples and exit statuses. Printed by `--help`, `-h`, `help [COMMAND]`.
+ */
+export type CommandName = 'snapshot' | 'submit';
+export const COMMANDS: readonly CommandName[] = ['snapshot', 'submit'];
+
+const EXIT_STATUS = `Exit status:
+  0    success
+  1    the work failed: the video could not give the image, or the job failed
+  2    a bad request, refused before any work: usage, options, JSON, missing files
+  3    an internal error (InternalError): a bug, or the addon or sharp could not load
+  130  interrupted by SIGINT (Ctrl-C); 143: by SIGTERM. The work is cancelled and
+       what it wrote is removed; a second signal exits at once
+  141  standard output was closed early (framesnap ... -o - | head -c 10); nothing is printed
+Errors go to stderr as one line: framesnap: <Code>: <message>`;
+
+const GENERAL = (version: string): string => `framesnap ${version}: fast, frame-exact snapshots from video files
+
+Usage:
+  framesnap snapshot FILE --time TIME -o OUT [options]
+      One image of the frame at TIME, as JPEG, WebP, AVIF or PNG.
+  framesnap submit --root DIR --input JSON --config JSON [options]
+      A SubmitSnapshotJob of the cloud API, run on local folders: one image,
+      a series, sprite sheets, a WebVTT track.
+  framesnap help [COMMAND]        this help, or a command's (also COMMAND --help)
+  framesnap --version             framesnap's version
+
+Examples:
+  framesnap snapshot movie.mp4 --time 1:30 -o poster.jpg
+  framesnap submit --root ./buckets --input @input.json --config @series.json
+
+${EXIT_STATUS}
+
+Debug output: NODE_DEBUG=framesnap framesnap ...
+`;
+
+const SNAPSHOT = `framesnap snapshot: one image of the frame at a time
+
+Usage:
+  framesnap snapshot FILE --time TIME -o OUT [options]
+
+Takes the exact frame at TIME (the first frame shown at or after it, as
+ffmpeg -ss gives) and writes it as an image. OUT's extension names the format:
+.jpg/.jpeg, .webp, .avif or .png; -o - writes the image to standard output
+(JPEG unless --format says otherwise). Then prints which frame it took on
+stderr: its time, whether it is a keyframe, its size and format.
+
+Options:
+  -t, --time TIME            milliseconds (5000), seconds (5s, 1.5s) or a clock
+                             (01:05, 00:01:05.250); nothing else
+  -o, --output OUT           the image file, or - for standard output
+  -f, --format FORMAT        jpeg, webp, avif or png: with -o -, or for a name
+                             without one of the extensions; must agree with OUT's
+      --frame-type TYPE      normal (default): the exact frame;
+                             intra: the keyframe at or before TIME (faster)
+      --width N              8..4096; alone, the height follows the aspect ratio
+      --height N             8..4096; alone, the width follows the aspect ratio
+      --quality Q            1..100 (default 90) for jpeg, webp and avif
+      --timeout TIME         give up after this long (SnapshotTimeOut)
+      --limit-input-pixels N   refuse videos whose frames are larger (default 8192x8192)
+      --limit-output-pixels N  refuse images larger than this (default 8192x8192)
+      --json                 print what was taken as JSON on stdout instead
+      --quiet                print nothing when it succeeds
+  -h, --help                 this help
+
+Examples:
+  framesnap snapshot movie.mp4 --time 1:30 -o poster.jpg
+  framesnap snapshot movie.mp4 --time 5s --width 320 -o thumb.webp
+  framesnap snapshot movie.mp4 --time 00:10:00.500 --frame-type intra --json -o key.png
+  framesnap snapshot movie.mp4 --time 1500 -o - | curl -T - https://example.com/up
+
+The JSON of --json:
+  {"file", "output", "format", "requestedMs", "timeMs", "keyframe", "width", "height", "bytes"}
+
+${EXIT_STATUS}
+`;
+
+const SUBMIT = `framesnap submit: a SubmitSnapshotJob, run on local folders
+
+Usage:
+  framesnap submit --root DIR --input JSON --config JSON [options]
+
+Runs one job of the cloud API's SubmitSnapshotJob (the request's Input and
+SnapshotConfig, as in the API's documentation) with buckets as folders:
+bucket B is DIR/B. Prints the response JSON on stdout. A job with Num or
+Interval is asynchronous: the command waits for it to finish, showing its
+progress, and prints its final state.
+
+JSON arguments (--input, --config) are the JSON itself, @FILE to read it from
+a file, or - to read it from standard input (one of them).
+
+TIME values are milliseconds (5000), seconds (5s, 1.5s) or a clock (01:05).
+
+Options:
+      --root DIR             the folder holding one folder per bucket
+      --input JSON           the video: {"Bucket": "in", "Object": "movie.mp4"}
+      --config JSON          the SnapshotConfig: {"OutputFile": {...}, "Time": "5000", ...}
+      --user-data TEXT       the job's UserData
+      --pipeline-id ID       the job's PipelineId
+      --no-wait              print the Submitted answer at once (the job still runs
+                             to its end before the command exits)
+      --progress             show progress on stderr even when it is not a terminal
+                             (plain lines: images, percent, rate, ETA)
+      --no-progress          show no progress (default on a terminal: a bar)
+      --workers N            pool workers (default 1)
+      --sync-timeout TIME    deadline of a one-image job (default 5s)
+      --isolation MODE       thread (default) or process: decode in a child process,
+                             so a crash on a hostile file fails only the job
+      --limit-input-pixels N   refuse videos whose frames are larger (default 8192x8192)
+      --limit-output-pixels N  refuse images larger than this (default 8192x8192)
+      --limit-sprite-pixels N  refuse sprite sheets larger than this (default 8192x8192)
+  -h, --help                 this help
+
+Examples:
+  framesnap submit --root ./buckets \\
+    --input '{"Bucket":"in","Object":"movie.mp4"}' \\
+    --config '{"OutputFile":{"Bucket":"out","Object":"{Count}.jpg"},"Time":"0","Interval":"10","Num":"30"}'
+  framesnap submit --root ./buckets --input @input.json --config @config.json
+  jq -c '.Time = "60000"' config.json | framesnap submit --root ./buckets --input @input.json --config -
+
+Ctrl-C (SIGINT) or SIGTERM cancels the job: the images, sprites and temporary
+files it wrote are removed, and the command exits with 130 or 143.
+
+${EXIT_STATUS}
+`;
+
+/** The help of `command`, or framesnap's own. */
+export function helpText(command: CommandName | undefined, version: string): string {
+  if (command === 'snapshot') return SNAPSHOT;
+  if (command === 'submit') return SUBMIT;
+  return GENERAL(version);
+}
