@@ -8,9 +8,19 @@
  * failure leaves a public entry point with the caller's stack (callerStack).
  */
 import { debug } from './debug.js';
-import { aboutSubject, callerStack, ErrorCodes, shortenSubject, SnapshotError, toSnapshotError, withCallerStack } from './errors.js';
+import {
+  aboutSubject,
+  callerStack,
+  ErrorCodes,
+  shortenSubject,
+  SnapshotError,
+  toSnapshotError,
+  withCallerStack,
+  type CallerStack,
+} from './errors.js';
 import { encodeImage, preloadEncoder } from './encode.js';
 import type { ImageFormat } from './formats.js';
+import type { ProbeResult } from './probe-result.js';
 import { nativeAddon, type NativeCallOptions, type NativeFrame, type NativeProbe } from './native.js';
 import {
   CALL_LIMIT_NAMES,
@@ -27,40 +37,7 @@ import {
 } from './options.js';
 import { expectPath, invalid } from './validate.js';
 
-/** What probe() tells about a file's first video stream. */
-export interface ProbeResult {
-  /** The demuxer's name ("mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm"). */
-  formatName: string;
-  /** The decoder's name ("h264", "hevc", "vp9", "av1"). */
-  codecName: string;
-  /** The decoded pixel format ("yuv420p"), null when FFmpeg does not know it. */
-  pixelFormat: string | null;
-  /** Bits per colour component (8, 10, 12). */
-  bitDepth: number;
-  /** Null when the container does not say. */
-  durationMs: number | null;
-  /** The container's start time: times are counted from it, as `ffmpeg -ss` does. */
-  startTimeMs: number;
-  /** The coded size. */
-  width: number;
-  height: number;
-  /** The size an image is made at by default: after the sample aspect ratio and the rotation. */
-  displayWidth: number;
-  displayHeight: number;
-  /** Clockwise degrees from the display matrix: 0, 90, 180 or 270. */
-  rotation: number;
-  sampleAspectRatio: [number, number];
-  /** Frames per second, 0 when unknown. */
-  frameRate: number;
-  colorSpace: string;
-  colorRange: string;
-  colorPrimaries: string;
-  colorTransfer: string;
-  /** Keyframes in the file's index; null when the container has no index. */
-  keyframeCount: number | null;
-  /** PQ or HLG transfer: snapshots are not tone-mapped, so their colours are approximate. */
-  hdr: boolean;
-}
+export type { ProbeResult };
 
 const HDR_TRANSFERS = new Set(['smpte2084', 'arib-std-b67']);
 
@@ -213,24 +190,51 @@ function resolveProbeOptions(given: ProbeOptions, where: string): ResolvedProbeO
 
 const PROBE_KEYS = ['timeoutMs', 'signal', ...CALL_LIMIT_NAMES];
 
-export async function probe(path: string, options: ProbeOptions = {}): Promise<ProbeResult> {
-  const caller = callerStack(probe);
+/** The signal of an options object already validated (own property only). */
+function signalOf(options: object): AbortSignal | undefined {
+  return Object.hasOwn(options, 'signal') ? (options as { signal?: AbortSignal }).signal : undefined;
+}
+
+/**
+ * The body of an async public entry point: checks the path, then the
+ * options (`resolve`), then runs `work` under a CallControl wired to the
+ * options' signal; every failure leaves with the caller's stack.
+ */
+async function fileCall<Resolved, Result>(
+  caller: CallerStack,
+  path: string,
+  options: object,
+  resolve: () => Resolved,
+  work: (file: string, resolved: Resolved, control: CallControl) => Promise<Result>,
+): Promise<Result> {
   let control: CallControl | undefined;
   try {
     const file = expectPath('path', path);
-    const { timeoutMs, signal, limits } = resolveProbeOptions(options, 'probe()');
-    debug('probe %s', shortenSubject(file));
-    const opened = (control = new CallControl(signal));
-    try {
-      return withHdr(await settleInTime(opened, timeoutMs, () => nativeAddon().probe(file, opened.nativeOptions(timeoutMs, limits))));
-    } catch (error) {
-      throw aboutFile(error, file);
-    }
+    const resolved = resolve();
+    control = new CallControl(signalOf(options));
+    return await work(file, resolved, control);
   } catch (error) {
     throw withCallerStack(error, caller);
   } finally {
     control?.close();
   }
+}
+
+export function probe(path: string, options: ProbeOptions = {}): Promise<ProbeResult> {
+  return fileCall(
+    callerStack(probe),
+    path,
+    options,
+    () => resolveProbeOptions(options, 'probe()'),
+    async (file, { timeoutMs, limits }, control) => {
+      debug('probe %s', shortenSubject(file));
+      try {
+        return withHdr(await settleInTime(control, timeoutMs, () => nativeAddon().probe(file, control.nativeOptions(timeoutMs, limits))));
+      } catch (error) {
+        throw aboutFile(error, file);
+      }
+    },
+  );
 }
 
 export function probeSync(path: string, options: Omit<ProbeOptions, 'signal'> = {}): ProbeResult {
@@ -423,11 +427,6 @@ export function snapshotResult(taken: Snapshot): SnapshotResult {
   return { data: taken.data, info: { timeMs, keyframe, width, height, format } };
 }
 
-/** The signal of an options object already validated (own property only). */
-function signalOf(options: object): AbortSignal | undefined {
-  return Object.hasOwn(options, 'signal') ? (options as { signal?: AbortSignal }).signal : undefined;
-}
-
 /**
  * One image of the frame at `options.time` (milliseconds): by default the
  * exact frame (`frameType: 'normal'`) as a JPEG; with `resolveWithObject`,
@@ -437,34 +436,26 @@ function signalOf(options: object): AbortSignal | undefined {
 export function snapshot(path: string, options: SnapshotOptions & { resolveWithObject: true }): Promise<SnapshotResult>;
 export function snapshot(path: string, options: SnapshotOptions & { resolveWithObject?: false | undefined }): Promise<Buffer>;
 export function snapshot(path: string, options: SnapshotOptions): Promise<Buffer | SnapshotResult>;
-export async function snapshot(path: string, options: SnapshotOptions): Promise<Buffer | SnapshotResult> {
-  const caller = callerStack(snapshot);
-  let control: CallControl | undefined;
-  try {
-    const file = expectPath('path', path);
-    const resolved = resolveSnapshotOptions(options, 'snapshot()');
-    control = new CallControl(signalOf(options));
-    const [taken] = await takeSnapshots(file, resolved, control);
-    return resolved.resolveWithObject ? snapshotResult(taken!) : taken!.data;
-  } catch (error) {
-    throw withCallerStack(error, caller);
-  } finally {
-    control?.close();
-  }
+export function snapshot(path: string, options: SnapshotOptions): Promise<Buffer | SnapshotResult> {
+  return fileCall(
+    callerStack(snapshot),
+    path,
+    options,
+    () => resolveSnapshotOptions(options, 'snapshot()'),
+    async (file, resolved, control) => {
+      const [taken] = await takeSnapshots(file, resolved, control);
+      return resolved.resolveWithObject ? snapshotResult(taken!) : taken!.data;
+    },
+  );
 }
 
 /** Many images from one open of the file, returned in the order of `options.times`. */
-export async function snapshots(path: string, options: SnapshotsOptions): Promise<Snapshot[]> {
-  const caller = callerStack(snapshots);
-  let control: CallControl | undefined;
-  try {
-    const file = expectPath('path', path);
-    const resolved = resolveSnapshotsOptions(options, 'snapshots()');
-    control = new CallControl(signalOf(options));
-    return await takeSnapshots(file, resolved, control);
-  } catch (error) {
-    throw withCallerStack(error, caller);
-  } finally {
-    control?.close();
-  }
+export function snapshots(path: string, options: SnapshotsOptions): Promise<Snapshot[]> {
+  return fileCall(
+    callerStack(snapshots),
+    path,
+    options,
+    () => resolveSnapshotsOptions(options, 'snapshots()'),
+    (file, resolved, control) => takeSnapshots(file, resolved, control),
+  );
 }
