@@ -599,3 +599,107 @@ describe('the error object, as sharp makes it', () => {
     expect(Object.keys(SnapshotError.fromJSON({ code: 'InternalError', message: 'y' }))).toEqual(['code']);
   });
 });
+
+// ---- The shared vocabulary (core's helpers the job API uses too) --------------------
+
+describe('one vocabulary', () => {
+  it('unknownKey: a near miss gets "did you mean", anything else the list, an object that takes none says so', async () => {
+    const { unknownKey, nearestKey } = await import('../dist/core/validate.js');
+    const allowed = ['Time', 'Num', 'Interval', 'OutputFile'];
+    expect(unknownKey('Tme', allowed, 'SnapshotConfig', 'field').message).toBe(
+      'Unknown field "Tme" for SnapshotConfig: did you mean "Time"?',
+    );
+    expect(unknownKey('outputfile', allowed, 'SnapshotConfig', 'field').message).toBe(
+      'Unknown field "outputfile" for SnapshotConfig: did you mean "OutputFile"?',
+    );
+    expect(unknownKey('Colour', allowed, 'SnapshotConfig', 'field').message).toBe(
+      'Unknown field "Colour" for SnapshotConfig: expected one of Time, Num, Interval, OutputFile',
+    );
+    expect(unknownKey('x', [], 'request').message).toBe('Unknown option "x" for request: it takes none');
+    expect(unknownKey('a\nb', allowed, 'request').code).toBe('InvalidParameter');
+    expect(unknownKey('a\nb', allowed, 'request').message).toBe(
+      'Unknown option "a\\nb" for request: expected one of Time, Num, Interval, OutputFile',
+    );
+    // Within a third of the shorter name: "Nu" is one edit from "Num", "Nmb" two (too far for 3 letters).
+    expect([nearestKey('Nu', allowed), nearestKey('Nmb', allowed), nearestKey('Intreval', allowed)]).toEqual([
+      'Num',
+      undefined,
+      'Interval',
+    ]);
+  });
+
+  it('parseJsonObject: JSON text or an object, own fields only; bad JSON and non-objects are JsonFormatInvalid', async () => {
+    const { parseJsonObject } = await import('../dist/core/validate.js');
+    expect({ ...parseJsonObject('SnapshotConfig', '{"Time":5}') }).toEqual({ Time: 5 });
+    expect({ ...parseJsonObject('SnapshotConfig', Object.assign(Object.create({ Num: 3 }) as object, { Time: 5 })) }).toEqual({ Time: 5 });
+    const bad = (value: unknown): { code: string; message: string } => {
+      try {
+        parseJsonObject('SnapshotConfig', value);
+      } catch (error) {
+        return { code: (error as SnapshotError).code, message: (error as SnapshotError).message };
+      }
+      throw new Error('accepted');
+    };
+    expect(bad('{"Time":')).toEqual({
+      code: 'InvalidParameter.JsonFormatInvalid',
+      message: expect.stringMatching(/^SnapshotConfig is not valid JSON: /),
+    });
+    expect(bad('[1]')).toEqual({
+      code: 'InvalidParameter.JsonFormatInvalid',
+      message: 'Expected a JSON object for SnapshotConfig but received "[1]"',
+    });
+    expect(bad(7)).toEqual({
+      code: 'InvalidParameter.JsonFormatInvalid',
+      message: 'Expected a JSON object for SnapshotConfig but received 7',
+    });
+  });
+
+  it.each([
+    ['ENOENT', 'InvalidParameter.ResourceNotFound', 'the object a.jpg does not exist'],
+    ['ENOTDIR', 'InvalidParameter.ResourceNotFound', 'the object a.jpg does not exist'],
+    ['EACCES', 'PermissionDenied.ResourceAccess', 'the file system refused access to the object a.jpg (EACCES)'],
+    ['EPERM', 'PermissionDenied.ResourceAccess', 'the file system refused access to the object a.jpg (EPERM)'],
+    ['EROFS', 'PermissionDenied.ResourceAccess', 'the file system refused access to the object a.jpg (EROFS)'],
+    ['ELOOP', 'PermissionDenied.ResourceAccess', 'the object a.jpg goes through too many links (ELOOP)'],
+    ['ENAMETOOLONG', 'InvalidParameter', 'the object a.jpg: the name is too long (ENAMETOOLONG)'],
+    ['EISDIR', 'InvalidParameter', 'the object a.jpg is a folder, not a file'],
+    ['ENOSPC', 'InternalError', 'the object a.jpg: no space left on device (ENOSPC)'],
+  ])('systemError: %s is %s, the OS error as cause', async (errno, code, message) => {
+    const { systemError, codeForSystemError } = await import('../dist/core/errors.js');
+    const { constants } = await import('node:os');
+    const osError = Object.assign(new Error(`${errno}: /srv/secret/a.jpg`), {
+      code: errno,
+      errno: -(constants.errno as Record<string, number>)[errno]!,
+    });
+    const error = systemError(osError, 'the object a.jpg');
+    expect({ code: error.code, message: error.message }).toEqual({ code, message });
+    expect(error.cause).toBe(osError);
+    expect(codeForSystemError(errno)).toBe(code);
+  });
+
+  it('systemError when writing: what is missing is the folder', async () => {
+    const { systemError } = await import('../dist/core/errors.js');
+    const error = systemError(Object.assign(new Error('x'), { code: 'ENOENT' }), 'the object a/b.jpg', { writing: true });
+    expect(error.message).toBe('the folder of the object a/b.jpg does not exist');
+  });
+
+  it('toSnapshotError: a SnapshotError as it is, anything else an InternalError with it as the cause', async () => {
+    const { toSnapshotError, withMessage } = await import('../dist/core/errors.js');
+    const own = new SnapshotError('Aborted', 'stop', { jobId: 'j' });
+    expect(toSnapshotError(own)).toBe(own);
+    const thrown = new TypeError('not a function');
+    const wrapped = toSnapshotError(thrown);
+    expect({ code: wrapped.code, message: wrapped.message, cause: wrapped.cause }).toEqual({
+      code: 'InternalError',
+      message: 'not a function',
+      cause: thrown,
+    });
+    expect(toSnapshotError('a string').message).toBe('a string');
+    const renamed = withMessage(own, 'x: stop');
+    expect({ code: renamed.code, message: renamed.message, jobId: renamed.jobId }).toEqual({
+      code: 'Aborted',
+      message: 'x: stop',
+      jobId: 'j',
+    });
+  });
+});
