@@ -49,12 +49,12 @@ function journal(host: string, pid: number, lines: string[]): string {
   return [`framesnap-journal 1 ${encodeURIComponent(host)} ${pid}`, ...lines, ''].join('\n');
 }
 
-test('the first write in a folder sweeps stale temporary files of framesnap\'s, and only those', async () => {
+test("the first write in a folder sweeps stale temporary files of framesnap's, and only those", async () => {
   const { service, out } = await setup({ staleTemporaryMs: 60_000 });
   mkdirSync(join(out, 'below'));
   plant(join(out, '.framesnap-12345-0123456789ab.tmp'), 'stale', 2 * 60_000);
   plant(join(out, '.framesnap-12345-abcdefabcdef.tmp'), 'fresh: a job may be writing it');
-  plant(join(out, '.framesnap-notes.txt'), 'not a name of framesnap\'s', 2 * HOUR);
+  plant(join(out, '.framesnap-notes.txt'), "not a name of framesnap's", 2 * HOUR);
   plant(join(out, 'below', '.framesnap-12345-0123456789ab.tmp'), 'a folder no job wrote in', 2 * HOUR);
   expect(await runJob(service, 'new.jpg')).toBe('Success');
   await service.close();
@@ -66,10 +66,10 @@ test('the first write in a folder sweeps stale temporary files of framesnap\'s, 
   ]);
 });
 
-test('a dead job\'s journal: its objects go while they are still its files, then the journal', async () => {
+test("a dead job's journal: its objects go while they are still its files, then the journal", async () => {
   const { service, out } = await setup();
   plant(join(out, 'its.jpg'), 'written by the dead job');
-  plant(join(out, 'replaced.jpg'), 'a later job\'s object at a key the dead job wrote');
+  plant(join(out, 'replaced.jpg'), "a later job's object at a key the dead job wrote");
   plant(join(out, '.framesnap-999-00aa00aa00aa.tmp'), '');
   const its = lstatSync(join(out, 'its.jpg'));
   const dead = deadPid();
@@ -88,7 +88,9 @@ test('a dead job\'s journal: its objects go while they are still its files, then
   plant(join(out, '.framesnap-1-otherhost.journal'), journal('some-other-host', dead, ['obj 1 1 replaced.jpg']));
   expect(await runJob(service, 'new.jpg')).toBe('Success');
   await service.close();
-  expect(files(out)).toEqual([`.framesnap-${process.pid}-live.journal`, '.framesnap-1-otherhost.journal', 'new.jpg', 'replaced.jpg'].sort());
+  expect(files(out)).toEqual(
+    [`.framesnap-${process.pid}-live.journal`, '.framesnap-1-otherhost.journal', 'new.jpg', 'replaced.jpg'].sort(),
+  );
 });
 
 test('a process killed mid-series leaves its images only until a service next writes in their folder', async () => {

@@ -33,7 +33,13 @@ const runFile = promisify(execFile);
 interface MemoryHooks {
   framePixelBytesHeld(): number;
   releaseFramePixels(pixels: unknown): void;
-  mallocTuning(): { applied: boolean; reason: string | null; arenaMax: number; mmapThresholdBytes: number; largeAllocationsMapped: boolean };
+  mallocTuning(): {
+    applied: boolean;
+    reason: string | null;
+    arenaMax: number;
+    mmapThresholdBytes: number;
+    largeAllocationsMapped: boolean;
+  };
 }
 const hooks = (): MemoryHooks => nativeAddon() as unknown as MemoryHooks;
 
@@ -48,7 +54,10 @@ afterAll(() => {
 });
 
 function task(inputPath: string, out: string, extra: Partial<JobTask> = {}): JobTask {
-  return jobTask({ jobId: 'memory', inputPath, outputBucketDir: out, frameType: 'normal', quality: 80, ...extra }, { intervalMs: 400, count: 8 });
+  return jobTask(
+    { jobId: 'memory', inputPath, outputBucketDir: out, frameType: 'normal', quality: 80, ...extra },
+    { intervalMs: 400, count: 8 },
+  );
 }
 
 describe('frame pixels', () => {
@@ -74,9 +83,18 @@ describe('frame pixels', () => {
     const outcome = await executeJob(
       task(await fixture('h264'), out, {
         sprites: {
-          lines: 2, columns: 2, cellWidth: 0, cellHeight: 0, margin: 0, padding: 0,
-          background: [0, 0, 0], keepCellPictures: false, cellStep: 1,
-          bucketDir: sprites, template: '{TileCount}.jpg', limitSpritePixels: DEFAULT_LIMITS.limitSpritePixels,
+          lines: 2,
+          columns: 2,
+          cellWidth: 0,
+          cellHeight: 0,
+          margin: 0,
+          padding: 0,
+          background: [0, 0, 0],
+          keepCellPictures: false,
+          cellStep: 1,
+          bucketDir: sprites,
+          template: '{TileCount}.jpg',
+          limitSpritePixels: DEFAULT_LIMITS.limitSpritePixels,
         },
       }),
     );
@@ -99,7 +117,14 @@ describe('frame pixels', () => {
   });
 
   test('releaseFramePixels empties a frame buffer and leaves other buffers alone', async () => {
-    const [frame] = nativeAddon().extractFramesSync({ path: await fixture('h264'), times: [0], frameType: 'intra', width: 0, height: 0, threads: 1 });
+    const [frame] = nativeAddon().extractFramesSync({
+      path: await fixture('h264'),
+      times: [0],
+      frameType: 'intra',
+      width: 0,
+      height: 0,
+      threads: 1,
+    });
     expect(frame!.rgb.length).toBe(320 * 240 * 3);
     expect(hooks().framePixelBytesHeld()).toBe(320 * 240 * 3);
     hooks().releaseFramePixels(frame!.rgb);
@@ -122,7 +147,9 @@ const NATIVE_JS = fileURLToPath(new URL('../dist/core/native.js', import.meta.ur
 /** The addon's report, from a fresh node process with this environment added to a malloc-neutral one. */
 async function tuningIn(env: Record<string, string>): Promise<ReturnType<MemoryHooks['mallocTuning']>> {
   const clean = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !name.startsWith('MALLOC_') && name !== 'GLIBC_TUNABLES' && name !== 'FRAMESNAP_MALLOC_TUNING'),
+    Object.entries(process.env).filter(
+      ([name]) => !name.startsWith('MALLOC_') && name !== 'GLIBC_TUNABLES' && name !== 'FRAMESNAP_MALLOC_TUNING',
+    ),
   );
   const script = `import(${JSON.stringify(NATIVE_JS)}).then((m) => console.log(JSON.stringify(m.nativeAddon().mallocTuning())))`;
   const { stdout } = await runFile(process.execPath, ['-e', script], { env: { ...clean, ...env } });
@@ -131,7 +158,13 @@ async function tuningIn(env: Record<string, string>): Promise<ReturnType<MemoryH
 
 describe.skipIf(glibc === undefined)('malloc tuning (glibc)', () => {
   test('applied when the addon loads: 4 arenas, a fixed 128 KiB mmap threshold', async () => {
-    expect(await tuningIn({})).toEqual({ applied: true, reason: null, arenaMax: 4, mmapThresholdBytes: 131072, largeAllocationsMapped: true });
+    expect(await tuningIn({})).toEqual({
+      applied: true,
+      reason: null,
+      arenaMax: 4,
+      mmapThresholdBytes: 131072,
+      largeAllocationsMapped: true,
+    });
   });
 
   test('FRAMESNAP_MALLOC_TUNING=0 leaves malloc as it is', async () => {
@@ -152,7 +185,10 @@ describe.skipIf(glibc === undefined)('malloc tuning (glibc)', () => {
       mmapThresholdBytes: 0,
       largeAllocationsMapped: false,
     });
-    expect(await tuningIn({ GLIBC_TUNABLES: 'glibc.malloc.trim_threshold=1048576' })).toMatchObject({ applied: false, reason: 'GLIBC_TUNABLES is set' });
+    expect(await tuningIn({ GLIBC_TUNABLES: 'glibc.malloc.trim_threshold=1048576' })).toMatchObject({
+      applied: false,
+      reason: 'GLIBC_TUNABLES is set',
+    });
     // Any other value of the switch keeps the tuning.
     expect(await tuningIn({ FRAMESNAP_MALLOC_TUNING: '1' })).toMatchObject({ applied: true, largeAllocationsMapped: true });
   });

@@ -1,7 +1,14 @@
 /** Output name templates (SPEC section 4), filled in one pass. */
 import { describe, expect, test } from 'vitest';
 
-import { fillTemplate, IMAGE_PLACEHOLDERS, nameContext, placeholdersIn, renderName, SPRITE_PLACEHOLDERS } from '../dist/service/request/names.js';
+import {
+  fillTemplate,
+  IMAGE_PLACEHOLDERS,
+  nameContext,
+  placeholdersIn,
+  renderName,
+  SPRITE_PLACEHOLDERS,
+} from '../dist/service/request/names.js';
 
 describe('output names', () => {
   test('every placeholder of an image template', () => {
@@ -28,7 +35,13 @@ describe('output names', () => {
   });
 
   test('what a template writes as placeholders: every {Name} of that shape, known or not', () => {
-    expect(placeholdersIn('{ObjectPrefix}{Foo}-{count}/{TileCount}_{a_1}.jpg')).toEqual(['ObjectPrefix', 'Foo', 'count', 'TileCount', 'a_1']);
+    expect(placeholdersIn('{ObjectPrefix}{Foo}-{count}/{TileCount}_{a_1}.jpg')).toEqual([
+      'ObjectPrefix',
+      'Foo',
+      'count',
+      'TileCount',
+      'a_1',
+    ]);
     // Braces of another shape are text of the name.
     expect(placeholdersIn('a{}{ b }{1x}{-}{{Count}}.jpg')).toEqual(['Count']);
     expect(IMAGE_PLACEHOLDERS).toEqual(['ObjectPrefix', 'FileName', 'ExtName', 'Count', 'SnapshotTime']);

@@ -114,8 +114,24 @@ describe('topics with function subscribers', () => {
     await events.notificationOf(error.jobId!);
 
     expect(got).toStrictEqual([
-      { JobId: failed.Id, RequestId: submitted.RequestId, Type: 'Snapshot', State: 'Fail', UserData: 'late', Code: ErrorCodes.ResourceContentBad, Message: PAST_THE_END },
-      { JobId: error.jobId, RequestId: error.requestId, Type: 'Snapshot', State: 'Fail', UserData: '', Code: ErrorCodes.ResourceContentBad, Message: PAST_THE_END },
+      {
+        JobId: failed.Id,
+        RequestId: submitted.RequestId,
+        Type: 'Snapshot',
+        State: 'Fail',
+        UserData: 'late',
+        Code: ErrorCodes.ResourceContentBad,
+        Message: PAST_THE_END,
+      },
+      {
+        JobId: error.jobId,
+        RequestId: error.requestId,
+        Type: 'Snapshot',
+        State: 'Fail',
+        UserData: '',
+        Code: ErrorCodes.ResourceContentBad,
+        Message: PAST_THE_END,
+      },
     ]);
     expect(queried(service, failed.Id).MNSMessageResult).toStrictEqual({ MessageId: expect.stringMatching(MESSAGE_ID) });
   });
@@ -152,7 +168,9 @@ describe('topics with function subscribers', () => {
     const submitted = await service.submitSnapshotJob(jobRequest({ pipelineId: pipeline.Id }));
     const done = await Promise.race([service.waitForJob(submitted.SnapshotJob.Id), after(15_000, undefined)]);
     expect(done?.State).toBe('Success');
-    expect(await Promise.race([called.promise, after(5_000, undefined)])).toStrictEqual(success(submitted.SnapshotJob.Id, submitted.RequestId));
+    expect(await Promise.race([called.promise, after(5_000, undefined)])).toStrictEqual(
+      success(submitted.SnapshotJob.Id, submitted.RequestId),
+    );
     // Still under way: no result yet, on the event or the job.
     expect(events.notifications).toEqual([]);
     expect(queried(service, submitted.SnapshotJob.Id)).toMatchObject({ State: 'Success' });
@@ -184,13 +202,17 @@ describe('topics with function subscribers', () => {
 
   test('subscribe refuses bad topic names and subscribers', async () => {
     const { service } = await setup();
-    const topicMessage = (value: string) => `Expected a topic name of letters, digits and -, at most 256 characters for topic but received ${value}`;
+    const topicMessage = (value: string) =>
+      `Expected a topic name of letters, digits and -, at most 256 characters for topic but received ${value}`;
     const cases: [() => unknown, string][] = [
       [() => service.subscribe('', () => undefined), topicMessage('""')],
       [() => service.subscribe('has space', () => undefined), topicMessage('"has space"')],
       [() => service.subscribe('t'.repeat(257), () => undefined), topicMessage(`"${'t'.repeat(60)}…${'t'.repeat(59)}"`)],
       [() => service.subscribe('ok', 'not a url'), 'Expected a function or an http(s) URL for subscriber but received "not a url"'],
-      [() => service.subscribe('ok', 'ftp://127.0.0.1/x'), 'Expected a function or an http(s) URL for subscriber but received "ftp://127.0.0.1/x"'],
+      [
+        () => service.subscribe('ok', 'ftp://127.0.0.1/x'),
+        'Expected a function or an http(s) URL for subscriber but received "ftp://127.0.0.1/x"',
+      ],
       [() => service.subscribe('ok', 42 as never), 'Expected a function or an http(s) URL for subscriber but received 42'],
     ];
     for (const [call, message] of cases) {
@@ -262,7 +284,11 @@ describe('topics with HTTP subscribers', () => {
     expect(server.requests.map((r) => r.status)).toEqual([500, 500, 500, 500]);
     expect(order).toEqual(['waitForJob', 'notification']);
     expect(events.entries.map((entry) => entry.kind).filter((kind) => kind !== 'progress')).toEqual(['job', 'notification']);
-    expect(queried(service, submitted.SnapshotJob.Id)).toMatchObject({ State: 'Success', Code: '', MNSMessageResult: event.MNSMessageResult });
+    expect(queried(service, submitted.SnapshotJob.Id)).toMatchObject({
+      State: 'Success',
+      Code: '',
+      MNSMessageResult: event.MNSMessageResult,
+    });
   });
 
   test('a function and a failing endpoint on one topic: the function gets it, the result names the failure', async () => {
@@ -325,16 +351,40 @@ describe('the notifyDelivery option', () => {
 
   test('bad values are refused when the service is made', () => {
     const cases: [unknown, string, string][] = [
-      [null, ErrorCodes.InvalidParameter, 'Expected an object with attempts, firstBackoffMs, attemptTimeoutMs for notifyDelivery but received null'],
-      [3, ErrorCodes.InvalidParameter, 'Expected an object with attempts, firstBackoffMs, attemptTimeoutMs for notifyDelivery but received 3'],
+      [
+        null,
+        ErrorCodes.InvalidParameter,
+        'Expected an object with attempts, firstBackoffMs, attemptTimeoutMs for notifyDelivery but received null',
+      ],
+      [
+        3,
+        ErrorCodes.InvalidParameter,
+        'Expected an object with attempts, firstBackoffMs, attemptTimeoutMs for notifyDelivery but received 3',
+      ],
       [{ attempts: 0 }, ErrorCodes.OutOfRange, 'Expected an integer between 1 and 10 for notifyDelivery.attempts but received 0'],
       [{ attempts: 11 }, ErrorCodes.OutOfRange, 'Expected an integer between 1 and 10 for notifyDelivery.attempts but received 11'],
       [{ attempts: '2' }, ErrorCodes.InvalidParameter, 'Expected an integer between 1 and 10 for notifyDelivery.attempts but received "2"'],
-      [{ firstBackoffMs: -1 }, ErrorCodes.OutOfRange, 'Expected an integer between 0 and 60000 for notifyDelivery.firstBackoffMs but received -1'],
-      [{ firstBackoffMs: 1.5 }, ErrorCodes.InvalidParameter, 'Expected an integer between 0 and 60000 for notifyDelivery.firstBackoffMs but received 1.5'],
-      [{ attemptTimeoutMs: 0 }, ErrorCodes.OutOfRange, 'Expected an integer between 1 and 600000 for notifyDelivery.attemptTimeoutMs but received 0'],
+      [
+        { firstBackoffMs: -1 },
+        ErrorCodes.OutOfRange,
+        'Expected an integer between 0 and 60000 for notifyDelivery.firstBackoffMs but received -1',
+      ],
+      [
+        { firstBackoffMs: 1.5 },
+        ErrorCodes.InvalidParameter,
+        'Expected an integer between 0 and 60000 for notifyDelivery.firstBackoffMs but received 1.5',
+      ],
+      [
+        { attemptTimeoutMs: 0 },
+        ErrorCodes.OutOfRange,
+        'Expected an integer between 1 and 600000 for notifyDelivery.attemptTimeoutMs but received 0',
+      ],
       [{ attempt: 2 }, ErrorCodes.InvalidParameter, 'Unknown option "attempt" for notifyDelivery: did you mean "attempts"?'],
-      [{ retries: 2 }, ErrorCodes.InvalidParameter, 'Unknown option "retries" for notifyDelivery: expected one of attempts, firstBackoffMs, attemptTimeoutMs'],
+      [
+        { retries: 2 },
+        ErrorCodes.InvalidParameter,
+        'Unknown option "retries" for notifyDelivery: expected one of attempts, firstBackoffMs, attemptTimeoutMs',
+      ],
     ];
     for (const [notifyDelivery, code, message] of cases) {
       let caught: unknown;
@@ -361,7 +411,10 @@ describe('queues', () => {
     for (const [i, answer] of submitted.entries()) {
       const received = await service.receiveMessage('done-queue');
       const job = queried(service, answer.SnapshotJob.Id);
-      expect(received).toStrictEqual({ MessageId: (job.MNSMessageResult as { MessageId: string }).MessageId, MessageBody: expect.any(String) });
+      expect(received).toStrictEqual({
+        MessageId: (job.MNSMessageResult as { MessageId: string }).MessageId,
+        MessageBody: expect.any(String),
+      });
       expect(received!.MessageId).toMatch(MESSAGE_ID);
       const body = success(answer.SnapshotJob.Id, answer.RequestId, `q${i}`);
       expect(JSON.parse(received!.MessageBody)).toStrictEqual(body);
@@ -390,7 +443,8 @@ describe('queues', () => {
 
   test('receiveMessage refuses bad queue names and waits', async () => {
     const { service } = await setup();
-    const queueMessage = (value: string) => `Expected a queue name of letters, digits and -, at most 256 characters for queueName but received ${value}`;
+    const queueMessage = (value: string) =>
+      `Expected a queue name of letters, digits and -, at most 256 characters for queueName but received ${value}`;
     const waitMessage = (value: string) => `Expected a number of seconds between 0 and 30 for waitSeconds but received ${value}`;
     const cases: [() => unknown, string][] = [
       [() => service.receiveMessage(''), queueMessage('""')],

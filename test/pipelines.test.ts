@@ -10,14 +10,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 
 import { ErrorCodes, type SnapshotService } from '../dist/index.js';
-import {
-  jobRequest,
-  queried,
-  Recorder,
-  refusedWithRequestId,
-  runCleanups,
-  setup,
-} from './helpers/pipeline-jobs.js';
+import { jobRequest, queried, Recorder, refusedWithRequestId, runCleanups, setup } from './helpers/pipeline-jobs.js';
 import { JOB_ID, jsonError, UPPER_UUID } from './helpers/service-clips.js';
 
 afterEach(runCleanups);
@@ -37,7 +30,9 @@ describe('the default pipeline', () => {
     const answer = service.queryPipelineList({ PipelineIds: service.defaultPipelineId });
     expect(answer).toStrictEqual({
       RequestId: expect.stringMatching(UPPER_UUID),
-      PipelineList: { Pipeline: [{ Id: service.defaultPipelineId, Name: 'default', State: 'Active', Speed: 'Standard', NotifyConfig: {} }] },
+      PipelineList: {
+        Pipeline: [{ Id: service.defaultPipelineId, Name: 'default', State: 'Active', Speed: 'Standard', NotifyConfig: {} }],
+      },
       NonExistPids: { String: [] },
     });
     const submitted = await service.submitSnapshotJob(jobRequest());
@@ -63,7 +58,13 @@ describe('addPipeline', () => {
     const text = service.addPipeline({ Name: 'with-topic', NotifyConfig: '{"Topic": "done-topic"}' });
     expect(text).toStrictEqual({
       RequestId: expect.stringMatching(UPPER_UUID),
-      Pipeline: { Id: expect.stringMatching(JOB_ID), Name: 'with-topic', State: 'Active', Speed: 'Standard', NotifyConfig: { Topic: 'done-topic' } },
+      Pipeline: {
+        Id: expect.stringMatching(JOB_ID),
+        Name: 'with-topic',
+        State: 'Active',
+        Speed: 'Standard',
+        NotifyConfig: { Topic: 'done-topic' },
+      },
     });
     const object = service.addPipeline({ Name: 'with-queue', Speed: 'Standard', NotifyConfig: { QueueName: 'done-queue' } });
     expect(object.Pipeline).toStrictEqual({
@@ -99,7 +100,12 @@ describe('addPipeline', () => {
   const refusals: [string, unknown, string, string][] = [
     ['no Name', {}, ErrorCodes.NullValue, 'Expected a name of at most 128 bytes for Name but received undefined'],
     ['an empty Name', { Name: '' }, ErrorCodes.NullValue, 'Expected a name of at most 128 bytes for Name but received ""'],
-    ['a Name that is not a string', { Name: 7 }, ErrorCodes.InvalidParameter, 'Expected a name of at most 128 bytes for Name but received 7'],
+    [
+      'a Name that is not a string',
+      { Name: 7 },
+      ErrorCodes.InvalidParameter,
+      'Expected a name of at most 128 bytes for Name but received 7',
+    ],
     // A value over 120 characters is quoted shortened in the middle.
     [
       'a Name over 128 bytes',
@@ -107,8 +113,18 @@ describe('addPipeline', () => {
       ErrorCodes.InvalidParameter,
       `Expected a name of at most 128 bytes for Name but received "${'n'.repeat(60)}…${'n'.repeat(59)}"`,
     ],
-    ['an unknown field', { Name: 'p', Colour: 'red' }, ErrorCodes.InvalidParameter, 'Unknown field "Colour" for request: expected one of Name, Speed, NotifyConfig'],
-    ['a near miss', { Name: 'p', NotifyConfg: '' }, ErrorCodes.InvalidParameter, 'Unknown field "NotifyConfg" for request: did you mean "NotifyConfig"?'],
+    [
+      'an unknown field',
+      { Name: 'p', Colour: 'red' },
+      ErrorCodes.InvalidParameter,
+      'Unknown field "Colour" for request: expected one of Name, Speed, NotifyConfig',
+    ],
+    [
+      'a near miss',
+      { Name: 'p', NotifyConfg: '' },
+      ErrorCodes.InvalidParameter,
+      'Unknown field "NotifyConfg" for request: did you mean "NotifyConfig"?',
+    ],
     ['a bad Speed', { Name: 'p', Speed: 'Boost' }, ErrorCodes.InvalidParameter, 'Expected "Standard" for Speed but received "Boost"'],
     [
       'a NotifyConfig with both Topic and QueueName (object)',
@@ -128,7 +144,12 @@ describe('addPipeline', () => {
       ErrorCodes.JsonFormatInvalid,
       `NotifyConfig is not valid JSON: ${jsonError('{"Topic": ')}`,
     ],
-    ['NotifyConfig JSON that is not an object', { Name: 'p', NotifyConfig: '["t"]' }, ErrorCodes.JsonFormatInvalid, `Expected a JSON object for NotifyConfig but received ${JSON.stringify('["t"]')}`],
+    [
+      'NotifyConfig JSON that is not an object',
+      { Name: 'p', NotifyConfig: '["t"]' },
+      ErrorCodes.JsonFormatInvalid,
+      `Expected a JSON object for NotifyConfig but received ${JSON.stringify('["t"]')}`,
+    ],
     [
       'an unknown NotifyConfig field',
       { Name: 'p', NotifyConfig: { Topic: 't', Endpoint: 'x' } },
@@ -200,8 +221,16 @@ describe('updatePipeline', () => {
       [{ PipelineId: unknownId, State: 'Paused' }, ErrorCodes.ResourceNotFound, `the pipeline ${unknownId} does not exist`],
       [{ State: 'Paused' }, ErrorCodes.NullValue, 'PipelineId is required'],
       [{ PipelineId: '', State: 'Paused' }, ErrorCodes.NullValue, 'PipelineId is required'],
-      [{ PipelineId: added.Id, State: 'Stopped' }, ErrorCodes.InvalidParameter, 'Expected one of Active, Paused for State but received "Stopped"'],
-      [{ PipelineId: added.Id, State: 'paused' }, ErrorCodes.InvalidParameter, 'Expected one of Active, Paused for State but received "paused"'],
+      [
+        { PipelineId: added.Id, State: 'Stopped' },
+        ErrorCodes.InvalidParameter,
+        'Expected one of Active, Paused for State but received "Stopped"',
+      ],
+      [
+        { PipelineId: added.Id, State: 'paused' },
+        ErrorCodes.InvalidParameter,
+        'Expected one of Active, Paused for State but received "paused"',
+      ],
       [
         { PipelineId: added.Id, State: 'Paused', Speed: 'Standard' },
         ErrorCodes.InvalidParameter,
@@ -212,7 +241,11 @@ describe('updatePipeline', () => {
         ErrorCodes.JsonFormatInvalid,
         `NotifyConfig is not valid JSON: ${jsonError('{"Topic"')}`,
       ],
-      [{ PipelineId: added.Id, State: 'Paused', Name: '' }, ErrorCodes.NullValue, 'Expected a name of at most 128 bytes for Name but received ""'],
+      [
+        { PipelineId: added.Id, State: 'Paused', Name: '' },
+        ErrorCodes.NullValue,
+        'Expected a name of at most 128 bytes for Name but received ""',
+      ],
     ];
     for (const [request, code, message] of cases) {
       const error = await refusedWithRequestId(() => service.updatePipeline(request as never));
@@ -258,7 +291,11 @@ describe('queryPipelineList', () => {
       [{ PipelineIds: '' }, ErrorCodes.NullValue, 'Expected ids as strings for PipelineIds but received ""'],
       [{ PipelineIds: eleven }, ErrorCodes.InvalidParameter, 'PipelineIds holds 11 ids; at most 10 are allowed'],
       [{ PipelineIds: eleven.join(',') }, ErrorCodes.InvalidParameter, 'PipelineIds holds 11 ids; at most 10 are allowed'],
-      [{ PipelineIds: [service.defaultPipelineId, 5] }, ErrorCodes.InvalidParameter, 'Expected ids as strings for PipelineIds but received an array'],
+      [
+        { PipelineIds: [service.defaultPipelineId, 5] },
+        ErrorCodes.InvalidParameter,
+        'Expected ids as strings for PipelineIds but received an array',
+      ],
       [{ PipelineIds: 'a,,b' }, ErrorCodes.InvalidParameter, 'Expected ids as strings for PipelineIds but received "a,,b"'],
     ];
     for (const [request, code, message] of cases) {

@@ -71,7 +71,12 @@ const namedKey = (key: string): string => (key.length <= 120 ? key : `${key.slic
 
 describe.each(TWINS)('through %s', (_name, submit) => {
   test.each([
-    ['a name too long for the file system', LONG_NAME, 'InvalidParameter', `the object ${namedKey(LONG_NAME)}: the name is too long (ENAMETOOLONG)`],
+    [
+      'a name too long for the file system',
+      LONG_NAME,
+      'InvalidParameter',
+      `the object ${namedKey(LONG_NAME)}: the name is too long (ENAMETOOLONG)`,
+    ],
     ['a 1 MB key', HUGE_KEY, 'InvalidParameter', `the object ${namedKey(HUGE_KEY)}: the name is too long (ENAMETOOLONG)`],
     ['a folder', 'folder.mp4', 'InvalidParameter', 'the object folder.mp4 is a folder, not a file'],
     ['a link to itself (a loop)', 'loop.mp4', 'PermissionDenied.ResourceAccess', 'the object loop.mp4 goes through too many links (ELOOP)'],
@@ -162,7 +167,12 @@ describe.each(TWINS)('through %s', (_name, submit) => {
       submit,
       {
         Input: input('clip.mp4'),
-        SnapshotConfig: config('{Count}.jpg', { Num: '2', Interval: '1', TileOut: { Lines: 1, Columns: 2 }, TileOutputFile: output('{Sheet}.jpg') }),
+        SnapshotConfig: config('{Count}.jpg', {
+          Num: '2',
+          Interval: '1',
+          TileOut: { Lines: 1, Columns: 2 },
+          TileOutputFile: output('{Sheet}.jpg'),
+        }),
       },
       'InvalidParameter',
       'SnapshotConfig.TileOutputFile.Object uses the unknown placeholder {Sheet}; the placeholders are {ObjectPrefix}, {FileName}, {ExtName}, {TileCount}, {SnapshotTime}',
@@ -179,7 +189,13 @@ describe.each(TWINS)('through %s', (_name, submit) => {
   test('only own properties of a request count: inherited ones are ignored', async () => {
     const at = await layout();
     const inherited = { Input: input('clip.mp4'), SnapshotConfig: config('inherited.jpg') };
-    await expectRefused(at, submit, Object.create(inherited) as SubmitSnapshotJobRequest, 'InvalidParameter.NullValue', 'Expected a JSON object for Input but received undefined');
+    await expectRefused(
+      at,
+      submit,
+      Object.create(inherited) as SubmitSnapshotJobRequest,
+      'InvalidParameter.NullValue',
+      'Expected a JSON object for Input but received undefined',
+    );
     // A config object whose prototype says Width 5 (out of range) and FrameType "bogus": ignored.
     const snapshotConfig = Object.assign(Object.create({ Width: 5, FrameType: 'bogus', Num: '3' }) as object, config('own.jpg'));
     const location = Object.assign(Object.create({ Location: 'bogus' }) as object, input('clip.mp4'));
@@ -194,7 +210,10 @@ describe('pipelines, queries and notifications count own properties only', () =>
   test('addPipeline and updatePipeline ignore inherited fields', async () => {
     const at = await layout();
     const error = await failureOf(() => at.service.addPipeline(Object.create({ Name: 'inherited' }) as never));
-    expect([error.code, error.message]).toEqual(['InvalidParameter.NullValue', 'Expected a name of at most 128 bytes for Name but received undefined']);
+    expect([error.code, error.message]).toEqual([
+      'InvalidParameter.NullValue',
+      'Expected a name of at most 128 bytes for Name but received undefined',
+    ]);
     const added = at.service.addPipeline(
       Object.assign(Object.create({ Speed: 'Bogus', NotifyConfig: { Topic: 'inherited' } }) as object, { Name: 'own' }) as never,
     );
@@ -244,14 +263,21 @@ describe('the service options and pipeline ids count own properties only', () =>
 
   test('updatePipeline ignores an inherited PipelineId; an unknown long id is shortened in the message', async () => {
     const at = await layout();
-    const inherited = await failureOf(() => at.service.updatePipeline(Object.create({ PipelineId: at.service.defaultPipelineId }) as never));
+    const inherited = await failureOf(() =>
+      at.service.updatePipeline(Object.create({ PipelineId: at.service.defaultPipelineId }) as never),
+    );
     expect([inherited.code, inherited.message]).toEqual(['InvalidParameter.NullValue', 'PipelineId is required']);
     const long = await failureOf(() => at.service.updatePipeline({ PipelineId: 'p'.repeat(100_000), State: 'Paused' }));
     expect([long.code, long.message]).toEqual([
       'InvalidParameter.ResourceNotFound',
       `the pipeline ${'p'.repeat(60)}…${'p'.repeat(59)} does not exist`,
     ]);
-    const query = await failureOf(() => at.service.queryPipelineList(Object.create({ PipelineIds: at.service.defaultPipelineId }) as never));
-    expect([query.code, query.message]).toEqual(['InvalidParameter.NullValue', 'Expected ids as strings for PipelineIds but received undefined']);
+    const query = await failureOf(() =>
+      at.service.queryPipelineList(Object.create({ PipelineIds: at.service.defaultPipelineId }) as never),
+    );
+    expect([query.code, query.message]).toEqual([
+      'InvalidParameter.NullValue',
+      'Expected ids as strings for PipelineIds but received undefined',
+    ]);
   });
 });

@@ -44,7 +44,12 @@ describe('the extension of OutputFile.Object picks the format', () => {
     ['.WebP', 'mixed/{Count}.WebP', counted(2, (count) => `mixed/${count}.WebP`), WEBP],
     ['no extension: JPEG', 'bare/{Count}', counted(2, (count) => `bare/${count}`), JPEG],
     ['another extension: JPEG', 'other/{Count}.thumb', counted(2, (count) => `other/${count}.thumb`), JPEG],
-    ['the input extension ({ExtName} is mp4): JPEG', 'ext/{FileName}-{Count}.{ExtName}', counted(2, (count) => `ext/clip-${count}.mp4`), JPEG],
+    [
+      'the input extension ({ExtName} is mp4): JPEG',
+      'ext/{FileName}-{Count}.{ExtName}',
+      counted(2, (count) => `ext/clip-${count}.mp4`),
+      JPEG,
+    ],
     ['a dot in a folder name only: JPEG', 'dir.png/{Count}', counted(2, (count) => `dir.png/${count}`), JPEG],
   ];
   test.each(cases)('%s', async (_, object, names, expected) => {
@@ -57,7 +62,10 @@ describe('the extension of OutputFile.Object picks the format', () => {
 
   test('a synchronous snapshot too (both twins)', async () => {
     const { service, out } = await setup();
-    const request = (Object: string) => ({ Input: { Bucket: IN, Object: 'clip.mp4' }, SnapshotConfig: { Time: 1000, OutputFile: output(Object) } });
+    const request = (Object: string) => ({
+      Input: { Bucket: IN, Object: 'clip.mp4' },
+      SnapshotConfig: { Time: 1000, OutputFile: output(Object) },
+    });
     const viaPromise = await service.submitSnapshotJob(request('async.webp'));
     const viaSync = service.submitSnapshotJobSync(request('sync.avif'));
     for (const answer of [viaPromise, viaSync]) expect(answer.SnapshotJob).toMatchObject({ State: 'Success', Count: '1' });
@@ -77,11 +85,18 @@ describe('the extension of OutputFile.Object picks the format', () => {
     const times = [0, 1000, 2000];
     const reference = await referenceFrames(await fixture('h264'), 320, 240);
     const framesAt = times.map((time) => reference.frames[reference.times.findIndex((at) => at >= time)]!);
-    for (const [extension, most] of [['png', 1], ['webp', 200], ['avif', 20]] as const) {
+    for (const [extension, most] of [
+      ['png', 1],
+      ['webp', 200],
+      ['avif', 20],
+    ] as const) {
       const job = await run({ Time: 0, Interval: 1, Num: 3, FrameType: 'normal', OutputFile: output(`${extension}/{Count}.${extension}`) });
       expect(job).toMatchObject({ State: 'Success', Count: '3' });
       for (const [index, name] of counted(3, (count) => `${extension}/${count}.${extension}`).entries()) {
-        const rgb = await sharp(readFileSync(join(out, name))).removeAlpha().raw().toBuffer();
+        const rgb = await sharp(readFileSync(join(out, name)))
+          .removeAlpha()
+          .raw()
+          .toBuffer();
         const errors = framesAt.map((frame) => meanSquaredError(rgb, frame));
         // Its own frame, and not another of the series.
         expect(errors.indexOf(Math.min(...errors)), name).toBe(index);
@@ -103,7 +118,7 @@ describe('the extension of OutputFile.Object picks the format', () => {
   });
 });
 
-describe('the extension of TileOutputFile.Object picks the sheets\' format', () => {
+describe("the extension of TileOutputFile.Object picks the sheets' format", () => {
   const cases: [string, string, Awaited<ReturnType<typeof formatOf>>][] = [
     ['sheet.jpg', 'jpeg', { format: 'jpeg', width: 160, height: 60 }],
     ['sheet.png', 'png', { format: 'png', width: 160, height: 60 }],
@@ -125,7 +140,7 @@ describe('the extension of TileOutputFile.Object picks the sheets\' format', () 
     for (const name of counted(2)) expect(await formatOf(join(out, name))).toEqual(JPEG);
   });
 
-  test('images and sheets each take their own extension\'s format', async () => {
+  test("images and sheets each take their own extension's format", async () => {
     const { run, out, sprites } = await setup();
     const job = await run({
       ...SERIES,
@@ -149,7 +164,12 @@ describe('the extension of a format framesnap does not write is refused (both tw
     [
       'a sheet .bmp',
       'clip.mp4',
-      { ...SERIES, OutputFile: output('{Count}.jpg'), TileOut: { Lines: 1, Columns: 2 }, TileOutputFile: output('sheet-{TileCount}.bmp', SPRITES) },
+      {
+        ...SERIES,
+        OutputFile: output('{Count}.jpg'),
+        TileOut: { Lines: 1, Columns: 2 },
+        TileOutputFile: output('sheet-{TileCount}.bmp', SPRITES),
+      },
       refused('sheet-00001.bmp', 'bmp', 'SnapshotConfig.TileOutputFile.Object'),
     ],
     // The name the template makes counts: {ExtName} brings the input's extension.

@@ -57,20 +57,37 @@ test('limitSpritePixels: refused at submission when the cell size is known, else
   const message =
     'SnapshotConfig.TileOut makes sprite sheets of 640x480 (307200 pixels), over limitSpritePixels (100000) ' +
     '(set a smaller CellWidth and CellHeight, or fewer Lines and Columns)';
-  const known = await failureOf(() => service.submitSnapshotJob(request({ ...SPRITES, TileOut: { Lines: 2, Columns: 2, CellWidth: 320, CellHeight: 240 } })));
-  expect({ code: known.code, message: known.message, jobId: known.jobId }).toEqual({ code: 'InvalidParameter.OutOfRange', message, jobId: undefined });
+  const known = await failureOf(() =>
+    service.submitSnapshotJob(request({ ...SPRITES, TileOut: { Lines: 2, Columns: 2, CellWidth: 320, CellHeight: 240 } })),
+  );
+  expect({ code: known.code, message: known.message, jobId: known.jobId }).toEqual({
+    code: 'InvalidParameter.OutOfRange',
+    message,
+    jobId: undefined,
+  });
   const { SnapshotJob } = await service.submitSnapshotJob(request({ ...SPRITES, TileOut: { Lines: 2, Columns: 2 } }));
   const job = await service.waitForJob(SnapshotJob.Id);
-  expect({ State: job.State, Code: job.Code, Message: job.Message }).toEqual({ State: 'Fail', Code: 'InvalidParameter.OutOfRange', Message: message });
+  expect({ State: job.State, Code: job.Code, Message: job.Message }).toEqual({
+    State: 'Fail',
+    Code: 'InvalidParameter.OutOfRange',
+    Message: message,
+  });
   // Within the limit, the same job runs.
   const fits = await service.submitSnapshotJob(request({ ...SPRITES, TileOut: { Lines: 1, Columns: 1, CellWidth: 160, CellHeight: 120 } }));
   expect((await service.waitForJob(fits.SnapshotJob.Id)).State).toBe('Success');
   await service.close();
-  expect(files(out).filter((name) => name.startsWith('sheets/'))).toEqual(['sheets/00001.jpg', 'sheets/00002.jpg', 'sheets/00003.jpg', 'sheets/00004.jpg']);
+  expect(files(out).filter((name) => name.startsWith('sheets/'))).toEqual([
+    'sheets/00001.jpg',
+    'sheets/00002.jpg',
+    'sheets/00003.jpg',
+    'sheets/00004.jpg',
+  ]);
 });
 
 test('the limits are integers of at least 1', () => {
   for (const name of ['limitInputPixels', 'limitOutputPixels', 'limitSpritePixels']) {
-    expect(() => new SnapshotService({ root: '/tmp', [name]: 0 })).toThrow(`Expected an integer between 1 and 2147483647 for ${name} but received 0`);
+    expect(() => new SnapshotService({ root: '/tmp', [name]: 0 })).toThrow(
+      `Expected an integer between 1 and 2147483647 for ${name} but received 0`,
+    );
   }
 });

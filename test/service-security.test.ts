@@ -95,8 +95,16 @@ const INPUT_KEYS: [string, (at: Layout) => string, (at: Layout) => string][] = [
   ['..\\secret.mp4', () => '..\\secret.mp4', () => leadsOut('Input.Object', '..\\secret.mp4')],
   ['/etc/passwd', () => '/etc/passwd', () => absolute('Input.Object', '/etc/passwd')],
   ['%2Fetc%2Fpasswd', () => '%2Fetc%2Fpasswd', () => absolute('Input.Object', '/etc/passwd')],
-  ['the absolute path of the bucket clip', (at) => join(at.root, IN, 'clip.mp4'), (at) => absolute('Input.Object', join(at.root, IN, 'clip.mp4'))],
-  ['the absolute path of a clip outside', (at) => join(at.outside, 'secret.mp4'), (at) => absolute('Input.Object', join(at.outside, 'secret.mp4'))],
+  [
+    'the absolute path of the bucket clip',
+    (at) => join(at.root, IN, 'clip.mp4'),
+    (at) => absolute('Input.Object', join(at.root, IN, 'clip.mp4')),
+  ],
+  [
+    'the absolute path of a clip outside',
+    (at) => join(at.outside, 'secret.mp4'),
+    (at) => absolute('Input.Object', join(at.outside, 'secret.mp4')),
+  ],
   ['a symlink to a clip outside (absolute target)', () => 'link.mp4', () => linkOut('link.mp4')],
   ['a symlink to a clip outside (relative target)', () => 'rel.mp4', () => linkOut('rel.mp4')],
   ['a path through a folder symlink leading out', () => 'sub/up/outside/secret.mp4', () => linkOut('sub/up/outside/secret.mp4')],

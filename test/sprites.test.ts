@@ -17,7 +17,7 @@ import { describe, expect, test } from 'vitest';
 import { SnapshotError } from '../dist/index.js';
 import { DEFAULT_LIMITS } from '../dist/core/limits.js';
 import { executeJob } from '../dist/service/worker/execute.js';
-import type { JobTask, ProgressMessage } from '../dist/service/types.js';
+import type { ProgressMessage } from '../dist/service/types.js';
 import { jpegToRgb, meanSquaredError } from './fixtures.js';
 import { IN, OUT, output, region, setup, SPRITES } from './helpers/feature-jobs.js';
 import { counted, failureOf, files, jobTask } from './helpers/service-clips.js';
@@ -48,7 +48,10 @@ async function decoded(path: string): Promise<{ width: number; height: number; r
 /** A single image as it should look in a cell: resized to exactly the cell size. */
 async function asCell(path: string, width: number, height: number): Promise<Buffer> {
   const { rgb, width: imageWidth, height: imageHeight } = await decoded(path);
-  return sharp(rgb, { raw: { width: imageWidth, height: imageHeight, channels: 3 } }).resize(width, height, { fit: 'fill' }).raw().toBuffer();
+  return sharp(rgb, { raw: { width: imageWidth, height: imageHeight, channels: 3 } })
+    .resize(width, height, { fit: 'fill' })
+    .raw()
+    .toBuffer();
 }
 
 /**
@@ -115,7 +118,9 @@ describe('sprite sheets', () => {
       expect([sheet.width, sheet.height]).toEqual([SHEET_WIDTH, SHEET_HEIGHT]);
       const used = sheetIndex === 0 ? 6 : 2;
       for (let slot = 0; slot < used; slot++) {
-        expect(nearest(region(sheet.rgb, sheet.width, cell(slot)), singles), `sheet ${sheetIndex + 1} cell ${slot}`).toBe(sheetIndex * 6 + slot);
+        expect(nearest(region(sheet.rgb, sheet.width, cell(slot)), singles), `sheet ${sheetIndex + 1} cell ${slot}`).toBe(
+          sheetIndex * 6 + slot,
+        );
       }
       // Margin, padding and the empty cells of the last sheet are the background.
       const filled = Array.from({ length: used }, (_, slot) => cell(slot));
@@ -141,7 +146,12 @@ describe('sprite sheets', () => {
 
   test('IsKeepCellPic false writes no single image, the same sprites, and Count stays the images taken', async () => {
     const { run, out, sprites } = await setup();
-    const kept = await run({ ...SERIES, OutputFile: output('kept/{Count}.jpg'), TileOut: LAYOUT, TileOutputFile: output('kept/{TileCount}.jpg', SPRITES) });
+    const kept = await run({
+      ...SERIES,
+      OutputFile: output('kept/{Count}.jpg'),
+      TileOut: LAYOUT,
+      TileOutputFile: output('kept/{TileCount}.jpg', SPRITES),
+    });
     for (const flag of [false, 'false']) {
       const job = await run({
         ...SERIES,
@@ -171,7 +181,14 @@ describe('sprite sheets', () => {
     expect(many).toMatchObject({ State: 'Success', Count: '9', TileCount: '5' });
     expect(files(join(sprites, 'pairs'))).toEqual(counted(5));
 
-    const defaults = await run({ Time: 0, Interval: 1, Num: 3, OutputFile: output('d/{Count}.jpg'), TileOut: {}, TileOutputFile: output('default.jpg', SPRITES) });
+    const defaults = await run({
+      Time: 0,
+      Interval: 1,
+      Num: 3,
+      OutputFile: output('d/{Count}.jpg'),
+      TileOut: {},
+      TileOutputFile: output('default.jpg', SPRITES),
+    });
     expect(defaults).toMatchObject({ State: 'Success', Count: '3', TileCount: '1' });
     const sheet = await decoded(join(sprites, 'default.jpg'));
     expect([sheet.width, sheet.height]).toEqual([3200, 2400]);
@@ -190,7 +207,8 @@ describe('sprite sheets', () => {
     });
     const asyncAnswer = await service.submitSnapshotJob({ Input: { Bucket: IN, Object: 'clip.mp4' }, SnapshotConfig: config('async') });
     const syncAnswer = service.submitSnapshotJobSync({ Input: { Bucket: IN, Object: 'clip.mp4' }, SnapshotConfig: config('sync') });
-    for (const answer of [asyncAnswer, syncAnswer]) expect(answer.SnapshotJob).toMatchObject({ State: 'Success', Count: '1', TileCount: '1' });
+    for (const answer of [asyncAnswer, syncAnswer])
+      expect(answer.SnapshotJob).toMatchObject({ State: 'Success', Count: '1', TileCount: '1' });
     for (const name of ['async', 'sync']) {
       const sheet = await decoded(join(sprites, `${name}-sheet.jpg`));
       expect([sheet.width, sheet.height]).toEqual([256, 192]);
@@ -206,11 +224,24 @@ describe('sprite sheets', () => {
       return { rgb: data, width: info.width, height: info.height };
     };
     const background: [number, number, number] = [0x33, 0x66, 0xcc];
-    for (const [name, cellWidth, cellHeight] of [['own-size', 320, 240], ['resized', 80, 60]] as const) {
+    for (const [name, cellWidth, cellHeight] of [
+      ['own-size', 320, 240],
+      ['resized', 80, 60],
+    ] as const) {
       const job = await run({
-        Time: 0, Interval: 1, Num: 3, FrameType: 'normal',
+        Time: 0,
+        Interval: 1,
+        Num: 3,
+        FrameType: 'normal',
         OutputFile: output(`${name}/{Count}.png`),
-        TileOut: { Lines: 2, Columns: 2, Margin: 3, Padding: 2, Color: '#3366cc', ...(name === 'resized' ? { CellWidth: 80, CellHeight: 60 } : {}) },
+        TileOut: {
+          Lines: 2,
+          Columns: 2,
+          Margin: 3,
+          Padding: 2,
+          Color: '#3366cc',
+          ...(name === 'resized' ? { CellWidth: 80, CellHeight: 60 } : {}),
+        },
         TileOutputFile: output(`${name}.png`, SPRITES),
       });
       expect(job).toMatchObject({ State: 'Success', Count: '3', TileCount: '1' });
@@ -226,7 +257,10 @@ describe('sprite sheets', () => {
         const single = await rawOf(join(out, name, image));
         const expected =
           name === 'resized'
-            ? await sharp(single.rgb, { raw: { width: 320, height: 240, channels: 3 } }).resize(80, 60, { fit: 'fill' }).raw().toBuffer()
+            ? await sharp(single.rgb, { raw: { width: 320, height: 240, channels: 3 } })
+                .resize(80, 60, { fit: 'fill' })
+                .raw()
+                .toBuffer()
             : single.rgb;
         expect(region(sheet.rgb, sheet.width, rects[slot]!).equals(expected), `${name} cell ${slot}`).toBe(true);
       }
@@ -255,11 +289,17 @@ describe('sprite sheets', () => {
 describe('sprite failures', () => {
   test('a sprite named like an image is refused and the job leaves nothing', async () => {
     const { run, out } = await setup();
-    const job = await run({ ...SERIES, OutputFile: output('{Count}.jpg'), TileOut: { Lines: 1, Columns: 1 }, TileOutputFile: output('{TileCount}.jpg') });
+    const job = await run({
+      ...SERIES,
+      OutputFile: output('{Count}.jpg'),
+      TileOut: { Lines: 1, Columns: 1 },
+      TileOutputFile: output('{TileCount}.jpg'),
+    });
     expect(job).toMatchObject({
       State: 'Fail',
       Code: 'InvalidParameter',
-      Message: 'SnapshotConfig.TileOutputFile.Object names the object 00001.jpg, which the job also writes for SnapshotConfig.OutputFile.Object',
+      Message:
+        'SnapshotConfig.TileOutputFile.Object names the object 00001.jpg, which the job also writes for SnapshotConfig.OutputFile.Object',
       Count: '0',
       TileCount: '0',
     });
@@ -268,7 +308,12 @@ describe('sprite failures', () => {
 
   test('a sheet too large for the images found on the first cell fails the job and leaves nothing', async () => {
     const { run, out, sprites } = await setup();
-    const job = await run({ ...SERIES, OutputFile: output('{Count}.jpg'), TileOut: { Lines: 100, Columns: 100 }, TileOutputFile: output('big.jpg', SPRITES) });
+    const job = await run({
+      ...SERIES,
+      OutputFile: output('{Count}.jpg'),
+      TileOut: { Lines: 100, Columns: 100 },
+      TileOutputFile: output('big.jpg', SPRITES),
+    });
     expect(job).toMatchObject({
       State: 'Fail',
       Code: 'InvalidParameter.OutOfRange',
@@ -310,9 +355,21 @@ describe('sprite failures', () => {
           SnapshotConfig: { ...SERIES, OutputFile: output('{Count}.jpg'), TileOut: LAYOUT, TileOutputFile },
         });
       const cases: [unknown, string, string][] = [
-        [output('../{TileCount}.jpg', SPRITES), 'PermissionDenied.ResourceAccess', 'SnapshotConfig.TileOutputFile.Object "../{TileCount}.jpg" leads out of its bucket'],
-        [output('/tmp/{TileCount}.jpg', SPRITES), 'PermissionDenied.ResourceAccess', 'SnapshotConfig.TileOutputFile.Object "/tmp/{TileCount}.jpg" is an absolute path'],
-        [output('a%2F..%2F..%2F{TileCount}.jpg', SPRITES), 'PermissionDenied.ResourceAccess', 'SnapshotConfig.TileOutputFile.Object "a/../../{TileCount}.jpg" leads out of its bucket'],
+        [
+          output('../{TileCount}.jpg', SPRITES),
+          'PermissionDenied.ResourceAccess',
+          'SnapshotConfig.TileOutputFile.Object "../{TileCount}.jpg" leads out of its bucket',
+        ],
+        [
+          output('/tmp/{TileCount}.jpg', SPRITES),
+          'PermissionDenied.ResourceAccess',
+          'SnapshotConfig.TileOutputFile.Object "/tmp/{TileCount}.jpg" is an absolute path',
+        ],
+        [
+          output('a%2F..%2F..%2F{TileCount}.jpg', SPRITES),
+          'PermissionDenied.ResourceAccess',
+          'SnapshotConfig.TileOutputFile.Object "a/../../{TileCount}.jpg" leads out of its bucket',
+        ],
         [output('{TileCount}.jpg', 'no-such-bucket'), 'InvalidParameter.ResourceNotFound', 'the bucket no-such-bucket does not exist'],
       ];
       for (const [location, code, message] of cases) {
@@ -337,40 +394,210 @@ describe('sprite failures', () => {
 
 describe('TileOut and TileOutputFile validation (both twins)', () => {
   const base = { ...SERIES, OutputFile: output('{Count}.jpg') };
-  const tiles = (tileOut: unknown, object = '{TileCount}.jpg'): Record<string, unknown> => ({ ...base, TileOut: tileOut, TileOutputFile: output(object, SPRITES) });
+  const tiles = (tileOut: unknown, object = '{TileCount}.jpg'): Record<string, unknown> => ({
+    ...base,
+    TileOut: tileOut,
+    TileOutputFile: output(object, SPRITES),
+  });
   const cases: [string, Record<string, unknown>, string, string][] = [
-    ['TileOut alone', { ...base, TileOut: LAYOUT }, 'InvalidParameter', 'SnapshotConfig.TileOut needs SnapshotConfig.TileOutputFile, where the sprites go'],
-    ['TileOutputFile alone', { ...base, TileOutputFile: output('{TileCount}.jpg', SPRITES) }, 'InvalidParameter', 'SnapshotConfig.TileOutputFile needs SnapshotConfig.TileOut, which describes the sprites'],
-    ['TileOut a string', tiles('x'), 'InvalidParameter', 'Expected an object with Lines, Columns, CellWidth, CellHeight, Margin, Padding, Color, IsKeepCellPic, CellSelStep for SnapshotConfig.TileOut but received "x"'],
-    ['TileOut null', tiles(null), 'InvalidParameter.NullValue', 'Expected an object with Lines, Columns, CellWidth, CellHeight, Margin, Padding, Color, IsKeepCellPic, CellSelStep for SnapshotConfig.TileOut but received null'],
-    ['unknown field', tiles({ Rows: 2 }), 'InvalidParameter', 'Unknown field "Rows" for SnapshotConfig.TileOut: expected one of Lines, Columns, CellWidth, CellHeight, Margin, Padding, Color, IsKeepCellPic, CellSelStep'],
-    ['a near miss', tiles({ Colour: 'red' }), 'InvalidParameter', 'Unknown field "Colour" for SnapshotConfig.TileOut: did you mean "Color"?'],
-    ['Lines 0', tiles({ Lines: 0 }), 'InvalidParameter.OutOfRange', 'Expected an integer between 1 and 10000 for SnapshotConfig.TileOut.Lines but received 0'],
-    ['Columns 10001', tiles({ Columns: '10001' }), 'InvalidParameter.OutOfRange', 'Expected an integer between 1 and 10000 for SnapshotConfig.TileOut.Columns but received "10001"'],
-    ['Columns 2.5', tiles({ Columns: '2.5' }), 'InvalidParameter', 'Expected an integer between 1 and 10000 for SnapshotConfig.TileOut.Columns but received "2.5"'],
-    ['Lines not a number', tiles({ Lines: 'two' }), 'InvalidParameter', 'Expected an integer between 1 and 10000 for SnapshotConfig.TileOut.Lines but received "two"'],
-    ['Lines empty', tiles({ Lines: '' }), 'InvalidParameter.NullValue', 'Expected an integer between 1 and 10000 for SnapshotConfig.TileOut.Lines but received ""'],
-    ['CellWidth 7', tiles({ CellWidth: 7 }), 'InvalidParameter.OutOfRange', 'Expected an integer between 8 and 4096 for SnapshotConfig.TileOut.CellWidth but received 7'],
-    ['CellHeight 4097', tiles({ CellHeight: 4097 }), 'InvalidParameter.OutOfRange', 'Expected an integer between 8 and 4096 for SnapshotConfig.TileOut.CellHeight but received 4097'],
-    ['Margin -1', tiles({ Margin: -1 }), 'InvalidParameter.OutOfRange', 'Expected an integer between 0 and 4096 for SnapshotConfig.TileOut.Margin but received -1'],
-    ['Padding 5000', tiles({ Padding: '5000' }), 'InvalidParameter.OutOfRange', 'Expected an integer between 0 and 4096 for SnapshotConfig.TileOut.Padding but received "5000"'],
-    ['Color unknown', tiles({ Color: 'blurple' }), 'InvalidParameter', 'Expected a CSS colour name, #RRGGBB or random for SnapshotConfig.TileOut.Color but received "blurple"'],
-    ['Color #RGBA', tiles({ Color: '#12345' }), 'InvalidParameter', 'Expected a CSS colour name, #RRGGBB or random for SnapshotConfig.TileOut.Color but received "#12345"'],
-    ['Color not hex', tiles({ Color: '#GG0000' }), 'InvalidParameter', 'Expected a CSS colour name, #RRGGBB or random for SnapshotConfig.TileOut.Color but received "#GG0000"'],
-    ['Color a number', tiles({ Color: 0xff0000 }), 'InvalidParameter', 'Expected a CSS colour name, #RRGGBB or random for SnapshotConfig.TileOut.Color but received 16711680'],
-    ['IsKeepCellPic yes', tiles({ IsKeepCellPic: 'yes' }), 'InvalidParameter', 'Expected true or false for SnapshotConfig.TileOut.IsKeepCellPic but received "yes"'],
-    ['IsKeepCellPic 1', tiles({ IsKeepCellPic: 1 }), 'InvalidParameter', 'Expected true or false for SnapshotConfig.TileOut.IsKeepCellPic but received 1'],
-    ['CellSelStep 0', tiles({ CellSelStep: 0 }), 'InvalidParameter.OutOfRange', 'Expected an integer between 1 and 10000 for SnapshotConfig.TileOut.CellSelStep but received 0'],
-    ['TileOutputFile without Object', { ...base, TileOut: LAYOUT, TileOutputFile: { Bucket: SPRITES } }, 'InvalidParameter.NullValue', 'Expected a non-empty string for SnapshotConfig.TileOutputFile.Object but received undefined'],
-    ['TileOutputFile unknown field', { ...base, TileOut: LAYOUT, TileOutputFile: { ...output('{TileCount}.jpg', SPRITES), Region: 'x' } }, 'InvalidParameter', 'Unknown field "Region" for SnapshotConfig.TileOutputFile: expected one of Bucket, Location, Object'],
-    ['TileOutputFile bad Location', { ...base, TileOut: LAYOUT, TileOutputFile: { ...output('{TileCount}.jpg', SPRITES), Location: 'cn-hangzhou' } }, 'InvalidParameter', 'Expected a region of the form oss-<region>, at most 64 bytes for SnapshotConfig.TileOutputFile.Location but received "cn-hangzhou"'],
-    ['no {TileCount}, two sprites possible', tiles({ Lines: 2, Columns: 2 }, 'sheet.jpg'), 'InvalidParameter', 'SnapshotConfig.TileOutputFile.Object needs {TileCount} when the job can produce more than one sprite'],
-    ['no {TileCount}, series to the end', { Time: 0, Interval: 1, OutputFile: output('{Count}.jpg'), TileOut: { Lines: 100, Columns: 100, CellWidth: 8, CellHeight: 8 }, TileOutputFile: output('sheet.jpg', SPRITES) }, 'InvalidParameter', 'SnapshotConfig.TileOutputFile.Object needs {TileCount} when the job can produce more than one sprite'],
-    ['{TileCount} in OutputFile', { ...tiles(LAYOUT), OutputFile: output('{Count}-{TileCount}.jpg') }, 'InvalidParameter', 'SnapshotConfig.OutputFile.Object cannot use {TileCount}, which numbers the sprites; images are numbered by {Count}'],
-    ['{Count} in TileOutputFile', tiles(LAYOUT, '{Count}-{TileCount}.jpg'), 'InvalidParameter', 'SnapshotConfig.TileOutputFile.Object cannot use {Count}, which numbers the single images; sprites are numbered by {TileCount}'],
-    ['a side past JPEG', { ...tiles({ Lines: 300, Columns: 10 }), Width: 320, Height: 240 }, 'InvalidParameter.OutOfRange', 'SnapshotConfig.TileOut makes sprite sheets of 3200x72000 pixels, over 16383 pixels on a side (set a smaller CellWidth and CellHeight, or fewer Lines and Columns)'],
-    ['a side past JPEG by one', tiles({ Lines: 4, Columns: 4, CellWidth: 4096, CellHeight: 4096 }), 'InvalidParameter.OutOfRange', 'SnapshotConfig.TileOut makes sprite sheets of 16384x16384 pixels, over 16383 pixels on a side (set a smaller CellWidth and CellHeight, or fewer Lines and Columns)'],
-    ['too many pixels', tiles({ Lines: 3, Columns: 3, CellWidth: 4096, CellHeight: 4096 }), 'InvalidParameter.OutOfRange', 'SnapshotConfig.TileOut makes sprite sheets of 12288x12288 (150994944 pixels), over limitSpritePixels (67108864) (set a smaller CellWidth and CellHeight, or fewer Lines and Columns)'],
+    [
+      'TileOut alone',
+      { ...base, TileOut: LAYOUT },
+      'InvalidParameter',
+      'SnapshotConfig.TileOut needs SnapshotConfig.TileOutputFile, where the sprites go',
+    ],
+    [
+      'TileOutputFile alone',
+      { ...base, TileOutputFile: output('{TileCount}.jpg', SPRITES) },
+      'InvalidParameter',
+      'SnapshotConfig.TileOutputFile needs SnapshotConfig.TileOut, which describes the sprites',
+    ],
+    [
+      'TileOut a string',
+      tiles('x'),
+      'InvalidParameter',
+      'Expected an object with Lines, Columns, CellWidth, CellHeight, Margin, Padding, Color, IsKeepCellPic, CellSelStep for SnapshotConfig.TileOut but received "x"',
+    ],
+    [
+      'TileOut null',
+      tiles(null),
+      'InvalidParameter.NullValue',
+      'Expected an object with Lines, Columns, CellWidth, CellHeight, Margin, Padding, Color, IsKeepCellPic, CellSelStep for SnapshotConfig.TileOut but received null',
+    ],
+    [
+      'unknown field',
+      tiles({ Rows: 2 }),
+      'InvalidParameter',
+      'Unknown field "Rows" for SnapshotConfig.TileOut: expected one of Lines, Columns, CellWidth, CellHeight, Margin, Padding, Color, IsKeepCellPic, CellSelStep',
+    ],
+    [
+      'a near miss',
+      tiles({ Colour: 'red' }),
+      'InvalidParameter',
+      'Unknown field "Colour" for SnapshotConfig.TileOut: did you mean "Color"?',
+    ],
+    [
+      'Lines 0',
+      tiles({ Lines: 0 }),
+      'InvalidParameter.OutOfRange',
+      'Expected an integer between 1 and 10000 for SnapshotConfig.TileOut.Lines but received 0',
+    ],
+    [
+      'Columns 10001',
+      tiles({ Columns: '10001' }),
+      'InvalidParameter.OutOfRange',
+      'Expected an integer between 1 and 10000 for SnapshotConfig.TileOut.Columns but received "10001"',
+    ],
+    [
+      'Columns 2.5',
+      tiles({ Columns: '2.5' }),
+      'InvalidParameter',
+      'Expected an integer between 1 and 10000 for SnapshotConfig.TileOut.Columns but received "2.5"',
+    ],
+    [
+      'Lines not a number',
+      tiles({ Lines: 'two' }),
+      'InvalidParameter',
+      'Expected an integer between 1 and 10000 for SnapshotConfig.TileOut.Lines but received "two"',
+    ],
+    [
+      'Lines empty',
+      tiles({ Lines: '' }),
+      'InvalidParameter.NullValue',
+      'Expected an integer between 1 and 10000 for SnapshotConfig.TileOut.Lines but received ""',
+    ],
+    [
+      'CellWidth 7',
+      tiles({ CellWidth: 7 }),
+      'InvalidParameter.OutOfRange',
+      'Expected an integer between 8 and 4096 for SnapshotConfig.TileOut.CellWidth but received 7',
+    ],
+    [
+      'CellHeight 4097',
+      tiles({ CellHeight: 4097 }),
+      'InvalidParameter.OutOfRange',
+      'Expected an integer between 8 and 4096 for SnapshotConfig.TileOut.CellHeight but received 4097',
+    ],
+    [
+      'Margin -1',
+      tiles({ Margin: -1 }),
+      'InvalidParameter.OutOfRange',
+      'Expected an integer between 0 and 4096 for SnapshotConfig.TileOut.Margin but received -1',
+    ],
+    [
+      'Padding 5000',
+      tiles({ Padding: '5000' }),
+      'InvalidParameter.OutOfRange',
+      'Expected an integer between 0 and 4096 for SnapshotConfig.TileOut.Padding but received "5000"',
+    ],
+    [
+      'Color unknown',
+      tiles({ Color: 'blurple' }),
+      'InvalidParameter',
+      'Expected a CSS colour name, #RRGGBB or random for SnapshotConfig.TileOut.Color but received "blurple"',
+    ],
+    [
+      'Color #RGBA',
+      tiles({ Color: '#12345' }),
+      'InvalidParameter',
+      'Expected a CSS colour name, #RRGGBB or random for SnapshotConfig.TileOut.Color but received "#12345"',
+    ],
+    [
+      'Color not hex',
+      tiles({ Color: '#GG0000' }),
+      'InvalidParameter',
+      'Expected a CSS colour name, #RRGGBB or random for SnapshotConfig.TileOut.Color but received "#GG0000"',
+    ],
+    [
+      'Color a number',
+      tiles({ Color: 0xff0000 }),
+      'InvalidParameter',
+      'Expected a CSS colour name, #RRGGBB or random for SnapshotConfig.TileOut.Color but received 16711680',
+    ],
+    [
+      'IsKeepCellPic yes',
+      tiles({ IsKeepCellPic: 'yes' }),
+      'InvalidParameter',
+      'Expected true or false for SnapshotConfig.TileOut.IsKeepCellPic but received "yes"',
+    ],
+    [
+      'IsKeepCellPic 1',
+      tiles({ IsKeepCellPic: 1 }),
+      'InvalidParameter',
+      'Expected true or false for SnapshotConfig.TileOut.IsKeepCellPic but received 1',
+    ],
+    [
+      'CellSelStep 0',
+      tiles({ CellSelStep: 0 }),
+      'InvalidParameter.OutOfRange',
+      'Expected an integer between 1 and 10000 for SnapshotConfig.TileOut.CellSelStep but received 0',
+    ],
+    [
+      'TileOutputFile without Object',
+      { ...base, TileOut: LAYOUT, TileOutputFile: { Bucket: SPRITES } },
+      'InvalidParameter.NullValue',
+      'Expected a non-empty string for SnapshotConfig.TileOutputFile.Object but received undefined',
+    ],
+    [
+      'TileOutputFile unknown field',
+      { ...base, TileOut: LAYOUT, TileOutputFile: { ...output('{TileCount}.jpg', SPRITES), Region: 'x' } },
+      'InvalidParameter',
+      'Unknown field "Region" for SnapshotConfig.TileOutputFile: expected one of Bucket, Location, Object',
+    ],
+    [
+      'TileOutputFile bad Location',
+      { ...base, TileOut: LAYOUT, TileOutputFile: { ...output('{TileCount}.jpg', SPRITES), Location: 'cn-hangzhou' } },
+      'InvalidParameter',
+      'Expected a region of the form oss-<region>, at most 64 bytes for SnapshotConfig.TileOutputFile.Location but received "cn-hangzhou"',
+    ],
+    [
+      'no {TileCount}, two sprites possible',
+      tiles({ Lines: 2, Columns: 2 }, 'sheet.jpg'),
+      'InvalidParameter',
+      'SnapshotConfig.TileOutputFile.Object needs {TileCount} when the job can produce more than one sprite',
+    ],
+    [
+      'no {TileCount}, series to the end',
+      {
+        Time: 0,
+        Interval: 1,
+        OutputFile: output('{Count}.jpg'),
+        TileOut: { Lines: 100, Columns: 100, CellWidth: 8, CellHeight: 8 },
+        TileOutputFile: output('sheet.jpg', SPRITES),
+      },
+      'InvalidParameter',
+      'SnapshotConfig.TileOutputFile.Object needs {TileCount} when the job can produce more than one sprite',
+    ],
+    [
+      '{TileCount} in OutputFile',
+      { ...tiles(LAYOUT), OutputFile: output('{Count}-{TileCount}.jpg') },
+      'InvalidParameter',
+      'SnapshotConfig.OutputFile.Object cannot use {TileCount}, which numbers the sprites; images are numbered by {Count}',
+    ],
+    [
+      '{Count} in TileOutputFile',
+      tiles(LAYOUT, '{Count}-{TileCount}.jpg'),
+      'InvalidParameter',
+      'SnapshotConfig.TileOutputFile.Object cannot use {Count}, which numbers the single images; sprites are numbered by {TileCount}',
+    ],
+    [
+      'a side past JPEG',
+      { ...tiles({ Lines: 300, Columns: 10 }), Width: 320, Height: 240 },
+      'InvalidParameter.OutOfRange',
+      'SnapshotConfig.TileOut makes sprite sheets of 3200x72000 pixels, over 16383 pixels on a side (set a smaller CellWidth and CellHeight, or fewer Lines and Columns)',
+    ],
+    [
+      'a side past JPEG by one',
+      tiles({ Lines: 4, Columns: 4, CellWidth: 4096, CellHeight: 4096 }),
+      'InvalidParameter.OutOfRange',
+      'SnapshotConfig.TileOut makes sprite sheets of 16384x16384 pixels, over 16383 pixels on a side (set a smaller CellWidth and CellHeight, or fewer Lines and Columns)',
+    ],
+    [
+      'too many pixels',
+      tiles({ Lines: 3, Columns: 3, CellWidth: 4096, CellHeight: 4096 }),
+      'InvalidParameter.OutOfRange',
+      'SnapshotConfig.TileOut makes sprite sheets of 12288x12288 (150994944 pixels), over limitSpritePixels (67108864) (set a smaller CellWidth and CellHeight, or fewer Lines and Columns)',
+    ],
   ];
   test.each(cases)('%s', async (_, config, code, message) => {
     const { service, out, sprites } = await setup();
@@ -392,18 +619,31 @@ describe('what a job tells the service', () => {
     const { port1, port2 } = new MessageChannel();
     const messages: ProgressMessage[] = [];
     port1.on('message', (message: ProgressMessage) => messages.push(message));
-    const task = jobTask({
-      inputPath,
-      outputBucketDir: ws.bucket(OUT),
-      frameType: 'normal',
-      progress: port2,
-      sprites: {
-        lines: 2, columns: 3, cellWidth: 80, cellHeight: 64, margin: 8, padding: 8,
-        background: [0, 0, 0], keepCellPictures: true, cellStep: 1,
-        bucketDir: ws.bucket(SPRITES), template: '{TileCount}.jpg', format: 'jpeg', limitSpritePixels: DEFAULT_LIMITS.limitSpritePixels,
+    const task = jobTask(
+      {
+        inputPath,
+        outputBucketDir: ws.bucket(OUT),
+        frameType: 'normal',
+        progress: port2,
+        sprites: {
+          lines: 2,
+          columns: 3,
+          cellWidth: 80,
+          cellHeight: 64,
+          margin: 8,
+          padding: 8,
+          background: [0, 0, 0],
+          keepCellPictures: true,
+          cellStep: 1,
+          bucketDir: ws.bucket(SPRITES),
+          template: '{TileCount}.jpg',
+          format: 'jpeg',
+          limitSpritePixels: DEFAULT_LIMITS.limitSpritePixels,
+        },
+        vtt: { pointsAt: 'sprites' },
       },
-      vtt: { pointsAt: 'sprites' },
-    }, { intervalMs: 500, count: 8 });
+      { intervalMs: 500, count: 8 },
+    );
     const outcome = await executeJob(task);
     await new Promise((resolve) => setImmediate(resolve));
     port1.close();
@@ -411,7 +651,12 @@ describe('what a job tells the service', () => {
     expect(outcome.count).toBe(8);
     expect(outcome.sprites.map((sprite) => sprite.key)).toEqual(['00001.jpg', '00002.jpg']);
     expect(outcome.vtt?.key).toBe('clip.vtt');
-    expect(messages.filter((message) => message.type === 'written').map((message) => message.path).sort()).toEqual(written.sort());
+    expect(
+      messages
+        .filter((message) => message.type === 'written')
+        .map((message) => message.path)
+        .sort(),
+    ).toEqual(written.sort());
     // A temporary file per object, and a journal per folder written in (two buckets).
     const announced = messages.flatMap((message) => (message.type === 'writing' ? [message.temporary] : []));
     expect(announced.filter((name) => /\/\.framesnap-\d+-[0-9a-f]{12}\.tmp$/.test(name))).toHaveLength(written.length);

@@ -12,7 +12,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MessageChannel } from 'node:worker_threads';
 
 import sharp from 'sharp';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -33,10 +32,10 @@ const MARGIN_MS = 1_000;
 // Made once (about 15 s, more on a loaded machine), then cached.
 beforeAll(() => slowClip(), 180_000);
 
-const { setup, cleanup } = serviceTests(
-  async () => ({ 'slow.mp4': await slowClip(), 'clip.mp4': await fixture('h264') }),
-  { workers: 1, syncTimeoutMs: DEADLINE_MS },
-);
+const { setup, cleanup } = serviceTests(async () => ({ 'slow.mp4': await slowClip(), 'clip.mp4': await fixture('h264') }), {
+  workers: 1,
+  syncTimeoutMs: DEADLINE_MS,
+});
 
 const slowRequest = (key: string) => ({
   Input: { Bucket: IN, Object: 'slow.mp4' },
@@ -52,7 +51,10 @@ const fastRequest = (key: string, time = 1000) => ({
  * loaded test machine could miss even for a small clip); resolves with its final state.
  */
 async function quickJob(service: SnapshotService, key: string): Promise<string> {
-  const { SnapshotJob } = await service.submitSnapshotJob({ ...fastRequest(key), SnapshotConfig: { ...fastRequest(key).SnapshotConfig, Num: '1' } });
+  const { SnapshotJob } = await service.submitSnapshotJob({
+    ...fastRequest(key),
+    SnapshotConfig: { ...fastRequest(key).SnapshotConfig, Num: '1' },
+  });
   return (await service.waitForJob(SnapshotJob.Id)).State;
 }
 
@@ -97,7 +99,7 @@ describe.each([
   });
 });
 
-test('two jobs, one key: the timed-out job never writes or removes the later job\'s object', async () => {
+test("two jobs, one key: the timed-out job never writes or removes the later job's object", async () => {
   const { service, out } = await setup({ workers: 2 });
   // The first job is past its deadline while sharp encodes its 4096x4096 JPEG (no native call to stop).
   const first = failureOf(() =>
@@ -117,15 +119,18 @@ test('two jobs, one key: the timed-out job never writes or removes the later job
 });
 
 describe('a cancelled job inside its worker', () => {
-  async function task(ws: Workspace, announce: (message: ProgressMessage, task: JobTask) => void): Promise<{ task: JobTask; run: () => Promise<unknown> }> {
+  async function task(
+    ws: Workspace,
+    announce: (message: ProgressMessage, task: JobTask) => void,
+  ): Promise<{ task: JobTask; run: () => Promise<unknown> }> {
     const job: JobTask = jobTask({ jobId: 'f'.repeat(32), inputPath: join(ws.bucket(IN), 'clip.mp4'), outputBucketDir: ws.bucket(OUT) });
     return { task: job, run: () => executeJob(job, (message) => announce(message, job)) };
   }
 
-  test('the deadline passing after its first object was written: a later job\'s object at that key stands', async () => {
+  test("the deadline passing after its first object was written: a later job's object at that key stands", async () => {
     const { ws, out } = await setup();
     const later = join(ws.dir, 'later.jpg');
-    writeFileSync(later, 'the later job\'s object');
+    writeFileSync(later, "the later job's object");
     const { run } = await task(ws, (message, job) => {
       if (message.type !== 'written' || !message.path.endsWith('00001.jpg')) return;
       // A later job to the same key puts its object in place; then this job's deadline passes.
@@ -135,7 +140,7 @@ describe('a cancelled job inside its worker', () => {
     const failure = await failureOf(run);
     expect({ code: failure.code, message: failure.message }).toEqual({ code: 'Aborted', message: 'the job was cancelled' });
     expect(tree(out).map((entry) => entry.split(' ')[0])).toEqual(['00001.jpg']);
-    expect(readFileSync(join(out, '00001.jpg'), 'utf8')).toBe('the later job\'s object');
+    expect(readFileSync(join(out, '00001.jpg'), 'utf8')).toBe("the later job's object");
   });
 
   test('cancelled just before a rename: the object is never put in place, and nothing is left', async () => {
@@ -185,14 +190,22 @@ test('synchronous jobs go ahead of queued asynchronous ones', async () => {
     queued.push(
       await service.submitSnapshotJob({
         Input: { Bucket: IN, Object: 'long.mp4' },
-        SnapshotConfig: { OutputFile: { Bucket: OUT, Object: `async/${i}/{Count}.jpg` }, Time: '1000', Interval: '7', Num: '20', FrameType: 'normal' },
+        SnapshotConfig: {
+          OutputFile: { Bucket: OUT, Object: `async/${i}/{Count}.jpg` },
+          Time: '1000',
+          Interval: '7',
+          Num: '20',
+          FrameType: 'normal',
+        },
       }),
     );
   }
   const sync = await service.submitSnapshotJob(fastRequest('sync.jpg'));
   expect(sync.SnapshotJob).toMatchObject({ State: 'Success', Count: '1' });
   expect(files(ws.bucket(OUT))).toContain('sync.jpg');
-  const states = queued.map(({ SnapshotJob }) => service.querySnapshotJobList({ SnapshotJobIds: SnapshotJob.Id }).SnapshotJobList.SnapshotJob[0]!.State);
+  const states = queued.map(
+    ({ SnapshotJob }) => service.querySnapshotJobList({ SnapshotJobIds: SnapshotJob.Id }).SnapshotJobList.SnapshotJob[0]!.State,
+  );
   // Most asynchronous jobs are still waiting: the synchronous one did not wait for them.
   expect(states.filter((state) => state === 'Submitted').length).toBeGreaterThan(20);
 });

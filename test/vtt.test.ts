@@ -97,7 +97,10 @@ describe('a track of single images', () => {
   test('a track named like an image is refused and the job leaves nothing', async () => {
     const { service, out } = await setup();
     const failure = await failureOf(() =>
-      service.submitSnapshotJob({ Input: { Bucket: IN, Object: 'clip.mp4' }, SnapshotConfig: { Time: 0, OutputFile: output('clip.vtt'), Format: 'vtt' } }),
+      service.submitSnapshotJob({
+        Input: { Bucket: IN, Object: 'clip.mp4' },
+        SnapshotConfig: { Time: 0, OutputFile: output('clip.vtt'), Format: 'vtt' },
+      }),
     );
     expect({ code: failure.code, message: failure.message }).toEqual({
       code: 'InvalidParameter',
@@ -164,11 +167,36 @@ describe('Format and SubOut validation (both twins)', () => {
     ['Format srt', { ...base, Format: 'srt' }, 'InvalidParameter', 'Expected "vtt" for SnapshotConfig.Format but received "srt"'],
     ['Format VTT', { ...base, Format: 'VTT' }, 'InvalidParameter', 'Expected "vtt" for SnapshotConfig.Format but received "VTT"'],
     ['Format empty', { ...base, Format: '' }, 'InvalidParameter.NullValue', 'Expected "vtt" for SnapshotConfig.Format but received ""'],
-    ['SubOut without Format', { ...base, ...tiles, SubOut: { IsSptFrag: 'true' } }, 'InvalidParameter', 'SnapshotConfig.SubOut applies to the WebVTT track and needs SnapshotConfig.Format "vtt"'],
-    ['SubOut a string', { ...base, Format: 'vtt', SubOut: 'true' }, 'InvalidParameter', 'Expected an object with IsSptFrag for SnapshotConfig.SubOut but received "true"'],
-    ['SubOut unknown field', { ...base, Format: 'vtt', SubOut: { IsSpriteFrag: 'true' } }, 'InvalidParameter', 'Unknown field "IsSpriteFrag" for SnapshotConfig.SubOut: did you mean "IsSptFrag"?'],
-    ['IsSptFrag yes', { ...base, ...tiles, Format: 'vtt', SubOut: { IsSptFrag: 'yes' } }, 'InvalidParameter', 'Expected true or false for SnapshotConfig.SubOut.IsSptFrag but received "yes"'],
-    ['IsSptFrag without TileOut', { ...base, Format: 'vtt', SubOut: { IsSptFrag: 'true' } }, 'InvalidParameter', 'SnapshotConfig.SubOut.IsSptFrag "true" points the WebVTT track into sprites and needs SnapshotConfig.TileOut'],
+    [
+      'SubOut without Format',
+      { ...base, ...tiles, SubOut: { IsSptFrag: 'true' } },
+      'InvalidParameter',
+      'SnapshotConfig.SubOut applies to the WebVTT track and needs SnapshotConfig.Format "vtt"',
+    ],
+    [
+      'SubOut a string',
+      { ...base, Format: 'vtt', SubOut: 'true' },
+      'InvalidParameter',
+      'Expected an object with IsSptFrag for SnapshotConfig.SubOut but received "true"',
+    ],
+    [
+      'SubOut unknown field',
+      { ...base, Format: 'vtt', SubOut: { IsSpriteFrag: 'true' } },
+      'InvalidParameter',
+      'Unknown field "IsSpriteFrag" for SnapshotConfig.SubOut: did you mean "IsSptFrag"?',
+    ],
+    [
+      'IsSptFrag yes',
+      { ...base, ...tiles, Format: 'vtt', SubOut: { IsSptFrag: 'yes' } },
+      'InvalidParameter',
+      'Expected true or false for SnapshotConfig.SubOut.IsSptFrag but received "yes"',
+    ],
+    [
+      'IsSptFrag without TileOut',
+      { ...base, Format: 'vtt', SubOut: { IsSptFrag: 'true' } },
+      'InvalidParameter',
+      'SnapshotConfig.SubOut.IsSptFrag "true" points the WebVTT track into sprites and needs SnapshotConfig.TileOut',
+    ],
     ...[undefined, { IsSptFrag: 'false' }].map((subOut): [string, Record<string, unknown>, string, string] => [
       `a track of images that are not kept (SubOut ${JSON.stringify(subOut)})`,
       { ...base, ...tiles, TileOut: { IsKeepCellPic: 'false' }, Format: 'vtt', ...(subOut === undefined ? {} : { SubOut: subOut }) },

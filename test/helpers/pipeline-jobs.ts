@@ -113,7 +113,8 @@ export interface Notification {
   MNSMessageResult: MNSMessageResult;
 }
 
-type Entry = { kind: 'job'; job: SnapshotJob } | { kind: 'progress'; progress: Progress } | { kind: 'notification'; notification: Notification };
+type Entry =
+  { kind: 'job'; job: SnapshotJob } | { kind: 'progress'; progress: Progress } | { kind: 'notification'; notification: Notification };
 
 /** Everything the service emits, in order, with bounded waits for what is to come. */
 export class Recorder {

@@ -70,7 +70,17 @@ describe('SnapshotConfig', () => {
 
 describe('TileOut and SubOut', () => {
   test('take numbers, flags and colours in their documented forms', () => {
-    const tiles: TileOut = { Lines: '10', Columns: 10, CellWidth: 160, CellHeight: '90', Margin: 4, Padding: '2', Color: '#102030', IsKeepCellPic: 'false', CellSelStep: 2 };
+    const tiles: TileOut = {
+      Lines: '10',
+      Columns: 10,
+      CellWidth: 160,
+      CellHeight: '90',
+      Margin: 4,
+      Padding: '2',
+      Color: '#102030',
+      IsKeepCellPic: 'false',
+      CellSelStep: 2,
+    };
     const flags: TileOut = { IsKeepCellPic: true };
     const sub: SubOut = { IsSptFrag: 'true' };
     const subFlag: SubOut = { IsSptFrag: false };
@@ -156,7 +166,8 @@ export async function readmeExamples(): Promise<void> {
 
   const series = await service.submitSnapshotJob({
     Input,
-    SnapshotConfig: '{"OutputFile":{"Bucket":"example-001","Location":"oss-cn-hangzhou","Object":"{Count}.jpg"},"Time":"5","Num":"10","Interval":"20"}',
+    SnapshotConfig:
+      '{"OutputFile":{"Bucket":"example-001","Location":"oss-cn-hangzhou","Object":"{Count}.jpg"},"Time":"5","Num":"10","Interval":"20"}',
   });
   const done = await service.waitForJob(series.SnapshotJob.Id);
   const listed = service.querySnapshotJobList({ SnapshotJobIds: [done.Id] });
@@ -176,7 +187,10 @@ export async function readmeExamples(): Promise<void> {
       TileOut: { Lines: 10, Columns: 10, Padding: 2, Margin: 4, Color: 'black', IsKeepCellPic: 'false' },
       Format: 'vtt',
       SubOut: { IsSptFrag: 'true' },
-      Time: 0, Interval: 0, Num: 100, Width: 160,
+      Time: 0,
+      Interval: 0,
+      Num: 100,
+      Width: 160,
       BlackLevel: 90,
     },
   });
@@ -190,7 +204,12 @@ export async function readmeExamples(): Promise<void> {
   service.updatePipeline({ PipelineId: Pipeline.Id, State: 'Active' });
   service.queryPipelineList({ PipelineIds: [Pipeline.Id] });
   const page = service.querySnapshotJobList({ State: 'Success', PipelineId: Pipeline.Id, MaximumPageSize: 20 });
-  const next = service.querySnapshotJobList({ State: 'Success', PipelineId: Pipeline.Id, MaximumPageSize: 20, NextPageToken: page.NextPageToken });
+  const next = service.querySnapshotJobList({
+    State: 'Success',
+    PipelineId: Pipeline.Id,
+    MaximumPageSize: 20,
+    NextPageToken: page.NextPageToken,
+  });
   service.on('progress', ({ JobId, Done, Expected, Percent }) => void [JobId, Done, Expected, Percent]);
   void [unsubscribe, queued, message, next];
   await service.close();

@@ -135,7 +135,8 @@ export class Notifier {
    * every subscriber has it or has failed all its tries.
    */
   publish(config: NotifyConfig, message: NotificationMessage): Promise<MNSMessageResult> {
-    const sent = config.QueueName !== undefined ? Promise.resolve(this.enqueue(config.QueueName, message)) : this.push(config.Topic!, message);
+    const sent =
+      config.QueueName !== undefined ? Promise.resolve(this.enqueue(config.QueueName, message)) : this.push(config.Topic!, message);
     this.pending.add(sent);
     void sent.finally(() => this.pending.delete(sent));
     return sent;

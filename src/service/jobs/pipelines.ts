@@ -54,9 +54,8 @@ export function applyPipelineUpdate(pipeline: Pipeline, request: unknown): Pipel
 /** Ids from a comma-separated string or an array, at most `max`. */
 export function parseIdList(name: string, given: unknown, max: number): string[] {
   if (given === undefined || given === null || given === '') throw invalid('ids as strings', name, given, ErrorCodes.NullValue);
-  const ids = (Array.isArray(given) ? given : typeof given === 'string' ? given.split(',') : [given]).map((id) =>
-    typeof id === 'string' ? id.trim() : id,
-  );
+  const listed: unknown[] = Array.isArray(given) ? given : typeof given === 'string' ? given.split(',') : [given];
+  const ids = listed.map((id) => (typeof id === 'string' ? id.trim() : id));
   if (ids.some((id) => typeof id !== 'string' || id === '')) throw invalid('ids as strings', name, given);
   if (ids.length > max) {
     throw new SnapshotError(ErrorCodes.InvalidParameter, `${name} holds ${ids.length} ids; at most ${max} are allowed`);

@@ -49,8 +49,19 @@ export const MAX_USER_DATA_BYTES = 1024;
 const REQUEST_FIELDS = ['Input', 'SnapshotConfig', 'PipelineId', 'UserData', 'Action'];
 const LOCATION_FIELDS = ['Bucket', 'Location', 'Object'];
 const CONFIG_FIELDS = [
-  'OutputFile', 'Time', 'Interval', 'Num', 'Width', 'Height', 'FrameType',
-  'BlackLevel', 'PixelBlackThreshold', 'TileOut', 'TileOutputFile', 'Format', 'SubOut',
+  'OutputFile',
+  'Time',
+  'Interval',
+  'Num',
+  'Width',
+  'Height',
+  'FrameType',
+  'BlackLevel',
+  'PixelBlackThreshold',
+  'TileOut',
+  'TileOutputFile',
+  'Format',
+  'SubOut',
 ];
 const TILE_FIELDS = ['Lines', 'Columns', 'CellWidth', 'CellHeight', 'Margin', 'Padding', 'Color', 'IsKeepCellPic', 'CellSelStep'];
 const SUB_OUT_FIELDS = ['IsSptFrag'];
@@ -221,10 +232,16 @@ function parseSprites(
   const hasOutput = config['TileOutputFile'] !== undefined;
   if (tileOut === undefined && !hasOutput) return { tiles: undefined, tileOutput: undefined };
   if (tileOut === undefined) {
-    throw new SnapshotError(ErrorCodes.InvalidParameter, 'SnapshotConfig.TileOutputFile needs SnapshotConfig.TileOut, which describes the sprites');
+    throw new SnapshotError(
+      ErrorCodes.InvalidParameter,
+      'SnapshotConfig.TileOutputFile needs SnapshotConfig.TileOut, which describes the sprites',
+    );
   }
   if (!hasOutput) {
-    throw new SnapshotError(ErrorCodes.InvalidParameter, 'SnapshotConfig.TileOut needs SnapshotConfig.TileOutputFile, where the sprites go');
+    throw new SnapshotError(
+      ErrorCodes.InvalidParameter,
+      'SnapshotConfig.TileOut needs SnapshotConfig.TileOutputFile, where the sprites go',
+    );
   }
   const tiles = parseTileOut(tileOut);
   const tileOutput = parseLocation('SnapshotConfig.TileOutputFile', config['TileOutputFile']);
@@ -244,14 +261,21 @@ function parseVtt(config: Record<string, unknown>, tiles: TileLayout | undefined
   const format = config['Format'];
   if (format === undefined) {
     if (subOut !== undefined) {
-      throw new SnapshotError(ErrorCodes.InvalidParameter, 'SnapshotConfig.SubOut applies to the WebVTT track and needs SnapshotConfig.Format "vtt"');
+      throw new SnapshotError(
+        ErrorCodes.InvalidParameter,
+        'SnapshotConfig.SubOut applies to the WebVTT track and needs SnapshotConfig.Format "vtt"',
+      );
     }
     return undefined;
   }
-  if (format !== 'vtt') throw invalid('"vtt"', 'SnapshotConfig.Format', format, isEmpty(format) ? ErrorCodes.NullValue : ErrorCodes.InvalidParameter);
+  if (format !== 'vtt')
+    throw invalid('"vtt"', 'SnapshotConfig.Format', format, isEmpty(format) ? ErrorCodes.NullValue : ErrorCodes.InvalidParameter);
   const intoSprites = subOut?.['IsSptFrag'] === undefined ? false : flag('SnapshotConfig.SubOut.IsSptFrag', subOut['IsSptFrag']);
   if (intoSprites && tiles === undefined) {
-    throw new SnapshotError(ErrorCodes.InvalidParameter, 'SnapshotConfig.SubOut.IsSptFrag "true" points the WebVTT track into sprites and needs SnapshotConfig.TileOut');
+    throw new SnapshotError(
+      ErrorCodes.InvalidParameter,
+      'SnapshotConfig.SubOut.IsSptFrag "true" points the WebVTT track into sprites and needs SnapshotConfig.TileOut',
+    );
   }
   if (!intoSprites && tiles !== undefined && !tiles.keepCellPictures) {
     throw new SnapshotError(
@@ -279,7 +303,9 @@ export function parseSubmitRequest(request: unknown): ParsedRequest {
   const timeMs = numberInRange('SnapshotConfig.Time', config['Time'], 0, MAX_TIME_MS, false);
   const hasInterval = config['Interval'] !== undefined;
   const hasNum = config['Num'] !== undefined;
-  const intervalMs = hasInterval ? numberInRange('SnapshotConfig.Interval', config['Interval'], 0, MAX_TIME_MS / 1000, false) * 1000 : 10_000;
+  const intervalMs = hasInterval
+    ? numberInRange('SnapshotConfig.Interval', config['Interval'], 0, MAX_TIME_MS / 1000, false) * 1000
+    : 10_000;
   const num = hasNum ? numberInRange('SnapshotConfig.Num', config['Num'], 1, MAX_NUM, true) : undefined;
 
   let times: TimePlan;

@@ -151,7 +151,10 @@ function extractBatch(task: JobTask, times: number[], first: boolean, remainingM
       : {}),
   };
   const options = callOptions(task, remainingMs);
-  if (task.decode === 'async') return nativeAddon().extractFrames(request, options).catch((error: unknown) => Promise.reject(aboutInput(error, task)));
+  if (task.decode === 'async')
+    return nativeAddon()
+      .extractFrames(request, options)
+      .catch((error: unknown) => Promise.reject(aboutInput(error, task)));
   return onInput(task, () => nativeAddon().extractFramesSync(request, options));
 }
 
@@ -163,7 +166,11 @@ export async function executeJob(task: JobTask, announce?: Announce): Promise<Jo
   const startedAt = Date.now();
   const context = nameContext(task.inputKey);
   const port = task.progress;
-  const writer = new OutputWriter(announce ?? (port === undefined ? undefined : (message) => port.postMessage(message)), task.abort, task.jobId);
+  const writer = new OutputWriter(
+    announce ?? (port === undefined ? undefined : (message) => port.postMessage(message)),
+    task.abort,
+    task.jobId,
+  );
   const keepImages = task.sprites?.keepCellPictures ?? true;
   const sprites = task.sprites === undefined ? undefined : new SpriteSheets(task.sprites, context, writer, task.quality);
   const taken: TakenImage[] = [];
@@ -216,10 +223,16 @@ export async function executeJob(task: JobTask, announce?: Announce): Promise<Jo
       );
     }
     const sheets = sprites === undefined ? [] : await sprites.finish();
-    const vtt = task.vtt === undefined ? undefined : await writeVtt(task, task.vtt, { context, writer, taken, images, sprites, durationMs });
+    const vtt =
+      task.vtt === undefined ? undefined : await writeVtt(task, task.vtt, { context, writer, taken, images, sprites, durationMs });
     if (cancelled(task)) throw cancelledError();
     await writer.commit();
-    return { images: images.filter((image) => image !== undefined), count: taken.length, sprites: sheets, ...(vtt === undefined ? {} : { vtt }) };
+    return {
+      images: images.filter((image) => image !== undefined),
+      count: taken.length,
+      sprites: sheets,
+      ...(vtt === undefined ? {} : { vtt }),
+    };
   } catch (error) {
     // Let writes in flight land first, so that they are taken back too.
     await Promise.allSettled(inFlight);

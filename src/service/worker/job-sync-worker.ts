@@ -11,6 +11,7 @@ import type { JobOutcome, JobTask } from '../types.js';
 const waitAsync = (
   Atomics as unknown as {
     waitAsync(
+      this: void,
       array: Int32Array,
       index: number,
       value: number,

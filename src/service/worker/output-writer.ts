@@ -86,7 +86,8 @@ export class OutputWriter {
         const code = (error as { code?: string }).code;
         const claim = this.claimed.get(path);
         if (error instanceof SnapshotError) throw error;
-        if (code !== 'ENOENT' || attempt > 0 || claim === undefined) throw systemError(error, `the object ${shortenSubject(key)}`, { writing: true });
+        if (code !== 'ENOENT' || attempt > 0 || claim === undefined)
+          throw systemError(error, `the object ${shortenSubject(key)}`, { writing: true });
         attempt += 1;
         this.prepare(claim.bucketDir, claim.key, claim.where);
       }

@@ -26,7 +26,7 @@ process.on('message', (message: ToChild) => {
   current = { id, abort };
   workStarted();
   const task: JobTask = { ...message.task, abort };
-  executeJob(task, (progress) => send({ type: 'message', id, message: progress }))
+  void executeJob(task, (progress) => send({ type: 'message', id, message: progress }))
     .then(
       (outcome): FromChild => ({ type: 'reply', id, reply: { ok: true, outcome } }),
       (error: unknown): FromChild => ({ type: 'reply', id, reply: { ok: false, error: toSnapshotError(error).toJSON() } }),

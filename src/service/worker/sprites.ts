@@ -127,7 +127,10 @@ export class SpriteSheets {
     let image: Buffer;
     try {
       // The sheet's size was checked against limitSpritePixels before it was made.
-      image = await encodeImage({ width: sheet.width, height: sheet.height, rgb: sheet.canvas }, { format: this.task.format, quality: this.quality });
+      image = await encodeImage(
+        { width: sheet.width, height: sheet.height, rgb: sheet.canvas },
+        { format: this.task.format, quality: this.quality },
+      );
     } catch (error) {
       throw aboutSubject(error, key);
     }
