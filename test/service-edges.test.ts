@@ -10,19 +10,16 @@
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 
 import { SnapshotService, type SubmitSnapshotJobRequest, type SubmitSnapshotJobResponse } from '../dist/index.js';
 import { fixture } from './fixtures.js';
-import { failureOf, files, tree, UPPER_UUID, workspace } from './helpers/service-clips.js';
+import { failureOf, files, serviceTests, tree, UPPER_UUID, workspace } from './helpers/service-clips.js';
 
 const IN = 'in-bucket';
 const OUT = 'out-bucket';
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { setup, cleanup } = serviceTests(async () => ({ 'clip.mp4': await fixture('h264') }), { workers: 1 });
 
 interface Layout {
   dir: string;
@@ -31,13 +28,9 @@ interface Layout {
 }
 
 async function layout(): Promise<Layout> {
-  const ws = workspace([IN, OUT]);
-  cleanups.push(() => ws.remove());
-  ws.put(IN, 'clip.mp4', await fixture('h264'));
+  const { ws, service } = await setup();
   mkdirSync(join(ws.bucket(IN), 'folder.mp4'));
   symlinkSync('loop.mp4', join(ws.bucket(IN), 'loop.mp4'));
-  const service = new SnapshotService({ root: ws.root, workers: 1 });
-  cleanups.push(() => service.close());
   return { dir: ws.dir, root: ws.root, service };
 }
 
@@ -243,7 +236,7 @@ describe('pipelines, queries and notifications count own properties only', () =>
 describe('the service options and pipeline ids count own properties only', () => {
   test('inherited service options are ignored: a prototype saying workers 0 or root elsewhere changes nothing', async () => {
     const ws = workspace([IN, OUT]);
-    cleanups.push(() => ws.remove());
+    cleanup(() => ws.remove());
     ws.put(IN, 'clip.mp4', await fixture('h264'));
     // Inherited only: "needs a root folder or a buckets map", as if nothing were given.
     const onlyInherited = Object.create({ root: ws.root }) as never;
@@ -252,7 +245,7 @@ describe('the service options and pipeline ids count own properties only', () =>
     // Own root, inherited out-of-range workers and limits: ignored, the defaults apply.
     const options = Object.assign(Object.create({ workers: 0, limitInputPixels: 1, syncTimeoutMs: -5 }) as object, { root: ws.root });
     const service = new SnapshotService(options as never);
-    cleanups.push(() => service.close());
+    cleanup(() => service.close());
     const response = await service.submitSnapshotJob({
       Input: { Bucket: IN, Object: 'clip.mp4' },
       SnapshotConfig: { OutputFile: { Bucket: OUT, Object: 'own.jpg' }, Time: '0' },

@@ -22,20 +22,17 @@ import { lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from '
 import { join } from 'node:path';
 
 import sharp from 'sharp';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 
 import { SnapshotError, SnapshotService, type SubmitSnapshotJobRequest, type SubmitSnapshotJobResponse } from '../dist/index.js';
 import { fixture } from './fixtures.js';
-import { failureOf, files, JOB_ID, tree, UPPER_UUID, workspace } from './helpers/service-clips.js';
+import { failureOf, files, JOB_ID, serviceTests, tree, UPPER_UUID } from './helpers/service-clips.js';
 
 const IN = 'in-bucket';
 const OUT = 'out-bucket';
 const VICTIM = 'not a JPEG: the file outside the bucket that a link points to\n';
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { setup } = serviceTests(async () => ({ 'clip.mp4': await fixture('h264') }), { workers: 2 });
 
 interface Layout {
   dir: string;
@@ -45,12 +42,10 @@ interface Layout {
 }
 
 async function layout(): Promise<Layout> {
-  const ws = workspace([IN, OUT]);
-  cleanups.push(() => ws.remove());
+  const { ws, service } = await setup();
   const clip = await fixture('h264');
   const outside = join(ws.dir, 'outside');
   mkdirSync(outside);
-  ws.put(IN, 'clip.mp4', clip);
   ws.put('.', 'secret.mp4', clip);
   ws.put('../outside', 'secret.mp4', clip);
   writeFileSync(join(outside, 'victim.jpg'), VICTIM);
@@ -63,8 +58,6 @@ async function layout(): Promise<Layout> {
   symlinkSync(ws.dir, join(inBucket, 'sub', 'up'));
   symlinkSync(outside, join(outBucket, 'escape'));
   symlinkSync(join(outside, 'victim.jpg'), join(outBucket, 'victim.jpg'));
-  const service = new SnapshotService({ root: ws.root, workers: 2 });
-  cleanups.push(() => service.close());
   return { dir: ws.dir, root: ws.root, outside, service };
 }
 
