@@ -314,7 +314,7 @@ function commandCase() {
           run: () => run(process.execPath, [framesnapCli, 'snapshot', file, '--time', '30000', '-o', ours]),
           check: async () => {
             const [reference] = await snapshots(file, { times: [30_000] });
-            if (!readFileSync(ours).equals(reference.jpeg)) throw new Error('the command wrote a different JPEG than snapshots() at 30 s');
+            if (!readFileSync(ours).equals(reference.data)) throw new Error('the command wrote a different JPEG than snapshots() at 30 s');
             if (reference.timeMs !== keyframeMs(30_000)) throw new Error(`the frame is at ${reference.timeMs} ms`);
             return `timeMs ${reference.timeMs}, same bytes as snapshots()`;
           },

@@ -128,7 +128,7 @@ export function framesnapAsync(ctx, { file, times, frameType, width, expected, r
       check: async () => {
         const jpeg = await snapshot(file, { ...options, time: times[0] });
         const [reference] = await snapshots(file, { ...options, times });
-        if (!jpeg.equals(reference.jpeg)) throw new Error(`${name}: the JPEG differs from snapshots() at the same time`);
+        if (!jpeg.equals(reference.data)) throw new Error(`${name}: the JPEG differs from snapshots() at the same time`);
         return expectTimes(name, [reference.timeMs], expected);
       },
     };
@@ -165,7 +165,7 @@ export function framesnapSync(ctx, { file, times, frameType, width, expected, ro
       check: async () => {
         const jpeg = snapshotSync(file, { ...options, time: times[0] });
         const [reference] = snapshotsSync(file, { ...options, times });
-        if (!jpeg.equals(reference.jpeg)) throw new Error(`${name}: the JPEG differs from snapshotsSync() at the same time`);
+        if (!jpeg.equals(reference.data)) throw new Error(`${name}: the JPEG differs from snapshotsSync() at the same time`);
         return expectTimes(name, [reference.timeMs], expected);
       },
     };

@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 
 import { SnapshotError } from './errors.js';
 import { NATIVE_LIMITS, type NativeLimits } from './limits.js';
+import type { ProbeResult } from './probe-result.js';
 
 export interface NativeCallOptions {
   /**
@@ -87,26 +88,8 @@ export interface NativeFrame {
   rgb: Buffer;
 }
 
-export interface NativeProbe {
-  formatName: string;
-  codecName: string;
-  pixelFormat: string | null;
-  bitDepth: number;
-  durationMs: number | null;
-  startTimeMs: number;
-  width: number;
-  height: number;
-  displayWidth: number;
-  displayHeight: number;
-  rotation: number;
-  sampleAspectRatio: [number, number];
-  frameRate: number;
-  colorSpace: string;
-  colorRange: string;
-  colorPrimaries: string;
-  colorTransfer: string;
-  keyframeCount: number | null;
-}
+/** probe()'s answer as the binding gives it: everything but `hdr`, which TypeScript derives. */
+export type NativeProbe = Omit<ProbeResult, 'hdr'>;
 
 export interface NativeAddon {
   setErrorClass(errorClass: typeof SnapshotError): void;

@@ -48,7 +48,7 @@ async function call(i) {
   }
   switch (i % 5) {
     case 0:
-      jpegBytes += (await snapshot(clip, { time })).length;
+      jpegBytes += (await snapshot(clip, { time, frameType: 'intra' })).length;
       break;
     case 1:
       jpegBytes += (await snapshot(clip, { time, frameType: 'normal', width: 160 })).length;
