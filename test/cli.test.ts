@@ -723,8 +723,9 @@ describe('framesnap submit', () => {
     expect(JSON.parse(ran.stdout).SnapshotJob).toMatchObject({ State: 'Success', Count: '3', Percent: 100 });
     const lines = ran.stderr.split('\n');
     expect(lines.pop()).toBe('');
+    expect(lines[0]).toBe('progress: 1/3 images (33%)');
     expect(
-      lines.map((line) => /^progress: (\d+)\/3 images \((\d+)%\), \d+(\.\d)? images\/s, ETA (\d+:\d\d|-:--)$/.exec(line)?.slice(1, 3)),
+      lines.map((line) => /^progress: (\d+)\/3 images \((\d+)%\)(?:, \d+(?:\.\d)? images\/s, ETA \d+:\d\d)?$/.exec(line)?.slice(1, 3)),
     ).toEqual([
       ['1', '33'],
       ['2', '66'],
@@ -1058,40 +1059,51 @@ describe('progress views', async () => {
     return { writes, isTTY, columns, write: (text) => writes.push(text) > 0 };
   }
 
-  test('on a terminal: one bar redrawn in place with percent, images, rate and ETA; at most every 100 ms but the last', () => {
+  test('on a terminal: one bar redrawn in place with percent, images, rate and ETA (from the second image); at most every 100 ms but the last', () => {
     const stream = fakeStream(true, 80);
     let now = 0;
-    const view = progressView(stream, 0, () => now);
+    const view = progressView(stream, () => now);
     now = 1000;
-    view.update({ Done: 1, Expected: 4, Percent: 25 });
+    view.update({ Done: 1, Expected: 5, Percent: 20 });
     now = 1050;
-    view.update({ Done: 2, Expected: 4, Percent: 50 }); // within 100 ms: not drawn
+    view.update({ Done: 2, Expected: 5, Percent: 40 }); // within 100 ms: not drawn
     now = 2000;
-    view.update({ Done: 3, Expected: 4, Percent: 75 });
-    now = 2010;
-    view.update({ Done: 4, Expected: 4, Percent: 100 }); // the last: drawn
+    view.update({ Done: 3, Expected: 5, Percent: 60 });
+    now = 3000;
+    view.update({ Done: 4, Expected: 5, Percent: 80 });
+    now = 3010;
+    view.update({ Done: 5, Expected: 5, Percent: 100 }); // the last: drawn
     view.end();
     expect(stream.writes).toEqual([
-      `\r[##########..............................]  25%  1/4 images  1.0/s  ETA 0:03\x1b[K`,
-      `\r[##############################..........]  75%  3/4 images  1.5/s  ETA 0:01\x1b[K`,
-      `\r[########################################] 100%  4/4 images  2.0/s  ETA 0:00\x1b[K`,
+      `\r[########................................]  20%  1/5 images\x1b[K`,
+      `\r[########################................]  60%  3/5 images  2.0/s  ETA 0:01\x1b[K`,
+      `\r[################################........]  80%  4/5 images  1.5/s  ETA 0:01\x1b[K`,
+      `\r[########################################] 100%  5/5 images  2.0/s  ETA 0:00\x1b[K`,
       '\n',
     ]);
   });
 
   test('a narrow terminal gets a shorter bar, at least 10 wide', () => {
     const narrow = fakeStream(true, 50);
-    progressView(narrow, 0, () => 500).update({ Done: 5, Expected: 10, Percent: 50 });
-    expect(narrow.writes).toEqual([`\r[#######......]  50%  5/10 images  10/s  ETA 0:01\x1b[K`]);
+    let now = 0;
+    const view = progressView(narrow, () => now);
+    view.update({ Done: 1, Expected: 10, Percent: 10 });
+    now = 400;
+    view.update({ Done: 5, Expected: 10, Percent: 50 });
+    expect(narrow.writes[1]).toBe(`\r[#######......]  50%  5/10 images  10/s  ETA 0:01\x1b[K`);
     const tiny = fakeStream(true, 20);
-    progressView(tiny, 0, () => 500).update({ Done: 5, Expected: 10, Percent: 50 });
-    expect(tiny.writes).toEqual([`\r[#####.....]  50%  5/10 images  10/s  ETA 0:01\x1b[K`]);
+    now = 0;
+    const tinyView = progressView(tiny, () => now);
+    tinyView.update({ Done: 1, Expected: 10, Percent: 10 });
+    now = 400;
+    tinyView.update({ Done: 5, Expected: 10, Percent: 50 });
+    expect(tiny.writes[1]).toBe(`\r[#####.....]  50%  5/10 images  10/s  ETA 0:01\x1b[K`);
   });
 
   test('not a terminal: a plain line each time the whole percent changes', () => {
     const stream = fakeStream(false);
     let now = 0;
-    const view = progressView(stream, 0, () => now);
+    const view = progressView(stream, () => now);
     for (let done = 1; done <= 300; done++) {
       now = done * 20;
       view.update({ Done: done, Expected: 300, Percent: Math.floor((done * 100) / 300) });
@@ -1099,13 +1111,57 @@ describe('progress views', async () => {
     view.end();
     // 0%, 1%, ..., 100%.
     expect(stream.writes).toHaveLength(101);
-    expect(stream.writes.slice(0, 2)).toEqual([
-      'progress: 1/300 images (0%), 50 images/s, ETA 0:06\n',
-      'progress: 3/300 images (1%), 50 images/s, ETA 0:06\n',
-    ]);
+    expect(stream.writes.slice(0, 2)).toEqual(['progress: 1/300 images (0%)\n', 'progress: 3/300 images (1%), 50 images/s, ETA 0:06\n']);
     expect(stream.writes[100]).toBe('progress: 300/300 images (100%), 50 images/s, ETA 0:00\n');
   });
 });
+
+/** util-linux's script(1): runs a command on a pseudo-terminal, as a person at a terminal would. */
+const SCRIPT = ['/usr/bin/script', '/bin/script'].find((path) => existsSync(path));
+const shellQuote = (arg: string): string => `'${arg.replace(/'/g, `'\\''`)}'`;
+
+function inTerminal(args: string[]): Promise<{ status: number; output: string }> {
+  const command = `stty cols 100; ${[process.execPath, CLI, ...args].map(shellQuote).join(' ')}`;
+  return new Promise((resolve) => {
+    execFile(
+      SCRIPT!,
+      ['-q', '-e', '-c', command, '/dev/null'],
+      { timeout: 60_000, env: { ...process.env, NODE_DEBUG: '' } },
+      (error, stdout) => resolve({ status: error === null ? 0 : Number(error.code), output: stdout }),
+    );
+  });
+}
+
+describe.skipIf(SCRIPT === undefined)('on a terminal (script -q -c)', () => {
+  test('submit of a series draws the bar by default, ending at 100%', async () => {
+    const ws = await setup();
+    const ran = await inTerminal([
+      'submit',
+      '--root',
+      ws.root,
+      '--input',
+      INPUT,
+      '--config',
+      config('t/{Count}.jpg', { Time: '0', Num: '3', Interval: '1' }),
+    ]);
+    expect(ran.status).toBe(0);
+    // The bar's last drawing, then the line it ends (ESC [ K clears what a longer drawing left).
+    expect(ran.output).toMatch(new RegExp(`\\r\\[#{40}\\] 100% {2}3/3 images {2}\\d+(\\.\\d)?/s {2}ETA 0:00${'\x1b'}\\[K\\r?\\n`));
+    expect(ran.output).toContain('"State": "Success"');
+    expect(files(ws.bucket(OUT))).toEqual(counted(3, (count) => `t/${count}.jpg`));
+  });
+
+  test('-o - refuses to write an image to the terminal', async () => {
+    const ws = await setup();
+    const ran = await inTerminal(['snapshot', join(ws.bucket(IN), 'clip.mp4'), '--time', '0', '-o', '-']);
+    expect(ran).toEqual({
+      status: 2,
+      output:
+        'framesnap: InvalidParameter: -o - would write the image to the terminal; redirect standard output or give a file name (see framesnap snapshot --help)\r\n',
+    });
+  });
+});
+
 describe('debug output (NODE_DEBUG=framesnap)', () => {
   const DEBUG_MODULE = fileURLToPath(new URL('../dist/core/debug.js', import.meta.url));
   const script = `const { debug } = await import(${JSON.stringify(DEBUG_MODULE)}); debug('seek %s to %d ms', 'a.mp4', 5000); process.stdout.write(String(debug.enabled));`;

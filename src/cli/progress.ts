@@ -4,7 +4,8 @@
  * Otherwise (a log, a pipe) plain lines, one each time the whole percent
  * changes, so a long series writes at most 101 lines:
  *   progress: 5/10 images (50%), 2.5 images/s, ETA 0:02
- * The rate counts from `startedAt` (the job's submission).
+ * The rate counts from the first image, so the pool's start-up does not
+ * inflate the ETA; the first image alone has no rate yet.
  */
 import { formatDuration } from './times.js';
 
@@ -31,38 +32,44 @@ const REDRAW_MS = 100;
 const MIN_BAR = 10;
 const MAX_BAR = 40;
 
-function rateAndEta(progress: Progress, elapsedMs: number): { rate: string; eta: string } {
-  const perSecond = elapsedMs > 0 ? (progress.Done * 1000) / elapsedMs : 0;
-  const remaining = Math.max(0, progress.Expected - progress.Done);
-  const eta = perSecond > 0 ? formatDuration((remaining / perSecond) * 1000) : '-:--';
-  return { rate: perSecond >= 10 ? perSecond.toFixed(0) : perSecond.toFixed(1), eta };
+/** Images per second since the first image, and the time left at that rate. */
+class Rate {
+  private first: { done: number; at: number } | undefined;
+
+  measure(progress: Progress, now: number): { rate: string; eta: string } | undefined {
+    this.first ??= { done: progress.Done, at: now };
+    const remaining = Math.max(0, progress.Expected - progress.Done);
+    const elapsedMs = now - this.first.at;
+    if (progress.Done <= this.first.done || elapsedMs <= 0) return undefined;
+    const perSecond = ((progress.Done - this.first.done) * 1000) / elapsedMs;
+    return {
+      rate: perSecond >= 10 ? perSecond.toFixed(0) : perSecond.toFixed(1),
+      eta: formatDuration((remaining / perSecond) * 1000),
+    };
+  }
 }
 
-/** `startedAt`: when the work began, on the clock of `now` (milliseconds). */
-export function progressView(
-  stream: ProgressStream,
-  startedAt: number = performance.now(),
-  now: () => number = () => performance.now(),
-): ProgressView {
-  return stream.isTTY === true ? new Bar(stream, startedAt, now) : new Lines(stream, startedAt, now);
+export function progressView(stream: ProgressStream, now: () => number = () => performance.now()): ProgressView {
+  return stream.isTTY === true ? new Bar(stream, now) : new Lines(stream, now);
 }
 
 class Bar implements ProgressView {
+  private readonly rate = new Rate();
   private drawnAt = -Infinity;
   private drawn = false;
 
   constructor(
     private readonly stream: ProgressStream,
-    private readonly startedAt: number,
     private readonly now: () => number,
   ) {}
 
   update(progress: Progress): void {
     const time = this.now();
+    const measured = this.rate.measure(progress, time);
     if (time - this.drawnAt < REDRAW_MS && progress.Done < progress.Expected) return;
     this.drawnAt = time;
-    const { rate, eta } = rateAndEta(progress, time - this.startedAt);
-    const text = `${String(progress.Percent).padStart(3)}%  ${progress.Done}/${progress.Expected} images  ${rate}/s  ETA ${eta}`;
+    const rate = measured === undefined ? '' : `  ${measured.rate}/s  ETA ${measured.eta}`;
+    const text = `${String(progress.Percent).padStart(3)}%  ${progress.Done}/${progress.Expected} images${rate}`;
     const columns = this.stream.columns ?? 80;
     const width = Math.max(MIN_BAR, Math.min(MAX_BAR, columns - text.length - 4));
     const filled = Math.round((progress.Percent / 100) * width);
@@ -77,19 +84,20 @@ class Bar implements ProgressView {
 }
 
 class Lines implements ProgressView {
+  private readonly rate = new Rate();
   private lastPercent = -1;
 
   constructor(
     private readonly stream: ProgressStream,
-    private readonly startedAt: number,
     private readonly now: () => number,
   ) {}
 
   update(progress: Progress): void {
+    const measured = this.rate.measure(progress, this.now());
     if (progress.Percent === this.lastPercent) return;
     this.lastPercent = progress.Percent;
-    const { rate, eta } = rateAndEta(progress, this.now() - this.startedAt);
-    this.stream.write(`progress: ${progress.Done}/${progress.Expected} images (${progress.Percent}%), ${rate} images/s, ETA ${eta}\n`);
+    const rate = measured === undefined ? '' : `, ${measured.rate} images/s, ETA ${measured.eta}`;
+    this.stream.write(`progress: ${progress.Done}/${progress.Expected} images (${progress.Percent}%)${rate}\n`);
   }
 
   end(): void {}

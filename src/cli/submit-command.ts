@@ -65,7 +65,6 @@ export async function submitCommand(args: string[], interrupts: Interrupts): Pro
   };
   interrupts.signal.addEventListener('abort', cancel, { once: true });
   try {
-    const started = performance.now();
     const response = await service.submitSnapshotJob({
       Input: input,
       SnapshotConfig: config,
@@ -80,7 +79,7 @@ export async function submitCommand(args: string[], interrupts: Interrupts): Pro
         await service.waitForJob(jobId);
         return ExitStatus.Success;
       }
-      const view = showProgress ? progressView(process.stderr, started) : undefined;
+      const view = showProgress ? progressView(process.stderr) : undefined;
       const onProgress = (progress: { JobId: string; Done: number; Expected: number; Percent: number }): void => {
         if (progress.JobId === jobId) view?.update(progress);
       };
