@@ -2,13 +2,17 @@
  * The job API on hostile input (issue 8): the file system's failures as the
  * codes a user expects, with messages that name keys (shortened) and never a
  * server folder; keys with control characters refused; unknown placeholders
- * refused, naming them; only own properties of request objects count.
+ * refused, naming them; only own properties of request objects count; the
+ * worker side's debug lines (NODE_DEBUG=framesnap) name keys too.
  *
  * Layout: root/in-bucket/clip.mp4 (the 4 s h264 clip), root/in-bucket/folder.mp4/
  * (a folder), root/in-bucket/loop.mp4 -> loop.mp4 (a link to itself).
  */
+import { execFile } from 'node:child_process';
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 import { describe, expect, test } from 'vitest';
 
@@ -272,5 +276,75 @@ describe('the service options and pipeline ids count own properties only', () =>
       'InvalidParameter.NullValue',
       'Expected ids as strings for PipelineIds but received undefined',
     ]);
+  });
+});
+
+describe('NODE_DEBUG=framesnap', () => {
+  const INDEX = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+  const location = (Object: string, Bucket = OUT) => ({ Bucket, Object });
+  /**
+   * A job with images and a sprite sheet, then one past the end of the clip,
+   * in a child process; their ids on stdout. The jobs run with isolation
+   * 'process': the pool child writes its inherited stderr synchronously,
+   * whereas a pool thread's lines reach it through an asynchronous stream
+   * that the close() right after the last job may cut short.
+   */
+  const debugRun = async (root: string, env: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string }> =>
+    promisify(execFile)(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { SnapshotService } from ${JSON.stringify(INDEX)};
+         const service = new SnapshotService({ root: ${JSON.stringify(root)}, workers: 1, isolation: 'process' });
+         const Input = ${JSON.stringify(location('clip.mp4', IN))};
+         const ids = [];
+         for (const SnapshotConfig of ${JSON.stringify([
+           {
+             Time: 0,
+             Interval: 1,
+             Num: 2,
+             FrameType: 'normal',
+             OutputFile: location('d/{Count}.png'),
+             TileOut: { Lines: 1, Columns: 2, CellWidth: 80, CellHeight: 60 },
+             TileOutputFile: location('d/sheet.webp'),
+           },
+           { Time: 10_000, Interval: 1, Num: 1, OutputFile: location('late/{Count}.jpg') },
+         ])}) {
+           const answer = await service.submitSnapshotJob({ Input, SnapshotConfig });
+           ids.push((await service.waitForJob(answer.SnapshotJob.Id)).Id);
+         }
+         await service.close();
+         console.log(JSON.stringify(ids));`,
+      ],
+      { env, timeout: 60_000 },
+    );
+
+  test("traces each job's plan, decodes, writes and outcome by keys, never by the server's folders", async () => {
+    const at = await layout();
+    const { stdout, stderr } = await debugRun(at.root, { ...process.env, NODE_DEBUG: 'framesnap' });
+    const [done, failed] = JSON.parse(stdout) as [string, string];
+    const lines = stderr.split('\n').map((line) => line.replace(/^FRAMESNAP \d+: /, ''));
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        `job ${done}: 2 time(s) in clip.mp4, normal frames, png images`,
+        `job ${done}: decoded [0,1000] ms for [0,1000] ms`,
+        `job ${done}: wrote d/00001.png`,
+        `job ${done}: wrote d/00002.png`,
+        'wrote sprite sheet d/sheet.webp (160x60, 2 cell(s))',
+        `job ${done}: done, 2 image(s) taken, 1 sprite sheet(s)`,
+        `job ${failed}: 1 time(s) in clip.mp4, intra frames, jpeg images`,
+        `job ${failed}: decoded [] ms for [10000] ms`,
+        `job ${failed}: failed (InvalidParameter.ResourceContentBad: No frame at or after 10000 ms in clip.mp4: the time is past the last frame); removed what it wrote`,
+      ]),
+    );
+    expect(stderr).not.toContain(at.dir);
+  });
+
+  test('prints nothing without it', async () => {
+    const at = await layout();
+    const env = { ...process.env };
+    delete env['NODE_DEBUG'];
+    expect((await debugRun(at.root, env)).stderr).toBe('');
   });
 });

@@ -11,6 +11,7 @@
  * the flag and puts nothing more in place.
  */
 import { ErrorCodes, SnapshotError, aboutSubject, toSnapshotError } from '../../core/errors.js';
+import { debug } from '../../core/debug.js';
 import { encodeImage } from '../../core/encode.js';
 import { MAX_NUM, type Limits } from '../../core/limits.js';
 import { nativeAddon, type NativeCallOptions, type NativeExtractRequest, type NativeFrame } from '../../core/native.js';
@@ -179,12 +180,21 @@ export async function executeJob(task: JobTask, announce?: Announce): Promise<Jo
   const inFlight: Promise<void>[] = [];
   try {
     const { times, durationMs } = planTimes(task);
+    debug('job %s: %d time(s) in %s, %s frames, %s images', task.jobId, times.length, task.inputKey, task.frameType, task.format);
     let done = 0;
     for (let first = 0; first < times.length; first += BATCH) {
       const remainingMs = task.timeoutMs > 0 ? Math.max(1, task.timeoutMs - (Date.now() - startedAt)) : 0;
       const batch = times.slice(first, first + BATCH);
       if (cancelled(task)) throw cancelledError();
       const frames = await extractBatch(task, batch, first === 0, remainingMs);
+      if (debug.enabled) {
+        debug(
+          'job %s: decoded %j ms for %j ms',
+          task.jobId,
+          frames.map((frame) => frame.timeMs),
+          batch,
+        );
+      }
       // The previous batch's work ran while this one decoded.
       await settleAll(inFlight.splice(0));
       frames.forEach((frame, offset) => {
@@ -200,6 +210,7 @@ export async function executeJob(task: JobTask, announce?: Announce): Promise<Jo
               .then((image) => writer.write(path, key, image))
               .then((file) => {
                 images[index] = { key, ...file, timeMs: frame.timeMs };
+                debug('job %s: wrote %s', task.jobId, key);
               }),
           );
         }
@@ -227,6 +238,13 @@ export async function executeJob(task: JobTask, announce?: Announce): Promise<Jo
       task.vtt === undefined ? undefined : await writeVtt(task, task.vtt, { context, writer, taken, images, sprites, durationMs });
     if (cancelled(task)) throw cancelledError();
     await writer.commit();
+    debug(
+      'job %s: done, %d image(s) taken, %d sprite sheet(s)%s',
+      task.jobId,
+      taken.length,
+      sheets.length,
+      vtt === undefined ? '' : `, ${vtt.key}`,
+    );
     return {
       images: images.filter((image) => image !== undefined),
       count: taken.length,
@@ -238,6 +256,13 @@ export async function executeJob(task: JobTask, announce?: Announce): Promise<Jo
     await Promise.allSettled(inFlight);
     const failure = withoutServerPaths(toSnapshotError(error), task);
     const leftBehind = await writer.removeAll();
+    debug(
+      'job %s: failed (%s: %s); removed what it wrote%s',
+      task.jobId,
+      failure.code,
+      failure.message,
+      leftBehind.length === 0 ? '' : ` but ${leftBehind.join(', ')}`,
+    );
     if (leftBehind.length === 0) throw failure;
     throw new SnapshotError(failure.code, `${failure.message}; could not remove what the job wrote: ${leftBehind.join(', ')}`);
   }

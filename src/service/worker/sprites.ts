@@ -8,6 +8,7 @@
  * while one is encoding). The last sheet keeps the full size; its empty
  * cells show the background.
  */
+import { debug } from '../../core/debug.js';
 import { encodeImage, loadSharp } from '../../core/encode.js';
 import { aboutSubject } from '../../core/errors.js';
 import type { NativeFrame } from '../../core/native.js';
@@ -137,6 +138,7 @@ export class SpriteSheets {
     sheet.canvas = Buffer.alloc(0);
     const file = await this.writer.write(path, key, image);
     this.written[index] = { key, ...file, timeMs: sheet.firstTimeMs };
+    debug('wrote sprite sheet %s (%dx%d, %d cell(s))', key, sheet.width, sheet.height, sheet.pasted);
   }
 }
 
