@@ -26,14 +26,6 @@ function denied(message: string): SnapshotError {
 /** A key or bucket name as messages quote it: as JSON, shortened in the middle when long. */
 const quoteKey = quoted;
 
-/**
- * @deprecated core's systemError (the one errno table of the TypeScript
- * side) is the same; kept only while src/cli still imports this name.
- */
-export function fileSystemError(error: unknown, subject: string, writing = false): SnapshotError {
-  return systemError(error, subject, { writing });
-}
-
 function notAFile(subject: string, folder: boolean): SnapshotError {
   return new SnapshotError(ErrorCodes.InvalidParameter, `${subject} ${folder ? 'is a folder, not a file' : 'is not a regular file'}`);
 }
