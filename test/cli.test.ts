@@ -8,7 +8,19 @@
  * stdout closed; errors on stderr as `framesnap: <Code>: <message>`.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -1113,6 +1125,67 @@ describe('progress views', async () => {
     expect(stream.writes).toHaveLength(101);
     expect(stream.writes.slice(0, 2)).toEqual(['progress: 1/300 images (0%)\n', 'progress: 3/300 images (1%), 50 images/s, ETA 0:06\n']);
     expect(stream.writes[100]).toBe('progress: 300/300 images (100%), 50 images/s, ETA 0:00\n');
+  });
+});
+
+describe('each command loads only what it needs', () => {
+  /**
+   * A copy of the package whose dist/ lacks `without` (folders under dist/),
+   * and whose node_modules lacks sharp unless `sharp`; the addon's build/
+   * only when `addon`.
+   */
+  function partialPackage(options: { withoutDist: string[]; sharp: boolean; addon: boolean }): string {
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const copy = mkdtempSync(join(tmpdir(), 'framesnap-partial-'));
+    cleanups.push(() => rmSync(copy, { recursive: true, force: true }));
+    cpSync(join(root, 'dist'), join(copy, 'dist'), {
+      recursive: true,
+      filter: (source) => !options.withoutDist.some((folder) => source === join(root, 'dist', folder)),
+    });
+    cpSync(join(root, 'package.json'), join(copy, 'package.json'));
+    mkdirSync(join(copy, 'node_modules'));
+    for (const entry of readdirSync(join(root, 'node_modules'))) {
+      if (!options.sharp && (entry === 'sharp' || entry === '@img')) continue;
+      symlinkSync(join(root, 'node_modules', entry), join(copy, 'node_modules', entry));
+    }
+    if (options.addon) symlinkSync(join(root, 'build'), join(copy, 'build'));
+    return join(copy, 'dist', 'cli', 'main.js');
+  }
+
+  const run = (main: string, args: string[]): Promise<Ran> =>
+    new Promise((resolve) => {
+      execFile(process.execPath, [main, ...args], { env: { ...process.env, NODE_DEBUG: '' } }, (error, stdout, stderr) =>
+        resolve({ status: error === null ? 0 : Number(error.code), stdout, stderr }),
+      );
+    });
+
+  test('--help, --version and a refused time need neither the service, nor sharp, nor the addon', async () => {
+    const main = partialPackage({ withoutDist: ['service'], sharp: false, addon: false });
+    expect(await run(main, ['--version'])).toEqual({ status: 0, stdout: `${VERSION}\n`, stderr: '' });
+    expect((await run(main, ['--help'])).status).toBe(0);
+    expect((await run(main, ['snapshot', '--help'])).status).toBe(0);
+    expect((await run(main, ['submit', '--help'])).status).toBe(0);
+    expect(await run(main, ['snapshot', 'a.mp4', '--time', '1e3', '-o', 'a.jpg'])).toEqual({
+      status: 2,
+      stdout: '',
+      stderr:
+        'framesnap: InvalidParameter: Expected a time in milliseconds (5000), seconds (5s, 1.5s) or a clock (01:05, 00:01:05.250) for --time but received "1e3"\n',
+    });
+  });
+
+  test('snapshot needs no service code (and so no worker pool); submit does', async () => {
+    const ws = await setup();
+    const main = partialPackage({ withoutDist: ['service'], sharp: true, addon: true });
+    const target = join(ws.dir, 'lean.jpg');
+    expect(await run(main, ['snapshot', join(ws.bucket(IN), 'clip.mp4'), '--time', '0', '--quiet', '-o', target])).toEqual({
+      status: 0,
+      stdout: '',
+      stderr: '',
+    });
+    expect((await sharp(readFileSync(target)).metadata()).format).toBe('jpeg');
+    const submit = await run(main, ['submit', '--root', ws.root, '--input', INPUT, '--config', config('a.jpg')]);
+    expect(submit.status).toBe(3);
+    expect(submit.stderr).toMatch(/^framesnap: InternalError: Cannot find module '[^']*service[/\\]service\.js'/);
   });
 });
 
