@@ -194,8 +194,10 @@ describe('help and version', () => {
     },
   );
 
-  test('snapshot --help documents the time forms and the --json fields', async () => {
+  test('snapshot --help documents the time forms, the low-level default frame type and the --json fields', async () => {
     const { stdout } = await cli(['snapshot', '--help']);
+    const { DEFAULT_FRAME_TYPE } = (await import('../dist/core/options.js')) as typeof import('../src/core/options.js');
+    expect(stdout).toContain(`      --frame-type TYPE      ${DEFAULT_FRAME_TYPE} (default)`);
     expect(stdout).toContain(
       '  -t, --time TIME            milliseconds (5000), seconds (5s, 1.5s) or a clock\n                             (01:05, 00:01:05.250); nothing else\n',
     );
