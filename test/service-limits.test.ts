@@ -91,3 +91,17 @@ test('the limits are integers of at least 1', () => {
     );
   }
 });
+
+test('a series whose later times pass the largest time (1e12 ms) stops there, as at the end of the video', async () => {
+  const { service, out } = await setup({});
+  // 0, 1e12, 2e12 ... 9e15 ms: only the first two are times at all, and the 4 s clip has a frame for the first only.
+  for (const [Time, Interval, Num] of [
+    ['0', '1000000000', '10000'],
+    ['3000', '999999999.5', '3'],
+  ]) {
+    const answer = await service.submitSnapshotJob(request({ Time, Interval, Num }));
+    const job = await service.waitForJob(answer.SnapshotJob.Id);
+    expect(job).toMatchObject({ State: 'Success', Code: '', Count: '1' });
+  }
+  expect(files(out)).toEqual(['img/00001.jpg']);
+});

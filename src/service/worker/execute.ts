@@ -13,7 +13,7 @@
 import { ErrorCodes, SnapshotError, aboutSubject, toSnapshotError } from '../../core/errors.js';
 import { debug } from '../../core/debug.js';
 import { encodeImage } from '../../core/encode.js';
-import { MAX_NUM, type Limits } from '../../core/limits.js';
+import { MAX_NUM, MAX_TIME_MS, type Limits } from '../../core/limits.js';
 import { nativeAddon, type NativeCallOptions, type NativeExtractRequest, type NativeFrame } from '../../core/native.js';
 import { nameContext, renderName, type NameContext } from '../request/names.js';
 import { cancelledError, OutputWriter, type Announce } from './output-writer.js';
@@ -89,7 +89,11 @@ function planTimes(task: JobTask): TimesAndEnd {
     : undefined;
   if (plan.kind === 'single') return { times: [plan.timeMs], durationMs };
   if (plan.kind === 'series') {
-    return { times: Array.from({ length: plan.count }, (_, i) => plan.startMs + i * plan.intervalMs), durationMs };
+    // Times past MAX_TIME_MS (Time + (Num - 1) * Interval reaches about 1e16)
+    // are past the end of any video: the series stops before them, as it
+    // stops at the end of this one. The first time is never past it.
+    const count = Math.min(plan.count, Math.floor((MAX_TIME_MS - plan.startMs) / plan.intervalMs) + 1);
+    return { times: Array.from({ length: count }, (_, i) => plan.startMs + i * plan.intervalMs), durationMs };
   }
   if (durationMs === undefined) {
     throw new SnapshotError(ErrorCodes.ResourceContentBad, `the duration of ${task.inputKey} is unknown, so the series has no end`);
