@@ -4,28 +4,16 @@
  * 16383 pixels a side) bounds a sprite sheet before it is composed -- at
  * submission when the cell size is known, else on the first frame.
  */
-import { afterEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 
-import { SnapshotService, type SnapshotServiceOptions } from '../dist/index.js';
+import { SnapshotService } from '../dist/index.js';
 import { fixture } from './fixtures.js';
-import { failureOf, files, workspace } from './helpers/service-clips.js';
+import { failureOf, files, serviceTests } from './helpers/service-clips.js';
 
 const IN = 'in-bucket';
 const OUT = 'out-bucket';
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function setup(options: Partial<SnapshotServiceOptions>): Promise<{ service: SnapshotService; out: string }> {
-  const ws = workspace([IN, OUT]);
-  cleanups.push(() => ws.remove());
-  ws.put(IN, 'clip.mp4', await fixture('h264'));
-  const service = new SnapshotService({ root: ws.root, workers: 1, ...options });
-  cleanups.push(() => service.close());
-  return { service, out: ws.bucket(OUT) };
-}
+const { setup } = serviceTests(async () => ({ 'clip.mp4': await fixture('h264') }), { workers: 1 });
 
 const request = (extra: Record<string, unknown> = {}) => ({
   Input: { Bucket: IN, Object: 'clip.mp4' },
