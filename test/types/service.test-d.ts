@@ -2,10 +2,12 @@
  * The job API's public types as users see them in dist/: SnapshotConfig and
  * its parts take the documented wire forms (numbers as numbers or decimal
  * strings, flags as booleans or "true"/"false", the whole config as JSON
- * text) and refuse typos; a job's Code is an error code or ''; the README's
- * job API examples compile as they are written there.
+ * text) and refuse typos; a job's Code is an error code or ''; events are
+ * typed per name; the README's examples compile as they are written there.
  */
 import { describe, expectTypeOf, test } from 'vitest';
+
+import { jobs as readmeJobs, lowLevel as readmeLowLevel } from '../consumer/readme-examples.js';
 
 import {
   SnapshotService,
@@ -152,65 +154,12 @@ describe('SnapshotService events', () => {
   });
 });
 
-/** The README's job API examples ("The job API", "Sprites, WebVTT tracks", "Pipelines"), as written there; compiled, never run. */
-export async function readmeExamples(): Promise<void> {
-  const service = new SnapshotService({ root: '/srv/media' });
-  const Input = '{"Bucket":"example-bucket","Location":"oss-cn-hangzhou","Object":"example.flv"}';
-
-  const single = await service.submitSnapshotJob({
-    Input,
-    SnapshotConfig: '{"OutputFile":{"Bucket":"example-001","Location":"oss-cn-hangzhou","Object":"example.jpg"},"Time":"5"}',
-    UserData: 'testid-001',
+describe("the README's examples", () => {
+  // test/consumer/readme-examples.ts holds them as the README writes them (the
+  // consumer test also checks it against the packed tarball); importing it
+  // here type-checks it on every run: an error in it fails the run.
+  test('compile against the published types', () => {
+    expectTypeOf(readmeJobs).toEqualTypeOf<() => Promise<void>>();
+    expectTypeOf(readmeLowLevel).toEqualTypeOf<() => Promise<void>>();
   });
-  expectTypeOf(single.SnapshotJob.State).toEqualTypeOf<'Submitted' | 'Snapshoting' | 'Success' | 'Fail'>();
-
-  const series = await service.submitSnapshotJob({
-    Input,
-    SnapshotConfig:
-      '{"OutputFile":{"Bucket":"example-001","Location":"oss-cn-hangzhou","Object":"{Count}.jpg"},"Time":"5","Num":"10","Interval":"20"}',
-  });
-  const done = await service.waitForJob(series.SnapshotJob.Id);
-  const listed = service.querySnapshotJobList({ SnapshotJobIds: [done.Id] });
-  expectTypeOf(listed.SnapshotJobList.SnapshotJob).toEqualTypeOf<SnapshotJob[]>();
-
-  const blocking = service.submitSnapshotJobSync({
-    Input,
-    SnapshotConfig: { OutputFile: { Bucket: 'example-001', Object: 'blocking.jpg' }, Time: 5 },
-  });
-  void blocking;
-
-  await service.submitSnapshotJob({
-    Input,
-    SnapshotConfig: {
-      OutputFile: { Bucket: 'example-001', Object: 'thumbs/{Count}.jpg' },
-      TileOutputFile: { Bucket: 'example-001', Object: 'thumbs/sprite-{TileCount}.jpg' },
-      TileOut: { Lines: 10, Columns: 10, Padding: 2, Margin: 4, Color: 'black', IsKeepCellPic: 'false' },
-      Format: 'vtt',
-      SubOut: { IsSptFrag: 'true' },
-      Time: 0,
-      Interval: 0,
-      Num: 100,
-      Width: 160,
-      BlackLevel: 90,
-    },
-  });
-
-  const { Pipeline } = service.addPipeline({ Name: 'thumbnails', NotifyConfig: '{"Topic":"snapshot-done"}' });
-  const unsubscribe = service.subscribe('snapshot-done', (message) => console.log(message));
-  service.subscribe('snapshot-done', 'https://hooks.example.com/snapshots');
-  const queued = service.addPipeline({ Name: 'later', NotifyConfig: { QueueName: 'snapshots' } });
-  const message = await service.receiveMessage('snapshots', { waitSeconds: 10 });
-  service.updatePipeline({ PipelineId: Pipeline.Id, State: 'Paused' });
-  service.updatePipeline({ PipelineId: Pipeline.Id, State: 'Active' });
-  service.queryPipelineList({ PipelineIds: [Pipeline.Id] });
-  const page = service.querySnapshotJobList({ State: 'Success', PipelineId: Pipeline.Id, MaximumPageSize: 20 });
-  const next = service.querySnapshotJobList({
-    State: 'Success',
-    PipelineId: Pipeline.Id,
-    MaximumPageSize: 20,
-    NextPageToken: page.NextPageToken,
-  });
-  service.on('progress', ({ JobId, Done, Expected, Percent }) => void [JobId, Done, Expected, Percent]);
-  void [unsubscribe, queued, message, next];
-  await service.close();
-}
+});
