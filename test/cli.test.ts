@@ -1017,6 +1017,29 @@ describe('SIGINT and SIGTERM', () => {
     expect(tree(out).filter((entry) => entry !== 'series/')).toEqual([]);
   });
 
+  test('SIGINT while --config - waits for standard input: exit 130 at once, no job', async () => {
+    const ws = await setup();
+    const child = spawn(process.execPath, [CLI, 'submit', '--root', ws.root, '--input', INPUT, '--config', '-'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_DEBUG: 'framesnap' },
+    });
+    let stderr = '';
+    let sent = false;
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (!sent && stderr.includes('reading --config from standard input')) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    // Standard input stays open: only the signal can end the wait.
+    const status = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    child.stdin.destroy();
+    expect(status).toBe(130);
+    expect(stderr).toContain('\nframesnap: Aborted: interrupted by SIGINT; the work was cancelled and what it wrote removed\n');
+    expect(files(ws.bucket(OUT))).toEqual([]);
+  });
+
   test('SIGINT during a snapshot: nothing written, exit 130', async () => {
     const ws = await setup();
     mkdirSync(join(ws.dir, 'o'));

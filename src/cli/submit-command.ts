@@ -5,7 +5,7 @@
 import { debug } from '../core/debug.js';
 import { parseCommand, usageError, wholeNumber } from './args.js';
 import { errorLine, statusFor, ExitStatus } from './exit-status.js';
-import { JsonArguments } from './json-argument.js';
+import { readJsonArguments } from './json-argument.js';
 import { writeToStdout } from './output.js';
 import { progressView } from './progress.js';
 import type { Interrupts } from './signals.js';
@@ -42,9 +42,7 @@ export async function submitCommand(args: string[], interrupts: Interrupts): Pro
   if (values.progress === true && values['no-progress'] === true)
     throw usageError('submit', '--progress and --no-progress contradict each other');
   const showProgress = values.progress ?? (values['no-progress'] === true ? false : process.stderr.isTTY === true);
-  const json = new JsonArguments('submit');
-  const input = (await json.read('input', values.input))!;
-  const config = (await json.read('config', values.config))!;
+  const { input, config } = await readJsonArguments('submit', { input: values.input, config: values.config }, interrupts.signal);
   const serviceOptions = {
     root: values.root,
     workers: wholeNumber('workers', values.workers) ?? 1,
@@ -66,8 +64,8 @@ export async function submitCommand(args: string[], interrupts: Interrupts): Pro
   interrupts.signal.addEventListener('abort', cancel, { once: true });
   try {
     const response = await service.submitSnapshotJob({
-      Input: input,
-      SnapshotConfig: config,
+      Input: input!,
+      SnapshotConfig: config!,
       ...(values['user-data'] === undefined ? {} : { UserData: values['user-data'] }),
       ...(values['pipeline-id'] === undefined ? {} : { PipelineId: values['pipeline-id'] }),
     });
