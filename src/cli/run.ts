@@ -67,13 +67,19 @@ export async function run(argv: string[]): Promise<number> {
     try {
       status = await dispatch(argv, interrupts);
     } catch (error) {
-      if (interrupts.received === undefined && !stdoutClosed && !(error instanceof StdoutClosed)) {
+      if (error instanceof StdoutClosed || stdoutClosed) {
+        status = ExitStatus.StdoutClosed;
+      } else if (interrupts.received !== undefined) {
+        // The failure the signal caused: reported below as the interruption.
+        status = ExitStatus.Failed;
+      } else {
         debug('failed: %o', error);
         return reportFailure(error);
       }
-      status = ExitStatus.StdoutClosed;
     }
-    if (interrupts.received !== undefined) {
+    // A signal that came as the command finished its work changes nothing:
+    // what it made stands, and so does its success.
+    if (interrupts.received !== undefined && status !== ExitStatus.Success) {
       process.stderr.write(
         errorLine(ErrorCodes.Aborted, `interrupted by ${interrupts.received}; the work was cancelled and what it wrote removed`),
       );
