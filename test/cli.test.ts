@@ -314,12 +314,14 @@ describe('times', async () => {
       stdout: '',
       stderr: `framesnap: InvalidParameter: ${FORMS} "1e3"\n`,
     });
-    // A negative time must be attached (--time=-5): a separate "-5" would read as an option.
-    expect(await cli(['snapshot', clip, '--time=-5', '-o', join(ws.dir, 'x.jpg')])).toEqual({
-      status: 2,
-      stdout: '',
-      stderr: 'framesnap: InvalidParameter.OutOfRange: Expected a time at or after 0 for --time but received "-5"\n',
-    });
+    // A value that starts with a dash is still the option's value: the message is about the time.
+    for (const negative of [['--time', '-5'], ['--time=-5'], ['-t', '-5']]) {
+      expect(await cli(['snapshot', clip, ...negative, '-o', join(ws.dir, 'x.jpg')])).toEqual({
+        status: 2,
+        stdout: '',
+        stderr: 'framesnap: InvalidParameter.OutOfRange: Expected a time at or after 0 for --time but received "-5"\n',
+      });
+    }
     expect(existsSync(join(ws.dir, 'x.jpg'))).toBe(false);
   });
 });
