@@ -550,6 +550,7 @@ describe('framesnap snapshot', () => {
     ['--time twice', ['--time', '1'], 'InvalidParameter: --time is given twice (see framesnap snapshot --help)'],
     ['a second file', ['other.mp4'], 'InvalidParameter: unexpected argument "other.mp4" (see framesnap snapshot --help)'],
     ['--width without a value', ['--width'], 'InvalidParameter.NullValue: --width needs a value (see framesnap snapshot --help)'],
+    ['--json --quiet', ['--json', '--quiet'], 'InvalidParameter: --json and --quiet contradict each other (see framesnap snapshot --help)'],
   ])('a bad option (%s): exit 2, one line, no file', async (_label, options, line) => {
     const ws = await setup();
     const target = join(ws.dir, 'bad.jpg');
@@ -844,6 +845,15 @@ describe('framesnap submit', () => {
       status: 2,
       stdout: '',
       stderr: 'framesnap: InvalidParameter: Expected "thread" or "process" for isolation but received "fork"\n',
+    });
+  });
+
+  test('--progress with --no-progress: exit 2', async () => {
+    const ws = await setup();
+    expect(await cli(['submit', '--root', ws.root, '--input', INPUT, '--config', config('a.jpg'), '--progress', '--no-progress'])).toEqual({
+      status: 2,
+      stdout: '',
+      stderr: 'framesnap: InvalidParameter: --progress and --no-progress contradict each other (see framesnap submit --help)\n',
     });
   });
 
