@@ -219,8 +219,8 @@ describe('updatePipeline', () => {
     const unknownId = 'f'.repeat(32);
     const cases: [unknown, string, string][] = [
       [{ PipelineId: unknownId, State: 'Paused' }, ErrorCodes.ResourceNotFound, `the pipeline ${unknownId} does not exist`],
-      [{ State: 'Paused' }, ErrorCodes.NullValue, 'PipelineId is required'],
-      [{ PipelineId: '', State: 'Paused' }, ErrorCodes.NullValue, 'PipelineId is required'],
+      [{ State: 'Paused' }, ErrorCodes.NullValue, 'Expected a pipeline id for PipelineId but received undefined'],
+      [{ PipelineId: '', State: 'Paused' }, ErrorCodes.NullValue, 'Expected a pipeline id for PipelineId but received ""'],
       [
         { PipelineId: added.Id, State: 'Stopped' },
         ErrorCodes.InvalidParameter,

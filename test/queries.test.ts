@@ -215,8 +215,8 @@ describe('refusals', () => {
       [{ State: 'Snapshotting' }, ErrorCodes.InvalidParameter, 'Expected one of Submitted, Snapshoting, Success, Fail for State but received "Snapshotting"'],
       [{ NextPageToken: 'not-a-token' }, ErrorCodes.InvalidParameter, 'Expected a NextPageToken from a previous answer for NextPageToken but received "not-a-token"'],
       [{ NextPageToken: '0'.repeat(32) }, ErrorCodes.InvalidParameter, `Expected a NextPageToken from a previous answer for NextPageToken but received "${'0'.repeat(32)}"`],
-      [{ PageSize: 5 }, ErrorCodes.InvalidParameter, `Unknown field PageSize; expected only ${QUERY_FIELDS}`],
-      [{ State: 'Success', pipelineId: 'x' }, ErrorCodes.InvalidParameter, `Unknown field pipelineId; expected only ${QUERY_FIELDS}`],
+      [{ PageSize: 5 }, ErrorCodes.InvalidParameter, `Unknown field "PageSize" for request: expected one of ${QUERY_FIELDS}`],
+      [{ State: 'Success', pipelineId: 'x' }, ErrorCodes.InvalidParameter, 'Unknown field "pipelineId" for request: did you mean "PipelineId"?'],
       [null, ErrorCodes.InvalidParameter, 'Expected a request object for request but received null'],
       [[], ErrorCodes.InvalidParameter, 'Expected a request object for request but received an array'],
     ];

@@ -232,7 +232,7 @@ describe('pipelines, queries and notifications count own properties only', () =>
     const error = await failureOf(() => at.service.querySnapshotJobList({ ['f'.repeat(1_000_000)]: 1 } as never));
     expect(error.code).toBe('InvalidParameter');
     expect(error.message).toBe(
-      `Unknown field ${'f'.repeat(30)}…${'f'.repeat(29)}; expected only SnapshotJobIds, State, PipelineId, StartOfJobCreatedTimeRange, EndOfJobCreatedTimeRange, MaximumPageSize, NextPageToken`,
+      `Unknown field "${'f'.repeat(30)}…${'f'.repeat(29)}" for request: expected one of SnapshotJobIds, State, PipelineId, StartOfJobCreatedTimeRange, EndOfJobCreatedTimeRange, MaximumPageSize, NextPageToken`,
     );
   });
 });
@@ -263,7 +263,7 @@ describe('the service options and pipeline ids count own properties only', () =>
     const inherited = await failureOf(() =>
       at.service.updatePipeline(Object.create({ PipelineId: at.service.defaultPipelineId }) as never),
     );
-    expect([inherited.code, inherited.message]).toEqual(['InvalidParameter.NullValue', 'PipelineId is required']);
+    expect([inherited.code, inherited.message]).toEqual(['InvalidParameter.NullValue', 'Expected a pipeline id for PipelineId but received undefined']);
     const long = await failureOf(() => at.service.updatePipeline({ PipelineId: 'p'.repeat(100_000), State: 'Paused' }));
     expect([long.code, long.message]).toEqual([
       'InvalidParameter.ResourceNotFound',

@@ -454,7 +454,7 @@ describe('querySnapshotJobList', () => {
       expect([error.code, error.message]).toEqual(['InvalidParameter', 'SnapshotJobIds holds 11 ids; at most 10 are allowed']);
     }
     const empty = await failureOf(() => service.querySnapshotJobList({ SnapshotJobIds: '' }));
-    expect([empty.code, empty.message]).toEqual(['InvalidParameter.NullValue', 'SnapshotJobIds is required']);
+    expect([empty.code, empty.message]).toEqual(['InvalidParameter.NullValue', 'Expected ids as strings for SnapshotJobIds but received ""']);
   });
 
   // SPEC section 8: every failed call's SnapshotError has a requestId.
@@ -485,16 +485,16 @@ const BAD_INPUT_JSON = '{"Bucket":"example-bucket", "Object": "clip.mp4"';
 
 /** Requests refused before any work: [label, request, code, message]. */
 const REFUSED: [string, SubmitSnapshotJobRequest, string, string][] = [
-  ['an unknown SnapshotConfig field', withConfig({ Tme: '5' }), 'InvalidParameter', 'Unknown field SnapshotConfig.Tme; expected only OutputFile, Time, Interval, Num, Width, Height, FrameType, BlackLevel, PixelBlackThreshold, TileOut, TileOutputFile, Format, SubOut'],
-  ['an unknown request field', { ...withConfig({}), Bucket: IN } as SubmitSnapshotJobRequest, 'InvalidParameter', 'Unknown field request.Bucket; expected only Input, SnapshotConfig, PipelineId, UserData, Action'],
-  ['an unknown Input field', { Input: { ...input('clip.mp4'), Key: 'x' } as ObjectLocation, SnapshotConfig: CONFIG }, 'InvalidParameter', 'Unknown field Input.Key; expected only Bucket, Location, Object'],
+  ['an unknown SnapshotConfig field', withConfig({ Tme: '5' }), 'InvalidParameter', 'Unknown field "Tme" for SnapshotConfig: did you mean "Time"?'],
+  ['an unknown request field', { ...withConfig({}), Bucket: IN } as SubmitSnapshotJobRequest, 'InvalidParameter', 'Unknown field "Bucket" for request: expected one of Input, SnapshotConfig, PipelineId, UserData, Action'],
+  ['an unknown Input field', { Input: { ...input('clip.mp4'), Key: 'x' } as ObjectLocation, SnapshotConfig: CONFIG }, 'InvalidParameter', 'Unknown field "Key" for Input: expected one of Bucket, Location, Object'],
   ['a series without {Count} (Num)', withConfig({ Num: '3', Interval: '1' }), 'InvalidParameter', 'SnapshotConfig.OutputFile.Object needs {Count} when the job can produce more than one image'],
   ['a series without {Count} (Interval only)', withConfig({ Interval: '1' }), 'InvalidParameter', 'SnapshotConfig.OutputFile.Object needs {Count} when the job can produce more than one image'],
   ['Width 5000', withConfig({ Width: 5000 }), 'InvalidParameter.OutOfRange', 'Expected an integer between 8 and 4096 for SnapshotConfig.Width but received 5000'],
   ['Width "5000"', withConfig({ Width: '5000' }), 'InvalidParameter.OutOfRange', 'Expected an integer between 8 and 4096 for SnapshotConfig.Width but received "5000"'],
   ['Height 7', withConfig({ Height: 7 }), 'InvalidParameter.OutOfRange', 'Expected an integer between 8 and 4096 for SnapshotConfig.Height but received 7'],
   ['Time -1', withConfig({ Time: -1 }), 'InvalidParameter.OutOfRange', 'Expected a number between 0 and 1000000000000 for SnapshotConfig.Time but received -1'],
-  ['Time "5s"', withConfig({ Time: '5s' }), 'InvalidParameter', 'Expected a number for SnapshotConfig.Time but received "5s"'],
+  ['Time "5s"', withConfig({ Time: '5s' }), 'InvalidParameter', 'Expected a number between 0 and 1000000000000 for SnapshotConfig.Time but received "5s"'],
   ['Num 0', withConfig({ OutputFile: output('{Count}.jpg'), Num: '0' }), 'InvalidParameter.OutOfRange', 'Expected an integer between 1 and 10000 for SnapshotConfig.Num but received "0"'],
   ['Num 1.5', withConfig({ OutputFile: output('{Count}.jpg'), Num: 1.5 }), 'InvalidParameter', 'Expected an integer between 1 and 10000 for SnapshotConfig.Num but received 1.5'],
   ['Interval 0 without Num', withConfig({ OutputFile: output('{Count}.jpg'), Interval: '0' }), 'InvalidParameter', 'SnapshotConfig.Interval 0 spreads Num images evenly and needs Num'],
@@ -503,11 +503,11 @@ const REFUSED: [string, SubmitSnapshotJobRequest, string, string][] = [
   ['an output Location of 65 bytes', withConfig({ OutputFile: { ...output('out.jpg'), Location: `oss-${'a'.repeat(61)}` } }), 'InvalidParameter', `Expected a region of the form oss-<region>, at most 64 bytes for SnapshotConfig.OutputFile.Location but received "oss-${'a'.repeat(61)}"`],
   ['Action other than SubmitSnapshotJob', { ...withConfig({}), Action: 'SubmitJobs' }, 'InvalidParameter', 'Expected "SubmitSnapshotJob" for Action but received "SubmitJobs"'],
   ['malformed Input JSON', { Input: BAD_INPUT_JSON, SnapshotConfig: CONFIG }, 'InvalidParameter.JsonFormatInvalid', `Input is not valid JSON: ${jsonError(BAD_INPUT_JSON)}`],
-  ['SnapshotConfig JSON that is not an object', { Input: input('clip.mp4'), SnapshotConfig: '[1000]' }, 'InvalidParameter.JsonFormatInvalid', 'SnapshotConfig must be a JSON object'],
-  ['a missing Time', { Input: input('clip.mp4'), SnapshotConfig: { OutputFile: output('out.jpg') } }, 'InvalidParameter.NullValue', 'SnapshotConfig.Time is required'],
-  ['a missing Input', { SnapshotConfig: CONFIG } as unknown as SubmitSnapshotJobRequest, 'InvalidParameter.NullValue', 'Input is required'],
-  ['a missing OutputFile', { Input: input('clip.mp4'), SnapshotConfig: { Time: '0' } }, 'InvalidParameter.NullValue', 'SnapshotConfig.OutputFile is required'],
-  ['an empty Input.Object', { Input: input(''), SnapshotConfig: CONFIG }, 'InvalidParameter.NullValue', 'Input.Object is required'],
+  ['SnapshotConfig JSON that is not an object', { Input: input('clip.mp4'), SnapshotConfig: '[1000]' }, 'InvalidParameter.JsonFormatInvalid', 'Expected a JSON object for SnapshotConfig but received "[1000]"'],
+  ['a missing Time', { Input: input('clip.mp4'), SnapshotConfig: { OutputFile: output('out.jpg') } }, 'InvalidParameter.NullValue', 'Expected a number between 0 and 1000000000000 for SnapshotConfig.Time but received undefined'],
+  ['a missing Input', { SnapshotConfig: CONFIG } as unknown as SubmitSnapshotJobRequest, 'InvalidParameter.NullValue', 'Expected a JSON object for Input but received undefined'],
+  ['a missing OutputFile', { Input: input('clip.mp4'), SnapshotConfig: { Time: '0' } }, 'InvalidParameter.NullValue', 'Expected an object with Bucket, Location and Object for SnapshotConfig.OutputFile but received undefined'],
+  ['an empty Input.Object', { Input: input(''), SnapshotConfig: CONFIG }, 'InvalidParameter.NullValue', 'Expected a non-empty string for Input.Object but received ""'],
   ['UserData of 1025 bytes', { ...withConfig({}), UserData: `${'é'.repeat(512)}x` }, 'InvalidParameter', 'UserData is 1025 bytes; at most 1024 are allowed'],
   ['a missing input object', { Input: input('missing.mp4'), SnapshotConfig: CONFIG }, 'InvalidParameter.ResourceNotFound', 'the object missing.mp4 does not exist'],
   ['a missing input bucket', { Input: input('clip.mp4', 'no-such-bucket'), SnapshotConfig: CONFIG }, 'InvalidParameter.ResourceNotFound', 'the bucket no-such-bucket does not exist'],

@@ -16,7 +16,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve, sep } from 'node:path';
 
-import { callerStack, ErrorCodes, shortenSubject, SnapshotError, withCallerStack } from '../core/errors.js';
+import { callerStack, ErrorCodes, shortenSubject, SnapshotError, toSnapshotError, withCallerStack } from '../core/errors.js';
 import { resolveLimits, type Limits } from '../core/limits.js';
 import { callSync } from '../core/sync.js';
 import { expectFields, expectInteger, invalid, ownFields } from '../core/validate.js';
@@ -28,7 +28,8 @@ import { JobStore } from './jobs/job-store.js';
 import { JobLifecycle } from './jobs/lifecycle.js';
 import { nameContext, renderName } from './request/names.js';
 import { Notifier, resolveDeliveryPolicy } from './jobs/notifications.js';
-import { applyPipelineUpdate, DEFAULT_PIPELINE_NAME, newPipeline, parseAddPipeline, parseIdList } from './jobs/pipelines.js';
+import { applyPipelineUpdate, DEFAULT_PIPELINE_NAME, newPipeline, parseAddPipeline } from './jobs/pipelines.js';
+import { parseIdList } from './request/ids.js';
 import { parseSubmitRequest } from './request/request.js';
 import { Scheduler } from './jobs/scheduler.js';
 import { bucketFolder, checkKey, decodeKey, resolveInputObject, type BucketConfig } from './storage/storage.js';
@@ -107,7 +108,7 @@ function withRequestId<T>(requestId: string, work: () => T): T {
   try {
     return work();
   } catch (error) {
-    const failure = error instanceof SnapshotError ? error : new SnapshotError(ErrorCodes.InternalError, String(error));
+    const failure = toSnapshotError(error);
     failure.requestId = requestId;
     throw failure;
   }
@@ -140,7 +141,9 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
     this.buckets = { root: options.root, buckets: options.buckets === undefined ? undefined : { ...options.buckets } };
     const workers = options.workers === undefined ? availableParallelism() : expectInteger('workers', options.workers, 1, 256);
     this.syncTimeoutMs =
-      options.syncTimeoutMs === undefined ? DEFAULT_SYNC_JOB_TIMEOUT_MS : expectInteger('syncTimeoutMs', options.syncTimeoutMs, 1, 3_600_000);
+      options.syncTimeoutMs === undefined
+        ? DEFAULT_SYNC_JOB_TIMEOUT_MS
+        : expectInteger('syncTimeoutMs', options.syncTimeoutMs, 1, 3_600_000);
     const maxQueue = options.maxQueue === undefined ? DEFAULT_MAX_QUEUE : expectInteger('maxQueue', options.maxQueue, 0, 1_000_000);
     if (options.isolation !== undefined && options.isolation !== 'thread' && options.isolation !== 'process') {
       throw invalid('"thread" or "process"', 'isolation', options.isolation);
@@ -185,6 +188,8 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
    */
   async submitSnapshotJob(request: SubmitSnapshotJobRequest): Promise<SubmitSnapshotJobResponse> {
     // A failure found by a worker has no frame of the caller's code: it gets the caller's stack.
+    // The method itself names the frame the caller's stack starts below; it is not called.
+    // eslint-disable-next-line @typescript-eslint/unbound-method
     const caller = callerStack(this.submitSnapshotJob);
     try {
       return await this.submit(request);
@@ -199,6 +204,8 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
    * asynchronous job is queued in its pipeline and answered "Submitted".
    */
   submitSnapshotJobSync(request: SubmitSnapshotJobRequest): SubmitSnapshotJobResponse {
+    // The method itself names the frame the caller's stack starts below; it is not called.
+    // eslint-disable-next-line @typescript-eslint/unbound-method
     const caller = callerStack(this.submitSnapshotJobSync);
     try {
       return this.submitSync(request);
@@ -244,7 +251,7 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
       // given up on (it stops and takes back what it wrote by itself).
       outcome = callSync<JobOutcome>(JOB_SYNC_WORKER, 'job', { task, isolation: this.isolation }, this.syncTimeoutMs, task.abort);
     } catch (error) {
-      outcome = this.asAnswered(error instanceof SnapshotError ? error : new SnapshotError(ErrorCodes.InternalError, String(error)));
+      outcome = this.asAnswered(toSnapshotError(error));
     }
     void this.finish(job.Id, outcome);
     return this.respond(job.Id, requestId);
@@ -252,11 +259,16 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
 
   /** Resolves with the job once it has its final state (Success or Fail). */
   async waitForJob(jobId: string): Promise<SnapshotJob> {
+    // The method itself names the frame the caller's stack starts below; it is not called.
+    // eslint-disable-next-line @typescript-eslint/unbound-method
     const caller = callerStack(this.waitForJob);
     await this.lifecycle.whenFinished(jobId);
     const job = this.lifecycle.view(jobId);
     if (job === undefined) {
-      throw withCallerStack(new SnapshotError(ErrorCodes.ResourceNotFound, `the job ${shortenSubject(String(jobId))} does not exist`), caller);
+      throw withCallerStack(
+        new SnapshotError(ErrorCodes.ResourceNotFound, `the job ${shortenSubject(String(jobId))} does not exist`),
+        caller,
+      );
     }
     return job;
   }
@@ -282,9 +294,10 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
     const requestId = newRequestId();
     return withRequestId(requestId, () => {
       const id = request !== null && typeof request === 'object' ? ownFields(request)['PipelineId'] : undefined;
-      if (id === undefined || id === '') throw new SnapshotError(ErrorCodes.NullValue, 'PipelineId is required');
-      const pipeline = typeof id === 'string' ? this.pipelines.get(id) : undefined;
-      if (pipeline === undefined) throw new SnapshotError(ErrorCodes.ResourceNotFound, `the pipeline ${shortenSubject(String(id))} does not exist`);
+      if (id === undefined || id === '') throw invalid('a pipeline id', 'PipelineId', id, ErrorCodes.NullValue);
+      if (typeof id !== 'string') throw invalid('a pipeline id', 'PipelineId', id);
+      const pipeline = this.pipelines.get(id);
+      if (pipeline === undefined) throw new SnapshotError(ErrorCodes.ResourceNotFound, `the pipeline ${shortenSubject(id)} does not exist`);
       const updated = applyPipelineUpdate(pipeline, request);
       this.pipelines.set(updated.Id, updated);
       this.scheduler.pump();
@@ -295,7 +308,11 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
   queryPipelineList(request: QueryPipelineListRequest): QueryPipelineListResponse {
     const requestId = newRequestId();
     return withRequestId(requestId, () => {
-      const ids = parseIdList('PipelineIds', request !== null && typeof request === 'object' ? ownFields(request)['PipelineIds'] : undefined, MAX_QUERY_IDS);
+      const ids = parseIdList(
+        'PipelineIds',
+        request !== null && typeof request === 'object' ? ownFields(request)['PipelineIds'] : undefined,
+        MAX_QUERY_IDS,
+      );
       const found = ids.flatMap((id) => {
         const pipeline = this.pipelines.get(id);
         return pipeline === undefined ? [] : [structuredClone(pipeline)];
@@ -337,13 +354,15 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
       const given = expectFields('options', options, ['graceMs'], { where: 'close()', kind: 'option', expected: 'an options object' });
       graceMs = given['graceMs'] === undefined ? 0 : expectInteger('graceMs', given['graceMs'], 0, MAX_CLOSE_GRACE_MS);
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(toSnapshotError(error));
     }
     this.closed = true;
     this.closing = (async () => {
       const closed = new SnapshotError(ErrorCodes.Aborted, 'the service was closed while the job ran');
-      await this.scheduler.close(new SnapshotError(ErrorCodes.InternalError, 'the service was closed before the job started'), graceMs, (jobId) =>
-        this.finish(jobId, closed),
+      await this.scheduler.close(
+        new SnapshotError(ErrorCodes.InternalError, 'the service was closed before the job started'),
+        graceMs,
+        (jobId) => void this.finish(jobId, closed),
       );
       await this.lifecycle.allFinished();
       await this.notifier.settled();
@@ -500,5 +519,4 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
     }
     return { RequestId: requestId, SnapshotJob: job };
   }
-
 }

@@ -5,9 +5,8 @@
  * change of one. This is the memory store; a durable one keeps the same
  * methods.
  */
-import { ErrorCodes, SnapshotError, shortenSubject } from '../../core/errors.js';
-import { expectInteger, invalid, ownFields } from '../../core/validate.js';
-import { parseIdList } from './pipelines.js';
+import { expectFields, expectInteger, invalid } from '../../core/validate.js';
+import { parseIdList } from '../request/ids.js';
 import type { SnapshotJob } from '../types.js';
 import type { QuerySnapshotJobListRequest, QuerySnapshotJobListResponse } from '../types.js';
 
@@ -62,18 +61,10 @@ export class JobStore {
 
   /** The answer without its RequestId. */
   query(given: QuerySnapshotJobListRequest): Omit<QuerySnapshotJobListResponse, 'RequestId'> {
-    if (given === null || typeof given !== 'object' || Array.isArray(given)) {
-      throw invalid('a request object', 'request', given);
-    }
-    const request = ownFields(given) as QuerySnapshotJobListRequest;
-    for (const key of Object.keys(request)) {
-      if (!QUERY_FIELDS.includes(key)) {
-        throw new SnapshotError(
-          ErrorCodes.InvalidParameter,
-          `Unknown field ${shortenSubject(key, 60)}; expected only ${QUERY_FIELDS.join(', ')}`,
-        );
-      }
-    }
+    const request = expectFields('request', given, QUERY_FIELDS, {
+      kind: 'field',
+      expected: 'a request object',
+    }) as QuerySnapshotJobListRequest;
     if (request.SnapshotJobIds !== undefined) return this.byIds(parseIdList('SnapshotJobIds', request.SnapshotJobIds, MAX_QUERY_IDS));
     return this.byFilters(request);
   }

@@ -3,7 +3,7 @@
  * order, can be paused (queued jobs wait, running ones finish) and carry the
  * NotifyConfig of their jobs' completion messages.
  */
-import { ErrorCodes, SnapshotError } from '../../core/errors.js';
+import { ErrorCodes } from '../../core/errors.js';
 import { expectFields, invalid } from '../../core/validate.js';
 import { newJobId } from './job.js';
 import { parseNotifyConfig } from './notifications.js';
@@ -49,16 +49,4 @@ export function applyPipelineUpdate(pipeline: Pipeline, request: unknown): Pipel
   }
   if (fields['NotifyConfig'] !== undefined) updated.NotifyConfig = parseNotifyConfig(fields['NotifyConfig']) ?? {};
   return updated;
-}
-
-/** Ids from a comma-separated string or an array, at most `max`. */
-export function parseIdList(name: string, given: unknown, max: number): string[] {
-  if (given === undefined || given === null || given === '') throw invalid('ids as strings', name, given, ErrorCodes.NullValue);
-  const listed: unknown[] = Array.isArray(given) ? given : typeof given === 'string' ? given.split(',') : [given];
-  const ids = listed.map((id) => (typeof id === 'string' ? id.trim() : id));
-  if (ids.some((id) => typeof id !== 'string' || id === '')) throw invalid('ids as strings', name, given);
-  if (ids.length > max) {
-    throw new SnapshotError(ErrorCodes.InvalidParameter, `${name} holds ${ids.length} ids; at most ${max} are allowed`);
-  }
-  return ids as string[];
 }
