@@ -7,7 +7,19 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'build/', 'prebuilds/', 'node_modules/', 'bench/.cache/', 'bench/results/', 'test/.cache/', 'test/consumer/', 'native/'] },
+  {
+    ignores: [
+      'dist/',
+      'build/',
+      'prebuilds/',
+      'node_modules/',
+      'bench/.cache/',
+      'bench/results/',
+      'test/.cache/',
+      'test/consumer/',
+      'native/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -72,7 +72,9 @@ function singleCase(id, title, frameType, time) {
       const file = await clip('h264_1080p_60s');
       const expected = [frameType === 'intra' ? keyframeMs(time) : exactFrameMs(time)];
       const rotation = rotationFrom(time, 60_000);
-      ctx.note(`each call takes the next of ${rotation.length} times at the same offset into different GOPs (${rotation.map((ms) => ms / 1000).join(', ')} s), as a fresh request would; the check asks for ${time / 1000} s`);
+      ctx.note(
+        `each call takes the next of ${rotation.length} times at the same offset into different GOPs (${rotation.map((ms) => ms / 1000).join(', ')} s), as a fresh request would; the check asks for ${time / 1000} s`,
+      );
       const spec = { file, times: [time], frameType, expected, rotation };
       return [
         cliPerImage(ctx, spec),
@@ -82,7 +84,10 @@ function singleCase(id, title, frameType, time) {
         framesnapRepeated(ctx, spec),
         frameType === 'normal'
           ? fluentScreenshots(ctx, spec)
-          : { skipped: 'fluent-ffmpeg screenshots() has no keyframe mode (its fastSeek option is documented but unused): it takes the exact frame, which at 30 s is the same work as B' },
+          : {
+              skipped:
+                'fluent-ffmpeg screenshots() has no keyframe mode (its fastSeek option is documented but unused): it takes the exact frame, which at 30 s is the same work as B',
+            },
         nodeAvOr(ctx, spec),
       ];
     },
@@ -106,8 +111,15 @@ function tenCase(id, title, frameType) {
         cliPerImage(ctx, spec),
         cliOneMultiSeek(ctx, spec),
         frameType === 'normal'
-          ? optional(ctx, () => cliOneSelect(ctx, spec), ctx.quick && fullOnly('ffmpeg CLI, one process (select filter) decodes the whole 50 s, about 6 s a run'))
-          : { skipped: 'no one-process select form for keyframes: a select filter cannot look ahead for "the last keyframe at or before T"; the one-process form is the 10-seek one' },
+          ? optional(
+              ctx,
+              () => cliOneSelect(ctx, spec),
+              ctx.quick && fullOnly('ffmpeg CLI, one process (select filter) decodes the whole 50 s, about 6 s a run'),
+            )
+          : {
+              skipped:
+                'no one-process select form for keyframes: a select filter cannot look ahead for "the last keyframe at or before T"; the one-process form is the 10-seek one',
+            },
         framesnapAsync(ctx, spec),
         framesnapSync(ctx, spec),
         framesnapService(ctx, spec),
@@ -115,7 +127,10 @@ function tenCase(id, title, frameType) {
           ? optional(
               ctx,
               () => ({ ...fluentScreenshots(ctx, spec), once: true }),
-              ctx.quick && fullOnly('fluent-ffmpeg screenshots() with 10 times (one process, split=10 at 1080p, output-side seeks) takes about a minute a run'),
+              ctx.quick &&
+                fullOnly(
+                  'fluent-ffmpeg screenshots() with 10 times (one process, split=10 at 1080p, output-side seeks) takes about a minute a run',
+                ),
             )
           : { skipped: 'fluent-ffmpeg screenshots() has no keyframe mode' },
         nodeAvOr(ctx, spec),
@@ -144,14 +159,19 @@ function throughputCase() {
       const folder = 'service-E';
       const request = (time) => ({
         Input: { Bucket: ctx.inputBucket, Object: basename(file) },
-        SnapshotConfig: { OutputFile: { Bucket: ctx.outputBucket, Object: `${folder}/{SnapshotTime}.jpg` }, Time: time, FrameType: 'normal' },
+        SnapshotConfig: {
+          OutputFile: { Bucket: ctx.outputBucket, Object: `${folder}/{SnapshotTime}.jpg` },
+          Time: time,
+          FrameType: 'normal',
+        },
       });
       return [
         {
           name: `${CLI}, ${POOL_SIZE} processes at a time`,
           family: 'cli',
           baseline: true,
-          run: () => inParallel(times, POOL_SIZE, (time, i) => cliSnapshot(file, time, 'normal', join(ctx.outDir, `cli-E-${i % POOL_SIZE}.jpg`))),
+          run: () =>
+            inParallel(times, POOL_SIZE, (time, i) => cliSnapshot(file, time, 'normal', join(ctx.outDir, `cli-E-${i % POOL_SIZE}.jpg`))),
         },
         {
           name: `SnapshotService (workers ${POOL_SIZE}), ${E_COUNT} jobs at once`,
@@ -207,15 +227,28 @@ function storyboardCase() {
     settings: SETTINGS.heavy,
     async contenders(ctx) {
       const file = await clip('h264_1080p_60s');
-      const spec = { file, times, frameType: 'normal', width, expected: times.map(exactFrameMs), series: { startMs: 0, intervalMs, count } };
+      const spec = {
+        file,
+        times,
+        frameType: 'normal',
+        width,
+        expected: times.map(exactFrameMs),
+        series: { startMs: 0, intervalMs, count },
+      };
       const oneProcess = cliOneFps(ctx, spec);
       const fullOnly = (what, seconds) => ctx.quick && `${what}: full mode only (about ${seconds} s a run)`;
       return [
-        ctx.quick ? { skipped: `${fullOnly(`${CLI} x${count}`, 25)}; in quick mode the ratios are to the one-process fps form` } : { ...cliPerImage(ctx, spec), once: true },
+        ctx.quick
+          ? { skipped: `${fullOnly(`${CLI} x${count}`, 25)}; in quick mode the ratios are to the one-process fps form` }
+          : { ...cliPerImage(ctx, spec), once: true },
         ctx.quick ? { ...oneProcess, baseline: true } : oneProcess,
         framesnapService(ctx, spec),
         framesnapAsync(ctx, spec),
-        optional(ctx, () => fluentScreenshots(ctx, spec), fullOnly('fluent-ffmpeg screenshots() (one process, split=100 after the scale)', 10)),
+        optional(
+          ctx,
+          () => fluentScreenshots(ctx, spec),
+          fullOnly('fluent-ffmpeg screenshots() (one process, split=100 after the scale)', 10),
+        ),
         optional(ctx, () => nodeAvOr(ctx, spec), fullOnly('node-av', 8)),
       ];
     },
@@ -278,7 +311,12 @@ function spriteCase() {
         return done;
       };
       return [
-        { name: 'ffmpeg CLI, one process (fps + tile filters)', family: 'cli', baseline: true, run: () => cliSprite(file, intervalMs, 10, 10, width, sprite) },
+        {
+          name: 'ffmpeg CLI, one process (fps + tile filters)',
+          family: 'cli',
+          baseline: true,
+          run: () => cliSprite(file, intervalMs, 10, 10, width, sprite),
+        },
         {
           name: 'SnapshotService job (TileOut + Format vtt)',
           family: 'framesnap',
@@ -307,7 +345,12 @@ function commandCase() {
       const ours = join(ctx.outDir, 'cmd-framesnap.jpg');
       const theirs = join(ctx.outDir, 'cmd-ffmpeg.jpg');
       return [
-        { name: 'ffmpeg -skip_frame nokey -ss 30 -i FILE -frames:v 1', family: 'cli', baseline: true, run: () => cliSnapshot(file, 30_000, 'intra', theirs) },
+        {
+          name: 'ffmpeg -skip_frame nokey -ss 30 -i FILE -frames:v 1',
+          family: 'cli',
+          baseline: true,
+          run: () => cliSnapshot(file, 30_000, 'intra', theirs),
+        },
         {
           name: 'framesnap snapshot FILE --time 30000 -o out.jpg',
           family: 'framesnap',
@@ -335,7 +378,16 @@ function rssCase() {
       const file = await clip('h264_1080p_60s');
       const child = fileURLToPath(new URL('./rss-child.mjs', import.meta.url));
       const started = performance.now();
-      const childArgs = [child, file, ctx.outDir, String(E_SEED), String(E_COUNT), String(E_MAX_MS), String(POOL_SIZE), String(ctx.quick ? 1 : 2)];
+      const childArgs = [
+        child,
+        file,
+        ctx.outDir,
+        String(E_SEED),
+        String(E_COUNT),
+        String(E_MAX_MS),
+        String(POOL_SIZE),
+        String(ctx.quick ? 1 : 2),
+      ];
       // Through a shell that forks it: a process started straight from this one
       // reports this (big) process's peak as its own maxRSS, because Linux keeps
       // the forked copy's high-water mark across exec.

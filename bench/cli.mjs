@@ -41,8 +41,22 @@ export function cliSnapshot(file, timeMs, frameType, output, width) {
 export function cliSelect(file, timesMs, pattern, width) {
   const picks = timesMs.map((ms) => `gte(t\\,${seconds(ms)})*lt(prev_pts*TB\\,${seconds(ms)})`).join('+');
   const filters = [`select='${picks}'`, ...(width ? [`scale=${width}:-2`] : [])].join(',');
-  return run(ffmpeg, ['-v', 'error', '-y', '-i', file, '-vf', filters, '-fps_mode', 'passthrough', '-frames:v', String(timesMs.length),
-    '-q:v', '2', pattern]);
+  return run(ffmpeg, [
+    '-v',
+    'error',
+    '-y',
+    '-i',
+    file,
+    '-vf',
+    filters,
+    '-fps_mode',
+    'passthrough',
+    '-frames:v',
+    String(timesMs.length),
+    '-q:v',
+    '2',
+    pattern,
+  ]);
 }
 
 /**

@@ -54,7 +54,8 @@ function freshDir(root, name) {
   return dir;
 }
 
-const numbered = (dir, count, prefix = '') => Array.from({ length: count }, (_, i) => join(dir, `${prefix}${String(i + 1).padStart(3, '0')}.jpg`));
+const numbered = (dir, count, prefix = '') =>
+  Array.from({ length: count }, (_, i) => join(dir, `${prefix}${String(i + 1).padStart(3, '0')}.jpg`));
 
 // --- the CLI path ------------------------------------------------------------
 
@@ -138,7 +139,12 @@ export function framesnapAsync(ctx, { file, times, frameType, width, expected, r
     name,
     family: 'framesnap',
     run: () => snapshots(file, { ...options, times }),
-    check: async (result) => expectTimes(name, result.map((s) => s.timeMs), expected),
+    check: async (result) =>
+      expectTimes(
+        name,
+        result.map((s) => s.timeMs),
+        expected,
+      ),
   };
 }
 
@@ -175,7 +181,12 @@ export function framesnapSync(ctx, { file, times, frameType, width, expected, ro
     name,
     family: 'framesnap',
     run: async () => snapshotsSync(file, { ...options, times }),
-    check: async (result) => expectTimes(name, result.map((s) => s.timeMs), expected),
+    check: async (result) =>
+      expectTimes(
+        name,
+        result.map((s) => s.timeMs),
+        expected,
+      ),
   };
 }
 
@@ -218,7 +229,8 @@ export function framesnapService(ctx, { file, times, frameType, width, expected,
       name,
       family: 'framesnap',
       run: () => runJob(ctx, file, folder, { ...common, Time: pick() }),
-      check: async () => checkTimes(name, await runJob(ctx, file, `${folder}-check`, { ...common, Time: times[0] }), join(ctx.outDir, `${folder}-check`)),
+      check: async () =>
+        checkTimes(name, await runJob(ctx, file, `${folder}-check`, { ...common, Time: times[0] }), join(ctx.outDir, `${folder}-check`)),
     };
   }
   const name = 'SnapshotService job (Num/Interval)';
@@ -255,7 +267,8 @@ export function fluentScreenshots(ctx, { file, times, width, rotation }) {
     name,
     family: 'fluent',
     run: () => shots(pick()),
-    check: async () => expectFiles(name, times.length === 1 ? [join(folder, 'shot.jpg')] : times.map((_, i) => join(folder, `shot-${i + 1}.jpg`))),
+    check: async () =>
+      expectFiles(name, times.length === 1 ? [join(folder, 'shot.jpg')] : times.map((_, i) => join(folder, `shot-${i + 1}.jpg`))),
   };
 }
 
@@ -269,7 +282,11 @@ export function nodeAv(ctx, { file, times, frameType, width, expected, rotation 
     run: () => nodeAvSnapshots(file, pick(), frameType, width),
     check: async (result) => {
       const checked = rotation ? await nodeAvSnapshots(file, times, frameType, width) : result;
-      return expectTimes(name, checked.map((s) => s.timeMs), expected);
+      return expectTimes(
+        name,
+        checked.map((s) => s.timeMs),
+        expected,
+      );
     },
   };
 }

@@ -71,7 +71,8 @@ export async function measureCase(benchCase, ctx) {
     }
     await bench.run();
     for (const task of bench.tasks) {
-      if (task.result.state !== 'completed') throw new Error(`${benchCase.id} ${task.name}: ${task.result.state} ${task.result.error ?? ''}`);
+      if (task.result.state !== 'completed')
+        throw new Error(`${benchCase.id} ${task.name}: ${task.result.state} ${task.result.error ?? ''}`);
       samples.get(task.name).push(...task.result.latency.samples);
     }
   };

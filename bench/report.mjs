@@ -47,7 +47,14 @@ function row(results, caseId, contender) {
 export function targets(results) {
   const speedup = (caseId, contender, goal) => {
     const found = row(results, caseId, contender);
-    return { target: `${caseId} speed-up vs CLI`, contender, measured: found?.vsCli ?? null, goal: `>= ${goal}x`, met: found ? found.vsCli >= goal : null, unit: 'x' };
+    return {
+      target: `${caseId} speed-up vs CLI`,
+      contender,
+      measured: found?.vsCli ?? null,
+      goal: `>= ${goal}x`,
+      met: found ? found.vsCli >= goal : null,
+      unit: 'x',
+    };
   };
   const list = [
     speedup('A', 'framesnap snapshot()', 5),
@@ -72,7 +79,14 @@ export function targets(results) {
   const f = results.find((result) => result.id === 'F');
   const fRatio = f?.extra?.ratios.find((ratio) => ratio.contender === 'framesnap snapshot()');
   const fMeasured = fRatio ? Number(fRatio.ratio) : null;
-  list.push({ target: 'F 59 min / 1 min', contender: 'framesnap snapshot()', measured: fMeasured, goal: '<= 1.2', met: fRatio ? fMeasured <= 1.2 : null, unit: '' });
+  list.push({
+    target: 'F 59 min / 1 min',
+    contender: 'framesnap snapshot()',
+    measured: fMeasured,
+    goal: '<= 1.2',
+    met: fRatio ? fMeasured <= 1.2 : null,
+    unit: '',
+  });
   const rss = results.find((result) => result.id === 'RSS');
   list.push({
     target: 'peak RSS (A-E via SnapshotService)',
@@ -98,7 +112,8 @@ export function targetTable(list) {
   return list.map((target) => ({
     target: target.target,
     contender: target.contender,
-    measured: target.measured === null ? 'not run' : `${target.unit === ' MiB' ? target.measured : target.measured.toFixed(2)}${target.unit}`,
+    measured:
+      target.measured === null ? 'not run' : `${target.unit === ' MiB' ? target.measured : target.measured.toFixed(2)}${target.unit}`,
     goal: target.goal,
     result: target.met === null ? '-' : target.met ? 'met' : 'NOT MET',
   }));
@@ -109,7 +124,13 @@ export function ratioTable(results) {
   const lines = [];
   for (const result of results) {
     for (const entry of result.rows ?? []) {
-      lines.push({ case: result.id, contender: entry.contender, 'median ms': fixed(entry.medianMs), 'vs CLI': times(entry.vsCli), samples: entry.samples });
+      lines.push({
+        case: result.id,
+        contender: entry.contender,
+        'median ms': fixed(entry.medianMs),
+        'vs CLI': times(entry.vsCli),
+        samples: entry.samples,
+      });
     }
   }
   return lines;
@@ -143,7 +164,11 @@ export function textTable(rows) {
   const cells = rows.map((cells) => headers.map((header) => String(cells[header] ?? '')));
   const widths = headers.map((header, i) => Math.max(header.length, ...cells.map((line) => line[i].length)));
   const numeric = numericColumns(headers, cells);
-  const format = (line) => line.map((cell, i) => (numeric[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd();
+  const format = (line) =>
+    line
+      .map((cell, i) => (numeric[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [format(headers), widths.map((width) => '-'.repeat(width)).join('  '), ...cells.map(format)].join('\n');
 }
 
@@ -184,7 +209,9 @@ export function markdown(report) {
     if (result.extra?.ratios) parts.push('', markdownTable(result.extra.ratios));
     if (result.extra?.maxRssMiB !== undefined) {
       const { maxRssMiB, vmHwmMiB, startRssMiB, rounds, wallSeconds } = result.extra;
-      parts.push(`Peak RSS ${maxRssMiB} MiB (VmHWM ${vmHwmMiB} MiB; ${startRssMiB} MiB after start-up; ${rounds} round(s) of A-E in ${wallSeconds} s).`);
+      parts.push(
+        `Peak RSS ${maxRssMiB} MiB (VmHWM ${vmHwmMiB} MiB; ${startRssMiB} MiB after start-up; ${rounds} round(s) of A-E in ${wallSeconds} s).`,
+      );
     }
     const notes = [...(result.skipped ?? []), ...(result.notes ?? [])];
     if (notes.length > 0) parts.push('', ...notes.map((note) => `- ${note}`));

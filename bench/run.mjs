@@ -150,7 +150,7 @@ async function main() {
     targets: targetList,
   };
 
-  console.log('\nratios (median; vs CLI = the CLI path\'s median / this one\'s):');
+  console.log("\nratios (median; vs CLI = the CLI path's median / this one's):");
   console.log(textTable(ratioTable(results)));
   console.log('\ntargets (informational: a missed target does not fail the run):');
   console.log(textTable(targetTable(targetList)));

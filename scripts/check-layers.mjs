@@ -35,7 +35,11 @@ function layerOf(file) {
   return index;
 }
 
-const config = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} });
+const config = ts.getParsedCommandLineOfConfigFile(
+  join(root, 'tsconfig.json'),
+  {},
+  { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} },
+);
 const files = config.fileNames.map((file) => resolve(file));
 const graph = new Map();
 for (const file of files) {
@@ -54,7 +58,9 @@ const name = (file) => relative(root, file);
 for (const [file, targets] of graph) {
   for (const target of targets) {
     if (layerOf(target) < layerOf(file)) {
-      problems.push(`${name(file)} imports ${name(target)}: layer ${LAYERS[layerOf(file)][0]} may not import layer ${LAYERS[layerOf(target)][0]}`);
+      problems.push(
+        `${name(file)} imports ${name(target)}: layer ${LAYERS[layerOf(file)][0]} may not import layer ${LAYERS[layerOf(target)][0]}`,
+      );
     }
   }
 }

@@ -131,7 +131,9 @@ export function missingMessage(missing, ffmpeg = { missing: FFMPEG_MODULES }) {
   const names = wanted.map((item) => (item === 'ffmpeg' ? describeFfmpeg(ffmpeg) : NAMES[item]));
   const plural = wanted.length > 1 || (wanted[0] === 'ffmpeg' && ffmpeg.tooOld === undefined);
   const install = (system) => [...new Set(wanted.flatMap((item) => PACKAGES[item][system]))].join(' ');
-  const lines = [`framesnap: cannot build the native addon: ${joinNames(names)} ${plural ? 'are' : 'is'} missing. Install ${plural ? 'them' : 'it'}, then run npm install again:`];
+  const lines = [
+    `framesnap: cannot build the native addon: ${joinNames(names)} ${plural ? 'are' : 'is'} missing. Install ${plural ? 'them' : 'it'}, then run npm install again:`,
+  ];
   lines.push(`  Debian/Ubuntu: sudo apt-get install ${install('apt')}`);
   lines.push(`  Fedora:        sudo dnf install ${install('dnf')}`);
   lines.push(`  Alpine:        apk add ${install('apk')}`);

@@ -124,7 +124,21 @@ export function referenceFrames(path: string, width: number, height: number): Pr
   let made = references.get(key);
   if (made === undefined) {
     made = (async () => {
-      const probe = await run(FFPROBE, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'format=start_time:frame=best_effort_timestamp_time,key_frame', '-of', 'json', path], { maxBuffer: 64 << 20 });
+      const probe = await run(
+        FFPROBE,
+        [
+          '-v',
+          'error',
+          '-select_streams',
+          'v:0',
+          '-show_entries',
+          'format=start_time:frame=best_effort_timestamp_time,key_frame',
+          '-of',
+          'json',
+          path,
+        ],
+        { maxBuffer: 64 << 20 },
+      );
       const parsed = JSON.parse(probe.stdout) as {
         format: { start_time?: string };
         frames: { best_effort_timestamp_time: string; key_frame: number }[];
@@ -132,7 +146,23 @@ export function referenceFrames(path: string, width: number, height: number): Pr
       const start = Number(parsed.format.start_time ?? 0);
       const raw = await run(
         FFMPEG,
-        ['-v', 'error', '-i', path, '-map', '0:v:0', '-fps_mode', 'passthrough', '-vf', `scale=${width}:${height}:flags=bicubic`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
+        [
+          '-v',
+          'error',
+          '-i',
+          path,
+          '-map',
+          '0:v:0',
+          '-fps_mode',
+          'passthrough',
+          '-vf',
+          `scale=${width}:${height}:flags=bicubic`,
+          '-f',
+          'rawvideo',
+          '-pix_fmt',
+          'rgb24',
+          '-',
+        ],
         { encoding: 'buffer', maxBuffer: 1 << 30 },
       );
       const frameSize = width * height * 3;

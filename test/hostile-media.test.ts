@@ -100,7 +100,10 @@ describe('limits before allocation', () => {
       console.log(`16000x16000 MJPEG ${operation}: peak RSS ${outcome?.peakMiB} MiB`);
       expect(outcome!.peakMiB).toBeLessThan(300);
     }
-    await expect(snapshot(path, { time: 0 })).rejects.toMatchObject({ code: 'InvalidParameter.ResourceContentBad', message: expect.stringContaining('over limitInputPixels (67108864)') });
+    await expect(snapshot(path, { time: 0 })).rejects.toMatchObject({
+      code: 'InvalidParameter.ResourceContentBad',
+      message: expect.stringContaining('over limitInputPixels (67108864)'),
+    });
   });
 
   test('the native limit options: input, output, and their validation', async () => {
@@ -123,7 +126,12 @@ describe('limits before allocation', () => {
       message: "the video's pictures display at 320x240 (76800 pixels), over limitOutputPixels (1000)",
     });
     // The binding checks only invariants (TypeScript validates what users give): a bad value is a bug of framesnap's.
-    for (const [bad, shown] of [[0, '0'], [-1, '-1'], [1.5, '1.5'], [Number.NaN, 'NaN']] as const) {
+    for (const [bad, shown] of [
+      [0, '0'],
+      [-1, '-1'],
+      [1.5, '1.5'],
+      [Number.NaN, 'NaN'],
+    ] as const) {
       expect(failure(() => extractSync(h264, {}, { limitInputPixels: bad }))).toEqual({
         code: 'InternalError',
         message: `Invalid native call (a bug in framesnap): expected an integer between 1 and 2147483647 for limitInputPixels but received ${shown}`,
@@ -173,9 +181,13 @@ describe('right frames', () => {
     shots.forEach((shot, index) => expect(shot.jpeg.equals(expected[index]!.jpeg)).toBe(true));
     expect(shots[1]!.jpeg.equals(shots[0]!.jpeg)).toBe(false);
     // Before: a frame past the end.
-    await expect(snapshot(path, { time: 3961, frameType: 'normal' })).rejects.toMatchObject({ code: 'InvalidParameter.ResourceContentBad' });
+    await expect(snapshot(path, { time: 3961, frameType: 'normal' })).rejects.toMatchObject({
+      code: 'InvalidParameter.ResourceContentBad',
+    });
     const intra = await snapshots(path, { times: [0, 1500, 3999], frameType: 'intra' });
-    expect(intra.map((shot) => shot.timeMs)).toEqual((await snapshots(await fixture(original), { times: [0, 1500, 3999], frameType: 'intra' })).map((shot) => shot.timeMs));
+    expect(intra.map((shot) => shot.timeMs)).toEqual(
+      (await snapshots(await fixture(original), { times: [0, 1500, 3999], frameType: 'intra' })).map((shot) => shot.timeMs),
+    );
   });
 
   test.each([
@@ -185,9 +197,14 @@ describe('right frames', () => {
   ] as const)('%s: normal mode is frame-exact against the CLI decode', async (raw: FixtureName, contained: FixtureName) => {
     const path = await fixture(raw);
     // Every frame as the CLI decodes the elementary stream, in order: frame n is at n * 40 ms.
-    const { stdout } = await run(FFMPEG, ['-v', 'error', '-i', path, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { encoding: 'buffer', maxBuffer: 1 << 28 });
+    const { stdout } = await run(FFMPEG, ['-v', 'error', '-i', path, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], {
+      encoding: 'buffer',
+      maxBuffer: 1 << 28,
+    });
     const frameSize = 320 * 240 * 3;
-    const reference = Array.from({ length: stdout.length / frameSize }, (_, index) => stdout.subarray(index * frameSize, (index + 1) * frameSize));
+    const reference = Array.from({ length: stdout.length / frameSize }, (_, index) =>
+      stdout.subarray(index * frameSize, (index + 1) * frameSize),
+    );
     expect(reference).toHaveLength(100);
     const times = [0, 40, 1000, 1010, 2520, 3960];
     // Before: no frame at any time, even 0.
@@ -253,7 +270,9 @@ describe('errors', () => {
   test('FFmpeg lines are quoted without heap addresses or the format list', async () => {
     const path = await fixture('truncated');
     const truncated = failure(() => nativeAddon().probeSync(path));
-    expect(truncated.message).toBe('cannot open the file as a video: Invalid data found when processing input ([mov,mp4,m4a,3gp,3g2,mj2] moov atom not found)');
+    expect(truncated.message).toBe(
+      'cannot open the file as a video: Invalid data found when processing input ([mov,mp4,m4a,3gp,3g2,mj2] moov atom not found)',
+    );
   });
 });
 
@@ -264,19 +283,23 @@ describe('test hooks', () => {
     expect(inChild('extract', join(scratch, 'x.crash-me.mp4'), {}, env).signal).toBe('SIGSEGV');
     // Another path, or the variable unset: no crash.
     expect(inChild('probe', await fixture('h264'), {}, env)).toMatchObject({ signal: null, outcome: { ok: true } });
-    expect(inChild('probe', join(scratch, 'x.crash-me.mp4'))).toMatchObject({ signal: null, outcome: { ok: false, code: 'InvalidParameter.ResourceNotFound' } });
+    expect(inChild('probe', join(scratch, 'x.crash-me.mp4'))).toMatchObject({
+      signal: null,
+      outcome: { ok: false, code: 'InvalidParameter.ResourceNotFound' },
+    });
   });
 
   test('releaseCachedFile closes the kept-open file', async () => {
     const path = join(scratch, 'kept.mp4');
     copyFileSync(await fixture('h264'), path);
-    const openHere = () => readdirSync('/proc/self/fd').some((fd) => {
-      try {
-        return readlinkSync(`/proc/self/fd/${fd}`) === path;
-      } catch {
-        return false;
-      }
-    });
+    const openHere = () =>
+      readdirSync('/proc/self/fd').some((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === path;
+        } catch {
+          return false;
+        }
+      });
     expect(extractSync(path, { reuse: true, times: [1000] })).toHaveLength(1);
     expect(openHere()).toBe(true);
     nativeAddon().releaseCachedFile();
@@ -293,9 +316,10 @@ describe('deadlines', () => {
     const request = { path, times: [SLOW_TIME_MS], frameType: 'normal' as const, width: 0, height: 0, threads: 1 };
     for (const mode of ['sync', 'async'] as const) {
       const start = performance.now();
-      const error = await (mode === 'sync'
-        ? Promise.resolve().then(() => nativeAddon().extractFramesSync(request, { timeoutMs: 300 }))
-        : nativeAddon().extractFrames(request, { timeoutMs: 300 })
+      const error = await (
+        mode === 'sync'
+          ? Promise.resolve().then(() => nativeAddon().extractFramesSync(request, { timeoutMs: 300 }))
+          : nativeAddon().extractFrames(request, { timeoutMs: 300 })
       ).then(
         () => undefined,
         (thrown: { code: string }) => thrown,

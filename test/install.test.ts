@@ -14,15 +14,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain JavaScript module without declarations
 import * as install from '../scripts/install.mjs';
 
-const {
-  buildingMessage,
-  checkPrerequisites,
-  ffmpegRelease,
-  missingMessage,
-  supportedLibavutil,
-} = install as {
+const { buildingMessage, checkPrerequisites, ffmpegRelease, missingMessage, supportedLibavutil } = install as {
   buildingMessage(libavutil: string): string;
-  checkPrerequisites(env: NodeJS.ProcessEnv, includeDirs?: string[]): {
+  checkPrerequisites(
+    env: NodeJS.ProcessEnv,
+    includeDirs?: string[],
+  ): {
     missing: string[];
     ffmpeg: { missing: string[]; tooOld?: string };
     libavutil?: string;
@@ -75,9 +72,7 @@ describe('the FFmpeg release of a libavutil version', () => {
 
   it('names a libavutil newer than the table by itself', () => {
     expect(ffmpegRelease('62.3.100')).toBe('with libavutil 62.3.100');
-    expect(buildingMessage('62.3.100')).toBe(
-      'framesnap: building the native addon from source (FFmpeg with libavutil 62.3.100 found)',
-    );
+    expect(buildingMessage('62.3.100')).toBe('framesnap: building the native addon from source (FFmpeg with libavutil 62.3.100 found)');
   });
 
   it('supports FFmpeg 5.1 (libavutil 57.28) and later only', () => {

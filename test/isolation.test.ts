@@ -23,10 +23,10 @@ const CRASH_SUFFIX = '.crash-on-open.mp4';
 
 beforeAll(() => slowClip(), 180_000);
 
-const service = serviceTests(
-  async () => ({ 'clip.mp4': await fixture('h264'), [`boom${CRASH_SUFFIX}`]: await fixture('h264') }),
-  { workers: 2, isolation: 'process' },
-);
+const service = serviceTests(async () => ({ 'clip.mp4': await fixture('h264'), [`boom${CRASH_SUFFIX}`]: await fixture('h264') }), {
+  workers: 2,
+  isolation: 'process',
+});
 const { cleanup } = service;
 
 async function setup(options: Partial<SnapshotServiceOptions> = {}): Promise<ServiceSetup> {
@@ -61,10 +61,15 @@ describe("isolation 'process'", () => {
     }
     // An asynchronous job crashing, then a series with its progress.
     const { SnapshotJob: async } = await service.submitSnapshotJob(request(`boom${CRASH_SUFFIX}`, 'a/{Count}.jpg', { Num: '2' }));
-    expect(await service.waitForJob(async.Id)).toMatchObject({ State: 'Fail', ...{ Code: DIED('SIGSEGV').code, Message: DIED('SIGSEGV').message } });
+    expect(await service.waitForJob(async.Id)).toMatchObject({
+      State: 'Fail',
+      ...{ Code: DIED('SIGSEGV').code, Message: DIED('SIGSEGV').message },
+    });
     const progress: JobProgress[] = [];
     service.on('progress', (event: JobProgress) => progress.push(event));
-    const { SnapshotJob: series } = await service.submitSnapshotJob(request('clip.mp4', 'series/{Count}.jpg', { Time: '0', Interval: '1', Num: '3' }));
+    const { SnapshotJob: series } = await service.submitSnapshotJob(
+      request('clip.mp4', 'series/{Count}.jpg', { Time: '0', Interval: '1', Num: '3' }),
+    );
     expect(await service.waitForJob(series.Id)).toMatchObject({ State: 'Success', Count: '3', Percent: 100 });
     expect(progress.map(({ Done, Expected, Percent }) => [Done, Expected, Percent])).toEqual([
       [1, 3, 33],
@@ -113,7 +118,10 @@ describe("isolation 'process'", () => {
     ]) {
       const startedAt = Date.now();
       const failure = await failureOf(() => submit(request('slow.mp4', 'slow.jpg', { Time: String(SLOW_TIME_MS), FrameType: 'normal' })));
-      expect({ code: failure.code, message: failure.message }).toEqual({ code: 'SnapshotTimeOut', message: 'the synchronous job took longer than 300 ms' });
+      expect({ code: failure.code, message: failure.message }).toEqual({
+        code: 'SnapshotTimeOut',
+        message: 'the synchronous job took longer than 300 ms',
+      });
       expect(Date.now() - startedAt).toBeLessThan(1_300);
     }
     await service.close();

@@ -74,7 +74,15 @@ describe('job lifecycle', () => {
     expect(finished).toHaveLength(1);
     expect(finished[0]).toMatchObject({ Id: 'a', State: 'Success', Count: '4', TileCount: '2', Percent: 100 });
     expect(store.get('a')).toMatchObject({ State: 'Success', Count: '4' });
-    expect(saves).toEqual(['add a:Submitted:0', 'add b:Submitted:0', 'a:Snapshoting:0', 'b:Snapshoting:0', 'a:Snapshoting:1', 'a:Snapshoting:3', 'a:Success:4']);
+    expect(saves).toEqual([
+      'add a:Submitted:0',
+      'add b:Submitted:0',
+      'a:Snapshoting:0',
+      'b:Snapshoting:0',
+      'a:Snapshoting:1',
+      'a:Snapshoting:3',
+      'a:Success:4',
+    ]);
     await lifecycle.whenFinished('a');
   });
 

@@ -16,14 +16,16 @@ import { UPPER_UUID } from './helpers/service-clips.js';
 
 afterEach(runCleanups);
 
-const QUERY_FIELDS = 'SnapshotJobIds, State, PipelineId, StartOfJobCreatedTimeRange, EndOfJobCreatedTimeRange, MaximumPageSize, NextPageToken';
+const QUERY_FIELDS =
+  'SnapshotJobIds, State, PipelineId, StartOfJobCreatedTimeRange, EndOfJobCreatedTimeRange, MaximumPageSize, NextPageToken';
 
 /** A paused pipeline holding `count` asynchronous jobs; their ids in submission order. */
 async function heldJobs(service: SnapshotService, count: number): Promise<{ pipelineId: string; ids: string[] }> {
   const pipelineId = service.addPipeline({ Name: 'held' }).Pipeline.Id;
   service.updatePipeline({ PipelineId: pipelineId, State: 'Paused' });
   const ids: string[] = [];
-  for (let i = 0; i < count; i++) ids.push((await service.submitSnapshotJob(jobRequest({ pipelineId, userData: `held-${i}` }))).SnapshotJob.Id);
+  for (let i = 0; i < count; i++)
+    ids.push((await service.submitSnapshotJob(jobRequest({ pipelineId, userData: `held-${i}` }))).SnapshotJob.Id);
   return { pipelineId, ids };
 }
 
@@ -161,7 +163,8 @@ describe('filters', () => {
     }
     expect(b.CreationTime > a.CreationTime).toBe(true);
     const all = idsOf(service.querySnapshotJobList({ MaximumPageSize: 100 }).SnapshotJobList.SnapshotJob);
-    const at = (time: string) => idsOf(service.querySnapshotJobList({ MaximumPageSize: 100 }).SnapshotJobList.SnapshotJob.filter((j) => j.CreationTime === time));
+    const at = (time: string) =>
+      idsOf(service.querySnapshotJobList({ MaximumPageSize: 100 }).SnapshotJobList.SnapshotJob.filter((j) => j.CreationTime === time));
     const ids = (request: object) => idsOf(service.querySnapshotJobList({ MaximumPageSize: 100, ...request }).SnapshotJobList.SnapshotJob);
 
     // Both ends at a's second: every job of that second, and only those.
@@ -205,18 +208,54 @@ describe('refusals', () => {
     await heldJobs(service, 2);
     const time = (name: string, value: string) => `Expected a UTC time like 2014-01-10T12:00:00Z for ${name} but received ${value}`;
     const cases: [unknown, string, string][] = [
-      [{ StartOfJobCreatedTimeRange: '2024-01-01 00:00:00' }, ErrorCodes.InvalidParameter, time('StartOfJobCreatedTimeRange', '"2024-01-01 00:00:00"')],
-      [{ StartOfJobCreatedTimeRange: '2024-01-01T00:00:00.000Z' }, ErrorCodes.InvalidParameter, time('StartOfJobCreatedTimeRange', '"2024-01-01T00:00:00.000Z"')],
-      [{ EndOfJobCreatedTimeRange: '2024-01-01T00:00:00+08:00' }, ErrorCodes.InvalidParameter, time('EndOfJobCreatedTimeRange', '"2024-01-01T00:00:00+08:00"')],
+      [
+        { StartOfJobCreatedTimeRange: '2024-01-01 00:00:00' },
+        ErrorCodes.InvalidParameter,
+        time('StartOfJobCreatedTimeRange', '"2024-01-01 00:00:00"'),
+      ],
+      [
+        { StartOfJobCreatedTimeRange: '2024-01-01T00:00:00.000Z' },
+        ErrorCodes.InvalidParameter,
+        time('StartOfJobCreatedTimeRange', '"2024-01-01T00:00:00.000Z"'),
+      ],
+      [
+        { EndOfJobCreatedTimeRange: '2024-01-01T00:00:00+08:00' },
+        ErrorCodes.InvalidParameter,
+        time('EndOfJobCreatedTimeRange', '"2024-01-01T00:00:00+08:00"'),
+      ],
       [{ EndOfJobCreatedTimeRange: '2024-01-01' }, ErrorCodes.InvalidParameter, time('EndOfJobCreatedTimeRange', '"2024-01-01"')],
-      [{ EndOfJobCreatedTimeRange: '2024-13-01T00:00:00Z' }, ErrorCodes.InvalidParameter, time('EndOfJobCreatedTimeRange', '"2024-13-01T00:00:00Z"')],
+      [
+        { EndOfJobCreatedTimeRange: '2024-13-01T00:00:00Z' },
+        ErrorCodes.InvalidParameter,
+        time('EndOfJobCreatedTimeRange', '"2024-13-01T00:00:00Z"'),
+      ],
       [{ StartOfJobCreatedTimeRange: 1704067200000 }, ErrorCodes.InvalidParameter, time('StartOfJobCreatedTimeRange', '1704067200000')],
-      [{ State: 'Done' }, ErrorCodes.InvalidParameter, 'Expected one of Submitted, Snapshoting, Success, Fail for State but received "Done"'],
-      [{ State: 'Snapshotting' }, ErrorCodes.InvalidParameter, 'Expected one of Submitted, Snapshoting, Success, Fail for State but received "Snapshotting"'],
-      [{ NextPageToken: 'not-a-token' }, ErrorCodes.InvalidParameter, 'Expected a NextPageToken from a previous answer for NextPageToken but received "not-a-token"'],
-      [{ NextPageToken: '0'.repeat(32) }, ErrorCodes.InvalidParameter, `Expected a NextPageToken from a previous answer for NextPageToken but received "${'0'.repeat(32)}"`],
+      [
+        { State: 'Done' },
+        ErrorCodes.InvalidParameter,
+        'Expected one of Submitted, Snapshoting, Success, Fail for State but received "Done"',
+      ],
+      [
+        { State: 'Snapshotting' },
+        ErrorCodes.InvalidParameter,
+        'Expected one of Submitted, Snapshoting, Success, Fail for State but received "Snapshotting"',
+      ],
+      [
+        { NextPageToken: 'not-a-token' },
+        ErrorCodes.InvalidParameter,
+        'Expected a NextPageToken from a previous answer for NextPageToken but received "not-a-token"',
+      ],
+      [
+        { NextPageToken: '0'.repeat(32) },
+        ErrorCodes.InvalidParameter,
+        `Expected a NextPageToken from a previous answer for NextPageToken but received "${'0'.repeat(32)}"`,
+      ],
       [{ PageSize: 5 }, ErrorCodes.InvalidParameter, `Unknown field "PageSize" for request: expected one of ${QUERY_FIELDS}`],
-      [{ State: 'Success', pipelineId: 'x' }, ErrorCodes.InvalidParameter, 'Unknown field "pipelineId" for request: did you mean "PipelineId"?'],
+      [
+        { State: 'Success', pipelineId: 'x' },
+        ErrorCodes.InvalidParameter,
+        'Unknown field "pipelineId" for request: did you mean "PipelineId"?',
+      ],
       [null, ErrorCodes.InvalidParameter, 'Expected a request object for request but received null'],
       [[], ErrorCodes.InvalidParameter, 'Expected a request object for request but received an array'],
     ];

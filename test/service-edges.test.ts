@@ -263,7 +263,10 @@ describe('the service options and pipeline ids count own properties only', () =>
     const inherited = await failureOf(() =>
       at.service.updatePipeline(Object.create({ PipelineId: at.service.defaultPipelineId }) as never),
     );
-    expect([inherited.code, inherited.message]).toEqual(['InvalidParameter.NullValue', 'Expected a pipeline id for PipelineId but received undefined']);
+    expect([inherited.code, inherited.message]).toEqual([
+      'InvalidParameter.NullValue',
+      'Expected a pipeline id for PipelineId but received undefined',
+    ]);
     const long = await failureOf(() => at.service.updatePipeline({ PipelineId: 'p'.repeat(100_000), State: 'Paused' }));
     expect([long.code, long.message]).toEqual([
       'InvalidParameter.ResourceNotFound',

@@ -63,7 +63,10 @@ describe('job API errors carry the caller', () => {
   test('a request refused before it is a job has a requestId and no jobId key', async () => {
     const { service } = await setup();
     const error = await rejection(
-      service.submitSnapshotJob({ Input: { Bucket: 'in-bucket', Object: 'a.mp4' }, SnapshotConfig: { OutputFile: { Bucket: 'out-bucket', Object: 'x.jpg' }, Time: '-1' } }),
+      service.submitSnapshotJob({
+        Input: { Bucket: 'in-bucket', Object: 'a.mp4' },
+        SnapshotConfig: { OutputFile: { Bucket: 'out-bucket', Object: 'x.jpg' }, Time: '-1' },
+      }),
     );
     expect(error.code).toBe('InvalidParameter.OutOfRange');
     expect(error.stack).toContain('service-errors.test.ts');

@@ -162,10 +162,12 @@ test('200 concurrent jobs, good and bad, sync-type and async-type: every one acc
     const job = expected.async ? await service.waitForJob(response.SnapshotJob.Id) : response.SnapshotJob;
     if (expected.async && response.SnapshotJob.State !== 'Submitted') problems.push(`${label}: answered ${response.SnapshotJob.State}`);
     if (expected.kind === 'success') {
-      if (job.State !== 'Success' || job.Count !== String(expected.count)) problems.push(`${label}: ${job.State} ${job.Code} ${job.Message} Count ${job.Count}`);
+      if (job.State !== 'Success' || job.Count !== String(expected.count))
+        problems.push(`${label}: ${job.State} ${job.Code} ${job.Message} Count ${job.Count}`);
       expectedFiles.push(...expected.files);
     } else {
-      if (job.State !== 'Fail' || job.Code !== expected.code || job.Count !== '0') problems.push(`${label}: ${job.State} ${job.Code} Count ${job.Count}`);
+      if (job.State !== 'Fail' || job.Code !== expected.code || job.Count !== '0')
+        problems.push(`${label}: ${job.State} ${job.Code} Count ${job.Count}`);
       if (expected.message !== undefined && job.Message !== expected.message) problems.push(`${label}: message ${job.Message}`);
     }
   }
@@ -221,13 +223,16 @@ describe('close()', () => {
     const running = await service.submitSnapshotJob(series(1));
     const queued = [await service.submitSnapshotJob(series(2)), await service.submitSnapshotJob(series(3))];
     // A sync-type job waiting for the worker through the Promise API.
-    const queuedSync = service.submitSnapshotJob({ Input: input('clip.mp4'), SnapshotConfig: { OutputFile: outputFile('sync.jpg'), Time: '0' } });
+    const queuedSync = service.submitSnapshotJob({
+      Input: input('clip.mp4'),
+      SnapshotConfig: { OutputFile: outputFile('sync.jpg'), Time: '0' },
+    });
     const queuedSyncFailure = failureOf(() => queuedSync);
-    expect(service.querySnapshotJobList({ SnapshotJobIds: [running, ...queued].map((r) => r.SnapshotJob.Id) }).SnapshotJobList.SnapshotJob.map((job) => job.State)).toEqual([
-      'Snapshoting',
-      'Submitted',
-      'Submitted',
-    ]);
+    expect(
+      service
+        .querySnapshotJobList({ SnapshotJobIds: [running, ...queued].map((r) => r.SnapshotJob.Id) })
+        .SnapshotJobList.SnapshotJob.map((job) => job.State),
+    ).toEqual(['Snapshoting', 'Submitted', 'Submitted']);
 
     await service.close({ graceMs: 600_000 });
 
@@ -241,13 +246,19 @@ describe('close()', () => {
       });
     }
     const syncError = await queuedSyncFailure;
-    expect({ code: syncError.code, message: syncError.message }).toEqual({ code: 'InternalError', message: 'the service was closed before the job started' });
+    expect({ code: syncError.code, message: syncError.message }).toEqual({
+      code: 'InternalError',
+      message: 'the service was closed before the job started',
+    });
     expect(syncError.jobId).toMatch(JOB_ID);
     expect(syncError.requestId).toMatch(UPPER_UUID);
     expect(files(out)).toEqual(counted(3, (count) => `1/${count}.jpg`));
 
     const request = { Input: input('clip.mp4'), SnapshotConfig: { OutputFile: outputFile('after.jpg'), Time: '0' } };
-    for (const error of [await failureOf(() => service.submitSnapshotJob(request)), await failureOf(() => service.submitSnapshotJobSync(request))]) {
+    for (const error of [
+      await failureOf(() => service.submitSnapshotJob(request)),
+      await failureOf(() => service.submitSnapshotJobSync(request)),
+    ]) {
       expect({ code: error.code, message: error.message, jobId: error.jobId }).toEqual({
         code: 'InternalError',
         message: 'the service is closed and takes no new jobs',
@@ -308,28 +319,31 @@ function openFiles(pid: number | 'self', suffix: string): string[] {
   });
 }
 
-test.runIf(process.platform === 'linux')('a pool worker that goes idle closes its kept-open input (threads, the blocking helper, processes)', async () => {
-  const { ws, service } = await setup({ workers: 1 });
-  ws.put(IN, 'kept-open.mp4', await fixture('h264'));
-  const request = (key: string) => ({ Input: input('kept-open.mp4'), SnapshotConfig: { OutputFile: outputFile(key), Time: '1000' } });
-  const idle = () => new Promise((resolve) => setTimeout(resolve, 2_500));
-  await service.submitSnapshotJob(request('thread.jpg'));
-  // Kept open right after the job (the next job on it skips the open)...
-  expect(openFiles('self', 'kept-open.mp4')).toHaveLength(1);
-  // ...and closed once the worker has been idle a while.
-  await idle();
-  expect(openFiles('self', 'kept-open.mp4')).toEqual([]);
-  service.submitSnapshotJobSync(request('blocking.jpg'));
-  await idle();
-  expect(openFiles('self', 'kept-open.mp4')).toEqual([]);
-  const isolated = new SnapshotService({ root: ws.root, workers: 1, isolation: 'process' });
-  cleanup(() => isolated.close());
-  await isolated.submitSnapshotJob(request('process.jpg'));
-  const [pid] = isolated.poolProcessIds;
-  expect(openFiles(pid!, 'kept-open.mp4')).toHaveLength(1);
-  await idle();
-  expect(openFiles(pid!, 'kept-open.mp4')).toEqual([]);
-});
+test.runIf(process.platform === 'linux')(
+  'a pool worker that goes idle closes its kept-open input (threads, the blocking helper, processes)',
+  async () => {
+    const { ws, service } = await setup({ workers: 1 });
+    ws.put(IN, 'kept-open.mp4', await fixture('h264'));
+    const request = (key: string) => ({ Input: input('kept-open.mp4'), SnapshotConfig: { OutputFile: outputFile(key), Time: '1000' } });
+    const idle = () => new Promise((resolve) => setTimeout(resolve, 2_500));
+    await service.submitSnapshotJob(request('thread.jpg'));
+    // Kept open right after the job (the next job on it skips the open)...
+    expect(openFiles('self', 'kept-open.mp4')).toHaveLength(1);
+    // ...and closed once the worker has been idle a while.
+    await idle();
+    expect(openFiles('self', 'kept-open.mp4')).toEqual([]);
+    service.submitSnapshotJobSync(request('blocking.jpg'));
+    await idle();
+    expect(openFiles('self', 'kept-open.mp4')).toEqual([]);
+    const isolated = new SnapshotService({ root: ws.root, workers: 1, isolation: 'process' });
+    cleanup(() => isolated.close());
+    await isolated.submitSnapshotJob(request('process.jpg'));
+    const [pid] = isolated.poolProcessIds;
+    expect(openFiles(pid!, 'kept-open.mp4')).toHaveLength(1);
+    await idle();
+    expect(openFiles(pid!, 'kept-open.mp4')).toEqual([]);
+  },
+);
 
 describe('close() without grace', () => {
   test('close() cancels a running job at once: Fail with Aborted, and what it wrote is removed', async () => {

@@ -58,7 +58,21 @@ const SEED_USER_DATA = 'testid-001';
 
 /** The fields SPEC section 7 lists for a SnapshotJob; nothing else may appear. */
 // SPEC section 7, and Percent: framesnap's own progress field on asynchronous jobs (README).
-const JOB_FIELDS = ['Id', 'State', 'Code', 'Message', 'Count', 'TileCount', 'CreationTime', 'PipelineId', 'UserData', 'Input', 'SnapshotConfig', 'MNSMessageResult', 'Percent'];
+const JOB_FIELDS = [
+  'Id',
+  'State',
+  'Code',
+  'Message',
+  'Count',
+  'TileCount',
+  'CreationTime',
+  'PipelineId',
+  'UserData',
+  'Input',
+  'SnapshotConfig',
+  'MNSMessageResult',
+  'Percent',
+];
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -235,7 +249,11 @@ test('submitSnapshotJobSync blocks: the JPEG is on disk the moment it returns', 
 test('RequestId and Id are fresh for every call', async () => {
   const { service } = await withClip();
   const request = { Input: input('clip.mp4'), SnapshotConfig: { OutputFile: output('a.jpg'), Time: '0' } };
-  const answers = [await service.submitSnapshotJob(request), service.submitSnapshotJobSync(request), await service.submitSnapshotJob(request)];
+  const answers = [
+    await service.submitSnapshotJob(request),
+    service.submitSnapshotJobSync(request),
+    await service.submitSnapshotJob(request),
+  ];
   expect(new Set(answers.map((answer) => answer.RequestId)).size).toBe(3);
   expect(new Set(answers.map((answer) => answer.SnapshotJob.Id)).size).toBe(3);
   expect(answers.map((answer) => answer.SnapshotJob.UserData)).toEqual([undefined, undefined, undefined]);
@@ -268,7 +286,12 @@ describe.each(TWINS)('request forms through %s', (_name, submit) => {
       SnapshotConfig: { OutputFile: { Bucket: OUT, Object: 'series/{Count}.jpg' }, Time: 5, Num: 10, Interval: 20 },
     });
     expect(series.SnapshotJob.State).toBe('Submitted');
-    expect(series.SnapshotJob.SnapshotConfig).toEqual({ OutputFile: { Bucket: OUT, Object: 'series/{Count}.jpg' }, Time: 5, Num: 10, Interval: 20 });
+    expect(series.SnapshotJob.SnapshotConfig).toEqual({
+      OutputFile: { Bucket: OUT, Object: 'series/{Count}.jpg' },
+      Time: 5,
+      Num: 10,
+      Interval: 20,
+    });
     expect(series.SnapshotJob.Input).toEqual({ Bucket: IN, Object: 'example.flv' });
     expect(await service.waitForJob(series.SnapshotJob.Id)).toMatchObject({ State: 'Success', Count: '10' });
     expect(files(join(out, 'series'))).toEqual(counted(10));
@@ -276,8 +299,15 @@ describe.each(TWINS)('request forms through %s', (_name, submit) => {
 
   test('Width alone keeps the aspect ratio; Width and Height give the exact size; Action is accepted', async () => {
     const { service, out } = await withClip();
-    await submit(service, { Action: 'SubmitSnapshotJob', Input: input('clip.mp4'), SnapshotConfig: { OutputFile: output('w.jpg'), Time: '1000', Width: '160' } });
-    await submit(service, { Input: input('clip.mp4'), SnapshotConfig: { OutputFile: output('wh.jpg'), Time: 1000, Width: 100, Height: 50 } });
+    await submit(service, {
+      Action: 'SubmitSnapshotJob',
+      Input: input('clip.mp4'),
+      SnapshotConfig: { OutputFile: output('w.jpg'), Time: '1000', Width: '160' },
+    });
+    await submit(service, {
+      Input: input('clip.mp4'),
+      SnapshotConfig: { OutputFile: output('wh.jpg'), Time: 1000, Width: 100, Height: 50 },
+    });
     await submit(service, { Input: input('clip.mp4'), SnapshotConfig: { OutputFile: output('h.jpg'), Time: 1000, Height: 60 } });
     const size = async (name: string) => {
       const { width, height } = await sharp(readFileSync(join(out, name))).metadata();
@@ -296,12 +326,21 @@ describe('output names', () => {
     const { service, out } = await withClip('videos/my clip.mp4');
     const response = await service.submitSnapshotJob({
       Input: input('videos/my%20clip.mp4'),
-      SnapshotConfig: { OutputFile: output('{ObjectPrefix}{FileName}_{ExtName}/{Count}_{SnapshotTime}.jpg'), Time: '500', Interval: '1', Num: '3' },
+      SnapshotConfig: {
+        OutputFile: output('{ObjectPrefix}{FileName}_{ExtName}/{Count}_{SnapshotTime}.jpg'),
+        Time: '500',
+        Interval: '1',
+        Num: '3',
+      },
     });
     expect(response.SnapshotJob.Input).toEqual(input('videos/my%20clip.mp4'));
     expect(await service.waitForJob(response.SnapshotJob.Id)).toMatchObject({ State: 'Success', Count: '3' });
     // Intra: 500, 1500, 2500 ms give the keyframes at 0, 1000, 2000 ms.
-    expect(files(out)).toEqual(['videos/my clip_mp4/00001_0.jpg', 'videos/my clip_mp4/00002_1000.jpg', 'videos/my clip_mp4/00003_2000.jpg']);
+    expect(files(out)).toEqual([
+      'videos/my clip_mp4/00001_0.jpg',
+      'videos/my clip_mp4/00002_1000.jpg',
+      'videos/my clip_mp4/00003_2000.jpg',
+    ]);
   });
 
   test('a single image: {Count} is 00001, {SnapshotTime} is the exact frame time in whole ms', async () => {
@@ -315,7 +354,10 @@ describe('output names', () => {
 
   test('an output key with folders creates them inside the bucket', async () => {
     const { service, out } = await withClip();
-    await service.submitSnapshotJob({ Input: input('clip.mp4'), SnapshotConfig: { OutputFile: output('a/b/c/d/{FileName}.jpg'), Time: '0' } });
+    await service.submitSnapshotJob({
+      Input: input('clip.mp4'),
+      SnapshotConfig: { OutputFile: output('a/b/c/d/{FileName}.jpg'), Time: '0' },
+    });
     expect(files(out)).toEqual(['a/b/c/d/clip.jpg']);
   });
 
@@ -323,12 +365,24 @@ describe('output names', () => {
     const { ws, service, out } = await withClip('my%20video.mp4');
     ws.put(IN, 'my video.mp4', await fixture('h264'));
     // %2520 decodes to %20 (the file named with a literal %20), not to a space.
-    await service.submitSnapshotJob({ Input: input('my%2520video.mp4'), SnapshotConfig: { OutputFile: output('once/{FileName}.jpg'), Time: '0' } });
-    await service.submitSnapshotJob({ Input: input('my%20video.mp4'), SnapshotConfig: { OutputFile: output('space/{FileName}.jpg'), Time: '0' } });
+    await service.submitSnapshotJob({
+      Input: input('my%2520video.mp4'),
+      SnapshotConfig: { OutputFile: output('once/{FileName}.jpg'), Time: '0' },
+    });
+    await service.submitSnapshotJob({
+      Input: input('my%20video.mp4'),
+      SnapshotConfig: { OutputFile: output('space/{FileName}.jpg'), Time: '0' },
+    });
     // The output key is decoded too: thumbs%2Fday%201%2F -> "thumbs/day 1/", and %2520 -> "%20".
-    await service.submitSnapshotJob({ Input: input('my%20video.mp4'), SnapshotConfig: { OutputFile: output('thumbs%2Fday%201%2F{Count}%2520.jpg'), Time: '0' } });
+    await service.submitSnapshotJob({
+      Input: input('my%20video.mp4'),
+      SnapshotConfig: { OutputFile: output('thumbs%2Fday%201%2F{Count}%2520.jpg'), Time: '0' },
+    });
     // A key with no % is taken as is, spaces and all.
-    await service.submitSnapshotJob({ Input: input('my video.mp4'), SnapshotConfig: { OutputFile: output('plain/{FileName}.jpg'), Time: '0' } });
+    await service.submitSnapshotJob({
+      Input: input('my video.mp4'),
+      SnapshotConfig: { OutputFile: output('plain/{FileName}.jpg'), Time: '0' },
+    });
     expect(files(out)).toEqual(['once/my%20video.jpg', 'plain/my video.jpg', 'space/my video.jpg', 'thumbs/day 1/00001%20.jpg']);
   });
 });
@@ -418,7 +472,11 @@ describe('series', () => {
       ['00003_2040.jpg', 2010],
     ] as const) {
       const index = exactFrameIndex(reference, time);
-      const shown = await whichFrame(readFileSync(join(out, name)), [reference.frames[index - 1]!, reference.frames[index]!, reference.frames[index + 1]!]);
+      const shown = await whichFrame(readFileSync(join(out, name)), [
+        reference.frames[index - 1]!,
+        reference.frames[index]!,
+        reference.frames[index + 1]!,
+      ]);
       if (shown !== 1) problems.push(`${name}: not frame ${index} (${reference.times[index]} ms); matched candidate ${shown}`);
     }
     expect(problems).toEqual([]);
@@ -428,8 +486,14 @@ describe('series', () => {
 describe('querySnapshotJobList', () => {
   test('by ids, comma-separated or as an array; unknown ids in NonExistSnapshotJobIds; at most 10', async () => {
     const { service } = await withClip();
-    const one = (await service.submitSnapshotJob({ Input: input('clip.mp4'), SnapshotConfig: { OutputFile: output('1.jpg'), Time: '0' } })).SnapshotJob;
-    const two = (await service.submitSnapshotJob({ Input: input('clip.mp4'), SnapshotConfig: { OutputFile: output('2/{Count}.jpg'), Time: '0', Num: '2' } })).SnapshotJob;
+    const one = (await service.submitSnapshotJob({ Input: input('clip.mp4'), SnapshotConfig: { OutputFile: output('1.jpg'), Time: '0' } }))
+      .SnapshotJob;
+    const two = (
+      await service.submitSnapshotJob({
+        Input: input('clip.mp4'),
+        SnapshotConfig: { OutputFile: output('2/{Count}.jpg'), Time: '0', Num: '2' },
+      })
+    ).SnapshotJob;
     const twoDone = await service.waitForJob(two.Id);
     const unknown = '0123456789abcdef0123456789abcdef';
 
@@ -454,7 +518,10 @@ describe('querySnapshotJobList', () => {
       expect([error.code, error.message]).toEqual(['InvalidParameter', 'SnapshotJobIds holds 11 ids; at most 10 are allowed']);
     }
     const empty = await failureOf(() => service.querySnapshotJobList({ SnapshotJobIds: '' }));
-    expect([empty.code, empty.message]).toEqual(['InvalidParameter.NullValue', 'Expected ids as strings for SnapshotJobIds but received ""']);
+    expect([empty.code, empty.message]).toEqual([
+      'InvalidParameter.NullValue',
+      'Expected ids as strings for SnapshotJobIds but received ""',
+    ]);
   });
 
   // SPEC section 8: every failed call's SnapshotError has a requestId.
@@ -472,7 +539,10 @@ describe('querySnapshotJobList', () => {
 
   test('answers are copies: changing one does not change the job', async () => {
     const { service } = await withClip();
-    const { SnapshotJob: job } = await service.submitSnapshotJob({ Input: input('clip.mp4'), SnapshotConfig: { OutputFile: output('1.jpg'), Time: '0' } });
+    const { SnapshotJob: job } = await service.submitSnapshotJob({
+      Input: input('clip.mp4'),
+      SnapshotConfig: { OutputFile: output('1.jpg'), Time: '0' },
+    });
     service.querySnapshotJobList({ SnapshotJobIds: job.Id }).SnapshotJobList.SnapshotJob[0]!.State = 'Fail';
     job.Count = '99';
     expect(queried(service, job.Id)).toMatchObject({ State: 'Success', Count: '1' });
@@ -485,35 +555,180 @@ const BAD_INPUT_JSON = '{"Bucket":"example-bucket", "Object": "clip.mp4"';
 
 /** Requests refused before any work: [label, request, code, message]. */
 const REFUSED: [string, SubmitSnapshotJobRequest, string, string][] = [
-  ['an unknown SnapshotConfig field', withConfig({ Tme: '5' }), 'InvalidParameter', 'Unknown field "Tme" for SnapshotConfig: did you mean "Time"?'],
-  ['an unknown request field', { ...withConfig({}), Bucket: IN } as SubmitSnapshotJobRequest, 'InvalidParameter', 'Unknown field "Bucket" for request: expected one of Input, SnapshotConfig, PipelineId, UserData, Action'],
-  ['an unknown Input field', { Input: { ...input('clip.mp4'), Key: 'x' } as ObjectLocation, SnapshotConfig: CONFIG }, 'InvalidParameter', 'Unknown field "Key" for Input: expected one of Bucket, Location, Object'],
-  ['a series without {Count} (Num)', withConfig({ Num: '3', Interval: '1' }), 'InvalidParameter', 'SnapshotConfig.OutputFile.Object needs {Count} when the job can produce more than one image'],
-  ['a series without {Count} (Interval only)', withConfig({ Interval: '1' }), 'InvalidParameter', 'SnapshotConfig.OutputFile.Object needs {Count} when the job can produce more than one image'],
-  ['Width 5000', withConfig({ Width: 5000 }), 'InvalidParameter.OutOfRange', 'Expected an integer between 8 and 4096 for SnapshotConfig.Width but received 5000'],
-  ['Width "5000"', withConfig({ Width: '5000' }), 'InvalidParameter.OutOfRange', 'Expected an integer between 8 and 4096 for SnapshotConfig.Width but received "5000"'],
-  ['Height 7', withConfig({ Height: 7 }), 'InvalidParameter.OutOfRange', 'Expected an integer between 8 and 4096 for SnapshotConfig.Height but received 7'],
-  ['Time -1', withConfig({ Time: -1 }), 'InvalidParameter.OutOfRange', 'Expected a number between 0 and 1000000000000 for SnapshotConfig.Time but received -1'],
-  ['Time "5s"', withConfig({ Time: '5s' }), 'InvalidParameter', 'Expected a number between 0 and 1000000000000 for SnapshotConfig.Time but received "5s"'],
-  ['Num 0', withConfig({ OutputFile: output('{Count}.jpg'), Num: '0' }), 'InvalidParameter.OutOfRange', 'Expected an integer between 1 and 10000 for SnapshotConfig.Num but received "0"'],
-  ['Num 1.5', withConfig({ OutputFile: output('{Count}.jpg'), Num: 1.5 }), 'InvalidParameter', 'Expected an integer between 1 and 10000 for SnapshotConfig.Num but received 1.5'],
-  ['Interval 0 without Num', withConfig({ OutputFile: output('{Count}.jpg'), Interval: '0' }), 'InvalidParameter', 'SnapshotConfig.Interval 0 spreads Num images evenly and needs Num'],
-  ["FrameType 'exact'", withConfig({ FrameType: 'exact' }), 'InvalidParameter', 'Expected one of intra, normal for SnapshotConfig.FrameType but received "exact"'],
-  ['a Location not of the form oss-<region>', { Input: { ...input('clip.mp4'), Location: 'cn-hangzhou' }, SnapshotConfig: CONFIG }, 'InvalidParameter', 'Expected a region of the form oss-<region>, at most 64 bytes for Input.Location but received "cn-hangzhou"'],
-  ['an output Location of 65 bytes', withConfig({ OutputFile: { ...output('out.jpg'), Location: `oss-${'a'.repeat(61)}` } }), 'InvalidParameter', `Expected a region of the form oss-<region>, at most 64 bytes for SnapshotConfig.OutputFile.Location but received "oss-${'a'.repeat(61)}"`],
-  ['Action other than SubmitSnapshotJob', { ...withConfig({}), Action: 'SubmitJobs' }, 'InvalidParameter', 'Expected "SubmitSnapshotJob" for Action but received "SubmitJobs"'],
-  ['malformed Input JSON', { Input: BAD_INPUT_JSON, SnapshotConfig: CONFIG }, 'InvalidParameter.JsonFormatInvalid', `Input is not valid JSON: ${jsonError(BAD_INPUT_JSON)}`],
-  ['SnapshotConfig JSON that is not an object', { Input: input('clip.mp4'), SnapshotConfig: '[1000]' }, 'InvalidParameter.JsonFormatInvalid', 'Expected a JSON object for SnapshotConfig but received "[1000]"'],
-  ['a missing Time', { Input: input('clip.mp4'), SnapshotConfig: { OutputFile: output('out.jpg') } }, 'InvalidParameter.NullValue', 'Expected a number between 0 and 1000000000000 for SnapshotConfig.Time but received undefined'],
-  ['a missing Input', { SnapshotConfig: CONFIG } as unknown as SubmitSnapshotJobRequest, 'InvalidParameter.NullValue', 'Expected a JSON object for Input but received undefined'],
-  ['a missing OutputFile', { Input: input('clip.mp4'), SnapshotConfig: { Time: '0' } }, 'InvalidParameter.NullValue', 'Expected an object with Bucket, Location and Object for SnapshotConfig.OutputFile but received undefined'],
-  ['an empty Input.Object', { Input: input(''), SnapshotConfig: CONFIG }, 'InvalidParameter.NullValue', 'Expected a non-empty string for Input.Object but received ""'],
-  ['UserData of 1025 bytes', { ...withConfig({}), UserData: `${'é'.repeat(512)}x` }, 'InvalidParameter', 'UserData is 1025 bytes; at most 1024 are allowed'],
-  ['a missing input object', { Input: input('missing.mp4'), SnapshotConfig: CONFIG }, 'InvalidParameter.ResourceNotFound', 'the object missing.mp4 does not exist'],
-  ['a missing input bucket', { Input: input('clip.mp4', 'no-such-bucket'), SnapshotConfig: CONFIG }, 'InvalidParameter.ResourceNotFound', 'the bucket no-such-bucket does not exist'],
-  ['a missing output bucket', withConfig({ OutputFile: output('out.jpg', 'no-such-output') }), 'InvalidParameter.ResourceNotFound', 'the bucket no-such-output does not exist'],
-  ['an unknown PipelineId', { ...withConfig({}), PipelineId: '88c6ca184c0e47098a5b665e2a126797' }, 'InvalidParameter.ResourceNotFound', 'the pipeline 88c6ca184c0e47098a5b665e2a126797 does not exist'],
-  ['an input key leading out of its bucket', { Input: input('../clip.mp4'), SnapshotConfig: CONFIG }, 'PermissionDenied.ResourceAccess', 'Input.Object "../clip.mp4" leads out of its bucket'],
+  [
+    'an unknown SnapshotConfig field',
+    withConfig({ Tme: '5' }),
+    'InvalidParameter',
+    'Unknown field "Tme" for SnapshotConfig: did you mean "Time"?',
+  ],
+  [
+    'an unknown request field',
+    { ...withConfig({}), Bucket: IN } as SubmitSnapshotJobRequest,
+    'InvalidParameter',
+    'Unknown field "Bucket" for request: expected one of Input, SnapshotConfig, PipelineId, UserData, Action',
+  ],
+  [
+    'an unknown Input field',
+    { Input: { ...input('clip.mp4'), Key: 'x' } as ObjectLocation, SnapshotConfig: CONFIG },
+    'InvalidParameter',
+    'Unknown field "Key" for Input: expected one of Bucket, Location, Object',
+  ],
+  [
+    'a series without {Count} (Num)',
+    withConfig({ Num: '3', Interval: '1' }),
+    'InvalidParameter',
+    'SnapshotConfig.OutputFile.Object needs {Count} when the job can produce more than one image',
+  ],
+  [
+    'a series without {Count} (Interval only)',
+    withConfig({ Interval: '1' }),
+    'InvalidParameter',
+    'SnapshotConfig.OutputFile.Object needs {Count} when the job can produce more than one image',
+  ],
+  [
+    'Width 5000',
+    withConfig({ Width: 5000 }),
+    'InvalidParameter.OutOfRange',
+    'Expected an integer between 8 and 4096 for SnapshotConfig.Width but received 5000',
+  ],
+  [
+    'Width "5000"',
+    withConfig({ Width: '5000' }),
+    'InvalidParameter.OutOfRange',
+    'Expected an integer between 8 and 4096 for SnapshotConfig.Width but received "5000"',
+  ],
+  [
+    'Height 7',
+    withConfig({ Height: 7 }),
+    'InvalidParameter.OutOfRange',
+    'Expected an integer between 8 and 4096 for SnapshotConfig.Height but received 7',
+  ],
+  [
+    'Time -1',
+    withConfig({ Time: -1 }),
+    'InvalidParameter.OutOfRange',
+    'Expected a number between 0 and 1000000000000 for SnapshotConfig.Time but received -1',
+  ],
+  [
+    'Time "5s"',
+    withConfig({ Time: '5s' }),
+    'InvalidParameter',
+    'Expected a number between 0 and 1000000000000 for SnapshotConfig.Time but received "5s"',
+  ],
+  [
+    'Num 0',
+    withConfig({ OutputFile: output('{Count}.jpg'), Num: '0' }),
+    'InvalidParameter.OutOfRange',
+    'Expected an integer between 1 and 10000 for SnapshotConfig.Num but received "0"',
+  ],
+  [
+    'Num 1.5',
+    withConfig({ OutputFile: output('{Count}.jpg'), Num: 1.5 }),
+    'InvalidParameter',
+    'Expected an integer between 1 and 10000 for SnapshotConfig.Num but received 1.5',
+  ],
+  [
+    'Interval 0 without Num',
+    withConfig({ OutputFile: output('{Count}.jpg'), Interval: '0' }),
+    'InvalidParameter',
+    'SnapshotConfig.Interval 0 spreads Num images evenly and needs Num',
+  ],
+  [
+    "FrameType 'exact'",
+    withConfig({ FrameType: 'exact' }),
+    'InvalidParameter',
+    'Expected one of intra, normal for SnapshotConfig.FrameType but received "exact"',
+  ],
+  [
+    'a Location not of the form oss-<region>',
+    { Input: { ...input('clip.mp4'), Location: 'cn-hangzhou' }, SnapshotConfig: CONFIG },
+    'InvalidParameter',
+    'Expected a region of the form oss-<region>, at most 64 bytes for Input.Location but received "cn-hangzhou"',
+  ],
+  [
+    'an output Location of 65 bytes',
+    withConfig({ OutputFile: { ...output('out.jpg'), Location: `oss-${'a'.repeat(61)}` } }),
+    'InvalidParameter',
+    `Expected a region of the form oss-<region>, at most 64 bytes for SnapshotConfig.OutputFile.Location but received "oss-${'a'.repeat(61)}"`,
+  ],
+  [
+    'Action other than SubmitSnapshotJob',
+    { ...withConfig({}), Action: 'SubmitJobs' },
+    'InvalidParameter',
+    'Expected "SubmitSnapshotJob" for Action but received "SubmitJobs"',
+  ],
+  [
+    'malformed Input JSON',
+    { Input: BAD_INPUT_JSON, SnapshotConfig: CONFIG },
+    'InvalidParameter.JsonFormatInvalid',
+    `Input is not valid JSON: ${jsonError(BAD_INPUT_JSON)}`,
+  ],
+  [
+    'SnapshotConfig JSON that is not an object',
+    { Input: input('clip.mp4'), SnapshotConfig: '[1000]' },
+    'InvalidParameter.JsonFormatInvalid',
+    'Expected a JSON object for SnapshotConfig but received "[1000]"',
+  ],
+  [
+    'a missing Time',
+    { Input: input('clip.mp4'), SnapshotConfig: { OutputFile: output('out.jpg') } },
+    'InvalidParameter.NullValue',
+    'Expected a number between 0 and 1000000000000 for SnapshotConfig.Time but received undefined',
+  ],
+  [
+    'a missing Input',
+    { SnapshotConfig: CONFIG } as unknown as SubmitSnapshotJobRequest,
+    'InvalidParameter.NullValue',
+    'Expected a JSON object for Input but received undefined',
+  ],
+  [
+    'a missing OutputFile',
+    { Input: input('clip.mp4'), SnapshotConfig: { Time: '0' } },
+    'InvalidParameter.NullValue',
+    'Expected an object with Bucket, Location and Object for SnapshotConfig.OutputFile but received undefined',
+  ],
+  [
+    'an empty Input.Object',
+    { Input: input(''), SnapshotConfig: CONFIG },
+    'InvalidParameter.NullValue',
+    'Expected a non-empty string for Input.Object but received ""',
+  ],
+  [
+    'UserData of 1025 bytes',
+    { ...withConfig({}), UserData: `${'é'.repeat(512)}x` },
+    'InvalidParameter',
+    'UserData is 1025 bytes; at most 1024 are allowed',
+  ],
+  [
+    'a missing input object',
+    { Input: input('missing.mp4'), SnapshotConfig: CONFIG },
+    'InvalidParameter.ResourceNotFound',
+    'the object missing.mp4 does not exist',
+  ],
+  [
+    'a missing input bucket',
+    { Input: input('clip.mp4', 'no-such-bucket'), SnapshotConfig: CONFIG },
+    'InvalidParameter.ResourceNotFound',
+    'the bucket no-such-bucket does not exist',
+  ],
+  [
+    'a missing output bucket',
+    withConfig({ OutputFile: output('out.jpg', 'no-such-output') }),
+    'InvalidParameter.ResourceNotFound',
+    'the bucket no-such-output does not exist',
+  ],
+  [
+    'an unknown PipelineId',
+    { ...withConfig({}), PipelineId: '88c6ca184c0e47098a5b665e2a126797' },
+    'InvalidParameter.ResourceNotFound',
+    'the pipeline 88c6ca184c0e47098a5b665e2a126797 does not exist',
+  ],
+  [
+    'an input key leading out of its bucket',
+    { Input: input('../clip.mp4'), SnapshotConfig: CONFIG },
+    'PermissionDenied.ResourceAccess',
+    'Input.Object "../clip.mp4" leads out of its bucket',
+  ],
 ];
 
 describe.each(TWINS)('errors through %s', (_name, submit) => {
@@ -538,27 +753,37 @@ describe.each(TWINS)('errors through %s', (_name, submit) => {
     ['a text file', 'notes.mp4', 'text', {}, 'InvalidParameter.ResourceContentBad', undefined],
     ['an empty file', 'empty.mp4', 'empty', {}, 'InvalidParameter.ResourceContentBad', undefined],
     ['a file without a video stream', 'audio.m4a', 'audioOnly', {}, 'InvalidParameter.ResourceContentBad', undefined],
-    ['a normal-mode Time past the end', 'clip.mp4', 'h264', { Time: '5000', FrameType: 'normal' }, 'InvalidParameter.ResourceContentBad', 'No frame at or after 5000 ms in clip.mp4: the time is past the last frame'],
+    [
+      'a normal-mode Time past the end',
+      'clip.mp4',
+      'h264',
+      { Time: '5000', FrameType: 'normal' },
+      'InvalidParameter.ResourceContentBad',
+      'No frame at or after 5000 ms in clip.mp4: the time is past the last frame',
+    ],
   ];
-  test.each(RUN_FAILURES)('%s: rejects with the job id; the job is queryable as Fail; no file', async (_label, key, name, changes, code, message) => {
-    const { ws, service, out } = setup();
-    ws.put(IN, key, await fixture(name));
-    const error = await refused(submit, service, { Input: input(key), SnapshotConfig: { ...CONFIG, ...changes } });
-    expect(error.code).toBe(code);
-    if (message !== undefined) expect(error.message).toBe(message);
-    else expect(error.message).toContain(key);
-    expect(error.jobId).toMatch(JOB_ID);
-    expectJob(queried(service, error.jobId!), {
-      Id: error.jobId,
-      State: 'Fail',
-      Code: code,
-      Message: error.message,
-      Count: '0',
-      Input: input(key),
-      SnapshotConfig: { ...CONFIG, ...changes },
-    });
-    expect(files(out)).toEqual([]);
-  });
+  test.each(RUN_FAILURES)(
+    '%s: rejects with the job id; the job is queryable as Fail; no file',
+    async (_label, key, name, changes, code, message) => {
+      const { ws, service, out } = setup();
+      ws.put(IN, key, await fixture(name));
+      const error = await refused(submit, service, { Input: input(key), SnapshotConfig: { ...CONFIG, ...changes } });
+      expect(error.code).toBe(code);
+      if (message !== undefined) expect(error.message).toBe(message);
+      else expect(error.message).toContain(key);
+      expect(error.jobId).toMatch(JOB_ID);
+      expectJob(queried(service, error.jobId!), {
+        Id: error.jobId,
+        State: 'Fail',
+        Code: code,
+        Message: error.message,
+        Count: '0',
+        Input: input(key),
+        SnapshotConfig: { ...CONFIG, ...changes },
+      });
+      expect(files(out)).toEqual([]);
+    },
+  );
 
   test('SnapshotTimeOut: a sync job past syncTimeoutMs fails, is cancelled, and leaves no file', async () => {
     const { ws, service, out } = setup({ syncTimeoutMs: 1 });
@@ -610,7 +835,10 @@ test('the service refuses options it cannot use', async () => {
   const error = await failureOf(() => new SnapshotService({} as SnapshotServiceOptions));
   expect([error.code, error.message]).toEqual(['InvalidParameter', 'SnapshotService needs a root folder or a buckets map']);
   const workers = await failureOf(() => new SnapshotService({ root: '/nonexistent', workers: 0 }));
-  expect([workers.code, workers.message]).toEqual(['InvalidParameter.OutOfRange', 'Expected an integer between 1 and 256 for workers but received 0']);
+  expect([workers.code, workers.message]).toEqual([
+    'InvalidParameter.OutOfRange',
+    'Expected an integer between 1 and 256 for workers but received 0',
+  ]);
 });
 
 test('a buckets map names folders kept anywhere', async () => {
@@ -626,7 +854,10 @@ test('a buckets map names folders kept anywhere', async () => {
   expect(response.SnapshotJob.State).toBe('Success');
   expect(files(ws.bucket('elsewhere-out'))).toEqual(['x.jpg']);
   const error = await failureOf(() =>
-    service.submitSnapshotJob({ Input: { Bucket: 'elsewhere-in', Object: 'clip.mp4' }, SnapshotConfig: { OutputFile: { Bucket: 'thumbs', Object: 'x.jpg' }, Time: '0' } }),
+    service.submitSnapshotJob({
+      Input: { Bucket: 'elsewhere-in', Object: 'clip.mp4' },
+      SnapshotConfig: { OutputFile: { Bucket: 'thumbs', Object: 'x.jpg' }, Time: '0' },
+    }),
   );
   expect([error.code, error.message]).toEqual(['InvalidParameter.ResourceNotFound', 'the bucket elsewhere-in does not exist']);
 });

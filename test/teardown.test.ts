@@ -90,19 +90,51 @@ describe('the addon holds requests to the limits TypeScript validated against', 
     ['a fractional width', { width: 8.5 }, `${SIZE} for width but received 8.5`],
     ['threads 65', { threads: 65 }, 'an integer between 0 and 64 for threads but received 65'],
     ['threads absent', { threads: undefined }, 'an integer between 0 and 64 for threads but received undefined'],
-    ['descending times', { times: [5, 1] }, 'a number of milliseconds between 5 and 1000000000000 (times ascend) for times[1] but received 1'],
-    ['a time past MAX_TIME_MS', { times: [1e12 + 1] }, 'a number of milliseconds between 0 and 1000000000000 (times ascend) for times[0] but received 1000000000001'],
-    ['a NaN time', { times: [Number.NaN] }, 'a number of milliseconds between 0 and 1000000000000 (times ascend) for times[0] but received NaN'],
-    ['an infinite time', { times: [Number.POSITIVE_INFINITY] }, 'a number of milliseconds between 0 and 1000000000000 (times ascend) for times[0] but received Infinity'],
-    ['more times than MAX_NUM', { times: Array.from({ length: 10_001 }, () => 0) }, 'an array of at most 10000 times for times but received an array'],
+    [
+      'descending times',
+      { times: [5, 1] },
+      'a number of milliseconds between 5 and 1000000000000 (times ascend) for times[1] but received 1',
+    ],
+    [
+      'a time past MAX_TIME_MS',
+      { times: [1e12 + 1] },
+      'a number of milliseconds between 0 and 1000000000000 (times ascend) for times[0] but received 1000000000001',
+    ],
+    [
+      'a NaN time',
+      { times: [Number.NaN] },
+      'a number of milliseconds between 0 and 1000000000000 (times ascend) for times[0] but received NaN',
+    ],
+    [
+      'an infinite time',
+      { times: [Number.POSITIVE_INFINITY] },
+      'a number of milliseconds between 0 and 1000000000000 (times ascend) for times[0] but received Infinity',
+    ],
+    [
+      'more times than MAX_NUM',
+      { times: Array.from({ length: 10_001 }, () => 0) },
+      'an array of at most 10000 times for times but received an array',
+    ],
     ['times not an array', { times: '0' }, 'an array of at most 10000 times for times but received a string'],
     ['an unknown frameType', { frameType: 'exact' }, '"intra" or "normal" for frameType but received a string'],
     ['an empty path', { path: '' }, 'a non-empty path without NUL bytes for path but received a string'],
     ['a path with NUL', { path: 'a\0b' }, 'a non-empty path without NUL bytes for path but received a string'],
     ['reuse not a boolean', { reuse: 1 }, 'a boolean for reuse but received 1'],
-    ['pixelThreshold 256', { blackFrames: { blackLevel: 50, pixelThreshold: 256 } }, 'an integer between 0 and 255 for blackFrames.pixelThreshold but received 256'],
-    ['blackLevel 29', { blackFrames: { blackLevel: 29, pixelThreshold: 70 } }, 'a number between 30 and 100 for blackFrames.blackLevel but received 29'],
-    ['searchMs -1', { blackFrames: { blackLevel: 50, pixelThreshold: 70, searchMs: -1 } }, 'a number between 0 and 3600000 for blackFrames.searchMs but received -1'],
+    [
+      'pixelThreshold 256',
+      { blackFrames: { blackLevel: 50, pixelThreshold: 256 } },
+      'an integer between 0 and 255 for blackFrames.pixelThreshold but received 256',
+    ],
+    [
+      'blackLevel 29',
+      { blackFrames: { blackLevel: 29, pixelThreshold: 70 } },
+      'a number between 30 and 100 for blackFrames.blackLevel but received 29',
+    ],
+    [
+      'searchMs -1',
+      { blackFrames: { blackLevel: 50, pixelThreshold: 70, searchMs: -1 } },
+      'a number between 0 and 3600000 for blackFrames.searchMs but received -1',
+    ],
   ];
   test.each(badRequests)('%s: InternalError, sync and async', async (_name, change, expected) => {
     const bad = { ...request(), ...change } as NativeExtractRequest;
@@ -117,7 +149,11 @@ describe('the addon holds requests to the limits TypeScript validated against', 
   const badOptions: [string, Record<string, unknown>, string][] = [
     ['limitInputPixels 0', { limitInputPixels: 0 }, 'an integer between 1 and 2147483647 for limitInputPixels but received 0'],
     ['limitOutputPixels 1.5', { limitOutputPixels: 1.5 }, 'an integer between 1 and 2147483647 for limitOutputPixels but received 1.5'],
-    ['limitOutputPixels 2^31', { limitOutputPixels: 2 ** 31 }, 'an integer between 1 and 2147483647 for limitOutputPixels but received 2147483648'],
+    [
+      'limitOutputPixels 2^31',
+      { limitOutputPixels: 2 ** 31 },
+      'an integer between 1 and 2147483647 for limitOutputPixels but received 2147483648',
+    ],
     ['a negative timeoutMs', { timeoutMs: -1 }, 'a number between 0 and 86400000 for timeoutMs but received -1'],
     ['abort not an Int32Array', { abort: new Uint8Array(4) }, 'an Int32Array of at least one element for abort but received an object'],
     ['an empty abort array', { abort: new Int32Array(0) }, 'an Int32Array of at least one element for abort but received an object'],
@@ -143,7 +179,11 @@ describe('the addon holds requests to the limits TypeScript validated against', 
       skipNonReference: true,
       blackFrames: { blackLevel: 100, pixelThreshold: 255, searchMs: 3_600_000 },
     };
-    const frames = nativeAddon().extractFramesSync(widest, { timeoutMs: 86_400_000, limitInputPixels: 2 ** 31 - 1, limitOutputPixels: 2 ** 31 - 1 });
+    const frames = nativeAddon().extractFramesSync(widest, {
+      timeoutMs: 86_400_000,
+      limitInputPixels: 2 ** 31 - 1,
+      limitOutputPixels: 2 ** 31 - 1,
+    });
     expect(frames.map(({ requestedMs, timeMs, width, height }) => ({ requestedMs, timeMs, width, height }))).toEqual([
       { requestedMs: 0, timeMs: 0, width: 4096, height: 8 },
       { requestedMs: 0, timeMs: 0, width: 4096, height: 8 },
@@ -166,11 +206,15 @@ describe('the addon holds requests to the limits TypeScript validated against', 
   test('setLimits takes NATIVE_LIMITS, refuses limits beyond what the C++ takes, and holds requests to what it took', () => {
     const error = (expected: string) => expect.objectContaining({ code: 'InternalError', message: `${PREFIX} ${expected}` });
     const addon = nativeAddon();
-    expect(() => addon.setLimits({ ...NATIVE_LIMITS, maxSize: 16_384 })).toThrow(error('an integer between 1 and 16383 for limits.maxSize but received 16384'));
+    expect(() => addon.setLimits({ ...NATIVE_LIMITS, maxSize: 16_384 })).toThrow(
+      error('an integer between 1 and 16383 for limits.maxSize but received 16384'),
+    );
     expect(() => addon.setLimits({ ...NATIVE_LIMITS, maxImageSide: 8000 })).toThrow(
       error('an integer between 16383 and 16383 for limits.maxImageSide but received 8000'),
     );
-    expect(() => addon.setLimits({ ...NATIVE_LIMITS, maxTimeMs: 1e13 })).toThrow(error('a number between 0 and 1000000000000 for limits.maxTimeMs but received 10000000000000'));
+    expect(() => addon.setLimits({ ...NATIVE_LIMITS, maxTimeMs: 1e13 })).toThrow(
+      error('a number between 0 and 1000000000000 for limits.maxTimeMs but received 10000000000000'),
+    );
     expect(() => addon.setLimits({ ...NATIVE_LIMITS, maxPixelThreshold: undefined } as unknown as NativeLimits)).toThrow(
       error('an integer between 0 and 255 for limits.maxPixelThreshold but received undefined'),
     );
@@ -178,7 +222,9 @@ describe('the addon holds requests to the limits TypeScript validated against', 
     expect(addon.extractFramesSync({ ...request(), threads: 64 })).toHaveLength(1);
     try {
       addon.setLimits({ ...NATIVE_LIMITS, maxThreads: 2 });
-      expect(() => addon.extractFramesSync({ ...request(), threads: 3 })).toThrow(error('an integer between 0 and 2 for threads but received 3'));
+      expect(() => addon.extractFramesSync({ ...request(), threads: 3 })).toThrow(
+        error('an integer between 0 and 2 for threads but received 3'),
+      );
     } finally {
       addon.setLimits(NATIVE_LIMITS);
     }

@@ -116,7 +116,13 @@ export interface NativeAddon {
   /** Bytes of frame pixels handed to JavaScript and not yet freed, in this process. */
   framePixelBytesHeld(): number;
   /** What the addon did to glibc's malloc when it loaded (FRAMESNAP_MALLOC_TUNING=0 or the user's own settings: nothing). */
-  mallocTuning(): { applied: boolean; reason: string | null; arenaMax: number; mmapThresholdBytes: number; largeAllocationsMapped: boolean };
+  mallocTuning(): {
+    applied: boolean;
+    reason: string | null;
+    arenaMax: number;
+    mmapThresholdBytes: number;
+    largeAllocationsMapped: boolean;
+  };
   versions(): { ffmpeg: string; libavformat: string; libavcodec: string; libswscale: string; libavutil: string };
 }
 

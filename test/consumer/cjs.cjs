@@ -12,7 +12,10 @@ async function main() {
   const jpeg = await snapshot(clip, { time: 1000, frameType: 'normal' });
   assert.ok(jpeg[0] === 0xff && jpeg[1] === 0xd8, 'a JPEG');
   const series = snapshotsSync(clip, { times: [0, 500], frameType: 'normal', width: 64 });
-  assert.deepEqual(series.map((image) => image.requestedMs), [0, 500]);
+  assert.deepEqual(
+    series.map((image) => image.requestedMs),
+    [0, 500],
+  );
   const imported = await import('framesnap');
   assert.equal(imported.SnapshotError, SnapshotError, 'import() and require() give the same module');
   try {

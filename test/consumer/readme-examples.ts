@@ -29,8 +29,7 @@ export async function jobs(): Promise<void> {
   const Input = '{"Bucket":"example-bucket","Location":"oss-cn-hangzhou","Object":"example.flv"}';
   const single = await service.submitSnapshotJob({
     Input,
-    SnapshotConfig:
-      '{"OutputFile":{"Bucket":"example-001","Location":"oss-cn-hangzhou","Object":"example.jpg"},"Time":"5"}',
+    SnapshotConfig: '{"OutputFile":{"Bucket":"example-001","Location":"oss-cn-hangzhou","Object":"example.jpg"},"Time":"5"}',
     UserData: 'testid-001',
   });
   console.log(single.SnapshotJob.State, single.SnapshotJob.Count);
@@ -56,7 +55,10 @@ export async function jobs(): Promise<void> {
       TileOut: { Lines: 10, Columns: 10, Padding: 2, Margin: 4, Color: 'black', IsKeepCellPic: 'false' },
       Format: 'vtt',
       SubOut: { IsSptFrag: 'true' },
-      Time: 0, Interval: 0, Num: 100, Width: 160,
+      Time: 0,
+      Interval: 0,
+      Num: 100,
+      Width: 160,
       BlackLevel: 90,
     },
   });

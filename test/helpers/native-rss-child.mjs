@@ -15,10 +15,7 @@ try {
   if (operation === 'probe') {
     outcome = { ok: true, result: addon.probeSync(path, options) };
   } else {
-    const frames = addon.extractFramesSync(
-      { path, times: [0], frameType: 'intra', width: 0, height: 0, threads: 0, ...request },
-      options,
-    );
+    const frames = addon.extractFramesSync({ path, times: [0], frameType: 'intra', width: 0, height: 0, threads: 0, ...request }, options);
     outcome = { ok: true, result: frames.map(({ timeMs, width, height }) => ({ timeMs, width, height })) };
   }
 } catch (error) {

@@ -47,7 +47,25 @@ export function keyframes(path: string, width = 320, height = 240): Promise<Buff
     made = (async () => {
       const raw = await run(
         FFMPEG,
-        ['-v', 'error', '-skip_frame', 'nokey', '-i', path, '-map', '0:v:0', '-fps_mode', 'passthrough', '-vf', `scale=${width}:${height}:flags=bicubic`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
+        [
+          '-v',
+          'error',
+          '-skip_frame',
+          'nokey',
+          '-i',
+          path,
+          '-map',
+          '0:v:0',
+          '-fps_mode',
+          'passthrough',
+          '-vf',
+          `scale=${width}:${height}:flags=bicubic`,
+          '-f',
+          'rawvideo',
+          '-pix_fmt',
+          'rgb24',
+          '-',
+        ],
         { encoding: 'buffer', maxBuffer: 256 << 20 },
       );
       const size = width * height * 3;

@@ -31,7 +31,13 @@ const service = new SnapshotService({ root, workers: 1 });
 // Normal mode, 50 images 3 s apart: a decode that runs for a while.
 const { SnapshotJob: submitted } = await service.submitSnapshotJob({
   Input: { Bucket: 'in-bucket', Object: 'long.mp4' },
-  SnapshotConfig: { OutputFile: { Bucket: 'out-bucket', Object: 'long/{Count}.jpg' }, Time: '1000', Interval: '3', Num: '50', FrameType: 'normal' },
+  SnapshotConfig: {
+    OutputFile: { Bucket: 'out-bucket', Object: 'long/{Count}.jpg' },
+    Time: '1000',
+    Interval: '3',
+    Num: '50',
+    FrameType: 'normal',
+  },
 });
 // Mid-job: once its first image is on disk (and before its last).
 const started = Date.now();
