@@ -104,7 +104,8 @@ const EXIT_STATUS = `Exit status:
   0    success
   1    the work failed: the video could not give the image, or the job failed
   2    a bad request, refused before any work: usage, options, JSON, missing files
-  3    an internal error (InternalError): a bug, or the addon or sharp could not load
+  3    an internal error (InternalError): a bug, or the system failed (the addon or
+       sharp could not load, the disk is full)
   130  interrupted by SIGINT (Ctrl-C); 143: by SIGTERM. The work is cancelled and
        what it wrote is removed; a second signal exits at once
   141  standard output was closed early (framesnap ... -o - | head -c 10); nothing is printed
@@ -507,6 +508,19 @@ describe('framesnap snapshot', () => {
       stderr: `framesnap: InvalidParameter: the output file ${ws.dir} is a folder, not a file\n`,
     });
   });
+
+  test.skipIf(!existsSync('/dev/full'))(
+    '-o /dev/full (ENOSPC): one clean InternalError line, exit 3; the device is left alone',
+    async () => {
+      const ws = await setup();
+      expect(await cli(['snapshot', join(ws.bucket(IN), 'clip.mp4'), '--time', '0', '-o', '/dev/full'])).toEqual({
+        status: 3,
+        stdout: '',
+        stderr: 'framesnap: InternalError: the output file /dev/full: no space left on device (ENOSPC)\n',
+      });
+      expect(statSync('/dev/full').isCharacterDevice()).toBe(true);
+    },
+  );
 
   test('-o in a missing folder: exit 2 with InvalidParameter.ResourceNotFound', async () => {
     const ws = await setup();

@@ -9,7 +9,8 @@ const EXIT_STATUS = `Exit status:
   0    success
   1    the work failed: the video could not give the image, or the job failed
   2    a bad request, refused before any work: usage, options, JSON, missing files
-  3    an internal error (InternalError): a bug, or the addon or sharp could not load
+  3    an internal error (InternalError): a bug, or the system failed (the addon or
+       sharp could not load, the disk is full)
   130  interrupted by SIGINT (Ctrl-C); 143: by SIGTERM. The work is cancelled and
        what it wrote is removed; a second signal exits at once
   141  standard output was closed early (framesnap ... -o - | head -c 10); nothing is printed

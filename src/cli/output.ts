@@ -4,7 +4,7 @@
  * `--format` chooses the format where no extension does, and must agree
  * with the extension where one does.
  */
-import { statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, extname } from 'node:path';
 
 import { ErrorCodes, SnapshotError, shortenSubject, systemError } from '../core/errors.js';
@@ -70,18 +70,26 @@ export function checkTarget(command: string, target: ImageTarget): void {
   }
 }
 
-/** The image written to its target; a file left half-written by a failure is removed. */
+/**
+ * The image written to its target. A regular file left half-written by a
+ * failure is removed; anything else (a device such as /dev/stdout, a FIFO,
+ * a symbolic link) is never removed.
+ */
 export async function writeImage(target: ImageTarget, data: Buffer): Promise<void> {
   if (target.path === undefined) return writeToStdout(data);
   try {
     writeFileSync(target.path, data);
   } catch (error) {
-    try {
-      unlinkSync(target.path);
-    } catch {
-      // Nothing was made.
-    }
+    removeIfRegularFile(target.path);
     throw systemError(error, `the output file ${shortenSubject(target.path)}`, { writing: true });
+  }
+}
+
+function removeIfRegularFile(path: string): void {
+  try {
+    if (lstatSync(path).isFile()) unlinkSync(path);
+  } catch {
+    // Nothing was made, or it went meanwhile.
   }
 }
 
