@@ -3,6 +3,8 @@
  * The service is loaded only here, and only once the arguments are good.
  */
 import { debug } from '../core/debug.js';
+import { ErrorCodes } from '../core/errors.js';
+import type { JobProgress } from '../service/types.js';
 import { parseCommand, usageError, wholeNumber } from './args.js';
 import { errorLine, statusFor, ExitStatus } from './exit-status.js';
 import { readJsonArguments } from './json-argument.js';
@@ -78,7 +80,7 @@ export async function submitCommand(args: string[], interrupts: Interrupts): Pro
         return ExitStatus.Success;
       }
       const view = showProgress ? progressView(process.stderr) : undefined;
-      const onProgress = (progress: { JobId: string; Done: number; Expected: number; Percent: number }): void => {
+      const onProgress = (progress: JobProgress): void => {
         if (progress.JobId === jobId) view?.update(progress);
       };
       service.on('progress', onProgress);
@@ -92,10 +94,11 @@ export async function submitCommand(args: string[], interrupts: Interrupts): Pro
     await writeToStdout(`${JSON.stringify(response, null, 2)}\n`);
     const job = response.SnapshotJob;
     if (job.State === 'Fail') {
-      // An interrupted job's line is the interruption's (see main.ts).
+      // An interrupted job's line is the interruption's (see run.ts).
       if (interrupts.received !== undefined) return ExitStatus.Failed;
-      process.stderr.write(errorLine(job.Code, job.Message));
-      return statusFor(job.Code as Parameters<typeof statusFor>[0], true);
+      const code = job.Code === '' ? ErrorCodes.InternalError : job.Code;
+      process.stderr.write(errorLine(code, job.Message));
+      return statusFor(code, true);
     }
     return ExitStatus.Success;
   } finally {
