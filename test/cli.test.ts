@@ -622,6 +622,23 @@ describe('framesnap snapshot', () => {
     expect(existsSync(target)).toBe(false);
   });
 
+  test('--timeout: SnapshotTimeOut, exit 1, nothing written; 0 refused', async () => {
+    const ws = await setup();
+    const target = join(ws.dir, 'slow.jpg');
+    const long = await longClip();
+    expect(await cli(['snapshot', long, '--time', '199s', '--timeout', '1', '-o', target])).toEqual({
+      status: 1,
+      stdout: '',
+      stderr: 'framesnap: SnapshotTimeOut: the snapshot ran past its deadline\n',
+    });
+    expect(await cli(['snapshot', long, '--time', '199s', '--timeout', '0', '-o', target])).toEqual({
+      status: 2,
+      stdout: '',
+      stderr: 'framesnap: InvalidParameter.OutOfRange: Expected a number between 1 and 86400000 for timeoutMs but received 0\n',
+    });
+    expect(existsSync(target)).toBe(false);
+  });
+
   test('--limit-input-pixels and --limit-output-pixels', async () => {
     const ws = await setup();
     const clip = join(ws.bucket(IN), 'clip.mp4');
