@@ -5,9 +5,9 @@
  */
 import { describe, expect, test } from 'vitest';
 
-import { SnapshotError, type SubmitSnapshotJobRequest } from '../dist/index.js';
+import type { SubmitSnapshotJobRequest } from '../dist/index.js';
 import { fixture } from './fixtures.js';
-import { serviceTests } from './helpers/service-clips.js';
+import { failureOf, serviceTests } from './helpers/service-clips.js';
 
 const { setup } = serviceTests(async () => ({ 'a.mp4': await fixture('h264'), 'notes.mp4': await fixture('text') }), { workers: 1 });
 
@@ -17,30 +17,10 @@ const notAVideo: SubmitSnapshotJobRequest = {
   SnapshotConfig: { OutputFile: { Bucket: 'out-bucket', Object: 'x.jpg' }, Time: '0' },
 };
 
-async function rejection(promise: Promise<unknown>): Promise<SnapshotError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(SnapshotError);
-    return error as SnapshotError;
-  }
-  throw new Error('expected a rejection');
-}
-
-function thrown(call: () => unknown): SnapshotError {
-  try {
-    call();
-  } catch (error) {
-    expect(error).toBeInstanceOf(SnapshotError);
-    return error as SnapshotError;
-  }
-  throw new Error('expected a throw');
-}
-
 describe('job API errors carry the caller', () => {
   test('submitSnapshotJob: a failure from the worker has the caller stack, and requestId and jobId as its only extra keys', async () => {
     const { service } = await setup();
-    const error = await rejection(service.submitSnapshotJob(notAVideo));
+    const error = await failureOf(() => service.submitSnapshotJob(notAVideo));
     expect(error.code).toBe('InvalidParameter.ResourceContentBad');
     expect(error.stack).toMatch(/^SnapshotError: /);
     expect(error.stack).toContain('service-errors.test.ts');
@@ -54,7 +34,7 @@ describe('job API errors carry the caller', () => {
 
   test('submitSnapshotJobSync: the same failure, thrown with the caller stack', async () => {
     const { service } = await setup();
-    const error = thrown(() => service.submitSnapshotJobSync(notAVideo));
+    const error = await failureOf(() => service.submitSnapshotJobSync(notAVideo));
     expect(error.code).toBe('InvalidParameter.ResourceContentBad');
     expect(error.stack).toContain('service-errors.test.ts');
     expect(Object.keys(error).sort()).toEqual(['code', 'jobId', 'requestId']);
@@ -62,7 +42,7 @@ describe('job API errors carry the caller', () => {
 
   test('a request refused before it is a job has a requestId and no jobId key', async () => {
     const { service } = await setup();
-    const error = await rejection(
+    const error = await failureOf(() =>
       service.submitSnapshotJob({
         Input: { Bucket: 'in-bucket', Object: 'a.mp4' },
         SnapshotConfig: { OutputFile: { Bucket: 'out-bucket', Object: 'x.jpg' }, Time: '-1' },
@@ -75,7 +55,7 @@ describe('job API errors carry the caller', () => {
 
   test('waitForJob of an unknown job: ResourceNotFound with the caller stack', async () => {
     const { service } = await setup();
-    const error = await rejection(service.waitForJob('0'.repeat(32)));
+    const error = await failureOf(() => service.waitForJob('0'.repeat(32)));
     expect(error.code).toBe('InvalidParameter.ResourceNotFound');
     expect(error.message).toBe(`the job ${'0'.repeat(32)} does not exist`);
     expect(error.stack).toContain('service-errors.test.ts');
