@@ -121,12 +121,22 @@ ErrorCode errorCodeForErrno(int error) {
       return ErrorCode::ResourceNotFound;
     case EACCES:
     case EPERM:
+    case EROFS:
     case ELOOP:
       return ErrorCode::PermissionDenied;
     case ENAMETOOLONG:
       return ErrorCode::InvalidParameter;
+    // The system failing, not the file, as TypeScript's table says
+    // (src/core/errors.ts).
     case ENOMEM:
+    case EMFILE:
+    case ENFILE:
+    case ENOSPC:
       return ErrorCode::Internal;
+    // Anything else is the file's content: FFmpeg reports bad data with
+    // errnos too (EINVAL, ERANGE, ENOSYS for a missing feature, and EIO from
+    // demuxers that meet a truncated file), unlike a failing fs call in
+    // TypeScript, where EIO is the disk's.
     default:
       return ErrorCode::ResourceContentBad;
   }

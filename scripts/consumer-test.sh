@@ -67,7 +67,7 @@ fi
 
 step "tarball contents"
 contents=$(tar -tzf "$tarball" | sed 's|^package/||' | sort)
-for wanted in package.json LICENSE README.md dist/index.js dist/index.d.ts dist/index.d.cts dist/cli.js \
+for wanted in package.json LICENSE README.md dist/index.js dist/index.d.ts dist/index.d.cts dist/cli/main.js \
   CMakeLists.txt scripts/install.mjs native/binding.cpp; do
   grep -qx "$wanted" <<<"$contents" || die "the tarball lacks $wanted"
 done

@@ -152,6 +152,16 @@ describe('bad formats', () => {
     });
   });
 
+  test('an AVIF image over 4096x4096 pixels is refused before sharp sees it; other formats have no such bound', async () => {
+    const pixels = { width: 4097, height: 4096, rgb: Buffer.alloc(4097 * 4096 * 3) };
+    expect(await failure(() => encodeImage(pixels, { format: 'avif' }))).toEqual({
+      code: 'InvalidParameter.OutOfRange',
+      message:
+        'the AVIF image would be 4097x4096 (16781312 pixels), over the largest AVIF image (16777216 pixels, 4096x4096): its encoder is slow and cannot be stopped; use a smaller size or another format',
+    });
+    expect(MAGIC.jpeg(await encodeImage(pixels, { format: 'jpeg' }))).toBe(true);
+  });
+
   test('encodeImage ignores a quality for png and defaults to jpeg', async () => {
     const pixels = { width: 10, height: 10, rgb: Buffer.alloc(300, 200) };
     expect(MAGIC.png(await encodeImage(pixels, { format: 'png', quality: 1000 }))).toBe(true);

@@ -44,7 +44,8 @@ function rebuildWhenStale(): void {
     run('building the native addon', [join(root, 'node_modules/cmake-js/bin/cmake-js'), 'compile', '--log-level', 'warn']);
   }
   if (newest(['src', 'tsconfig.json']) > mtime('dist/index.js')) {
-    run('compiling TypeScript', [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json']);
+    // The package's own build: dist/ is made anew (no output of a deleted source survives), with its .d.cts twins.
+    run('building dist/', [join(root, 'scripts/build-dist.mjs')]);
   }
 }
 

@@ -154,6 +154,25 @@ describe("the extension of TileOutputFile.Object picks the sheets' format", () =
   });
 });
 
+test('an AVIF sprite sheet over 4096x4096 pixels fails OutOfRange before the sheet is encoded, and leaves nothing', async () => {
+  const { run, sprites } = await setup();
+  // 2 x 1 cells of 2100 x 4000: a 4200 x 4000 sheet (16800000 pixels), over the AVIF bound (16777216).
+  const job = await run({
+    ...SERIES,
+    OutputFile: output('{Count}.jpg'),
+    TileOut: { Lines: 1, Columns: 2, CellWidth: 2100, CellHeight: 4000, IsKeepCellPic: 'false' },
+    TileOutputFile: output('sheet.avif', SPRITES),
+  });
+  expect(job).toMatchObject({
+    State: 'Fail',
+    Code: 'InvalidParameter.OutOfRange',
+    Message:
+      'sheet.avif: the AVIF image would be 4200x4000 (16800000 pixels), over the largest AVIF image (16777216 pixels, 4096x4096): its encoder is slow and cannot be stopped; use a smaller size or another format',
+    Count: '0',
+  });
+  expect(files(sprites)).toEqual([]);
+});
+
 describe('the extension of a format framesnap does not write is refused (both twins)', () => {
   const refused = (object: string, extension: string, where = 'SnapshotConfig.OutputFile.Object'): string =>
     `Expected a name ending in .jpg, .jpeg, .png, .webp or .avif (framesnap does not write .${extension} images) for ${where} but received ${JSON.stringify(object)}`;

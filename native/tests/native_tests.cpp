@@ -526,8 +526,13 @@ TEST("errors: one errno table for stat and FFmpeg") {
       {EACCES, ErrorCode::PermissionDenied},
       {EPERM, ErrorCode::PermissionDenied},
       {ELOOP, ErrorCode::PermissionDenied},
+      {EROFS, ErrorCode::PermissionDenied},
       {ENAMETOOLONG, ErrorCode::InvalidParameter},
       {ENOMEM, ErrorCode::Internal},
+      {EMFILE, ErrorCode::Internal},
+      {ENFILE, ErrorCode::Internal},
+      {ENOSPC, ErrorCode::Internal},
+      {EINVAL, ErrorCode::ResourceContentBad},
       {EIO, ErrorCode::ResourceContentBad},
       {EOVERFLOW, ErrorCode::ResourceContentBad},
   };

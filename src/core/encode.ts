@@ -17,7 +17,7 @@ import type sharp from 'sharp';
 import { debug } from './debug.js';
 import { ErrorCodes, SnapshotError } from './errors.js';
 import { formatFromExtension, formatFromName, IMAGE_FORMATS, type ImageFormat } from './formats.js';
-import { DEFAULT_QUALITY, MAX_IMAGE_SIDE } from './limits.js';
+import { DEFAULT_QUALITY, MAX_AVIF_PIXELS, MAX_IMAGE_SIDE } from './limits.js';
 
 export { formatFromExtension, formatFromName, IMAGE_FORMATS, type ImageFormat };
 
@@ -77,10 +77,10 @@ const FORMAT_NAMES: Readonly<Record<ImageFormat, string>> = { jpeg: 'JPEG', webp
 
 /**
  * Refuses what sharp would refuse, before sharp is asked: a side over
- * MAX_IMAGE_SIDE (OutOfRange, naming it) or pixels that are not
- * width * height RGB triplets.
+ * MAX_IMAGE_SIDE or an AVIF image over MAX_AVIF_PIXELS (OutOfRange, naming
+ * it), or pixels that are not width * height RGB triplets.
  */
-export function checkEncodable(pixels: RgbPixels): void {
+export function checkEncodable(pixels: RgbPixels, format: ImageFormat = 'jpeg'): void {
   const { width, height } = pixels;
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new SnapshotError(ErrorCodes.InternalError, `cannot encode an image of ${width}x${height} pixels`);
@@ -89,6 +89,12 @@ export function checkEncodable(pixels: RgbPixels): void {
     throw new SnapshotError(
       ErrorCodes.OutOfRange,
       `the image would be ${width}x${height}, over the largest side an image can have (${MAX_IMAGE_SIDE})`,
+    );
+  }
+  if (format === 'avif' && width * height > MAX_AVIF_PIXELS) {
+    throw new SnapshotError(
+      ErrorCodes.OutOfRange,
+      `the AVIF image would be ${width}x${height} (${width * height} pixels), over the largest AVIF image (${MAX_AVIF_PIXELS} pixels, 4096x4096): its encoder is slow and cannot be stopped; use a smaller size or another format`,
     );
   }
   if (pixels.rgb.length !== width * height * 3) {
@@ -105,8 +111,8 @@ export function checkEncodable(pixels: RgbPixels): void {
  * InternalError that names the format and the size, sharp's error as cause.
  */
 export async function encodeImage(pixels: RgbPixels, options: EncodeOptions = {}): Promise<Buffer> {
-  checkEncodable(pixels);
   const format = options.format ?? 'jpeg';
+  checkEncodable(pixels, format);
   if (!IMAGE_FORMATS.includes(format)) throw new SnapshotError(ErrorCodes.InternalError, `cannot encode an image as ${String(format)}`);
   const quality = options.quality ?? DEFAULT_QUALITY;
   const sharp = await loadSharp();

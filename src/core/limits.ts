@@ -14,6 +14,13 @@ import { expectInteger } from './validate.js';
 
 /** Largest side of any image framesnap makes (JPEG's and sharp's safe bound). */
 export const MAX_IMAGE_SIDE = 16383;
+/**
+ * The largest AVIF image, in pixels (4096 x 4096). AVIF's encoder takes about
+ * 0.65 s per megapixel at the effort framesnap uses, and sharp cannot stop an
+ * encode once started: an 8192 x 8192 sprite sheet would hold a worker (and a
+ * close()) for about 45 s. JPEG, WebP and PNG have no such bound.
+ */
+export const MAX_AVIF_PIXELS = 4096 * 4096;
 
 /** SPEC section 3: a requested output width or height is 8..4096 pixels. */
 export const MIN_SIZE = 8;

@@ -362,10 +362,13 @@ async function takeInBatches(path: string, options: ResolvedOptions, control: Ca
       decoding = extract(batch);
       decoding.catch(() => undefined);
     }
-    // Once the batch's images are made (or failed), its pixels are freed at
-    // once, not at a later garbage collection: V8 does not see them.
-    encoding = Promise.all(frames.map(encode)).finally(() => {
+    // Once every image of the batch is made or has failed (not at the first
+    // failure: sharp may still be reading the others' pixels), its pixels
+    // are freed at once, not at a later garbage collection: V8 does not see them.
+    const encodes = frames.map(encode);
+    encoding = Promise.allSettled(encodes).then(async () => {
       for (const frame of frames) nativeAddon().releaseFramePixels(frame.rgb);
+      await Promise.all(encodes);
     });
     encoding.catch(() => undefined);
     if (batch.length === 0) break;

@@ -357,7 +357,9 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
       return Promise.reject(toSnapshotError(error));
     }
     this.closed = true;
-    this.closing = (async () => {
+    // Set before any of its work runs: a 'job' listener that calls close()
+    // while this one cancels gets this same close.
+    this.closing = Promise.resolve().then(async () => {
       const closed = new SnapshotError(ErrorCodes.Aborted, 'the service was closed while the job ran');
       await this.scheduler.close(
         new SnapshotError(ErrorCodes.InternalError, 'the service was closed before the job started'),
@@ -367,7 +369,7 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
       await this.lifecycle.allFinished();
       await this.notifier.settled();
       await this.sweeper.settled();
-    })();
+    });
     return this.closing;
   }
 

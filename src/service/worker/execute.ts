@@ -98,7 +98,9 @@ function planTimes(task: JobTask): TimesAndEnd {
   if (durationMs === undefined) {
     throw new SnapshotError(ErrorCodes.ResourceContentBad, `the duration of ${task.inputKey} is unknown, so the series has no end`);
   }
-  const span = Math.max(0, durationMs - plan.startMs);
+  // A file may claim any duration (up to about 9e15 ms): no time goes past
+  // MAX_TIME_MS, where no video has a frame, as for 'series' above.
+  const span = Math.max(0, Math.min(durationMs, MAX_TIME_MS) - plan.startMs);
   if (plan.kind === 'spread') {
     return { times: Array.from({ length: plan.count }, (_, i) => plan.startMs + (i * span) / plan.count), durationMs };
   }

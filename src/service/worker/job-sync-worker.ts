@@ -2,9 +2,11 @@
 import { SnapshotError, toSnapshotError } from '../../core/errors.js';
 import { serveSyncCalls } from '../../core/sync-host.js';
 import type { Isolation } from '../types.js';
-import { executeJob } from './execute.js';
+import { executeJob, outcomeFiles } from './execute.js';
 import { releaseWhenIdle, workStarted, type PoolReply } from './pool-worker.js';
+import { cancelledError } from './output-writer.js';
 import { ProcessPool } from './process-pool.js';
+import { removeOwned } from '../storage/cleanup.js';
 import type { JobOutcome, JobTask } from '../types.js';
 
 /** Atomics.waitAsync (ES2024; in Node since 16), typed here for the ES2022 lib. */
@@ -42,7 +44,7 @@ async function jobInProcess(task: JobTask): Promise<JobOutcome> {
   return answer.outcome;
 }
 
-async function job(args: { task: JobTask; isolation?: Isolation }): Promise<JobOutcome> {
+async function run(args: { task: JobTask; isolation?: Isolation }): Promise<JobOutcome> {
   if (args.isolation === 'process') return jobInProcess(args.task);
   workStarted();
   try {
@@ -50,6 +52,20 @@ async function job(args: { task: JobTask; isolation?: Isolation }): Promise<JobO
   } finally {
     releaseWhenIdle();
   }
+}
+
+/**
+ * Runs the job; when the caller gave up on it (its deadline passed) while
+ * the last objects were being put in place, nobody will read this answer:
+ * what the job wrote is taken back here, as a cancelled job's would be.
+ */
+async function job(args: { task: JobTask; isolation?: Isolation }): Promise<JobOutcome> {
+  const outcome = await run(args);
+  if (Atomics.load(args.task.abort, 0) !== 0) {
+    for (const file of outcomeFiles(outcome)) await removeOwned(file);
+    throw cancelledError();
+  }
+  return outcome;
 }
 
 serveSyncCalls({ job }, () => {
