@@ -2,7 +2,7 @@
 // The import graph of src/ (type imports included) must have no cycles, and
 // its layers must point one way (README, "Layout"):
 //
-//   cli.ts, index.ts  ->  service/service.ts  ->  service/jobs  ->  service/worker
+//   cli/, index.ts  ->  service/service.ts  ->  service/jobs  ->  service/worker
 //     ->  service/request  ->  service/storage  ->  service/types.ts  ->  core
 //
 // A layer may import itself and anything to its right, never to its left;
