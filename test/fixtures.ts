@@ -113,6 +113,26 @@ export interface ReferenceFrames {
   keyframes: boolean[];
 }
 
+/**
+ * Every frame of a clip's first video stream (or only its keyframes) as the
+ * ffmpeg CLI decodes it sequentially, scaled to width x height, as packed RGB.
+ */
+export async function decodeRgb(path: string, width: number, height: number, options: { keyframesOnly?: boolean } = {}): Promise<Buffer[]> {
+  const skip = options.keyframesOnly === true ? ['-skip_frame', 'nokey'] : [];
+  // prettier-ignore
+  const args = [
+    '-v', 'error', ...skip, '-i', path, '-map', '0:v:0', '-fps_mode', 'passthrough',
+    '-vf', `scale=${width}:${height}:flags=bicubic`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-',
+  ];
+  const raw = await run(FFMPEG, args, { encoding: 'buffer', maxBuffer: 1 << 30 });
+  const frameSize = width * height * 3;
+  const frames: Buffer[] = [];
+  for (let offset = 0; offset + frameSize <= raw.stdout.length; offset += frameSize) {
+    frames.push(raw.stdout.subarray(offset, offset + frameSize));
+  }
+  return frames;
+}
+
 const references = new Map<string, Promise<ReferenceFrames>>();
 
 /**
@@ -144,32 +164,7 @@ export function referenceFrames(path: string, width: number, height: number): Pr
         frames: { best_effort_timestamp_time: string; key_frame: number }[];
       };
       const start = Number(parsed.format.start_time ?? 0);
-      const raw = await run(
-        FFMPEG,
-        [
-          '-v',
-          'error',
-          '-i',
-          path,
-          '-map',
-          '0:v:0',
-          '-fps_mode',
-          'passthrough',
-          '-vf',
-          `scale=${width}:${height}:flags=bicubic`,
-          '-f',
-          'rawvideo',
-          '-pix_fmt',
-          'rgb24',
-          '-',
-        ],
-        { encoding: 'buffer', maxBuffer: 1 << 30 },
-      );
-      const frameSize = width * height * 3;
-      const frames: Buffer[] = [];
-      for (let offset = 0; offset + frameSize <= raw.stdout.length; offset += frameSize) {
-        frames.push(raw.stdout.subarray(offset, offset + frameSize));
-      }
+      const frames = await decodeRgb(path, width, height);
       const times = parsed.frames.map((frame) => Math.round((Number(frame.best_effort_timestamp_time) - start) * 1e6) / 1e3);
       if (times.length !== frames.length) {
         throw new Error(`ffprobe saw ${times.length} frames but ffmpeg decoded ${frames.length} in ${path}`);

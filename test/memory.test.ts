@@ -22,7 +22,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 
 import { snapshots } from '../dist/index.js';
 import { DEFAULT_LIMITS } from '../dist/core/limits.js';
-import { nativeAddon } from '../dist/core/native.js';
+import { nativeAddon, type NativeAddon } from '../dist/core/native.js';
 import { executeJob } from '../dist/service/worker/execute.js';
 import type { JobTask } from '../dist/service/types.js';
 import { fixture } from './fixtures.js';
@@ -30,17 +30,7 @@ import { jobTask } from './helpers/service-clips.js';
 
 const runFile = promisify(execFile);
 
-interface MemoryHooks {
-  framePixelBytesHeld(): number;
-  releaseFramePixels(pixels: unknown): void;
-  mallocTuning(): {
-    applied: boolean;
-    reason: string | null;
-    arenaMax: number;
-    mmapThresholdBytes: number;
-    largeAllocationsMapped: boolean;
-  };
-}
+type MemoryHooks = Pick<NativeAddon, 'framePixelBytesHeld' | 'releaseFramePixels' | 'mallocTuning'>;
 const hooks = (): MemoryHooks => nativeAddon() as unknown as MemoryHooks;
 
 /** Two turns of the event loop: a detached buffer's finalizer runs on one. */

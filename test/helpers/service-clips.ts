@@ -6,11 +6,9 @@
  * x264 ultrafast with a keyframe every 10 s exactly (no scene-cut keyframes,
  * no B-frames), a few MB: long200s in scripts/clips.mjs.
  */
-import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 
 import sharp from 'sharp';
 import { afterEach } from 'vitest';
@@ -18,9 +16,7 @@ import { afterEach } from 'vitest';
 import { SnapshotError, SnapshotService, type SnapshotServiceOptions } from '../../dist/index.js';
 import { DEFAULT_LIMITS } from '../../dist/core/limits.js';
 import type { JobTask } from '../../dist/service/types.js';
-import { FFMPEG, fixture, jpegToRgb, meanSquaredError } from '../fixtures.js';
-
-const run = promisify(execFile);
+import { decodeRgb, fixture, jpegToRgb, meanSquaredError } from '../fixtures.js';
 
 /** Length of the long clip, seconds; a keyframe every KEYFRAME_SECONDS. */
 export const LONG_SECONDS = 200;
@@ -44,35 +40,7 @@ const keyframeCache = new Map<string, Promise<Buffer[]>>();
 export function keyframes(path: string, width = 320, height = 240): Promise<Buffer[]> {
   let made = keyframeCache.get(path);
   if (made === undefined) {
-    made = (async () => {
-      const raw = await run(
-        FFMPEG,
-        [
-          '-v',
-          'error',
-          '-skip_frame',
-          'nokey',
-          '-i',
-          path,
-          '-map',
-          '0:v:0',
-          '-fps_mode',
-          'passthrough',
-          '-vf',
-          `scale=${width}:${height}:flags=bicubic`,
-          '-f',
-          'rawvideo',
-          '-pix_fmt',
-          'rgb24',
-          '-',
-        ],
-        { encoding: 'buffer', maxBuffer: 256 << 20 },
-      );
-      const size = width * height * 3;
-      const frames: Buffer[] = [];
-      for (let offset = 0; offset + size <= raw.stdout.length; offset += size) frames.push(raw.stdout.subarray(offset, offset + size));
-      return frames;
-    })();
+    made = decodeRgb(path, width, height, { keyframesOnly: true });
     keyframeCache.set(path, made);
   }
   return made;
