@@ -53,6 +53,38 @@ interface Ran {
   stderr: string;
 }
 
+/**
+ * Runs the command, sends it `signal` as soon as its stderr shows `marker`,
+ * and resolves with its exit status and output once it has ended. With
+ * `holdStdin`, its standard input stays open (only the signal can end a wait
+ * on it).
+ */
+async function interrupted(
+  args: string[],
+  marker: string,
+  signal: NodeJS.Signals,
+  options: { env?: NodeJS.ProcessEnv; holdStdin?: boolean } = {},
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    stdio: [options.holdStdin === true ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    env: options.env ?? process.env,
+  });
+  let stdout = '';
+  let stderr = '';
+  let sent = false;
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    if (!sent && stderr.includes(marker)) {
+      sent = true;
+      child.kill(signal);
+    }
+  });
+  const status = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  child.stdin?.destroy();
+  return { status, stdout, stderr };
+}
+
 interface RunOptions {
   /** Written to the command's standard input (otherwise it is empty). */
   stdin?: string;
@@ -1013,35 +1045,11 @@ describe('SIGINT and SIGTERM', () => {
       Num: '200',
       FrameType: 'normal',
     });
-    const child = spawn(
-      process.execPath,
-      [
-        CLI,
-        'submit',
-        '--root',
-        ws.root,
-        '--input',
-        JSON.stringify({ Bucket: IN, Object: 'long.mp4' }),
-        '--config',
-        seriesConfig,
-        '--progress',
-      ],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+    const { status, stdout, stderr } = await interrupted(
+      ['submit', '--root', ws.root, '--input', JSON.stringify({ Bucket: IN, Object: 'long.mp4' }), '--config', seriesConfig, '--progress'],
+      'progress: ',
+      signal,
     );
-    let stdout = '';
-    let stderr = '';
-    let sent = false;
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      if (!sent && stderr.includes('progress: ')) {
-        sent = true;
-        child.kill(signal);
-      }
-    });
-    const status = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     return { status, stdout, stderr, out };
   }
 
@@ -1062,22 +1070,16 @@ describe('SIGINT and SIGTERM', () => {
 
   test('SIGINT while --config - waits for standard input: exit 130 at once, no job', async () => {
     const ws = await setup();
-    const child = spawn(process.execPath, [CLI, 'submit', '--root', ws.root, '--input', INPUT, '--config', '-'], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, NODE_DEBUG: 'framesnap' },
-    });
-    let stderr = '';
-    let sent = false;
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      if (!sent && stderr.includes('reading --config from standard input')) {
-        sent = true;
-        child.kill('SIGINT');
-      }
-    });
     // Standard input stays open: only the signal can end the wait.
-    const status = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    child.stdin.destroy();
+    const { status, stderr } = await interrupted(
+      ['submit', '--root', ws.root, '--input', INPUT, '--config', '-'],
+      'reading --config from standard input',
+      'SIGINT',
+      {
+        env: { ...process.env, NODE_DEBUG: 'framesnap' },
+        holdStdin: true,
+      },
+    );
     expect(status).toBe(130);
     expect(stderr).toContain('\nframesnap: Aborted: interrupted by SIGINT; the work was cancelled and what it wrote removed\n');
     expect(files(ws.bucket(OUT))).toEqual([]);
@@ -1088,10 +1090,8 @@ describe('SIGINT and SIGTERM', () => {
     mkdirSync(join(ws.dir, 'o'));
     const target = join(ws.dir, 'o', 'late.png');
     // A large PNG of the long clip's last second: long enough to be interrupted.
-    const child = spawn(
-      process.execPath,
+    const { status, stderr } = await interrupted(
       [
-        CLI,
         'snapshot',
         await longClip(),
         '--time',
@@ -1107,21 +1107,10 @@ describe('SIGINT and SIGTERM', () => {
         '-o',
         target,
       ],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, NODE_DEBUG: 'framesnap' },
-      },
+      ' at 199000 ms as png ',
+      'SIGINT',
+      { env: { ...process.env, NODE_DEBUG: 'framesnap' } },
     );
-    let stderr = '';
-    let sent = false;
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      if (!sent && stderr.includes(' at 199000 ms as png ')) {
-        sent = true;
-        child.kill('SIGINT');
-      }
-    });
-    const status = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     expect(status).toBe(130);
     expect(stderr).toContain('\nframesnap: Aborted: interrupted by SIGINT; the work was cancelled and what it wrote removed\n');
     expect(readdirSync(join(ws.dir, 'o'))).toEqual([]);
