@@ -339,6 +339,12 @@ describe('NODE_DEBUG=framesnap', () => {
         `job ${failed}: 1 time(s) in clip.mp4, intra frames, jpeg images`,
         `job ${failed}: decoded [] ms for [10000] ms`,
         `job ${failed}: failed (InvalidParameter.ResourceContentBad: No frame at or after 10000 ms in clip.mp4: the time is past the last frame); removed what it wrote`,
+        // The job lifecycle, in the service's process.
+        expect.stringMatching(new RegExp(`^job ${done}: submitted \\(asynchronous, request [0-9A-F-]{36}\\)$`)),
+        `job ${done}: started`,
+        `job ${done}: Success`,
+        `job ${failed}: started`,
+        `job ${failed}: Fail (InvalidParameter.ResourceContentBad)`,
       ]),
     );
     expect(stderr).not.toContain(at.dir);

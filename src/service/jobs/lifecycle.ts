@@ -14,6 +14,7 @@
  * seam where a durable store (SQLite, Redis) plugs in; the scheduler and the
  * service report events and never write job fields themselves.
  */
+import { debug } from '../../core/debug.js';
 import type { SnapshotError } from '../../core/errors.js';
 import type { JobStore } from './job-store.js';
 import type { JobProgress, MNSMessageResult, SnapshotJob } from '../types.js';
@@ -62,6 +63,7 @@ export class JobLifecycle {
     const finished = new Promise<void>((resolve) => (markFinished = resolve));
     this.live.set(job.Id, { job, requestId, asynchronous, finished, markFinished });
     this.store.add(job);
+    debug('job %s: submitted (%s, request %s)', job.Id, asynchronous ? 'asynchronous' : 'synchronous', requestId);
   }
 
   /** A worker took the job. */
@@ -70,6 +72,7 @@ export class JobLifecycle {
     if (live === undefined || live.job.State !== 'Submitted') return;
     live.job.State = 'Snapshoting';
     this.store.save(live.job);
+    debug('job %s: started', jobId);
   }
 
   /** `done` of the `expected` images are taken; only asynchronous jobs report progress. */
@@ -111,6 +114,7 @@ export class JobLifecycle {
     this.notifying.delete(jobId);
     job.MNSMessageResult = result;
     this.store.save(job);
+    debug('job %s: notification %j', jobId, result);
     this.listener.notified(jobId, result);
   }
 
@@ -141,8 +145,12 @@ export class JobLifecycle {
 
   private end(jobId: string, apply: (job: SnapshotJob) => void): boolean {
     const live = this.live.get(jobId);
-    if (live === undefined || isFinal(live.job)) return false;
+    if (live === undefined || isFinal(live.job)) {
+      debug('job %s: a later outcome is refused, the job has its own', jobId);
+      return false;
+    }
     apply(live.job);
+    debug('job %s: %s%s', jobId, live.job.State, live.job.Code === '' ? '' : ` (${live.job.Code})`);
     this.live.delete(jobId);
     this.store.save(live.job);
     live.markFinished();

@@ -12,6 +12,7 @@ import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:wor
 
 import { Piscina } from 'piscina';
 
+import { debug } from '../../core/debug.js';
 import { ErrorCodes, SnapshotError } from '../../core/errors.js';
 import { removeEmptyFolders, removeOwned, removeOwnName } from '../storage/cleanup.js';
 import type { PoolReply } from '../worker/pool-worker.js';
@@ -142,6 +143,7 @@ export class Scheduler {
   withdraw(jobId: string, reason: SnapshotError): boolean {
     const index = this.queue.findIndex((queued) => queued.job.id === jobId);
     if (index < 0) return false;
+    debug('job %s: taken out of the queue (%s)', jobId, reason.code);
     this.queue.splice(index, 1)[0]!.reject(reason);
     return true;
   }
@@ -152,6 +154,7 @@ export class Scheduler {
    * within the grace). It then writes nothing more and takes back what it wrote.
    */
   cancel(jobId: string, task: JobTask): void {
+    debug('job %s: cancelling the running work', jobId);
     Atomics.store(task.abort, 0, 1);
     Atomics.notify(task.abort, 0);
     this.cancellers.get(jobId)?.();
