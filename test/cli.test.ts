@@ -459,7 +459,7 @@ describe('framesnap snapshot', () => {
     [
       'a.bmp',
       [],
-      'framesnap: InvalidParameter: the extension .bmp of DIR/a.bmp names no format framesnap writes (.jpg, .jpeg, .webp, .avif or .png); give --format to write one under this name',
+      'framesnap: InvalidParameter: the extension .bmp of DIR/a.bmp names no format framesnap writes (.jpg, .jpeg, .png, .webp or .avif); give --format to write one under this name',
     ],
     [
       'a.jpg',

@@ -8,7 +8,7 @@ import { lstatSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, extname } from 'node:path';
 
 import { ErrorCodes, SnapshotError, shortenSubject, systemError } from '../core/errors.js';
-import { formatFromExtension, IMAGE_FORMATS, type ImageFormat } from '../core/formats.js';
+import { formatFromExtension, IMAGE_FORMATS, WRITTEN_EXTENSIONS, type ImageFormat } from '../core/formats.js';
 import { oneOf, usageError } from './args.js';
 
 export interface ImageTarget {
@@ -18,8 +18,6 @@ export interface ImageTarget {
   /** How messages name it: the path as typed, or "stdout". */
   label: string;
 }
-
-const EXTENSIONS = '.jpg, .jpeg, .webp, .avif or .png';
 
 /** The target of `-o OUTPUT [--format FORMAT]`. */
 export function imageTarget(output: string, formatOption: string | undefined): ImageTarget {
@@ -36,7 +34,7 @@ export function imageTarget(output: string, formatOption: string | undefined): I
   if (forced === undefined && extension !== '' && named === undefined) {
     throw new SnapshotError(
       ErrorCodes.InvalidParameter,
-      `the extension ${shortenSubject(extension)} of ${shortenSubject(output)} names no format framesnap writes (${EXTENSIONS}); give --format to write one under this name`,
+      `the extension ${shortenSubject(extension)} of ${shortenSubject(output)} names no format framesnap writes (${WRITTEN_EXTENSIONS}); give --format to write one under this name`,
     );
   }
   return { path: output, format: forced ?? named ?? 'jpeg', label: output };

@@ -94,7 +94,7 @@ export function withMessage(error: SnapshotError, message: string): SnapshotErro
 /** Longest message any error carries: what a request or a file contains cannot grow it further. */
 export const MAX_MESSAGE_LENGTH = 1000;
 /** Longest rendering of a caller's path or object key inside a message. */
-export const MAX_SUBJECT_LENGTH = 120;
+const MAX_SUBJECT_LENGTH = 120;
 
 function capMessage(message: string): string {
   return message.length <= MAX_MESSAGE_LENGTH ? message : `${message.slice(0, MAX_MESSAGE_LENGTH - 1)}…`;

@@ -7,29 +7,18 @@ export type ImageFormat = 'jpeg' | 'webp' | 'avif' | 'png';
 
 export const IMAGE_FORMATS: readonly ImageFormat[] = ['jpeg', 'webp', 'avif', 'png'];
 
-/** The extension framesnap gives each format's files. */
-export const FORMAT_EXTENSIONS: Readonly<Record<ImageFormat, string>> = Object.freeze({
-  jpeg: '.jpg',
-  webp: '.webp',
-  avif: '.avif',
-  png: '.png',
-});
-
-/** MIME types, for whoever serves the images. */
-export const FORMAT_MIME_TYPES: Readonly<Record<ImageFormat, string>> = Object.freeze({
-  jpeg: 'image/jpeg',
-  webp: 'image/webp',
-  avif: 'image/avif',
-  png: 'image/png',
-});
-
 const BY_EXTENSION: ReadonlyMap<string, ImageFormat> = new Map([
   ['jpg', 'jpeg'],
   ['jpeg', 'jpeg'],
+  ['png', 'png'],
   ['webp', 'webp'],
   ['avif', 'avif'],
-  ['png', 'png'],
 ]);
+
+/** The extensions that name a format framesnap writes, for messages: ".jpg, .jpeg, .png, .webp or .avif". */
+export const WRITTEN_EXTENSIONS = ((names: string[]) => `${names.slice(0, -1).join(', ')} or ${names.at(-1)!}`)(
+  [...BY_EXTENSION.keys()].map((extension) => `.${extension}`),
+);
 
 /**
  * The format an extension names (".jpg", "JPEG", "webp"; the leading dot

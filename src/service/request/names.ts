@@ -1,7 +1,7 @@
 /** Output name templates (SPEC section 4), and the image format an output name asks for. */
 import { posix } from 'node:path';
 
-import { formatFromName, type ImageFormat } from '../../core/formats.js';
+import { formatFromName, WRITTEN_EXTENSIONS, type ImageFormat } from '../../core/formats.js';
 import { invalid } from '../../core/validate.js';
 
 export interface NameContext {
@@ -95,7 +95,7 @@ export function outputFormat(firstName: string, where: string): ImageFormat {
   if (format !== undefined) return format;
   const extension = posix.extname(firstName).slice(1).toLowerCase();
   if (UNWRITTEN_IMAGE_EXTENSIONS.includes(extension)) {
-    throw invalid(`a name ending in .jpg, .jpeg, .png, .webp or .avif (framesnap does not write .${extension} images)`, where, firstName);
+    throw invalid(`a name ending in ${WRITTEN_EXTENSIONS} (framesnap does not write .${extension} images)`, where, firstName);
   }
   return 'jpeg';
 }
