@@ -233,7 +233,7 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
     if (first === timedOut) {
       // Still queued: it never starts. Running: cancelled; it puts nothing
       // more in place, and what it wrote goes (see finish).
-      if (!this.scheduler.withdraw(job.Id, timedOut)) this.scheduler.cancel(job.Id, task);
+      if (!this.scheduler.withdraw(job.Id, timedOut)) this.scheduler.cancel(job.Id);
       void work.then((late) => this.finish(job.Id, late));
     }
     await this.finish(job.Id, this.asAnswered(first));

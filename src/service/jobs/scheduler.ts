@@ -39,6 +39,13 @@ export interface SchedulerHooks {
   writesIn(folder: string): void;
 }
 
+interface RunningJob {
+  task: JobTask;
+  /** With isolation 'process': tells the child to stop (and kills it if it does not). */
+  cancelInChild?: () => void;
+  stopped: Promise<void>;
+}
+
 /** A job as the scheduler sees it: it reports what happens to it and never changes it. */
 export interface ScheduledJob {
   id: string;
@@ -95,11 +102,8 @@ class Announced {
 
 export class Scheduler {
   private readonly queue: QueuedJob[] = [];
-  private readonly running = new Set<Promise<void>>();
-  /** Running jobs' ids -> how to cancel them in a child process. */
-  private readonly cancellers = new Map<string, () => void>();
-  /** Running jobs' ids -> their tasks (whose flag cancels them). */
-  private readonly runningTasks = new Map<string, JobTask>();
+  /** Running jobs by id: the task (whose flag cancels it), the child process's cancel, and the promise that settles when it has stopped. */
+  private readonly running = new Map<string, RunningJob>();
   private pool: Piscina | undefined;
   private processes: ProcessPool | undefined;
 
@@ -153,11 +157,13 @@ export class Scheduler {
    * once; a worker process is sent a message and killed if it does not stop
    * within the grace). It then writes nothing more and takes back what it wrote.
    */
-  cancel(jobId: string, task: JobTask): void {
+  cancel(jobId: string): void {
+    const running = this.running.get(jobId);
+    if (running === undefined) return;
     debug('job %s: cancelling the running work', jobId);
-    Atomics.store(task.abort, 0, 1);
-    Atomics.notify(task.abort, 0);
-    this.cancellers.get(jobId)?.();
+    Atomics.store(running.task.abort, 0, 1);
+    Atomics.notify(running.task.abort, 0);
+    running.cancelInChild?.();
   }
 
   /** Starts queued jobs while workers are free: the first synchronous one, else the first startable in submission order. */
@@ -172,14 +178,12 @@ export class Scheduler {
       const alone = this.running.size === 0 && this.queue.length === 0;
       queued!.task.threads = alone && queued!.task.frameType === 'normal' ? LONE_DECODER_THREADS : 1;
       this.hooks.started(queued!.job.id);
-      this.runningTasks.set(queued!.job.id, queued!.task);
-      const started = this.start(queued!).finally(() => {
-        this.running.delete(started);
-        this.runningTasks.delete(queued!.job.id);
-        this.cancellers.delete(queued!.job.id);
+      const running: RunningJob = { task: queued!.task, stopped: Promise.resolve() };
+      this.running.set(queued!.job.id, running);
+      running.stopped = this.start(queued!, running).finally(() => {
+        this.running.delete(queued!.job.id);
         this.pump();
       });
-      this.running.add(started);
     }
   }
 
@@ -193,22 +197,26 @@ export class Scheduler {
     for (const queued of this.queue.splice(0)) queued.reject(reason);
     if (this.running.size > 0 && graceMs > 0) {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.all(this.running), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      await Promise.race([this.allStopped(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
       clearTimeout(timer);
     }
-    for (const [jobId, task] of this.runningTasks) {
+    for (const jobId of [...this.running.keys()]) {
       cancelling(jobId);
-      this.cancel(jobId, task);
+      this.cancel(jobId);
     }
-    while (this.running.size > 0) await Promise.all(this.running);
+    while (this.running.size > 0) await this.allStopped();
     await this.pool?.destroy();
     this.pool = undefined;
     await this.processes?.destroy();
     this.processes = undefined;
   }
 
-  private start(queued: QueuedJob): Promise<void> {
-    return this.isolation === 'process' ? this.startInProcess(queued) : this.startInThread(queued);
+  private allStopped(): Promise<unknown> {
+    return Promise.all([...this.running.values()].map((running) => running.stopped));
+  }
+
+  private start(queued: QueuedJob, running: RunningJob): Promise<void> {
+    return this.isolation === 'process' ? this.startInProcess(queued, running) : this.startInThread(queued);
   }
 
   private async startInThread(queued: QueuedJob): Promise<void> {
@@ -239,12 +247,12 @@ export class Scheduler {
     }
   }
 
-  private async startInProcess(queued: QueuedJob): Promise<void> {
+  private async startInProcess(queued: QueuedJob, running: RunningJob): Promise<void> {
     this.processes ??= new ProcessPool(this.workers);
     const announced = new Announced(this.hooks, queued.job.id);
     try {
       const { reply, cancel } = this.processes.run(queued.task, announced.handle);
-      this.cancellers.set(queued.job.id, cancel);
+      running.cancelInChild = cancel;
       // Cancelled before it started in the child.
       if (Atomics.load(queued.task.abort, 0) !== 0) cancel();
       settle(queued, await reply);
