@@ -8,9 +8,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 log() { printf 'setup: %s\n' "$*" >&2; }
 
 # 1. Debian packages: compilers, FFmpeg's libraries and headers, the ffmpeg CLI,
-#    and clang with its libFuzzer and sanitizer runtimes (npm run fuzz).
+#    clang with its libFuzzer and sanitizer runtimes (npm run fuzz), and
+#    redis-server, which the job-store tests start on free loopback ports.
 packages=(g++ make cmake pkg-config libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg
-  clang libclang-rt-14-dev clang-format)
+  clang libclang-rt-14-dev clang-format redis-server)
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then

@@ -22,6 +22,8 @@ export const ErrorCodes = {
   Aborted: 'Aborted',
   /** framesnap's own: the service's job queue is full; retry later. */
   Throttling: 'Throttling',
+  /** framesnap's own: cancelSnapshotJob() cancelled the job. */
+  Canceled: 'Canceled',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

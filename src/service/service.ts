@@ -23,12 +23,12 @@ import { expectFields, expectInteger, invalid, ownFields } from '../core/validat
 import { DEFAULT_STALE_TEMPORARY_MS, removeOwned, Sweeper } from './storage/cleanup.js';
 import { outcomeFiles } from './worker/execute.js';
 import { jobFeatures } from './request/plan.js';
-import { creationTime, newJobId, newRequestId } from './jobs/job.js';
+import { creationTime, DEFAULT_PIPELINE_NAME, newJobId, newPipeline, newRequestId } from './stores/records.js';
 import { JobStore } from './jobs/job-store.js';
 import { JobLifecycle } from './jobs/lifecycle.js';
 import { nameContext, renderName } from './request/names.js';
 import { Notifier, resolveDeliveryPolicy } from './jobs/notifications.js';
-import { applyPipelineUpdate, DEFAULT_PIPELINE_NAME, newPipeline, parseAddPipeline } from './jobs/pipelines.js';
+import { applyPipelineUpdate, parseAddPipeline } from './jobs/pipelines.js';
 import { parseIdList } from './request/ids.js';
 import { parseSubmitRequest } from './request/request.js';
 import { Scheduler } from './jobs/scheduler.js';

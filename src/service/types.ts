@@ -34,6 +34,11 @@ export interface SnapshotJob {
   Percent?: number;
   /** The outcome of the completion message of a pipeline with a NotifyConfig. */
   MNSMessageResult?: MNSMessageResult;
+  /**
+   * framesnap's own: how many times the job has started, shown from 2 on
+   * (with a durable store, a job whose process died runs again from the start).
+   */
+  Attempts?: number;
 }
 
 export interface SubmitSnapshotJobResponse {

@@ -5,12 +5,10 @@
  */
 import { ErrorCodes } from '../../core/errors.js';
 import { expectFields, invalid } from '../../core/validate.js';
-import { newJobId } from './job.js';
+import { newPipeline } from '../stores/records.js';
 import { parseNotifyConfig } from './notifications.js';
-import type { NotifyConfig } from '../types.js';
 import type { Pipeline } from '../types.js';
 
-export const DEFAULT_PIPELINE_NAME = 'default';
 const MAX_NAME_BYTES = 128;
 
 function requestObject(request: unknown, allowed: readonly string[]): Record<string, unknown> {
@@ -22,10 +20,6 @@ function pipelineName(value: unknown): string {
   if (value === undefined || value === null || value === '') throw invalid(expected, 'Name', value, ErrorCodes.NullValue);
   if (typeof value !== 'string' || Buffer.byteLength(value) > MAX_NAME_BYTES) throw invalid(expected, 'Name', value);
   return value;
-}
-
-export function newPipeline(name: string, notify: NotifyConfig | undefined, id = newJobId()): Pipeline {
-  return { Id: id, Name: name, State: 'Active', Speed: 'Standard', NotifyConfig: notify ?? {} };
 }
 
 export function parseAddPipeline(request: unknown): Pipeline {
