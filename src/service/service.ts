@@ -23,14 +23,18 @@ import { expectFields, expectInteger, invalid, ownFields } from '../core/validat
 import { DEFAULT_STALE_TEMPORARY_MS, removeOwned, Sweeper } from './storage/cleanup.js';
 import { outcomeFiles } from './worker/execute.js';
 import { jobFeatures } from './request/plan.js';
-import { creationTime, DEFAULT_PIPELINE_NAME, newJobId, newPipeline, newRequestId } from './stores/records.js';
-import { JobStore } from './jobs/job-store.js';
+import { creationTime, newJobId, newRequestId } from './stores/records.js';
 import { JobLifecycle } from './jobs/lifecycle.js';
+import { debug } from '../core/debug.js';
+import { HAND_BACK, type ClaimedJob, type JobBackend, type JobEntry } from './stores/backend.js';
+import { MemoryBackend } from './stores/memory.js';
+import { parseJobQuery } from './stores/query.js';
+import { isFinal } from './stores/records.js';
 import { nameContext, renderName } from './request/names.js';
 import { Notifier, resolveDeliveryPolicy } from './jobs/notifications.js';
 import { applyPipelineUpdate, parseAddPipeline } from './jobs/pipelines.js';
 import { parseIdList } from './request/ids.js';
-import { parseSubmitRequest } from './request/request.js';
+import { parseSubmitRequest, type ParsedRequest } from './request/request.js';
 import { Scheduler } from './jobs/scheduler.js';
 import { bucketFolder, checkKey, decodeKey, resolveInputObject, type BucketConfig } from './storage/storage.js';
 import type {
@@ -38,9 +42,7 @@ import type {
   Isolation,
   JobOutcome,
   JobTask,
-  MNSMessageResult,
   NotifyDeliveryOptions,
-  Pipeline,
   PipelineResponse,
   QueryPipelineListRequest,
   QueryPipelineListResponse,
@@ -56,8 +58,32 @@ import type {
 } from './types.js';
 
 export interface SnapshotServiceOptions extends BucketConfig, Partial<Limits> {
-  /** Pool workers; default os.availableParallelism(). */
+  /**
+   * Pool workers; default os.availableParallelism(). 0 (with `database` or
+   * `redis`): this instance runs no queued job, it submits and queries
+   * (synchronous jobs still run here, one at a time).
+   */
   workers?: number;
+  /**
+   * A SQLite file (created when missing) that keeps jobs, pipelines and the
+   * queue: queued jobs survive restarts, a job whose process died runs again,
+   * and other processes on this machine using the same file share the work
+   * (README, "Deploying"). Needs the better-sqlite3 package (12.x).
+   */
+  database?: string;
+  /**
+   * A Redis URL (redis://host:port): jobs are queued in BullMQ and run by any
+   * service instance or `framesnap worker` on any machine that shares the
+   * buckets' storage. Needs the bullmq and ioredis packages.
+   */
+  redis?: string;
+  /**
+   * Tuning of the durable stores: how long a claimed job stays its worker's
+   * without a sign of life (lease or BullMQ lock, default 30000 ms), how often
+   * SQLite is polled for jobs and other processes' events (default 100 ms),
+   * and the key prefix in Redis (default 'framesnap').
+   */
+  queue?: { lockDurationMs?: number; pollMs?: number; prefix?: string };
   /**
    * 'thread' (default): the pool is worker threads in this process.
    * 'process': child processes, so a crash or an out-of-memory kill while
@@ -114,13 +140,78 @@ function withRequestId<T>(requestId: string, work: () => T): T {
   }
 }
 
+/** Runs `work`; a failure leaves as a SnapshotError carrying the request id. */
+async function withRequestIdAsync<T>(requestId: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    const failure = toSnapshotError(error);
+    failure.requestId = requestId;
+    throw failure;
+  }
+}
+
+/** The request a job record holds: what a consumer plans the job from, in any process. */
+function requestOf(job: SnapshotJob): SubmitSnapshotJobRequest {
+  return {
+    Input: job.Input,
+    SnapshotConfig: job.SnapshotConfig,
+    PipelineId: job.PipelineId,
+    ...(job.UserData === undefined ? {} : { UserData: job.UserData }),
+  };
+}
+
+function createBackend(options: SnapshotServiceOptions, maxHistory: number): JobBackend {
+  if (options.database !== undefined && options.redis !== undefined) {
+    throw new SnapshotError(ErrorCodes.InvalidParameter, 'give either database or redis, not both');
+  }
+  if (options.database !== undefined) {
+    if (typeof options.database !== 'string' || options.database === '') throw invalid('a file path', 'database', options.database);
+    throw new SnapshotError(
+      ErrorCodes.InternalError,
+      `the SQLite store is not built yet (${maxHistory}, ${JSON.stringify(queueTuning(options.queue))})`,
+    );
+  }
+  if (options.redis !== undefined) {
+    if (typeof options.redis !== 'string' || !/^rediss?:\/\//.test(options.redis)) {
+      throw invalid('a redis:// or rediss:// URL', 'redis', options.redis);
+    }
+    throw new SnapshotError(ErrorCodes.InternalError, 'the Redis store is not built yet');
+  }
+  return new MemoryBackend(maxHistory);
+}
+
+function queueTuning(given: unknown): { lockDurationMs?: number; leaseMs?: number; pollMs?: number; prefix?: string } {
+  if (given === undefined) return {};
+  const fields = expectFields('queue', given, ['lockDurationMs', 'pollMs', 'prefix'], { kind: 'option', expected: 'an options object' });
+  const tuning: { lockDurationMs?: number; leaseMs?: number; pollMs?: number; prefix?: string } = {};
+  if (fields['lockDurationMs'] !== undefined) {
+    tuning.lockDurationMs = expectInteger('queue.lockDurationMs', fields['lockDurationMs'], 1_000, 3_600_000);
+    tuning.leaseMs = tuning.lockDurationMs;
+  }
+  if (fields['pollMs'] !== undefined) tuning.pollMs = expectInteger('queue.pollMs', fields['pollMs'], 5, 60_000);
+  if (fields['prefix'] !== undefined) {
+    if (typeof fields['prefix'] !== 'string' || !/^[\w.-]{1,64}$/.test(fields['prefix'])) {
+      throw invalid('a key prefix of letters, digits, "_", "." or "-"', 'queue.prefix', fields['prefix']);
+    }
+    tuning.prefix = fields['prefix'];
+  }
+  return tuning;
+}
+
 export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
-  readonly defaultPipelineId = newJobId();
   private readonly buckets: BucketConfig;
   private readonly syncTimeoutMs: number;
-  private readonly store: JobStore;
+  private readonly maxQueue: number;
+  private readonly backend: JobBackend;
   private readonly lifecycle: JobLifecycle;
-  private readonly pipelines = new Map<string, Pipeline>();
+  /** Resolves once the store is open (at once for memory and SQLite). */
+  private readonly opened: Promise<void>;
+  private openedDefaultPipelineId: string | undefined;
+  /** waitForJob() callers, by job id. */
+  private readonly waiters = new Map<string, Set<{ resolve: (job: SnapshotJob) => void; reject: (error: SnapshotError) => void }>>();
+  /** Completion messages under way. */
+  private readonly notifying = new Set<Promise<void>>();
   private readonly notifier: Notifier;
   private readonly scheduler: Scheduler;
   private readonly isolation: Isolation;
@@ -139,12 +230,18 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
     }
     if (options.root !== undefined && typeof options.root !== 'string') throw invalid('a folder path', 'root', options.root);
     this.buckets = { root: options.root, buckets: options.buckets === undefined ? undefined : { ...options.buckets } };
-    const workers = options.workers === undefined ? availableParallelism() : expectInteger('workers', options.workers, 1, 256);
+    const workers = options.workers === undefined ? availableParallelism() : expectInteger('workers', options.workers, 0, 256);
+    if (workers === 0 && options.database === undefined && options.redis === undefined) {
+      throw new SnapshotError(
+        ErrorCodes.InvalidParameter,
+        'workers: 0 needs a shared store (database or redis) whose queued jobs other processes run',
+      );
+    }
     this.syncTimeoutMs =
       options.syncTimeoutMs === undefined
         ? DEFAULT_SYNC_JOB_TIMEOUT_MS
         : expectInteger('syncTimeoutMs', options.syncTimeoutMs, 1, 3_600_000);
-    const maxQueue = options.maxQueue === undefined ? DEFAULT_MAX_QUEUE : expectInteger('maxQueue', options.maxQueue, 0, 1_000_000);
+    this.maxQueue = options.maxQueue === undefined ? DEFAULT_MAX_QUEUE : expectInteger('maxQueue', options.maxQueue, 0, 1_000_000);
     if (options.isolation !== undefined && options.isolation !== 'thread' && options.isolation !== 'process') {
       throw invalid('"thread" or "process"', 'isolation', options.isolation);
     }
@@ -156,26 +253,51 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
         ? DEFAULT_STALE_TEMPORARY_MS
         : expectInteger('staleTemporaryMs', options.staleTemporaryMs, 1_000, 365 * 24 * 3_600_000),
     );
-    this.store = new JobStore(
-      options.maxJobHistory === undefined ? DEFAULT_MAX_JOB_HISTORY : expectInteger('maxJobHistory', options.maxJobHistory, 1, 10_000_000),
-    );
-    this.lifecycle = new JobLifecycle(this.store, {
-      progress: (progress) => this.emit('progress', progress),
-      finished: (job) => this.emit('job', job),
-      notified: (jobId, result) => this.emit('notification', { JobId: jobId, MNSMessageResult: result }),
-    });
-    this.pipelines.set(this.defaultPipelineId, newPipeline(DEFAULT_PIPELINE_NAME, undefined, this.defaultPipelineId));
+    const maxHistory =
+      options.maxJobHistory === undefined ? DEFAULT_MAX_JOB_HISTORY : expectInteger('maxJobHistory', options.maxJobHistory, 1, 10_000_000);
+    this.backend = createBackend(options, maxHistory);
+    this.lifecycle = new JobLifecycle(this.backend);
+    this.backend.on('progress', (progress) => this.emit('progress', progress));
+    this.backend.on('finished', (job) => this.finished(job));
+    this.backend.on('notified', (jobId, result) => this.emit('notification', { JobId: jobId, MNSMessageResult: result }));
     this.scheduler = new Scheduler(
-      workers,
-      maxQueue,
+      Math.max(workers, 1),
       {
-        mayStart: (pipelineId) => this.pipelines.get(pipelineId)?.State !== 'Paused',
         started: (jobId) => this.lifecycle.start(jobId),
         progress: (jobId, done, expected) => this.lifecycle.progress(jobId, done, expected),
         writesIn: (folder) => this.sweeper.visit(folder),
       },
       this.isolation,
     );
+    const consume = (): void => {
+      if (workers > 0) this.backend.consume(workers, (claimed) => this.runClaimed(claimed));
+    };
+    if (this.backend.sync !== undefined) {
+      // Memory and SQLite open here: the service is ready when constructed.
+      this.openedDefaultPipelineId = this.backend.sync.open().defaultPipelineId;
+      this.opened = Promise.resolve();
+      consume();
+    } else {
+      this.opened = this.backend.open().then(({ defaultPipelineId }) => {
+        this.openedDefaultPipelineId = defaultPipelineId;
+        if (!this.closed) consume();
+      });
+      // Every call awaits it and reports its failure; none goes unhandled.
+      this.opened.catch(() => undefined);
+    }
+  }
+
+  /** The default pipeline's id: kept by a durable store, shared by every instance using it. */
+  get defaultPipelineId(): string {
+    if (this.openedDefaultPipelineId === undefined) {
+      throw new SnapshotError(ErrorCodes.InternalError, 'the job store is not open yet: await service.ready() first');
+    }
+    return this.openedDefaultPipelineId;
+  }
+
+  /** Resolves once the job store is open (at once for memory and SQLite); rejects when it cannot be opened. */
+  async ready(): Promise<void> {
+    await this.opened;
   }
 
   // ---- Jobs ----------------------------------------------------------------
@@ -216,14 +338,22 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
 
   private async submit(request: SubmitSnapshotJobRequest): Promise<SubmitSnapshotJobResponse> {
     const requestId = newRequestId();
-    const { job, task, asynchronous } = this.prepare(request, requestId);
-    if (asynchronous) return this.queue(job, task, requestId);
+    await withRequestIdAsync(requestId, () => this.opened);
+    const { entry, task } = await withRequestIdAsync(requestId, async () => {
+      const prepared = this.prepare(request, requestId);
+      const pipelineId = prepared.entry.job.PipelineId;
+      this.checkPipeline(pipelineId, (await this.backend.pipelines([pipelineId])).length > 0);
+      await this.lifecycle.submit(prepared.entry, this.maxQueue);
+      return prepared;
+    });
+    const job = entry.job;
+    if (entry.asynchronous) return { RequestId: requestId, SnapshotJob: structuredClone(job) };
     const timedOut = this.timedOut();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<SnapshotError>((resolve) => {
       timer = setTimeout(() => resolve(timedOut), this.syncTimeoutMs);
     });
-    const work = this.scheduler.run({ id: job.Id, pipelineId: job.PipelineId }, task, true).then(
+    const work = this.scheduler.run({ id: job.Id }, task, true).then(
       (result) => result,
       (error: SnapshotError) => error,
     );
@@ -236,14 +366,28 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
       if (!this.scheduler.withdraw(job.Id, timedOut)) this.scheduler.cancel(job.Id);
       void work.then((late) => this.finish(job.Id, late));
     }
-    await this.finish(job.Id, this.asAnswered(first));
-    return this.respond(job.Id, requestId);
+    // Another outcome may have come first (cancelSnapshotJob): the store has it.
+    const final = (await this.finish(job.Id, this.asAnswered(first))) ?? (await this.backend.get(job.Id));
+    return this.respond(final, requestId);
   }
 
   private submitSync(request: SubmitSnapshotJobRequest): SubmitSnapshotJobResponse {
     const requestId = newRequestId();
-    const { job, task, asynchronous } = this.prepare(request, requestId);
-    if (asynchronous) return this.queue(job, task, requestId);
+    const { entry, task } = withRequestId(requestId, () => {
+      const sync = this.backend.sync;
+      if (sync === undefined) {
+        throw new SnapshotError(
+          ErrorCodes.InvalidParameter,
+          `submitSnapshotJobSync cannot block on the ${this.backend.kind} store; use submitSnapshotJob`,
+        );
+      }
+      const prepared = this.prepare(request, requestId);
+      this.checkPipeline(prepared.entry.job.PipelineId, sync.pipeline(prepared.entry.job.PipelineId) !== undefined);
+      this.lifecycle.submitNow(prepared.entry, this.maxQueue);
+      return prepared;
+    });
+    const job = entry.job;
+    if (entry.asynchronous) return { RequestId: requestId, SnapshotJob: structuredClone(job) };
     this.lifecycle.start(job.Id);
     let outcome: JobOutcome | SnapshotError;
     try {
@@ -253,71 +397,120 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
     } catch (error) {
       outcome = this.asAnswered(toSnapshotError(error));
     }
+    // The outcome is applied to the job in hand before finish() first waits (on the store's write).
     void this.finish(job.Id, outcome);
-    return this.respond(job.Id, requestId);
+    return this.respond(this.lifecycle.inHand(job.Id), requestId);
   }
 
-  /** Resolves with the job once it has its final state (Success or Fail). */
+  /** Resolves with the job once it has its final state (Success or Fail), wherever it runs. */
   async waitForJob(jobId: string): Promise<SnapshotJob> {
     // The method itself names the frame the caller's stack starts below; it is not called.
     // eslint-disable-next-line @typescript-eslint/unbound-method
     const caller = callerStack(this.waitForJob);
-    await this.lifecycle.whenFinished(jobId);
-    const job = this.lifecycle.view(jobId);
-    if (job === undefined) {
-      throw withCallerStack(
-        new SnapshotError(ErrorCodes.ResourceNotFound, `the job ${shortenSubject(String(jobId))} does not exist`),
-        caller,
-      );
+    try {
+      await this.opened;
+      if (typeof jobId !== 'string' || jobId === '') throw invalid('a job id', 'jobId', jobId);
+      // Listening before looking: an outcome between the two is not missed.
+      let waiter!: { resolve: (job: SnapshotJob) => void; reject: (error: SnapshotError) => void };
+      const finished = new Promise<SnapshotJob>((resolve, reject) => (waiter = { resolve, reject }));
+      const waiting = this.waiters.get(jobId) ?? new Set();
+      waiting.add(waiter);
+      this.waiters.set(jobId, waiting);
+      const job = this.lifecycle.inHand(jobId) ?? (await this.backend.get(jobId));
+      if (job === undefined || isFinal(job)) {
+        waiting.delete(waiter);
+        if (waiting.size === 0) this.waiters.delete(jobId);
+        if (job === undefined) throw new SnapshotError(ErrorCodes.ResourceNotFound, `the job ${shortenSubject(jobId)} does not exist`);
+        return job;
+      }
+      return await finished;
+    } catch (error) {
+      throw withCallerStack(error, caller);
     }
-    return job;
   }
 
-  querySnapshotJobList(request: QuerySnapshotJobListRequest): QuerySnapshotJobListResponse {
+  /**
+   * Cancels a job (framesnap's own; the cloud API has none for snapshots): a
+   * queued one never starts; a running one, in this process or any other
+   * sharing the store, stops at its next image and what it wrote is removed.
+   * Resolves with the job once final: Fail with code Canceled, or its own
+   * outcome when it had one first.
+   */
+  async cancelSnapshotJob(jobId: string): Promise<SnapshotJob> {
+    // The method itself names the frame the caller's stack starts below; it is not called.
+    // eslint-disable-next-line @typescript-eslint/unbound-method
+    const caller = callerStack(this.cancelSnapshotJob);
+    try {
+      await this.opened;
+      if (typeof jobId !== 'string' || jobId === '') throw invalid('a job id', 'jobId', jobId, ErrorCodes.NullValue);
+      const reason = new SnapshotError(ErrorCodes.Canceled, 'the job was cancelled (cancelSnapshotJob)');
+      const inHand = this.lifecycle.inHand(jobId);
+      if (inHand !== undefined && !isFinal(inHand) && this.lifecycle.isSynchronous(jobId)) {
+        // A synchronous job of this process: its caller is answered Canceled.
+        if (!this.scheduler.withdraw(jobId, reason)) this.scheduler.cancel(jobId);
+        await this.finish(jobId, reason);
+        return await this.waitForJob(jobId);
+      }
+      const outcome = await this.backend.cancel(jobId, reason);
+      debug('job %s: cancel found it %s', jobId, outcome.kind);
+      if (outcome.kind === 'missing')
+        throw new SnapshotError(ErrorCodes.ResourceNotFound, `the job ${shortenSubject(jobId)} does not exist`);
+      if (outcome.kind === 'running') return await this.waitForJob(jobId);
+      return outcome.job;
+    } catch (error) {
+      throw withCallerStack(error, caller);
+    }
+  }
+
+  async querySnapshotJobList(request: QuerySnapshotJobListRequest): Promise<QuerySnapshotJobListResponse> {
     const requestId = newRequestId();
-    return withRequestId(requestId, () => ({ RequestId: requestId, ...this.store.query(request) }));
+    return withRequestIdAsync(requestId, async () => {
+      await this.opened;
+      return { RequestId: requestId, ...(await this.backend.query(parseJobQuery(request))) };
+    });
   }
 
   // ---- Pipelines -------------------------------------------------------------
 
-  addPipeline(request: AddPipelineRequest): PipelineResponse {
+  async addPipeline(request: AddPipelineRequest): Promise<PipelineResponse> {
     const requestId = newRequestId();
-    return withRequestId(requestId, () => {
+    return withRequestIdAsync(requestId, async () => {
+      await this.opened;
       const pipeline = parseAddPipeline(request);
-      this.pipelines.set(pipeline.Id, pipeline);
+      await this.backend.addPipeline(pipeline);
       return { RequestId: requestId, Pipeline: structuredClone(pipeline) };
     });
   }
 
   /** Sets a pipeline's Name, State (Active/Paused) or NotifyConfig. Resuming starts its queued jobs. */
-  updatePipeline(request: UpdatePipelineRequest): PipelineResponse {
+  async updatePipeline(request: UpdatePipelineRequest): Promise<PipelineResponse> {
     const requestId = newRequestId();
-    return withRequestId(requestId, () => {
+    return withRequestIdAsync(requestId, async () => {
+      await this.opened;
       const id = request !== null && typeof request === 'object' ? ownFields(request)['PipelineId'] : undefined;
       if (id === undefined || id === '') throw invalid('a pipeline id', 'PipelineId', id, ErrorCodes.NullValue);
       if (typeof id !== 'string') throw invalid('a pipeline id', 'PipelineId', id);
-      const pipeline = this.pipelines.get(id);
-      if (pipeline === undefined) throw new SnapshotError(ErrorCodes.ResourceNotFound, `the pipeline ${shortenSubject(id)} does not exist`);
-      const updated = applyPipelineUpdate(pipeline, request);
-      this.pipelines.set(updated.Id, updated);
-      this.scheduler.pump();
+      // Checked before the store is touched: a bad update changes nothing.
+      const [current] = await this.backend.pipelines([id]);
+      if (current === undefined) throw new SnapshotError(ErrorCodes.ResourceNotFound, `the pipeline ${shortenSubject(id)} does not exist`);
+      applyPipelineUpdate(current, request);
+      const updated = await this.backend.updatePipeline(id, (pipeline) => applyPipelineUpdate(pipeline, request));
+      if (updated === undefined) throw new SnapshotError(ErrorCodes.ResourceNotFound, `the pipeline ${shortenSubject(id)} does not exist`);
       return { RequestId: requestId, Pipeline: structuredClone(updated) };
     });
   }
 
-  queryPipelineList(request: QueryPipelineListRequest): QueryPipelineListResponse {
+  async queryPipelineList(request: QueryPipelineListRequest): Promise<QueryPipelineListResponse> {
     const requestId = newRequestId();
-    return withRequestId(requestId, () => {
+    return withRequestIdAsync(requestId, async () => {
+      await this.opened;
       const ids = parseIdList(
         'PipelineIds',
         request !== null && typeof request === 'object' ? ownFields(request)['PipelineIds'] : undefined,
         MAX_QUERY_IDS,
       );
-      const found = ids.flatMap((id) => {
-        const pipeline = this.pipelines.get(id);
-        return pipeline === undefined ? [] : [structuredClone(pipeline)];
-      });
-      const missing = ids.filter((id) => !this.pipelines.has(id));
+      const found = await this.backend.pipelines(ids);
+      const missing = ids.filter((id) => !found.some((pipeline) => pipeline.Id === id));
       return { RequestId: requestId, PipelineList: { Pipeline: found }, NonExistPids: { String: missing } };
     });
   }
@@ -341,10 +534,14 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
   // ---- Life cycle ----------------------------------------------------------------
 
   /**
-   * Refuses new jobs and fails the queued ones (InternalError). Running jobs
-   * get `graceMs` (default 0) to finish; those still running then are
-   * cancelled: they stop at their next frame, end in Fail with code Aborted,
-   * and what they wrote is removed. Then waits for notifications under way
+   * Refuses new jobs. Running jobs get `graceMs` (default 0) to finish.
+   * With the memory store, the queued jobs fail (InternalError) and those
+   * still running after the grace are cancelled: they stop at their next
+   * frame, end in Fail with code Aborted, and what they wrote is removed.
+   * With a durable store (database, redis) nothing is lost: queued jobs stay
+   * queued, and those still running after the grace are stopped and handed
+   * back, to run again from the start in the next process. Synchronous jobs
+   * still running then end Aborted. Then waits for notifications under way
    * and frees the pool. Calling it again waits for the same close.
    */
   close(options: { graceMs?: number } = {}): Promise<void> {
@@ -361,14 +558,23 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
     // while this one cancels gets this same close.
     this.closing = Promise.resolve().then(async () => {
       const closed = new SnapshotError(ErrorCodes.Aborted, 'the service was closed while the job ran');
-      await this.scheduler.close(
-        new SnapshotError(ErrorCodes.InternalError, 'the service was closed before the job started'),
-        graceMs,
-        (jobId) => void this.finish(jobId, closed),
+      const notStarted = new SnapshotError(ErrorCodes.InternalError, 'the service was closed before the job started');
+      const deadline = Date.now() + graceMs;
+      const opened = await this.opened.then(
+        () => true,
+        () => false,
       );
-      await this.lifecycle.allFinished();
+      if (opened) await this.backend.stopConsuming(graceMs, closed, notStarted);
+      // Synchronous jobs, which got the same grace meanwhile.
+      await this.scheduler.close(notStarted, Math.max(0, deadline - Date.now()), (jobId) => void this.finish(jobId, closed));
+      await this.lifecycle.settled();
+      while (this.notifying.size > 0) await Promise.all(this.notifying);
       await this.notifier.settled();
       await this.sweeper.settled();
+      const gone = new SnapshotError(ErrorCodes.InternalError, 'the service was closed before the job finished');
+      for (const waiting of this.waiters.values()) for (const waiter of waiting) waiter.reject(gone);
+      this.waiters.clear();
+      await this.backend.close();
     });
     return this.closing;
   }
@@ -385,106 +591,162 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
 
   // ---- Internals -------------------------------------------------------------------
 
-  /** Validates a request and resolves its objects; throws SnapshotError carrying the request id. */
-  private prepare(request: SubmitSnapshotJobRequest, requestId: string): { job: SnapshotJob; task: JobTask; asynchronous: boolean } {
-    return withRequestId(requestId, () => {
-      if (this.closed) throw new SnapshotError(ErrorCodes.InternalError, 'the service is closed and takes no new jobs');
-      const parsed = parseSubmitRequest(request);
-      const pipelineId = parsed.pipelineId ?? this.defaultPipelineId;
-      if (!this.pipelines.has(pipelineId)) {
-        throw new SnapshotError(ErrorCodes.ResourceNotFound, `the pipeline ${shortenSubject(pipelineId)} does not exist`);
-      }
-      const inputDir = bucketFolder(this.buckets, parsed.input.Bucket, 'Input');
-      const inputKey = decodeKey(parsed.input.Object, 'Input.Object');
-      const inputPath = resolveInputObject(inputDir, inputKey, 'Input.Object');
-      const outputDir = bucketFolder(this.buckets, parsed.output.Bucket, 'SnapshotConfig.OutputFile');
-      const outputTemplate = decodeKey(parsed.output.Object, 'SnapshotConfig.OutputFile.Object');
-      // The names the template makes must stay in the bucket too.
-      const firstKey = checkKey(renderName(outputTemplate, nameContext(inputKey), 1, 0), 'SnapshotConfig.OutputFile.Object');
-      const features = jobFeatures(parsed, this.buckets, inputKey, this.limits.limitSpritePixels);
-      if (parsed.asynchronous) this.scheduler.checkRoom();
-      const job: SnapshotJob = {
-        Id: newJobId(),
-        State: 'Submitted',
-        Code: '',
-        Message: '',
-        Count: '0',
-        ...(parsed.tiles === undefined ? {} : { TileCount: '0' }),
-        CreationTime: creationTime(new Date()),
-        PipelineId: pipelineId,
-        ...(parsed.userData === undefined ? {} : { UserData: parsed.userData }),
-        // Copies: the caller may change its request objects afterwards.
-        Input: structuredClone(parsed.echo.Input),
-        SnapshotConfig: structuredClone(parsed.echo.SnapshotConfig),
-      };
-      const task: JobTask = {
-        jobId: job.Id,
-        inputPath,
-        inputKey,
-        outputBucketDir: outputDir,
-        outputTemplate,
-        times: parsed.times,
-        frameType: parsed.frameType,
-        width: parsed.width,
-        height: parsed.height,
-        quality: JPEG_QUALITY,
-        threads: 1,
-        timeoutMs: parsed.asynchronous ? 0 : this.syncTimeoutMs,
-        abort: new Int32Array(new SharedArrayBuffer(4)),
-        limits: this.limits,
-        ...features,
-      };
-      this.sweepBefore(outputDir, firstKey);
-      this.lifecycle.submit(job, requestId, parsed.asynchronous);
-      return { job, task, asynchronous: parsed.asynchronous };
-    });
+  /** Validates a request, makes its job and plans its task; throws SnapshotError. */
+  private prepare(request: SubmitSnapshotJobRequest, requestId: string): { entry: JobEntry; task: JobTask } {
+    if (this.closed) throw new SnapshotError(ErrorCodes.InternalError, 'the service is closed and takes no new jobs');
+    const parsed = parseSubmitRequest(request);
+    const jobId = newJobId();
+    const task = this.plan(parsed, jobId);
+    const job: SnapshotJob = {
+      Id: jobId,
+      State: 'Submitted',
+      Code: '',
+      Message: '',
+      Count: '0',
+      ...(parsed.tiles === undefined ? {} : { TileCount: '0' }),
+      CreationTime: creationTime(new Date()),
+      PipelineId: parsed.pipelineId ?? this.defaultPipelineId,
+      ...(parsed.userData === undefined ? {} : { UserData: parsed.userData }),
+      // Copies: the caller may change its request objects afterwards.
+      Input: structuredClone(parsed.echo.Input),
+      SnapshotConfig: structuredClone(parsed.echo.SnapshotConfig),
+    };
+    return { entry: { job, requestId, asynchronous: parsed.asynchronous }, task };
   }
 
-  /** Queues an asynchronous job in its pipeline; answers it Submitted. */
-  private queue(job: SnapshotJob, task: JobTask, requestId: string): SubmitSnapshotJobResponse {
-    const answer = { RequestId: requestId, SnapshotJob: structuredClone(job) };
-    this.scheduler.run({ id: job.Id, pipelineId: job.PipelineId }, task, false).then(
-      (outcome) => this.finish(job.Id, outcome),
-      (error: SnapshotError) => this.finish(job.Id, error),
-    );
-    return answer;
+  private checkPipeline(pipelineId: string, exists: boolean): void {
+    if (!exists) throw new SnapshotError(ErrorCodes.ResourceNotFound, `the pipeline ${shortenSubject(pipelineId)} does not exist`);
+  }
+
+  /** Resolves a parsed request's objects in their buckets and plans what the worker does. */
+  private plan(parsed: ParsedRequest, jobId: string): JobTask {
+    const inputDir = bucketFolder(this.buckets, parsed.input.Bucket, 'Input');
+    const inputKey = decodeKey(parsed.input.Object, 'Input.Object');
+    const inputPath = resolveInputObject(inputDir, inputKey, 'Input.Object');
+    const outputDir = bucketFolder(this.buckets, parsed.output.Bucket, 'SnapshotConfig.OutputFile');
+    const outputTemplate = decodeKey(parsed.output.Object, 'SnapshotConfig.OutputFile.Object');
+    // The names the template makes must stay in the bucket too.
+    const firstKey = checkKey(renderName(outputTemplate, nameContext(inputKey), 1, 0), 'SnapshotConfig.OutputFile.Object');
+    const features = jobFeatures(parsed, this.buckets, inputKey, this.limits.limitSpritePixels);
+    this.sweepBefore(outputDir, firstKey);
+    return {
+      jobId,
+      inputPath,
+      inputKey,
+      outputBucketDir: outputDir,
+      outputTemplate,
+      times: parsed.times,
+      frameType: parsed.frameType,
+      width: parsed.width,
+      height: parsed.height,
+      quality: JPEG_QUALITY,
+      threads: 1,
+      timeoutMs: parsed.asynchronous ? 0 : this.syncTimeoutMs,
+      abort: new Int32Array(new SharedArrayBuffer(4)),
+      limits: this.limits,
+      ...features,
+    };
+  }
+
+  /**
+   * Runs a queued job this process's consumer claimed: planned again from
+   * its record (it may have been submitted by another process, or before a
+   * restart), run on the pool, ended with its outcome -- or, when its signal
+   * says so, cancelled (Fail with the signal's reason) or handed back (no
+   * outcome: the store queues it again).
+   */
+  private async runClaimed(claimed: ClaimedJob): Promise<void> {
+    const jobId = claimed.job.Id;
+    this.lifecycle.claimed(claimed);
+    let outcome: JobOutcome | SnapshotError;
+    if (claimed.signal.aborted) {
+      outcome = new SnapshotError(ErrorCodes.Aborted, 'the job was stopped before it started');
+    } else {
+      let task: JobTask;
+      try {
+        task = this.plan(parseSubmitRequest(requestOf(claimed.job)), jobId);
+      } catch (error) {
+        await this.finish(jobId, toSnapshotError(error));
+        return;
+      }
+      const stop = (): void => {
+        if (!this.scheduler.withdraw(jobId, new SnapshotError(ErrorCodes.Aborted, 'the job was stopped'))) this.scheduler.cancel(jobId);
+      };
+      claimed.signal.addEventListener('abort', stop, { once: true });
+      outcome = await this.scheduler.run({ id: jobId }, task, false).then(
+        (result) => result,
+        (error: SnapshotError) => error,
+      );
+      claimed.signal.removeEventListener('abort', stop);
+    }
+    // A job that finished before its stop took effect keeps its outcome.
+    if (outcome instanceof SnapshotError && claimed.signal.aborted) {
+      const reason: unknown = claimed.signal.reason;
+      if (reason === HAND_BACK) {
+        this.lifecycle.handedBack(jobId);
+        return;
+      }
+      if (reason instanceof SnapshotError) outcome = reason;
+    }
+    await this.finish(jobId, outcome);
+  }
+
+  /** A job finished, here or in another process: 'job' event, and its waiters answered. */
+  private finished(job: SnapshotJob): void {
+    const waiting = this.waiters.get(job.Id);
+    this.waiters.delete(job.Id);
+    for (const waiter of waiting ?? []) waiter.resolve(structuredClone(job));
+    this.emit('job', job);
   }
 
   /**
    * Gives the job its outcome (the first one wins: a job timed out stays
    * timed out even if its worker finishes after, and what that late worker
    * wrote goes), then sends its pipeline's notification in the background.
+   * Resolves with the final job, or undefined when another outcome came first.
    */
-  private async finish(jobId: string, outcome: JobOutcome | SnapshotError): Promise<void> {
+  private async finish(jobId: string, outcome: JobOutcome | SnapshotError): Promise<SnapshotJob | undefined> {
     const requestId = this.lifecycle.requestIdOf(jobId) ?? '';
-    const won =
-      outcome instanceof SnapshotError
-        ? this.lifecycle.fail(jobId, outcome)
-        : this.lifecycle.succeed(jobId, { count: outcome.count, sheets: outcome.sprites.length });
-    if (!won) {
+    let final: SnapshotJob | undefined;
+    try {
+      final =
+        outcome instanceof SnapshotError
+          ? await this.lifecycle.fail(jobId, outcome)
+          : await this.lifecycle.succeed(jobId, { count: outcome.count, sheets: outcome.sprites.length });
+    } catch (error) {
+      // The store could not be written: a durable one runs the job again once
+      // its lease runs out, so its images stay.
+      debug('job %s: its outcome could not be stored: %s', jobId, String(error));
+      return undefined;
+    }
+    if (final === undefined) {
       // Removed only while they are still the files it wrote (never a later job's).
       if (!(outcome instanceof SnapshotError)) for (const file of outcomeFiles(outcome)) await removeOwned(file);
-      return;
+      return undefined;
     }
-    void this.notify(jobId, requestId);
+    const notifying = this.notify(final, requestId).finally(() => this.notifying.delete(notifying));
+    this.notifying.add(notifying);
+    return final;
   }
 
   /** One message to the job's pipeline's topic or queue; the outcome lands in MNSMessageResult. */
-  private async notify(jobId: string, requestId: string): Promise<void> {
-    const job = this.lifecycle.view(jobId);
-    if (job === undefined || (job.State !== 'Success' && job.State !== 'Fail')) return;
-    const config = this.pipelines.get(job.PipelineId)?.NotifyConfig;
-    if (config === undefined || (config.Topic === undefined && config.QueueName === undefined)) return;
-    this.lifecycle.expectNotification(job);
-    const result: MNSMessageResult = await this.notifier.publish(config, {
-      JobId: job.Id,
-      RequestId: requestId,
-      Type: 'Snapshot',
-      State: job.State,
-      UserData: job.UserData ?? '',
-      ...(job.State === 'Fail' && job.Code !== '' ? { Code: job.Code, Message: job.Message } : {}),
-    });
-    this.lifecycle.notified(jobId, result);
+  private async notify(job: SnapshotJob, requestId: string): Promise<void> {
+    try {
+      const [pipeline] = await this.backend.pipelines([job.PipelineId]);
+      const config = pipeline?.NotifyConfig;
+      if (config === undefined || (config.Topic === undefined && config.QueueName === undefined)) return;
+      const result = await this.notifier.publish(config, {
+        JobId: job.Id,
+        RequestId: requestId,
+        Type: 'Snapshot',
+        State: job.State,
+        UserData: job.UserData ?? '',
+        ...(job.State === 'Fail' && job.Code !== '' ? { Code: job.Code, Message: job.Message } : {}),
+      });
+      await this.lifecycle.notified(job.Id, result);
+    } catch (error) {
+      debug('job %s: the notification failed: %s', job.Id, String(error));
+    }
   }
 
   private timedOut(): SnapshotError {
@@ -513,11 +775,10 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
   }
 
   /** The answer of a synchronous job: its final state, or its failure thrown. */
-  private respond(jobId: string, requestId: string): SubmitSnapshotJobResponse {
-    const job = this.lifecycle.view(jobId);
-    if (job === undefined) throw new SnapshotError(ErrorCodes.InternalError, `the job ${jobId} vanished`);
+  private respond(job: SnapshotJob | undefined, requestId: string): SubmitSnapshotJobResponse {
+    if (job === undefined) throw new SnapshotError(ErrorCodes.InternalError, 'the job vanished');
     if (job.State === 'Fail') {
-      throw new SnapshotError(job.Code === '' ? ErrorCodes.InternalError : job.Code, job.Message, { requestId, jobId });
+      throw new SnapshotError(job.Code === '' ? ErrorCodes.InternalError : job.Code, job.Message, { requestId, jobId: job.Id });
     }
     return { RequestId: requestId, SnapshotJob: job };
   }

@@ -1,30 +1,26 @@
 /**
- * The one owner of a job's state (SPEC section 7). Every change of a job
+ * The one owner of the state of the jobs this process has in hand (SPEC
+ * section 7): those it submitted and those it runs. Every change of a job
  * goes through here, in these transitions only:
  *
  *   submit            -> Submitted
- *   start             Submitted -> Snapshoting
+ *   start / claimed   Submitted -> Snapshoting
  *   progress          Snapshoting (asynchronous jobs): Count, Percent
  *   succeed / fail    Submitted | Snapshoting -> Success | Fail
  *   notified          Success | Fail: MNSMessageResult
  *
- * The first outcome wins: a job answered SnapshotTimeOut stays so when its
- * worker finishes after, and the caller learns that the late outcome lost
- * (its files must go). After each change the job is saved to the store, the
- * seam where a durable store (SQLite, Redis) plugs in; the scheduler and the
- * service report events and never write job fields themselves.
+ * Each change is applied to the local copy at once and written to the back
+ * end (stores/) in order, one write after the other per job. The first
+ * outcome wins: locally (a job answered SnapshotTimeOut stays so when its
+ * worker finishes after) and in the back end (across processes, and against
+ * a stale attempt of a job that was taken back and runs elsewhere). The
+ * caller learns that a late outcome lost: its files must go.
  */
 import { debug } from '../../core/debug.js';
 import type { SnapshotError } from '../../core/errors.js';
-import type { JobStore } from './job-store.js';
-import type { JobProgress, MNSMessageResult, SnapshotJob } from '../types.js';
-
-/** What the lifecycle tells the service (which turns them into its events). */
-export interface LifecycleListener {
-  progress(progress: JobProgress): void;
-  finished(job: SnapshotJob): void;
-  notified(jobId: string, result: MNSMessageResult): void;
-}
+import type { ClaimedJob, JobBackend, JobEntry } from '../stores/backend.js';
+import { failedJob, isFinal } from '../stores/records.js';
+import type { MNSMessageResult, SnapshotJob } from '../types.js';
 
 /** What a job's outcome says about it. */
 export interface JobResult {
@@ -34,127 +30,166 @@ export interface JobResult {
   sheets: number;
 }
 
-interface LiveJob {
+interface LocalJob {
   job: SnapshotJob;
   requestId: string;
   /** Interval or Num given: the job reports progress. */
   asynchronous: boolean;
-  finished: Promise<void>;
-  markFinished: () => void;
+  /** The attempt this process runs (1 for a job it submitted itself). */
+  attempt: number;
+  /** The last write of this job to the back end. */
+  written: Promise<unknown>;
 }
 
-const isFinal = (job: SnapshotJob): boolean => job.State === 'Success' || job.State === 'Fail';
-
 export class JobLifecycle {
-  /** Jobs not finished yet. */
-  private readonly live = new Map<string, LiveJob>();
-  /** Finished jobs whose notification is still under way. */
-  private readonly notifying = new Map<string, SnapshotJob>();
+  /** Jobs in hand and not finished here yet. */
+  private readonly local = new Map<string, LocalJob>();
 
-  constructor(
-    private readonly store: JobStore,
-    private readonly listener: LifecycleListener,
-  ) {}
+  constructor(private readonly backend: JobBackend) {}
 
-  /** Records a new job, Submitted. */
-  submit(job: SnapshotJob, requestId: string, asynchronous: boolean): void {
-    if (job.State !== 'Submitted') throw new Error(`a new job must be Submitted, not ${job.State}`);
-    let markFinished = (): void => undefined;
-    const finished = new Promise<void>((resolve) => (markFinished = resolve));
-    this.live.set(job.Id, { job, requestId, asynchronous, finished, markFinished });
-    this.store.add(job);
-    debug('job %s: submitted (%s, request %s)', job.Id, asynchronous ? 'asynchronous' : 'synchronous', requestId);
+  /** Records a new job, Submitted; an asynchronous one is queued. Throws Throttling when the queue is full. */
+  async submit(entry: JobEntry, maxQueue: number): Promise<void> {
+    this.check(entry.job);
+    debug('job %s: submitted (%s, request %s)', entry.job.Id, entry.asynchronous ? 'asynchronous' : 'synchronous', entry.requestId);
+    // A queued job is in hand only once a consumer (maybe this process's) claims it.
+    if (entry.asynchronous) return this.backend.add(structuredClone(entry), maxQueue);
+    this.hold(entry);
+    try {
+      await this.write(entry.job.Id, () => this.backend.add(structuredClone(entry), maxQueue));
+    } catch (error) {
+      this.local.delete(entry.job.Id);
+      throw error;
+    }
   }
 
-  /** A worker took the job. */
+  /** submit() for the blocking API, on a store that writes synchronously (memory, SQLite). */
+  submitNow(entry: JobEntry, maxQueue: number): void {
+    const sync = this.backend.sync;
+    if (sync === undefined) throw new Error(`the ${this.backend.kind} store cannot write synchronously`);
+    this.check(entry.job);
+    sync.add(structuredClone(entry), maxQueue);
+    if (!entry.asynchronous) this.hold(entry);
+    debug('job %s: submitted (%s, request %s)', entry.job.Id, entry.asynchronous ? 'asynchronous' : 'synchronous', entry.requestId);
+  }
+
+  /** A synchronous job of this process started. */
   start(jobId: string): void {
-    const live = this.live.get(jobId);
-    if (live === undefined || live.job.State !== 'Submitted') return;
-    live.job.State = 'Snapshoting';
-    this.store.save(live.job);
+    const local = this.local.get(jobId);
+    if (local === undefined || local.job.State !== 'Submitted') return;
+    local.job.State = 'Snapshoting';
+    void this.write(jobId, () => this.backend.start(jobId));
     debug('job %s: started', jobId);
+  }
+
+  /** This process's consumer claimed a queued job: it is in hand until it finishes or is handed back. */
+  claimed(claimed: ClaimedJob): void {
+    this.local.set(claimed.job.Id, {
+      job: structuredClone(claimed.job),
+      requestId: claimed.requestId,
+      asynchronous: true,
+      attempt: claimed.attempt,
+      written: Promise.resolve(),
+    });
+    debug('job %s: claimed (attempt %d)', claimed.job.Id, claimed.attempt);
+  }
+
+  /** A claimed job was handed back without an outcome (it runs again elsewhere or later). */
+  handedBack(jobId: string): void {
+    this.local.delete(jobId);
+    debug('job %s: handed back', jobId);
   }
 
   /** `done` of the `expected` images are taken; only asynchronous jobs report progress. */
   progress(jobId: string, done: number, expected: number): void {
-    const live = this.live.get(jobId);
-    if (live === undefined || !live.asynchronous || live.job.State !== 'Snapshoting') return;
+    const local = this.local.get(jobId);
+    if (local === undefined || !local.asynchronous || local.job.State !== 'Snapshoting') return;
     const percent = expected > 0 ? Math.min(100, Math.floor((done * 100) / expected)) : 0;
-    live.job.Count = String(done);
-    live.job.Percent = percent;
-    this.store.save(live.job);
-    this.listener.progress({ JobId: jobId, Done: done, Expected: expected, Percent: percent });
+    local.job.Count = String(done);
+    local.job.Percent = percent;
+    void this.write(jobId, () => this.backend.progress({ JobId: jobId, Done: done, Expected: expected, Percent: percent }));
   }
 
-  /** The job succeeded; false when it already had its outcome (the caller removes what this late one wrote). */
-  succeed(jobId: string, result: JobResult): boolean {
+  /** The job succeeded: its final record, or undefined when another outcome came first (the caller removes what this late one wrote). */
+  succeed(jobId: string, result: JobResult): Promise<SnapshotJob | undefined> {
     return this.end(jobId, (job) => {
-      job.State = 'Success';
-      job.Count = String(result.count);
-      if (job.TileCount !== undefined) job.TileCount = String(result.sheets);
-      if (job.Percent !== undefined) job.Percent = 100;
+      const done: SnapshotJob = { ...job, State: 'Success', Count: String(result.count) };
+      if (done.TileCount !== undefined) done.TileCount = String(result.sheets);
+      if (done.Percent !== undefined) done.Percent = 100;
+      return done;
     });
   }
 
-  /** The job failed; false when it already had its outcome. */
-  fail(jobId: string, error: SnapshotError): boolean {
-    return this.end(jobId, (job) => {
-      job.State = 'Fail';
-      job.Code = error.code;
-      job.Message = error.message;
-      job.Count = '0';
-      if (job.TileCount !== undefined) job.TileCount = '0';
-    });
+  /** The job failed: its final record, or undefined when another outcome came first. */
+  fail(jobId: string, error: SnapshotError): Promise<SnapshotJob | undefined> {
+    return this.end(jobId, (job) => failedJob(job, error));
   }
 
   /** The finished job's completion message was delivered or given up. */
-  notified(jobId: string, result: MNSMessageResult): void {
-    const job = this.notifying.get(jobId);
-    if (job === undefined) return;
-    this.notifying.delete(jobId);
-    job.MNSMessageResult = result;
-    this.store.save(job);
+  async notified(jobId: string, result: MNSMessageResult): Promise<void> {
     debug('job %s: notification %j', jobId, result);
-    this.listener.notified(jobId, result);
+    await this.backend.notified(jobId, result);
   }
 
-  /** A finished job's notification will follow: notified() records its outcome. */
-  expectNotification(job: SnapshotJob): void {
-    if (isFinal(job)) this.notifying.set(job.Id, job);
+  /** The job as this process has it, if in hand. */
+  inHand(jobId: string): SnapshotJob | undefined {
+    const local = this.local.get(jobId);
+    return local === undefined ? undefined : structuredClone(local.job);
   }
 
-  /** A copy of the job as it is now. */
-  view(jobId: string): SnapshotJob | undefined {
-    const job = this.live.get(jobId)?.job ?? this.store.get(jobId);
-    return job === undefined ? undefined : structuredClone(job);
+  /** Whether a job in hand is a synchronous one (submitted and run here, its caller waiting). */
+  isSynchronous(jobId: string): boolean {
+    return this.local.get(jobId)?.asynchronous === false;
   }
 
   requestIdOf(jobId: string): string | undefined {
-    return this.live.get(jobId)?.requestId;
+    return this.local.get(jobId)?.requestId;
   }
 
-  /** Resolves once the job has its outcome (at once when it has). */
-  async whenFinished(jobId: string): Promise<void> {
-    await this.live.get(jobId)?.finished;
+  /** Resolves once every write of jobs in hand has been made. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.local.values()].map((local) => local.written));
   }
 
-  /** Resolves once every job has its outcome. */
-  async allFinished(): Promise<void> {
-    await Promise.all([...this.live.values()].map((live) => live.finished));
+  private check(job: SnapshotJob): void {
+    if (job.State !== 'Submitted') throw new Error(`a new job must be Submitted, not ${job.State}`);
   }
 
-  private end(jobId: string, apply: (job: SnapshotJob) => void): boolean {
-    const live = this.live.get(jobId);
-    if (live === undefined || isFinal(live.job)) {
-      debug('job %s: a later outcome is refused, the job has its own', jobId);
-      return false;
+  private hold(entry: JobEntry): void {
+    this.local.set(entry.job.Id, {
+      job: structuredClone(entry.job),
+      requestId: entry.requestId,
+      asynchronous: entry.asynchronous,
+      attempt: 1,
+      written: Promise.resolve(),
+    });
+  }
+
+  /** Chains a write of the job after its earlier ones; a failed write is logged and does not stop later ones. */
+  private write<T>(jobId: string, make: () => Promise<T>): Promise<T> {
+    const local = this.local.get(jobId);
+    const before = local?.written ?? Promise.resolve();
+    const written = before.then(make);
+    if (local !== undefined) {
+      local.written = written.catch((error: unknown) => debug('job %s: a write to the store failed: %s', jobId, String(error)));
     }
-    apply(live.job);
-    debug('job %s: %s%s', jobId, live.job.State, live.job.Code === '' ? '' : ` (${live.job.Code})`);
-    this.live.delete(jobId);
-    this.store.save(live.job);
-    live.markFinished();
-    this.listener.finished(structuredClone(live.job));
-    return true;
+    return written;
+  }
+
+  private async end(jobId: string, apply: (job: SnapshotJob) => SnapshotJob): Promise<SnapshotJob | undefined> {
+    const local = this.local.get(jobId);
+    if (local === undefined || isFinal(local.job)) {
+      debug('job %s: a later outcome is refused, the job has its own', jobId);
+      return undefined;
+    }
+    const done = apply(local.job);
+    local.job = done;
+    const won = await this.write(jobId, () => this.backend.finish(structuredClone(done), local.attempt));
+    this.local.delete(jobId);
+    if (!won) {
+      debug('job %s: the store had another outcome first', jobId);
+      return undefined;
+    }
+    debug('job %s: %s%s', jobId, done.State, done.Code === '' ? '' : ` (${done.Code})`);
+    return structuredClone(done);
   }
 }

@@ -1,10 +1,11 @@
 /**
  * Runs jobs on a pool: piscina worker threads (isolation 'thread') or child
- * processes (isolation 'process', see process-pool.ts). A bounded queue in
- * submission order, except that synchronous jobs go ahead of queued
- * asynchronous ones; at most one job per worker at a time; pipelines that
- * hold their jobs while paused; a running job cancelled on request; and a
- * dead worker's files taken back (only those still the files it wrote).
+ * processes (isolation 'process', see process-pool.ts). Jobs wait for a free
+ * worker in the order they came, except that synchronous jobs go ahead of
+ * claimed asynchronous ones (the queue of jobs not yet claimed, and
+ * pipelines' pauses, are the store's: stores/); at most one job per worker at
+ * a time; a running job cancelled on request; and a dead worker's files
+ * taken back (only those still the files it wrote).
  */
 import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
@@ -29,8 +30,6 @@ import type { Isolation, JobOutcome, JobTask, OwnedFile, ProgressMessage } from 
 const LONE_DECODER_THREADS = availableParallelism() > 1 ? Math.min(availableParallelism() + 1, 4) : 1;
 
 export interface SchedulerHooks {
-  /** Whether jobs of this pipeline may start now. */
-  mayStart(pipelineId: string): boolean;
   /** A worker took the job. */
   started(jobId: string): void;
   /** A job reported images done of expected. */
@@ -49,13 +48,12 @@ interface RunningJob {
 /** A job as the scheduler sees it: it reports what happens to it and never changes it. */
 export interface ScheduledJob {
   id: string;
-  pipelineId: string;
 }
 
 interface QueuedJob {
   job: ScheduledJob;
   task: JobTask;
-  /** A synchronous job: not held by a paused pipeline, and started first. */
+  /** A synchronous job: started first. */
   urgent: boolean;
   resolve: (outcome: JobOutcome) => void;
   reject: (error: SnapshotError) => void;
@@ -109,7 +107,6 @@ export class Scheduler {
 
   constructor(
     private readonly workers: number,
-    private readonly maxQueue: number,
     private readonly hooks: SchedulerHooks,
     private readonly isolation: Isolation = 'thread',
   ) {}
@@ -126,13 +123,6 @@ export class Scheduler {
   /** The worker processes' ids, for tests that kill one. */
   get processIds(): number[] {
     return this.processes?.pids ?? [];
-  }
-
-  /** Throws Throttling when the queue is full. */
-  checkRoom(): void {
-    if (this.queue.length >= this.maxQueue) {
-      throw new SnapshotError(ErrorCodes.Throttling, `the job queue is full (${this.maxQueue} jobs waiting); retry later`);
-    }
   }
 
   /** Queues a job; resolves with its outcome, rejects with its failure. */
@@ -166,12 +156,11 @@ export class Scheduler {
     running.cancelInChild?.();
   }
 
-  /** Starts queued jobs while workers are free: the first synchronous one, else the first startable in submission order. */
-  pump(): void {
-    while (this.running.size < this.workers) {
-      let index = this.queue.findIndex((queued) => queued.urgent);
-      if (index < 0) index = this.queue.findIndex((queued) => this.hooks.mayStart(queued.job.pipelineId));
-      if (index < 0) return;
+  /** Starts waiting jobs while workers are free: the first synchronous one, else the first that came. */
+  private pump(): void {
+    while (this.running.size < this.workers && this.queue.length > 0) {
+      const urgent = this.queue.findIndex((queued) => queued.urgent);
+      const index = urgent < 0 ? 0 : urgent;
       const [queued] = this.queue.splice(index, 1);
       // Frame threads help a lone exact decode; a keyframe, or a decoder with
       // company, gets one thread.

@@ -82,11 +82,28 @@ export type CancelOutcome =
   | { kind: 'final'; job: SnapshotJob }
   | { kind: 'missing' };
 
+/**
+ * What a store that writes synchronously (memory, SQLite) also offers: for
+ * the blocking API (submitSnapshotJobSync) and for a service that is ready
+ * as soon as it is constructed. Its other writes (start, progress, finish)
+ * are made when called, before their promise settles.
+ */
+export interface SyncStore {
+  /** open(), done before it returns. */
+  open(): { defaultPipelineId: string };
+  /** The pipeline of this id, if any. */
+  pipeline(id: string): Pipeline | undefined;
+  /** add(), done before it returns; throws Throttling. */
+  add(entry: JobEntry, maxQueue: number): void;
+}
+
 export interface JobBackend extends EventEmitter<BackendEvents> {
   /** 'memory', 'sqlite' or 'redis'. */
   readonly kind: string;
   /** Whether jobs survive the process (they run again after a restart). */
   readonly durable: boolean;
+  /** Present on stores that write synchronously (memory, SQLite); absent on Redis. */
+  readonly sync?: SyncStore;
 
   /**
    * Connects, creates what is missing, and returns the default pipeline's id:
@@ -94,7 +111,7 @@ export interface JobBackend extends EventEmitter<BackendEvents> {
    * restart shares it.
    */
   open(): Promise<{ defaultPipelineId: string }>;
-  /** Disconnects. Call stopConsuming() first. */
+  /** Disconnects. Call stopConsuming() first. Safe to call when open() failed or never ran. */
   close(): Promise<void>;
 
   // ---- Pipelines ----

@@ -7,7 +7,15 @@
 import { EventEmitter } from 'node:events';
 
 import { ErrorCodes, SnapshotError } from '../../core/errors.js';
-import { HAND_BACK, type BackendEvents, type CancelOutcome, type JobBackend, type JobEntry, type JobHandler } from './backend.js';
+import {
+  HAND_BACK,
+  type BackendEvents,
+  type CancelOutcome,
+  type JobBackend,
+  type JobEntry,
+  type JobHandler,
+  type SyncStore,
+} from './backend.js';
 import { DEFAULT_PIPELINE_NAME, failedJob, isFinal, newJobId, newPipeline } from './records.js';
 import { idsAnswer, pageAnswer, unknownPageToken, type JobQuery, type JobQueryAnswer } from './query.js';
 import type { JobProgress, MNSMessageResult, Pipeline, SnapshotJob } from '../types.js';
@@ -32,10 +40,32 @@ export class MemoryBackend extends EventEmitter<BackendEvents> implements JobBac
     super();
   }
 
+  readonly sync: SyncStore = {
+    open: () => {
+      this.defaultPipeline ??= newPipeline(DEFAULT_PIPELINE_NAME, undefined, newJobId());
+      this.pipelineMap.set(this.defaultPipeline.Id, this.defaultPipeline);
+      return { defaultPipelineId: this.defaultPipeline.Id };
+    },
+    pipeline: (id) => {
+      const pipeline = this.pipelineMap.get(id);
+      return pipeline === undefined ? undefined : structuredClone(pipeline);
+    },
+    add: (entry, maxQueue) => {
+      if (entry.asynchronous && this.queue.length >= maxQueue) {
+        throw new SnapshotError(ErrorCodes.Throttling, `the job queue is full (${maxQueue} jobs waiting); retry later`);
+      }
+      this.jobs.set(entry.job.Id, { ...entry, job: structuredClone(entry.job) });
+      this.dropOldest();
+      if (entry.asynchronous) {
+        this.queue.push(entry.job.Id);
+        this.pump();
+      }
+    },
+  };
+  private defaultPipeline: Pipeline | undefined;
+
   open(): Promise<{ defaultPipelineId: string }> {
-    const pipeline = newPipeline(DEFAULT_PIPELINE_NAME, undefined, newJobId());
-    this.pipelineMap.set(pipeline.Id, pipeline);
-    return Promise.resolve({ defaultPipelineId: pipeline.Id });
+    return Promise.resolve(this.sync.open());
   }
 
   close(): Promise<void> {
@@ -61,16 +91,12 @@ export class MemoryBackend extends EventEmitter<BackendEvents> implements JobBac
   }
 
   add(entry: JobEntry, maxQueue: number): Promise<void> {
-    if (entry.asynchronous && this.queue.length >= maxQueue) {
-      return Promise.reject(new SnapshotError(ErrorCodes.Throttling, `the job queue is full (${maxQueue} jobs waiting); retry later`));
+    try {
+      this.sync.add(entry, maxQueue);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    this.jobs.set(entry.job.Id, { ...entry, job: structuredClone(entry.job) });
-    this.dropOldest();
-    if (entry.asynchronous) {
-      this.queue.push(entry.job.Id);
-      this.pump();
-    }
-    return Promise.resolve();
   }
 
   start(jobId: string): Promise<void> {
