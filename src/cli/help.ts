@@ -2,8 +2,8 @@
  * The help of `framesnap` and of each command: what it does, its options,
  * examples and exit statuses. Printed by `--help`, `-h`, `help [COMMAND]`.
  */
-export type CommandName = 'snapshot' | 'submit';
-export const COMMANDS: readonly CommandName[] = ['snapshot', 'submit'];
+export type CommandName = 'snapshot' | 'submit' | 'worker';
+export const COMMANDS: readonly CommandName[] = ['snapshot', 'submit', 'worker'];
 
 const EXIT_STATUS = `Exit status:
   0    success
@@ -24,6 +24,8 @@ Usage:
   framesnap submit --root DIR --input JSON --config JSON [options]
       A SubmitSnapshotJob of the cloud API, run on local folders: one image,
       a series, sprite sheets, a WebVTT track.
+  framesnap worker --root DIR (--database FILE | --redis URL) [options]
+      Runs the queued jobs of a shared store until SIGTERM or Ctrl-C.
   framesnap help [COMMAND]        this help, or a command's (also COMMAND --help)
   framesnap --version             framesnap's version
 
@@ -99,12 +101,15 @@ Options:
       --config JSON          the SnapshotConfig: {"OutputFile": {...}, "Time": "5000", ...}
       --user-data TEXT       the job's UserData
       --pipeline-id ID       the job's PipelineId
-      --no-wait              print the Submitted answer at once (the job still runs
-                             to its end before the command exits)
+      --database FILE        queue the job in this SQLite store (see framesnap worker)
+      --redis URL            queue the job in this Redis store (see framesnap worker)
+      --no-wait              print the Submitted answer at once; the job still runs
+                             to its end before the command exits, unless a store
+                             (--database, --redis) keeps it for its workers
       --progress             show progress on stderr even when it is not a terminal
                              (plain lines: images, percent, rate, ETA)
       --no-progress          show no progress (default on a terminal: a bar)
-      --workers N            pool workers (default 1)
+      --workers N            pool workers (default 1; with a store 0: its workers run it)
       --sync-timeout TIME    deadline of a one-image job (default 5s)
       --isolation MODE       thread (default) or process: decode in a child process,
                              so a crash on a hostile file fails only the job
@@ -126,9 +131,48 @@ files it wrote are removed, and the command exits with 130 or 143.
 ${EXIT_STATUS}
 `;
 
+const WORKER = `framesnap worker: runs the queued jobs of a shared store
+
+Usage:
+  framesnap worker --root DIR (--database FILE | --redis URL) [options]
+
+Takes asynchronous jobs (those with Num or Interval) from the store, in
+submission order per pipeline, and runs them with buckets as folders of DIR
+(every worker and every submitting service must see the same folders). Runs
+until SIGTERM or SIGINT (Ctrl-C): then it takes no more jobs, gives the
+running ones the grace to finish, and hands the rest back to the store, which
+runs them again from the start; it exits with 0. A second signal exits at once.
+
+A worker killed outright (SIGKILL, a crash, a lost machine) loses nothing: its
+jobs run again from the start in another worker, once their lock runs out
+(Redis: --lock-duration; SQLite on this machine: as soon as another worker
+sees the process is gone). A job that ran more than once shows "Attempts".
+
+Options:
+      --root DIR             the folder holding one folder per bucket
+      --database FILE        a SQLite store (this machine's processes share it)
+      --redis URL            a Redis store through BullMQ: redis://HOST:PORT
+      --concurrency N        jobs at a time (default: the number of CPUs)
+      --grace TIME           how long running jobs may finish after a signal (default 30s)
+      --lock-duration TIME   how long a job stays this worker's without a sign of
+                             life (default 30s; renewed while it runs)
+      --isolation MODE       thread (default) or process: decode in child processes
+      --limit-input-pixels N   refuse videos whose frames are larger (default 8192x8192)
+      --limit-output-pixels N  refuse images larger than this (default 8192x8192)
+      --limit-sprite-pixels N  refuse sprite sheets larger than this (default 8192x8192)
+  -h, --help                 this help
+
+Examples:
+  framesnap worker --root /srv/buckets --database /srv/jobs.db --concurrency 2
+  framesnap worker --root /mnt/shared/buckets --redis redis://10.0.0.5:6379 --grace 1m
+
+${EXIT_STATUS}
+`;
+
 /** The help of `command`, or framesnap's own. */
 export function helpText(command: CommandName | undefined, version: string): string {
   if (command === 'snapshot') return SNAPSHOT;
   if (command === 'submit') return SUBMIT;
+  if (command === 'worker') return WORKER;
   return GENERAL(version);
 }

@@ -1,7 +1,7 @@
 /**
  * The `framesnap` command: dispatches to a command, loading only what it
  * needs (`--help` and `--version` load no decoding code; `snapshot` loads
- * the low-level API; `submit` the job service), and turns every outcome into
+ * the low-level API; `submit` and `worker` the job service), and turns every outcome into
  * an exit status (exit-status.ts).
  */
 import { debug } from '../core/debug.js';
@@ -34,7 +34,11 @@ async function dispatch(argv: string[], interrupts: Interrupts): Promise<number>
   }
   if (!isCommand(first)) throw unknownCommand(first);
   const command =
-    first === 'snapshot' ? (await import('./snapshot-command.js')).snapshotCommand : (await import('./submit-command.js')).submitCommand;
+    first === 'snapshot'
+      ? (await import('./snapshot-command.js')).snapshotCommand
+      : first === 'submit'
+        ? (await import('./submit-command.js')).submitCommand
+        : (await import('./worker-command.js')).workerCommand;
   const status = await command(rest, interrupts);
   return status === 'help' ? printHelp(first) : status;
 }
@@ -48,7 +52,7 @@ function unknownCommand(name: string): SnapshotError {
   const hint = name.startsWith('-') ? 'an option before the command' : 'an unknown command';
   return new SnapshotError(
     ErrorCodes.InvalidParameter,
-    `${JSON.stringify(name)} is ${hint}; the commands are snapshot and submit (see framesnap --help)`,
+    `${JSON.stringify(name)} is ${hint}; the commands are snapshot, submit and worker (see framesnap --help)`,
   );
 }
 

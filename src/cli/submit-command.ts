@@ -19,6 +19,8 @@ const OPTIONS = {
   config: { type: 'string' },
   'user-data': { type: 'string' },
   'pipeline-id': { type: 'string' },
+  database: { type: 'string' },
+  redis: { type: 'string' },
   workers: { type: 'string' },
   'sync-timeout': { type: 'string' },
   isolation: { type: 'string' },
@@ -45,9 +47,16 @@ export async function submitCommand(args: string[], interrupts: Interrupts): Pro
     throw usageError('submit', '--progress and --no-progress contradict each other');
   const showProgress = values.progress ?? (values['no-progress'] === true ? false : process.stderr.isTTY === true);
   const { input, config } = await readJsonArguments('submit', { input: values.input, config: values.config }, interrupts.signal);
+  if (values.database !== undefined && values.redis !== undefined) {
+    throw usageError('submit', '--database and --redis contradict each other: give one store');
+  }
+  const store = values.database !== undefined || values.redis !== undefined;
   const serviceOptions = {
     root: values.root,
-    workers: wholeNumber('workers', values.workers) ?? 1,
+    ...(values.database === undefined ? {} : { database: values.database }),
+    ...(values.redis === undefined ? {} : { redis: values.redis }),
+    // With a store, its workers run the job unless --workers says this process helps.
+    workers: wholeNumber('workers', values.workers) ?? (store ? 0 : 1),
     syncTimeoutMs: values['sync-timeout'] === undefined ? undefined : parseTime('--sync-timeout', values['sync-timeout']),
     isolation: values.isolation as 'thread' | 'process' | undefined,
     limitInputPixels: wholeNumber('limit-input-pixels', values['limit-input-pixels']),
@@ -76,7 +85,8 @@ export async function submitCommand(args: string[], interrupts: Interrupts): Pro
     if (response.SnapshotJob.State === 'Submitted') {
       if (values['no-wait'] === true) {
         await writeToStdout(`${JSON.stringify(response, null, 2)}\n`);
-        await service.waitForJob(jobId);
+        // A store keeps the job for its workers; without one, this process runs it.
+        if (!store) await service.waitForJob(jobId);
         return ExitStatus.Success;
       }
       const view = showProgress ? progressView(process.stderr) : undefined;
