@@ -205,10 +205,10 @@ function prepareStatements(db: Database) {
     ),
     seqOf: statement<{ seq: number }>('SELECT seq FROM jobs WHERE id = ?'),
     page: statement<JobRow>(`
-      SELECT job FROM jobs WHERE seq <= ?
-        AND (?2 IS NULL OR state = ?2) AND (?3 IS NULL OR pipeline_id = ?3)
-        AND (?4 IS NULL OR created >= ?4) AND (?5 IS NULL OR created <= ?5)
-      ORDER BY seq DESC LIMIT ?6`),
+      SELECT job FROM jobs WHERE seq <= @from
+        AND (@state IS NULL OR state = @state) AND (@pipelineId IS NULL OR pipeline_id = @pipelineId)
+        AND (@start IS NULL OR created >= @start) AND (@end IS NULL OR created <= @end)
+      ORDER BY seq DESC LIMIT @limit`),
     renew: statement('UPDATE jobs SET lease_until = ? WHERE owner = ?'),
     mine: statement<{ id: string; attempts: number; cancel: string | null }>(
       "SELECT id, attempts, cancel FROM jobs WHERE owner = ? AND state = 'Snapshoting'",
@@ -397,7 +397,14 @@ export class SqliteBackend extends EventEmitter<BackendEvents> implements JobBac
       }
       const { state, pipelineId, start, end } = query.filter;
       // One row more than a page: its id is the next page's token.
-      const rows = statements.page.all(from, state ?? null, pipelineId ?? null, start ?? null, end ?? null, query.pageSize + 1);
+      const rows = statements.page.all({
+        from,
+        state: state ?? null,
+        pipelineId: pipelineId ?? null,
+        start: start ?? null,
+        end: end ?? null,
+        limit: query.pageSize + 1,
+      });
       return pageAnswer(
         rows.map((row) => JSON.parse(row.job) as SnapshotJob),
         query.filter,
