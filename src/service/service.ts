@@ -246,7 +246,6 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
       throw invalid('"thread" or "process"', 'isolation', options.isolation);
     }
     this.isolation = options.isolation ?? 'thread';
-    this.notifier = new Notifier(resolveDeliveryPolicy(options.notifyDelivery));
     this.limits = resolveLimits(options);
     this.sweeper = new Sweeper(
       options.staleTemporaryMs === undefined
@@ -256,6 +255,7 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
     const maxHistory =
       options.maxJobHistory === undefined ? DEFAULT_MAX_JOB_HISTORY : expectInteger('maxJobHistory', options.maxJobHistory, 1, 10_000_000);
     this.backend = createBackend(options, maxHistory);
+    this.notifier = new Notifier(resolveDeliveryPolicy(options.notifyDelivery), this.backend.messages);
     this.lifecycle = new JobLifecycle(this.backend);
     this.backend.on('progress', (progress) => this.emit('progress', progress));
     this.backend.on('finished', (job) => this.finished(job));

@@ -5,11 +5,15 @@
  * gets a POST with the JSON body) or a queue (kept until read with
  * receiveMessage). Delivery never blocks or fails a job: it runs after the
  * job has finished, with bounded retries, and its outcome is reported back.
+ * With a durable store the queues are the store's (any instance reads what
+ * any process sent); topics' subscribers are those of the process that
+ * finished the job.
  */
 import { randomUUID } from 'node:crypto';
 
 import { ErrorCodes, SnapshotError } from '../../core/errors.js';
 import { checkKeys, expectFields, expectInteger, invalid, parseJsonObject } from '../../core/validate.js';
+import type { MessageStore } from '../stores/backend.js';
 import type { MNSMessageResult, NotificationMessage, NotifyConfig, NotifyDeliveryOptions, ReceivedMessage, Subscriber } from '../types.js';
 
 /** How a topic's subscribers are tried: the service's notifyDelivery option, every field filled. */
@@ -37,6 +41,8 @@ export function resolveDeliveryPolicy(value: unknown): DeliveryPolicy {
 /** Messages a queue keeps before refusing more. */
 export const MAX_QUEUE_MESSAGES = 10_000;
 export const MAX_WAIT_SECONDS = 30;
+/** How often a reader waiting on a durable store's queue looks for other processes' messages. */
+const STORE_POLL_MS = 100;
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9-]{0,255}$/;
 const NOTIFY_FIELDS = ['Topic', 'QueueName'] as const;
@@ -64,7 +70,8 @@ export function parseNotifyConfig(value: unknown): NotifyConfig | undefined {
 
 interface MessageQueue {
   messages: ReceivedMessage[];
-  waiting: Set<(message: ReceivedMessage) => void>;
+  /** Local readers waiting: handed the message (memory), or woken to look in the store (null). */
+  waiting: Set<(message: ReceivedMessage | null) => void>;
 }
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -97,7 +104,11 @@ export class Notifier {
   private readonly queues = new Map<string, MessageQueue>();
   private readonly pending = new Set<Promise<unknown>>();
 
-  constructor(private readonly policy: DeliveryPolicy = DEFAULT_DELIVERY) {}
+  constructor(
+    private readonly policy: DeliveryPolicy = DEFAULT_DELIVERY,
+    /** A durable store's queues; absent: the queues are this process's. */
+    private readonly store?: MessageStore,
+  ) {}
 
   /** Adds a subscriber to a topic; returns the function that removes it. */
   subscribe(topic: string, subscriber: Subscriber): () => void {
@@ -135,8 +146,7 @@ export class Notifier {
    * every subscriber has it or has failed all its tries.
    */
   publish(config: NotifyConfig, message: NotificationMessage): Promise<MNSMessageResult> {
-    const sent =
-      config.QueueName !== undefined ? Promise.resolve(this.enqueue(config.QueueName, message)) : this.push(config.Topic!, message);
+    const sent = config.QueueName !== undefined ? this.enqueue(config.QueueName, message) : this.push(config.Topic!, message);
     this.pending.add(sent);
     void sent.finally(() => this.pending.delete(sent));
     return sent;
@@ -152,6 +162,7 @@ export class Notifier {
       throw invalid(`a number of seconds between 0 and ${MAX_WAIT_SECONDS}`, 'waitSeconds', waitSeconds);
     }
     const queue = this.queue(queueName);
+    if (this.store !== undefined) return this.receiveStored(this.store, queueName, queue, waitSeconds);
     const first = queue.messages.shift();
     if (first !== undefined || waitSeconds === 0) return first ?? null;
     return new Promise((resolve) => {
@@ -179,17 +190,51 @@ export class Notifier {
     return queue;
   }
 
-  private enqueue(queueName: string, message: NotificationMessage): MNSMessageResult {
+  /**
+   * A durable store's queue: taken from the store; a reader that waits looks
+   * again when this process sends to the queue, and every STORE_POLL_MS for
+   * what other processes send.
+   */
+  private async receiveStored(
+    store: MessageStore,
+    queueName: string,
+    queue: MessageQueue,
+    waitSeconds: number,
+  ): Promise<ReceivedMessage | null> {
+    const deadline = Date.now() + waitSeconds * 1000;
+    for (;;) {
+      const message = await store.pop(queueName);
+      if (message !== undefined) return message;
+      const left = deadline - Date.now();
+      if (left <= 0) return null;
+      await new Promise<void>((resolve) => {
+        const wake = (): void => {
+          clearTimeout(timer);
+          queue.waiting.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, Math.min(left, STORE_POLL_MS));
+        queue.waiting.add(wake);
+      });
+    }
+  }
+
+  private async enqueue(queueName: string, message: NotificationMessage): Promise<MNSMessageResult> {
     const queue = this.queue(queueName);
     const received: ReceivedMessage = { MessageId: newMessageId(), MessageBody: JSON.stringify(message) };
+    if (this.store !== undefined) {
+      const kept = await this.store.push(queueName, received, MAX_QUEUE_MESSAGES);
+      if (!kept) return queueFull(queueName);
+      // Readers waiting here look again.
+      for (const wake of [...queue.waiting]) wake(null);
+      return { MessageId: received.MessageId };
+    }
     const [waiter] = queue.waiting;
     if (waiter !== undefined) {
       waiter(received);
       return { MessageId: received.MessageId };
     }
-    if (queue.messages.length >= MAX_QUEUE_MESSAGES) {
-      return { ErrorCode: 'QueueFull', ErrorMessage: `the queue ${queueName} holds ${MAX_QUEUE_MESSAGES} unread messages` };
-    }
+    if (queue.messages.length >= MAX_QUEUE_MESSAGES) return queueFull(queueName);
     queue.messages.push(received);
     return { MessageId: received.MessageId };
   }
@@ -221,6 +266,10 @@ export class Notifier {
     }
     return reason;
   }
+}
+
+function queueFull(queueName: string): MNSMessageResult {
+  return { ErrorCode: 'QueueFull', ErrorMessage: `the queue ${queueName} holds ${MAX_QUEUE_MESSAGES} unread messages` };
 }
 
 function newMessageId(): string {

@@ -19,7 +19,7 @@
 import type { EventEmitter } from 'node:events';
 
 import type { SnapshotError } from '../../core/errors.js';
-import type { JobProgress, MNSMessageResult, Pipeline, SnapshotJob } from '../types.js';
+import type { JobProgress, MNSMessageResult, Pipeline, ReceivedMessage, SnapshotJob } from '../types.js';
 import type { JobQuery, JobQueryAnswer } from './query.js';
 
 /** A job as a back end keeps it. */
@@ -97,6 +97,18 @@ export interface SyncStore {
   add(entry: JobEntry, maxQueue: number): void;
 }
 
+/**
+ * The pipelines' message queues (NotifyConfig.QueueName) of a durable store:
+ * shared by every instance, so a message a worker process sends is read by
+ * any service's receiveMessage. Each message is taken by one reader.
+ */
+export interface MessageStore {
+  /** Appends a message; false when the queue already holds `max` unread ones. */
+  push(queueName: string, message: ReceivedMessage, max: number): Promise<boolean>;
+  /** Takes the oldest message, if any. */
+  pop(queueName: string): Promise<ReceivedMessage | undefined>;
+}
+
 export interface JobBackend extends EventEmitter<BackendEvents> {
   /** 'memory', 'sqlite' or 'redis'. */
   readonly kind: string;
@@ -104,6 +116,8 @@ export interface JobBackend extends EventEmitter<BackendEvents> {
   readonly durable: boolean;
   /** Present on stores that write synchronously (memory, SQLite); absent on Redis. */
   readonly sync?: SyncStore;
+  /** Present on durable stores: the message queues live there, not in a process. */
+  readonly messages?: MessageStore;
 
   /**
    * Connects, creates what is missing, and returns the default pipeline's id:
