@@ -42,7 +42,7 @@ describe('topics with function subscribers', () => {
   test('every subscriber gets one message per finished job, and unsubscribing stops delivery', async () => {
     const { service } = await setup({ workers: 1 });
     const events = new Recorder(service);
-    const { Pipeline: pipeline } = service.addPipeline({ Name: 'notifying', NotifyConfig: '{"Topic":"jobs-done"}' });
+    const { Pipeline: pipeline } = await service.addPipeline({ Name: 'notifying', NotifyConfig: '{"Topic":"jobs-done"}' });
     const first: NotificationMessage[] = [];
     const second: NotificationMessage[] = [];
     const other: NotificationMessage[] = [];
@@ -59,7 +59,7 @@ describe('topics with function subscribers', () => {
     expect(first).toStrictEqual([expected]);
     expect(second).toStrictEqual([expected]);
     expect(Object.keys(first[0]!)).toEqual(['JobId', 'RequestId', 'Type', 'State', 'UserData']);
-    expect(queried(service, done.Id).MNSMessageResult).toStrictEqual(event.MNSMessageResult);
+    expect((await queried(service, done.Id)).MNSMessageResult).toStrictEqual(event.MNSMessageResult);
     // Each subscriber has its own copy.
     expect(first[0]).not.toBe(second[0]);
 
@@ -81,7 +81,7 @@ describe('topics with function subscribers', () => {
   test('synchronous jobs notify too, with the RequestId of their answer (both twins)', async () => {
     const { service } = await setup();
     const events = new Recorder(service);
-    const { Pipeline: pipeline } = service.addPipeline({ Name: 'p', NotifyConfig: { Topic: 'sync-done' } });
+    const { Pipeline: pipeline } = await service.addPipeline({ Name: 'p', NotifyConfig: { Topic: 'sync-done' } });
     const got: NotificationMessage[] = [];
     service.subscribe('sync-done', (message) => void got.push(message));
     const viaPromise = await service.submitSnapshotJob(jobRequest({ pipelineId: pipeline.Id, sync: true, userData: 'p' }));
@@ -97,7 +97,7 @@ describe('topics with function subscribers', () => {
   test('a failed job sends State Fail with its Code and Message', async () => {
     const { service } = await setup();
     const events = new Recorder(service);
-    const { Pipeline: pipeline } = service.addPipeline({ Name: 'p', NotifyConfig: { Topic: 'fails' } });
+    const { Pipeline: pipeline } = await service.addPipeline({ Name: 'p', NotifyConfig: { Topic: 'fails' } });
     const got: NotificationMessage[] = [];
     service.subscribe('fails', (message) => void got.push(message));
 
@@ -133,13 +133,39 @@ describe('topics with function subscribers', () => {
         Message: PAST_THE_END,
       },
     ]);
-    expect(queried(service, failed.Id).MNSMessageResult).toStrictEqual({ MessageId: expect.stringMatching(MESSAGE_ID) });
+    expect((await queried(service, failed.Id)).MNSMessageResult).toStrictEqual({ MessageId: expect.stringMatching(MESSAGE_ID) });
+  });
+
+  test('queued jobs that close() fails send State Fail too, before close() resolves', async () => {
+    const { service } = await setup({ workers: 1 });
+    const { Pipeline: pipeline } = await service.addPipeline({ Name: 'p', NotifyConfig: { Topic: 'closed' } });
+    await service.updatePipeline({ PipelineId: pipeline.Id, State: 'Paused' });
+    const got: NotificationMessage[] = [];
+    service.subscribe('closed', (message) => void got.push(message));
+    const submitted = await service.submitSnapshotJob(jobRequest({ pipelineId: pipeline.Id, userData: 'held' }));
+    await service.close();
+    expect(await service.waitForJob(submitted.SnapshotJob.Id)).toMatchObject({
+      State: 'Fail',
+      Code: ErrorCodes.InternalError,
+      Message: 'the service was closed before the job started',
+    });
+    expect(got).toStrictEqual([
+      {
+        JobId: submitted.SnapshotJob.Id,
+        RequestId: submitted.RequestId,
+        Type: 'Snapshot',
+        State: 'Fail',
+        UserData: 'held',
+        Code: ErrorCodes.InternalError,
+        Message: 'the service was closed before the job started',
+      },
+    ]);
   });
 
   test('a subscriber that throws is retried, then the job records NotificationFailed', async () => {
     const { service } = await setup();
     const events = new Recorder(service);
-    const { Pipeline: pipeline } = service.addPipeline({ Name: 'p', NotifyConfig: { Topic: 'broken' } });
+    const { Pipeline: pipeline } = await service.addPipeline({ Name: 'p', NotifyConfig: { Topic: 'broken' } });
     let calls = 0;
     service.subscribe('broken', () => {
       calls += 1;
@@ -152,13 +178,13 @@ describe('topics with function subscribers', () => {
       ErrorMessage: '1 of 1 subscribers of broken did not take the message: subscriber exploded',
     });
     expect(calls).toBe(4);
-    expect(queried(service, submitted.SnapshotJob.Id)).toMatchObject({ State: 'Success', MNSMessageResult: event.MNSMessageResult });
+    expect(await queried(service, submitted.SnapshotJob.Id)).toMatchObject({ State: 'Success', MNSMessageResult: event.MNSMessageResult });
   });
 
   test('a subscriber that never settles does not delay waitForJob', async () => {
     const { service } = await setup();
     const events = new Recorder(service);
-    const { Pipeline: pipeline } = service.addPipeline({ Name: 'p', NotifyConfig: { Topic: 'slow' } });
+    const { Pipeline: pipeline } = await service.addPipeline({ Name: 'p', NotifyConfig: { Topic: 'slow' } });
     const release = gate();
     const called = gate<NotificationMessage>();
     service.subscribe('slow', (message) => {
@@ -173,8 +199,8 @@ describe('topics with function subscribers', () => {
     );
     // Still under way: no result yet, on the event or the job.
     expect(events.notifications).toEqual([]);
-    expect(queried(service, submitted.SnapshotJob.Id)).toMatchObject({ State: 'Success' });
-    expect(queried(service, submitted.SnapshotJob.Id).MNSMessageResult).toBeUndefined();
+    expect(await queried(service, submitted.SnapshotJob.Id)).toMatchObject({ State: 'Success' });
+    expect((await queried(service, submitted.SnapshotJob.Id)).MNSMessageResult).toBeUndefined();
     // The job event came first.
     expect(events.jobs.map((job) => job.Id)).toEqual([submitted.SnapshotJob.Id]);
     release.open();
@@ -184,7 +210,7 @@ describe('topics with function subscribers', () => {
 
   test('a synchronous job is answered before its notification settles (Promise API)', async () => {
     const { service } = await setup();
-    const { Pipeline: pipeline } = service.addPipeline({ Name: 'p', NotifyConfig: { Topic: 'failing-sync' } });
+    const { Pipeline: pipeline } = await service.addPipeline({ Name: 'p', NotifyConfig: { Topic: 'failing-sync' } });
     // Fails every try: the notification settles only after the 4 tries.
     service.subscribe('failing-sync', () => {
       throw new Error('not now');
@@ -197,7 +223,7 @@ describe('topics with function subscribers', () => {
     expect(answer.SnapshotJob.State).toBe('Success');
     await service.close();
     expect(order).toEqual(['job', 'answer', 'notification']);
-    expect(queried(service, answer.SnapshotJob.Id).MNSMessageResult).toMatchObject({ ErrorCode: 'NotificationFailed' });
+    expect((await queried(service, answer.SnapshotJob.Id)).MNSMessageResult).toMatchObject({ ErrorCode: 'NotificationFailed' });
   });
 
   test('subscribe refuses bad topic names and subscribers', async () => {
@@ -229,7 +255,7 @@ describe('topics with HTTP subscribers', () => {
     const { service } = await setup();
     const events = new Recorder(service);
     const server = await endpoint(() => 200);
-    const { Pipeline: pipeline } = service.addPipeline({ Name: 'http', NotifyConfig: { Topic: 'http-ok' } });
+    const { Pipeline: pipeline } = await service.addPipeline({ Name: 'http', NotifyConfig: { Topic: 'http-ok' } });
     service.subscribe('http-ok', server.url);
     const submitted = await service.submitSnapshotJob(jobRequest({ pipelineId: pipeline.Id, userData: 'over http' }));
     const event = await events.notificationOf(submitted.SnapshotJob.Id);
@@ -240,14 +266,14 @@ describe('topics with HTTP subscribers', () => {
     expect(request!.url).toBe('/notify');
     expect(request!.contentType).toBe('application/json');
     expect(JSON.parse(request!.body)).toStrictEqual(success(submitted.SnapshotJob.Id, submitted.RequestId, 'over http'));
-    expect(queried(service, submitted.SnapshotJob.Id).MNSMessageResult).toStrictEqual(event.MNSMessageResult);
+    expect((await queried(service, submitted.SnapshotJob.Id)).MNSMessageResult).toStrictEqual(event.MNSMessageResult);
   });
 
   test('an endpoint failing twice with 500 gets the message on the third try, once', async () => {
     const { service } = await setup();
     const events = new Recorder(service);
     const server = await endpoint((n) => (n < 2 ? 500 : 200));
-    const { Pipeline: pipeline } = service.addPipeline({ Name: 'http', NotifyConfig: { Topic: 'http-flaky' } });
+    const { Pipeline: pipeline } = await service.addPipeline({ Name: 'http', NotifyConfig: { Topic: 'http-flaky' } });
     service.subscribe('http-flaky', server.url);
     const submitted = await service.submitSnapshotJob(jobRequest({ pipelineId: pipeline.Id }));
     const event = await events.notificationOf(submitted.SnapshotJob.Id);
@@ -261,14 +287,14 @@ describe('topics with HTTP subscribers', () => {
     await service.close();
     // Nothing more after the success.
     expect(server.requests).toHaveLength(3);
-    expect(queried(service, submitted.SnapshotJob.Id).MNSMessageResult).toStrictEqual(event.MNSMessageResult);
+    expect((await queried(service, submitted.SnapshotJob.Id)).MNSMessageResult).toStrictEqual(event.MNSMessageResult);
   });
 
   test('an endpoint that always fails: NotificationFailed recorded, the job a Success answered first', async () => {
     const { service } = await setup();
     const events = new Recorder(service);
     const server = await endpoint(() => 500);
-    const { Pipeline: pipeline } = service.addPipeline({ Name: 'http', NotifyConfig: { Topic: 'http-down' } });
+    const { Pipeline: pipeline } = await service.addPipeline({ Name: 'http', NotifyConfig: { Topic: 'http-down' } });
     service.subscribe('http-down', server.url);
     const order: string[] = [];
     service.on('notification', () => order.push('notification'));
@@ -284,7 +310,7 @@ describe('topics with HTTP subscribers', () => {
     expect(server.requests.map((r) => r.status)).toEqual([500, 500, 500, 500]);
     expect(order).toEqual(['waitForJob', 'notification']);
     expect(events.entries.map((entry) => entry.kind).filter((kind) => kind !== 'progress')).toEqual(['job', 'notification']);
-    expect(queried(service, submitted.SnapshotJob.Id)).toMatchObject({
+    expect(await queried(service, submitted.SnapshotJob.Id)).toMatchObject({
       State: 'Success',
       Code: '',
       MNSMessageResult: event.MNSMessageResult,
@@ -295,7 +321,7 @@ describe('topics with HTTP subscribers', () => {
     const { service } = await setup();
     const events = new Recorder(service);
     const server = await endpoint(() => 503);
-    const { Pipeline: pipeline } = service.addPipeline({ Name: 'mixed', NotifyConfig: { Topic: 'mixed' } });
+    const { Pipeline: pipeline } = await service.addPipeline({ Name: 'mixed', NotifyConfig: { Topic: 'mixed' } });
     const got: NotificationMessage[] = [];
     service.subscribe('mixed', (message) => void got.push(message));
     service.subscribe('mixed', server.url);
@@ -314,7 +340,7 @@ describe('the notifyDelivery option', () => {
     const { service } = await setup({ notifyDelivery: { attempts: 2, firstBackoffMs: 0 } });
     const events = new Recorder(service);
     const server = await endpoint(() => 500);
-    const { Pipeline: pipeline } = service.addPipeline({ Name: 'http', NotifyConfig: { Topic: 'twice' } });
+    const { Pipeline: pipeline } = await service.addPipeline({ Name: 'http', NotifyConfig: { Topic: 'twice' } });
     service.subscribe('twice', server.url);
     let calls = 0;
     service.subscribe('twice', () => {
@@ -334,7 +360,7 @@ describe('the notifyDelivery option', () => {
   test('attemptTimeoutMs: a try that takes longer fails, and the next try is made', async () => {
     const { service } = await setup({ notifyDelivery: { attempts: 2, firstBackoffMs: 0, attemptTimeoutMs: 20 } });
     const events = new Recorder(service);
-    const { Pipeline: pipeline } = service.addPipeline({ Name: 'p', NotifyConfig: { Topic: 'hangs' } });
+    const { Pipeline: pipeline } = await service.addPipeline({ Name: 'p', NotifyConfig: { Topic: 'hangs' } });
     let calls = 0;
     service.subscribe('hangs', () => {
       calls += 1;
@@ -402,7 +428,7 @@ describe('queues', () => {
   test('messages wait in the queue until received, oldest first; null when empty', async () => {
     const { service } = await setup({ workers: 1 });
     const events = new Recorder(service);
-    const { Pipeline: pipeline } = service.addPipeline({ Name: 'queued', NotifyConfig: '{"QueueName":"done-queue"}' });
+    const { Pipeline: pipeline } = await service.addPipeline({ Name: 'queued', NotifyConfig: '{"QueueName":"done-queue"}' });
     const submitted = [];
     for (let i = 0; i < 3; i++) submitted.push(await service.submitSnapshotJob(jobRequest({ pipelineId: pipeline.Id, userData: `q${i}` })));
     for (const answer of submitted) await events.notificationOf(answer.SnapshotJob.Id);
@@ -410,7 +436,7 @@ describe('queues', () => {
     expect(await service.receiveMessage('other-queue')).toBeNull();
     for (const [i, answer] of submitted.entries()) {
       const received = await service.receiveMessage('done-queue');
-      const job = queried(service, answer.SnapshotJob.Id);
+      const job = await queried(service, answer.SnapshotJob.Id);
       expect(received).toStrictEqual({
         MessageId: (job.MNSMessageResult as { MessageId: string }).MessageId,
         MessageBody: expect.any(String),
@@ -426,7 +452,7 @@ describe('queues', () => {
 
   test('receiveMessage with waitSeconds resolves when a message arrives, and with null when none does', async () => {
     const { service } = await setup();
-    const { Pipeline: pipeline } = service.addPipeline({ Name: 'queued', NotifyConfig: { QueueName: 'wait-queue' } });
+    const { Pipeline: pipeline } = await service.addPipeline({ Name: 'queued', NotifyConfig: { QueueName: 'wait-queue' } });
     const waiting = service.receiveMessage('wait-queue', { waitSeconds: 20 });
     const submitted = await service.submitSnapshotJob(jobRequest({ pipelineId: pipeline.Id }));
     const received = await waiting;
@@ -436,7 +462,7 @@ describe('queues', () => {
     expect(await service.receiveMessage('wait-queue')).toBeNull();
     // The job records the message it sent (the notification is recorded right after delivery).
     await service.close();
-    expect(queried(service, submitted.SnapshotJob.Id).MNSMessageResult).toStrictEqual({ MessageId: received!.MessageId });
+    expect((await queried(service, submitted.SnapshotJob.Id)).MNSMessageResult).toStrictEqual({ MessageId: received!.MessageId });
 
     expect(await service.receiveMessage('wait-queue', { waitSeconds: 0.3 })).toBeNull();
   });
@@ -468,10 +494,10 @@ describe('pipelines without NotifyConfig', () => {
   test('send nothing, and their jobs carry no MNSMessageResult', async () => {
     const { service } = await setup();
     const events = new Recorder(service);
-    const quiet = service.addPipeline({ Name: 'quiet' }).Pipeline;
+    const quiet = (await service.addPipeline({ Name: 'quiet' })).Pipeline;
     // One that had a topic and lost it.
-    const cleared = service.addPipeline({ Name: 'cleared', NotifyConfig: { Topic: 'was-here' } }).Pipeline;
-    service.updatePipeline({ PipelineId: cleared.Id, NotifyConfig: '' });
+    const cleared = (await service.addPipeline({ Name: 'cleared', NotifyConfig: { Topic: 'was-here' } })).Pipeline;
+    await service.updatePipeline({ PipelineId: cleared.Id, NotifyConfig: '' });
     const got: NotificationMessage[] = [];
     service.subscribe('was-here', (message) => void got.push(message));
 
@@ -488,7 +514,7 @@ describe('pipelines without NotifyConfig', () => {
     expect(events.jobs).toHaveLength(5);
     expect(events.notifications).toEqual([]);
     expect(got).toEqual([]);
-    for (const id of ids) expect('MNSMessageResult' in queried(service, id)).toBe(false);
+    for (const id of ids) expect('MNSMessageResult' in (await queried(service, id))).toBe(false);
     expect(await service.receiveMessage('was-here')).toBeNull();
   });
 });

@@ -16,8 +16,8 @@ import { JOB_ID, jsonError, UPPER_UUID } from './helpers/service-clips.js';
 afterEach(runCleanups);
 
 /** The pipeline as queryPipelineList shows it. */
-function pipelineOf(service: SnapshotService, id: string) {
-  const answer = service.queryPipelineList({ PipelineIds: id });
+async function pipelineOf(service: SnapshotService, id: string) {
+  const answer = await service.queryPipelineList({ PipelineIds: id });
   expect(answer.NonExistPids.String).toEqual([]);
   expect(answer.PipelineList.Pipeline).toHaveLength(1);
   return answer.PipelineList.Pipeline[0]!;
@@ -27,7 +27,7 @@ describe('the default pipeline', () => {
   test('exists, Active and Standard with no NotifyConfig, and takes jobs that name no pipeline', async () => {
     const { service } = await setup();
     expect(service.defaultPipelineId).toMatch(JOB_ID);
-    const answer = service.queryPipelineList({ PipelineIds: service.defaultPipelineId });
+    const answer = await service.queryPipelineList({ PipelineIds: service.defaultPipelineId });
     expect(answer).toStrictEqual({
       RequestId: expect.stringMatching(UPPER_UUID),
       PipelineList: {
@@ -48,14 +48,14 @@ describe('the default pipeline', () => {
     const { service: one } = await setup();
     const { service: two } = await setup();
     expect(one.defaultPipelineId).not.toBe(two.defaultPipelineId);
-    expect(one.queryPipelineList({ PipelineIds: two.defaultPipelineId }).NonExistPids.String).toEqual([two.defaultPipelineId]);
+    expect((await one.queryPipelineList({ PipelineIds: two.defaultPipelineId })).NonExistPids.String).toEqual([two.defaultPipelineId]);
   });
 });
 
 describe('addPipeline', () => {
   test('NotifyConfig as JSON text, as an object, or none; every answer has a fresh RequestId and Id', async () => {
     const { service } = await setup();
-    const text = service.addPipeline({ Name: 'with-topic', NotifyConfig: '{"Topic": "done-topic"}' });
+    const text = await service.addPipeline({ Name: 'with-topic', NotifyConfig: '{"Topic": "done-topic"}' });
     expect(text).toStrictEqual({
       RequestId: expect.stringMatching(UPPER_UUID),
       Pipeline: {
@@ -66,7 +66,7 @@ describe('addPipeline', () => {
         NotifyConfig: { Topic: 'done-topic' },
       },
     });
-    const object = service.addPipeline({ Name: 'with-queue', Speed: 'Standard', NotifyConfig: { QueueName: 'done-queue' } });
+    const object = await service.addPipeline({ Name: 'with-queue', Speed: 'Standard', NotifyConfig: { QueueName: 'done-queue' } });
     expect(object.Pipeline).toStrictEqual({
       Id: expect.stringMatching(JOB_ID),
       Name: 'with-queue',
@@ -74,11 +74,11 @@ describe('addPipeline', () => {
       Speed: 'Standard',
       NotifyConfig: { QueueName: 'done-queue' },
     });
-    const none = service.addPipeline({ Name: 'quiet' });
+    const none = await service.addPipeline({ Name: 'quiet' });
     expect(none.Pipeline.NotifyConfig).toStrictEqual({});
-    const emptyText = service.addPipeline({ Name: 'quiet-too', NotifyConfig: '' });
+    const emptyText = await service.addPipeline({ Name: 'quiet-too', NotifyConfig: '' });
     expect(emptyText.Pipeline.NotifyConfig).toStrictEqual({});
-    const emptyObject = service.addPipeline({ Name: 'quiet-three', NotifyConfig: '{}' });
+    const emptyObject = await service.addPipeline({ Name: 'quiet-three', NotifyConfig: '{}' });
     expect(emptyObject.Pipeline.NotifyConfig).toStrictEqual({});
 
     const ids = [text, object, none, emptyText, emptyObject].map((answer) => answer.Pipeline.Id);
@@ -86,14 +86,14 @@ describe('addPipeline', () => {
     expect(new Set([text, object, none].map((answer) => answer.RequestId)).size).toBe(3);
 
     // queryPipelineList shows them as added.
-    expect(pipelineOf(service, text.Pipeline.Id)).toStrictEqual(text.Pipeline);
-    expect(pipelineOf(service, object.Pipeline.Id)).toStrictEqual(object.Pipeline);
-    expect(pipelineOf(service, none.Pipeline.Id)).toStrictEqual(none.Pipeline);
+    expect(await pipelineOf(service, text.Pipeline.Id)).toStrictEqual(text.Pipeline);
+    expect(await pipelineOf(service, object.Pipeline.Id)).toStrictEqual(object.Pipeline);
+    expect(await pipelineOf(service, none.Pipeline.Id)).toStrictEqual(none.Pipeline);
 
     // The answer is a copy: changing it changes nothing in the service.
     text.Pipeline.State = 'Paused';
     text.Pipeline.NotifyConfig.Topic = 'other';
-    expect(pipelineOf(service, text.Pipeline.Id)).toMatchObject({ State: 'Active', NotifyConfig: { Topic: 'done-topic' } });
+    expect(await pipelineOf(service, text.Pipeline.Id)).toMatchObject({ State: 'Active', NotifyConfig: { Topic: 'done-topic' } });
   });
 
   const longName = 'n'.repeat(129);
@@ -186,36 +186,36 @@ describe('addPipeline', () => {
 describe('updatePipeline', () => {
   test('pauses and resumes, renames and sets NotifyConfig; the answer is the updated pipeline', async () => {
     const { service } = await setup();
-    const { Pipeline: added } = service.addPipeline({ Name: 'p' });
+    const { Pipeline: added } = await service.addPipeline({ Name: 'p' });
 
-    const paused = service.updatePipeline({ PipelineId: added.Id, State: 'Paused' });
+    const paused = await service.updatePipeline({ PipelineId: added.Id, State: 'Paused' });
     expect(paused).toStrictEqual({ RequestId: expect.stringMatching(UPPER_UUID), Pipeline: { ...added, State: 'Paused' } });
-    expect(pipelineOf(service, added.Id)).toStrictEqual({ ...added, State: 'Paused' });
+    expect(await pipelineOf(service, added.Id)).toStrictEqual({ ...added, State: 'Paused' });
 
-    const renamed = service.updatePipeline({ PipelineId: added.Id, Name: 'renamed', NotifyConfig: '{"QueueName":"q1"}' });
+    const renamed = await service.updatePipeline({ PipelineId: added.Id, Name: 'renamed', NotifyConfig: '{"QueueName":"q1"}' });
     expect(renamed.Pipeline).toStrictEqual({ ...added, Name: 'renamed', State: 'Paused', NotifyConfig: { QueueName: 'q1' } });
 
-    const resumed = service.updatePipeline({ PipelineId: added.Id, State: 'Active', NotifyConfig: { Topic: 't1' } });
+    const resumed = await service.updatePipeline({ PipelineId: added.Id, State: 'Active', NotifyConfig: { Topic: 't1' } });
     expect(resumed.Pipeline).toStrictEqual({ ...added, Name: 'renamed', State: 'Active', NotifyConfig: { Topic: 't1' } });
 
     // An empty NotifyConfig removes it.
-    const cleared = service.updatePipeline({ PipelineId: added.Id, NotifyConfig: '' });
+    const cleared = await service.updatePipeline({ PipelineId: added.Id, NotifyConfig: '' });
     expect(cleared.Pipeline.NotifyConfig).toStrictEqual({});
-    expect(pipelineOf(service, added.Id)).toStrictEqual({ ...added, Name: 'renamed' });
+    expect(await pipelineOf(service, added.Id)).toStrictEqual({ ...added, Name: 'renamed' });
 
     // The default pipeline can be paused too.
-    expect(service.updatePipeline({ PipelineId: service.defaultPipelineId, State: 'Paused' }).Pipeline.State).toBe('Paused');
-    expect(pipelineOf(service, service.defaultPipelineId).State).toBe('Paused');
-    service.updatePipeline({ PipelineId: service.defaultPipelineId, State: 'Active' });
+    expect((await service.updatePipeline({ PipelineId: service.defaultPipelineId, State: 'Paused' })).Pipeline.State).toBe('Paused');
+    expect((await pipelineOf(service, service.defaultPipelineId)).State).toBe('Paused');
+    await service.updatePipeline({ PipelineId: service.defaultPipelineId, State: 'Active' });
 
     // The answer is a copy.
     resumed.Pipeline.State = 'Paused';
-    expect(pipelineOf(service, added.Id).State).toBe('Active');
+    expect((await pipelineOf(service, added.Id)).State).toBe('Active');
   });
 
   test('refusals, each with a request id, leave the pipeline as it was', async () => {
     const { service } = await setup();
-    const { Pipeline: added } = service.addPipeline({ Name: 'p', NotifyConfig: { Topic: 't' } });
+    const { Pipeline: added } = await service.addPipeline({ Name: 'p', NotifyConfig: { Topic: 't' } });
     const unknownId = 'f'.repeat(32);
     const cases: [unknown, string, string][] = [
       [{ PipelineId: unknownId, State: 'Paused' }, ErrorCodes.ResourceNotFound, `the pipeline ${unknownId} does not exist`],
@@ -251,36 +251,36 @@ describe('updatePipeline', () => {
       const error = await refusedWithRequestId(() => service.updatePipeline(request as never));
       expect({ request, code: error.code, message: error.message }).toEqual({ request, code, message });
     }
-    expect(pipelineOf(service, added.Id)).toStrictEqual(added);
+    expect(await pipelineOf(service, added.Id)).toStrictEqual(added);
   });
 });
 
 describe('queryPipelineList', () => {
   test('ids comma-separated or as an array, in the order asked; unknown ids in NonExistPids', async () => {
     const { service } = await setup();
-    const a = service.addPipeline({ Name: 'a' }).Pipeline;
-    const b = service.addPipeline({ Name: 'b', NotifyConfig: { QueueName: 'qb' } }).Pipeline;
+    const a = (await service.addPipeline({ Name: 'a' })).Pipeline;
+    const b = (await service.addPipeline({ Name: 'b', NotifyConfig: { QueueName: 'qb' } })).Pipeline;
     const missing1 = '0'.repeat(32);
     const missing2 = 'nope';
 
-    const byText = service.queryPipelineList({ PipelineIds: `${b.Id},${missing1}, ${a.Id} ,${missing2}` });
+    const byText = await service.queryPipelineList({ PipelineIds: `${b.Id},${missing1}, ${a.Id} ,${missing2}` });
     expect(byText).toStrictEqual({
       RequestId: expect.stringMatching(UPPER_UUID),
       PipelineList: { Pipeline: [b, a] },
       NonExistPids: { String: [missing1, missing2] },
     });
-    const byArray = service.queryPipelineList({ PipelineIds: [a.Id, service.defaultPipelineId, missing2] });
+    const byArray = await service.queryPipelineList({ PipelineIds: [a.Id, service.defaultPipelineId, missing2] });
     expect(byArray.PipelineList.Pipeline.map((p) => p.Name)).toEqual(['a', 'default']);
     expect(byArray.NonExistPids.String).toEqual([missing2]);
     expect(byArray.RequestId).not.toBe(byText.RequestId);
 
-    const none = service.queryPipelineList({ PipelineIds: missing1 });
+    const none = await service.queryPipelineList({ PipelineIds: missing1 });
     expect(none.PipelineList.Pipeline).toEqual([]);
     expect(none.NonExistPids.String).toEqual([missing1]);
 
     // Copies.
     byArray.PipelineList.Pipeline[0]!.Name = 'changed';
-    expect(pipelineOf(service, a.Id).Name).toBe('a');
+    expect((await pipelineOf(service, a.Id)).Name).toBe('a');
   });
 
   test('refuses no ids, more than 10 and non-string or empty ids, with a request id', async () => {
@@ -303,7 +303,7 @@ describe('queryPipelineList', () => {
       expect({ request, code: error.code, message: error.message }).toEqual({ request, code, message });
     }
     // Ten are fine.
-    expect(service.queryPipelineList({ PipelineIds: eleven.slice(0, 10) }).NonExistPids.String).toHaveLength(10);
+    expect((await service.queryPipelineList({ PipelineIds: eleven.slice(0, 10) })).NonExistPids.String).toHaveLength(10);
   });
 });
 
@@ -311,7 +311,7 @@ describe('jobs in pipelines', () => {
   test('jobs of one pipeline start and (one worker) finish in submission order', async () => {
     const { service } = await setup({ workers: 1 });
     const events = new Recorder(service);
-    const { Pipeline: pipeline } = service.addPipeline({ Name: 'ordered' });
+    const { Pipeline: pipeline } = await service.addPipeline({ Name: 'ordered' });
     const ids: string[] = [];
     for (let i = 0; i < 6; i++) {
       const answer = await service.submitSnapshotJob(jobRequest({ pipelineId: pipeline.Id, num: 2, userData: `job-${i}` }));
@@ -332,9 +332,9 @@ describe('jobs in pipelines', () => {
   test('a paused pipeline holds its queued jobs while another pipeline runs; resuming releases them in order', async () => {
     const { service } = await setup({ workers: 1 });
     const events = new Recorder(service);
-    const held = service.addPipeline({ Name: 'held' }).Pipeline;
-    const busy = service.addPipeline({ Name: 'busy' }).Pipeline;
-    expect(service.updatePipeline({ PipelineId: held.Id, State: 'Paused' }).Pipeline.State).toBe('Paused');
+    const held = (await service.addPipeline({ Name: 'held' })).Pipeline;
+    const busy = (await service.addPipeline({ Name: 'busy' })).Pipeline;
+    expect((await service.updatePipeline({ PipelineId: held.Id, State: 'Paused' })).Pipeline.State).toBe('Paused');
 
     const heldIds: string[] = [];
     for (let i = 0; i < 3; i++) heldIds.push((await service.submitSnapshotJob(jobRequest({ pipelineId: held.Id, num: 2 }))).SnapshotJob.Id);
@@ -346,14 +346,14 @@ describe('jobs in pipelines', () => {
     expect(events.jobs.map((job) => job.Id)).toEqual(busyIds);
     // The worker is free now, yet the held jobs stay Submitted.
     await new Promise((resolve) => setTimeout(resolve, 300));
-    for (const id of heldIds) expect(queried(service, id)).toMatchObject({ State: 'Submitted', Count: '0', PipelineId: held.Id });
+    for (const id of heldIds) expect(await queried(service, id)).toMatchObject({ State: 'Submitted', Count: '0', PipelineId: held.Id });
     expect(events.progress.filter((p) => heldIds.includes(p.JobId))).toEqual([]);
-    expect(service.querySnapshotJobList({ PipelineId: held.Id, State: 'Submitted' }).SnapshotJobList.SnapshotJob.map((j) => j.Id)).toEqual(
-      [...heldIds].reverse(),
-    );
+    expect(
+      (await service.querySnapshotJobList({ PipelineId: held.Id, State: 'Submitted' })).SnapshotJobList.SnapshotJob.map((j) => j.Id),
+    ).toEqual([...heldIds].reverse());
 
     // Resuming starts them, in submission order.
-    expect(service.updatePipeline({ PipelineId: held.Id, State: 'Active' }).Pipeline.State).toBe('Active');
+    expect((await service.updatePipeline({ PipelineId: held.Id, State: 'Active' })).Pipeline.State).toBe('Active');
     const done = await Promise.all(heldIds.map((id) => service.waitForJob(id)));
     expect(done.map((job) => job.State)).toEqual(['Success', 'Success', 'Success']);
     expect(events.jobs.map((job) => job.Id)).toEqual([...busyIds, ...heldIds]);
@@ -362,28 +362,30 @@ describe('jobs in pipelines', () => {
   test('pausing while a job runs lets it finish and holds the next one', async () => {
     const { service } = await setup({ workers: 1 });
     const events = new Recorder(service);
-    const { Pipeline: pipeline } = service.addPipeline({ Name: 'p' });
+    const { Pipeline: pipeline } = await service.addPipeline({ Name: 'p' });
     const first = (await service.submitSnapshotJob(jobRequest({ pipelineId: pipeline.Id, num: 4 }))).SnapshotJob.Id;
     const second = (await service.submitSnapshotJob(jobRequest({ pipelineId: pipeline.Id, num: 2 }))).SnapshotJob.Id;
     let pausedAt: string | undefined;
+    let pausing: Promise<unknown> | undefined;
     service.on('progress', (progress: { JobId: string }) => {
       if (pausedAt !== undefined) return;
       pausedAt = progress.JobId;
-      service.updatePipeline({ PipelineId: pipeline.Id, State: 'Paused' });
+      pausing = service.updatePipeline({ PipelineId: pipeline.Id, State: 'Paused' });
     });
     expect(await service.waitForJob(first)).toMatchObject({ State: 'Success', Count: '4' });
     expect(pausedAt).toBe(first);
+    expect(await pausing).toMatchObject({ Pipeline: { State: 'Paused' } });
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(queried(service, second).State).toBe('Submitted');
+    expect((await queried(service, second)).State).toBe('Submitted');
     expect(events.jobs.map((job) => job.Id)).toEqual([first]);
-    service.updatePipeline({ PipelineId: pipeline.Id, State: 'Active' });
+    await service.updatePipeline({ PipelineId: pipeline.Id, State: 'Active' });
     expect(await service.waitForJob(second)).toMatchObject({ State: 'Success', Count: '2' });
   });
 
   test('a synchronous job in a paused pipeline is not held (Promise API and blocking twin)', async () => {
     const { service } = await setup({ workers: 1 });
-    const { Pipeline: pipeline } = service.addPipeline({ Name: 'p' });
-    service.updatePipeline({ PipelineId: pipeline.Id, State: 'Paused' });
+    const { Pipeline: pipeline } = await service.addPipeline({ Name: 'p' });
+    await service.updatePipeline({ PipelineId: pipeline.Id, State: 'Paused' });
     const heldId = (await service.submitSnapshotJob(jobRequest({ pipelineId: pipeline.Id }))).SnapshotJob.Id;
 
     const viaPromise = await service.submitSnapshotJob(jobRequest({ pipelineId: pipeline.Id, sync: true }));
@@ -392,8 +394,8 @@ describe('jobs in pipelines', () => {
     expect(viaSync.SnapshotJob).toMatchObject({ State: 'Success', Count: '1', PipelineId: pipeline.Id });
 
     // The asynchronous one submitted before them still waits.
-    expect(queried(service, heldId).State).toBe('Submitted');
-    service.updatePipeline({ PipelineId: pipeline.Id, State: 'Active' });
+    expect((await queried(service, heldId)).State).toBe('Submitted');
+    await service.updatePipeline({ PipelineId: pipeline.Id, State: 'Active' });
     expect((await service.waitForJob(heldId)).State).toBe('Success');
   });
 
@@ -413,6 +415,6 @@ describe('jobs in pipelines', () => {
       });
       expect(viaSync.requestId).not.toBe(viaPromise.requestId);
     }
-    expect(service.querySnapshotJobList({}).SnapshotJobList.SnapshotJob).toEqual([]);
+    expect((await service.querySnapshotJobList({})).SnapshotJobList.SnapshotJob).toEqual([]);
   });
 });

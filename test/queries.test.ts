@@ -21,8 +21,8 @@ const QUERY_FIELDS =
 
 /** A paused pipeline holding `count` asynchronous jobs; their ids in submission order. */
 async function heldJobs(service: SnapshotService, count: number): Promise<{ pipelineId: string; ids: string[] }> {
-  const pipelineId = service.addPipeline({ Name: 'held' }).Pipeline.Id;
-  service.updatePipeline({ PipelineId: pipelineId, State: 'Paused' });
+  const pipelineId = (await service.addPipeline({ Name: 'held' })).Pipeline.Id;
+  await service.updatePipeline({ PipelineId: pipelineId, State: 'Paused' });
   const ids: string[] = [];
   for (let i = 0; i < count; i++)
     ids.push((await service.submitSnapshotJob(jobRequest({ pipelineId, userData: `held-${i}` }))).SnapshotJob.Id);
@@ -37,7 +37,7 @@ describe('paging', () => {
     const { ids } = await heldJobs(service, 25);
     const newestFirst = [...ids].reverse();
 
-    const first = service.querySnapshotJobList({});
+    const first = await service.querySnapshotJobList({});
     expect(first).toStrictEqual({
       RequestId: expect.stringMatching(UPPER_UUID),
       SnapshotJobList: { SnapshotJob: expect.any(Array) },
@@ -47,12 +47,12 @@ describe('paging', () => {
     expect(idsOf(first.SnapshotJobList.SnapshotJob)).toEqual(newestFirst.slice(0, 10));
     expect(first.SnapshotJobList.SnapshotJob[0]).toMatchObject({ State: 'Submitted', UserData: 'held-24' });
 
-    const second = service.querySnapshotJobList({ NextPageToken: first.NextPageToken });
+    const second = await service.querySnapshotJobList({ NextPageToken: first.NextPageToken });
     expect(idsOf(second.SnapshotJobList.SnapshotJob)).toEqual(newestFirst.slice(10, 20));
     expect(second.NextPageToken).toEqual(expect.any(String));
     expect(second.RequestId).not.toBe(first.RequestId);
 
-    const third = service.querySnapshotJobList({ NextPageToken: second.NextPageToken, MaximumPageSize: 10 });
+    const third = await service.querySnapshotJobList({ NextPageToken: second.NextPageToken, MaximumPageSize: 10 });
     expect(idsOf(third.SnapshotJobList.SnapshotJob)).toEqual(newestFirst.slice(20));
     expect('NextPageToken' in third).toBe(false);
 
@@ -65,10 +65,10 @@ describe('paging', () => {
     const { service } = await setup();
     const { ids } = await heldJobs(service, 12);
     const newestFirst = [...ids].reverse();
-    const all = service.querySnapshotJobList({ MaximumPageSize: 100 });
+    const all = await service.querySnapshotJobList({ MaximumPageSize: 100 });
     expect(idsOf(all.SnapshotJobList.SnapshotJob)).toEqual(newestFirst);
     expect('NextPageToken' in all).toBe(false);
-    const exact = service.querySnapshotJobList({ MaximumPageSize: '12' });
+    const exact = await service.querySnapshotJobList({ MaximumPageSize: '12' });
     expect(idsOf(exact.SnapshotJobList.SnapshotJob)).toEqual(newestFirst);
     expect('NextPageToken' in exact).toBe(false);
 
@@ -76,7 +76,7 @@ describe('paging', () => {
     const walked: string[] = [];
     let token: string | undefined;
     for (let page = 0; page < 20; page++) {
-      const answer = service.querySnapshotJobList({ MaximumPageSize: 1, ...(token === undefined ? {} : { NextPageToken: token }) });
+      const answer = await service.querySnapshotJobList({ MaximumPageSize: 1, ...(token === undefined ? {} : { NextPageToken: token }) });
       expect(answer.SnapshotJobList.SnapshotJob).toHaveLength(1);
       walked.push(answer.SnapshotJobList.SnapshotJob[0]!.Id);
       token = answer.NextPageToken;
@@ -84,8 +84,8 @@ describe('paging', () => {
     }
     expect(walked).toEqual(newestFirst);
 
-    const sevens = [service.querySnapshotJobList({ MaximumPageSize: '7' })];
-    sevens.push(service.querySnapshotJobList({ MaximumPageSize: '7', NextPageToken: sevens[0]!.NextPageToken }));
+    const sevens = [await service.querySnapshotJobList({ MaximumPageSize: '7' })];
+    sevens.push(await service.querySnapshotJobList({ MaximumPageSize: '7', NextPageToken: sevens[0]!.NextPageToken }));
     expect(sevens.map((page) => page.SnapshotJobList.SnapshotJob.length)).toEqual([7, 5]);
     expect('NextPageToken' in sevens[1]!).toBe(false);
   });
@@ -94,19 +94,19 @@ describe('paging', () => {
     const { service } = await setup();
     const { pipelineId, ids } = await heldJobs(service, 6);
     const newestFirst = [...ids].reverse();
-    const first = service.querySnapshotJobList({ MaximumPageSize: 4 });
+    const first = await service.querySnapshotJobList({ MaximumPageSize: 4 });
     expect(idsOf(first.SnapshotJobList.SnapshotJob)).toEqual(newestFirst.slice(0, 4));
     const newer = (await service.submitSnapshotJob(jobRequest({ pipelineId }))).SnapshotJob.Id;
-    const second = service.querySnapshotJobList({ MaximumPageSize: 4, NextPageToken: first.NextPageToken });
+    const second = await service.querySnapshotJobList({ MaximumPageSize: 4, NextPageToken: first.NextPageToken });
     expect(idsOf(second.SnapshotJobList.SnapshotJob)).toEqual(newestFirst.slice(4));
     expect('NextPageToken' in second).toBe(false);
     // A fresh first page starts with it.
-    expect(service.querySnapshotJobList({ MaximumPageSize: 1 }).SnapshotJobList.SnapshotJob[0]!.Id).toBe(newer);
+    expect((await service.querySnapshotJobList({ MaximumPageSize: 1 })).SnapshotJobList.SnapshotJob[0]!.Id).toBe(newer);
   });
 
   test('an empty service answers an empty page', async () => {
     const { service } = await setup();
-    expect(service.querySnapshotJobList({})).toStrictEqual({
+    expect(await service.querySnapshotJobList({})).toStrictEqual({
       RequestId: expect.stringMatching(UPPER_UUID),
       SnapshotJobList: { SnapshotJob: [] },
       NonExistSnapshotJobIds: { String: [] },
@@ -117,7 +117,7 @@ describe('paging', () => {
 describe('filters', () => {
   test('State and PipelineId, alone, together and with paging', async () => {
     const { service } = await setup({ workers: 1 });
-    const other = service.addPipeline({ Name: 'other' }).Pipeline.Id;
+    const other = (await service.addPipeline({ Name: 'other' })).Pipeline.Id;
     // Done: two successes in the default pipeline, one failure in `other`, one success in `other`.
     const ok1 = (await service.submitSnapshotJob(jobRequest())).SnapshotJob.Id;
     const failed = (await service.submitSnapshotJob(jobRequest({ pipelineId: other, time: 10_000 }))).SnapshotJob.Id;
@@ -127,26 +127,26 @@ describe('filters', () => {
     // Held: three in a paused pipeline.
     const { pipelineId: held, ids: heldIds } = await heldJobs(service, 3);
 
-    const ids = (request: object) => idsOf(service.querySnapshotJobList(request).SnapshotJobList.SnapshotJob);
-    expect(ids({ State: 'Success' })).toEqual([ok3, ok2, ok1]);
-    expect(ids({ State: 'Fail' })).toEqual([failed]);
-    expect(ids({ State: 'Submitted' })).toEqual([...heldIds].reverse());
-    expect(ids({ State: 'Snapshoting' })).toEqual([]);
-    expect(ids({ PipelineId: service.defaultPipelineId })).toEqual([ok2, ok1]);
-    expect(ids({ PipelineId: other })).toEqual([ok3, failed]);
-    expect(ids({ PipelineId: held })).toEqual([...heldIds].reverse());
-    expect(ids({ PipelineId: other, State: 'Success' })).toEqual([ok3]);
-    expect(ids({ PipelineId: other, State: 'Submitted' })).toEqual([]);
-    expect(ids({ PipelineId: 'f'.repeat(32) })).toEqual([]);
+    const ids = async (request: object) => idsOf((await service.querySnapshotJobList(request)).SnapshotJobList.SnapshotJob);
+    expect(await ids({ State: 'Success' })).toEqual([ok3, ok2, ok1]);
+    expect(await ids({ State: 'Fail' })).toEqual([failed]);
+    expect(await ids({ State: 'Submitted' })).toEqual([...heldIds].reverse());
+    expect(await ids({ State: 'Snapshoting' })).toEqual([]);
+    expect(await ids({ PipelineId: service.defaultPipelineId })).toEqual([ok2, ok1]);
+    expect(await ids({ PipelineId: other })).toEqual([ok3, failed]);
+    expect(await ids({ PipelineId: held })).toEqual([...heldIds].reverse());
+    expect(await ids({ PipelineId: other, State: 'Success' })).toEqual([ok3]);
+    expect(await ids({ PipelineId: other, State: 'Submitted' })).toEqual([]);
+    expect(await ids({ PipelineId: 'f'.repeat(32) })).toEqual([]);
     // An empty PipelineId is no filter.
-    expect(ids({ PipelineId: '' })).toHaveLength(7);
-    expect(ids({})).toEqual([...[...heldIds].reverse(), ok3, ok2, failed, ok1]);
+    expect(await ids({ PipelineId: '' })).toHaveLength(7);
+    expect(await ids({})).toEqual([...[...heldIds].reverse(), ok3, ok2, failed, ok1]);
 
     // Filtered pages: Success in pages of 2.
-    const page1 = service.querySnapshotJobList({ State: 'Success', MaximumPageSize: 2 });
+    const page1 = await service.querySnapshotJobList({ State: 'Success', MaximumPageSize: 2 });
     expect(idsOf(page1.SnapshotJobList.SnapshotJob)).toEqual([ok3, ok2]);
     expect(page1.NextPageToken).toEqual(expect.any(String));
-    const page2 = service.querySnapshotJobList({ State: 'Success', MaximumPageSize: 2, NextPageToken: page1.NextPageToken });
+    const page2 = await service.querySnapshotJobList({ State: 'Success', MaximumPageSize: 2, NextPageToken: page1.NextPageToken });
     expect(idsOf(page2.SnapshotJobList.SnapshotJob)).toEqual([ok1]);
     expect('NextPageToken' in page2).toBe(false);
   });
@@ -162,24 +162,28 @@ describe('filters', () => {
       b = (await service.submitSnapshotJob(jobRequest({ pipelineId }))).SnapshotJob;
     }
     expect(b.CreationTime > a.CreationTime).toBe(true);
-    const all = idsOf(service.querySnapshotJobList({ MaximumPageSize: 100 }).SnapshotJobList.SnapshotJob);
-    const at = (time: string) =>
-      idsOf(service.querySnapshotJobList({ MaximumPageSize: 100 }).SnapshotJobList.SnapshotJob.filter((j) => j.CreationTime === time));
-    const ids = (request: object) => idsOf(service.querySnapshotJobList({ MaximumPageSize: 100, ...request }).SnapshotJobList.SnapshotJob);
+    // Every job, newest first; nothing runs them (their pipeline is paused), so one listing serves every check.
+    const listed = (await service.querySnapshotJobList({ MaximumPageSize: 100 })).SnapshotJobList.SnapshotJob;
+    const all = idsOf(listed);
+    const at = (time: string) => idsOf(listed.filter((j) => j.CreationTime === time));
+    const ids = async (request: object) =>
+      idsOf((await service.querySnapshotJobList({ MaximumPageSize: 100, ...request })).SnapshotJobList.SnapshotJob);
 
     // Both ends at a's second: every job of that second, and only those.
-    expect(ids({ StartOfJobCreatedTimeRange: a.CreationTime, EndOfJobCreatedTimeRange: a.CreationTime })).toEqual(at(a.CreationTime));
+    expect(await ids({ StartOfJobCreatedTimeRange: a.CreationTime, EndOfJobCreatedTimeRange: a.CreationTime })).toEqual(at(a.CreationTime));
     expect(at(a.CreationTime)).toContain(a.Id);
-    expect(ids({ StartOfJobCreatedTimeRange: b.CreationTime })).toEqual(at(b.CreationTime));
-    expect(ids({ EndOfJobCreatedTimeRange: a.CreationTime })).toEqual(at(a.CreationTime));
-    expect(ids({ StartOfJobCreatedTimeRange: a.CreationTime, EndOfJobCreatedTimeRange: b.CreationTime })).toEqual(all);
-    expect(ids({ EndOfJobCreatedTimeRange: '2000-01-01T00:00:00Z' })).toEqual([]);
-    expect(ids({ StartOfJobCreatedTimeRange: '9999-12-31T23:59:59Z' })).toEqual([]);
-    expect(ids({ StartOfJobCreatedTimeRange: b.CreationTime, EndOfJobCreatedTimeRange: a.CreationTime })).toEqual([]);
-    expect(ids({ StartOfJobCreatedTimeRange: '', EndOfJobCreatedTimeRange: '' })).toEqual(all);
+    expect(await ids({ StartOfJobCreatedTimeRange: b.CreationTime })).toEqual(at(b.CreationTime));
+    expect(await ids({ EndOfJobCreatedTimeRange: a.CreationTime })).toEqual(at(a.CreationTime));
+    expect(await ids({ StartOfJobCreatedTimeRange: a.CreationTime, EndOfJobCreatedTimeRange: b.CreationTime })).toEqual(all);
+    expect(await ids({ EndOfJobCreatedTimeRange: '2000-01-01T00:00:00Z' })).toEqual([]);
+    expect(await ids({ StartOfJobCreatedTimeRange: '9999-12-31T23:59:59Z' })).toEqual([]);
+    expect(await ids({ StartOfJobCreatedTimeRange: b.CreationTime, EndOfJobCreatedTimeRange: a.CreationTime })).toEqual([]);
+    expect(await ids({ StartOfJobCreatedTimeRange: '', EndOfJobCreatedTimeRange: '' })).toEqual(all);
     // With the other filters.
-    expect(ids({ StartOfJobCreatedTimeRange: b.CreationTime, PipelineId: pipelineId, State: 'Submitted' })).toEqual(at(b.CreationTime));
-    expect(ids({ StartOfJobCreatedTimeRange: b.CreationTime, State: 'Success' })).toEqual([]);
+    expect(await ids({ StartOfJobCreatedTimeRange: b.CreationTime, PipelineId: pipelineId, State: 'Submitted' })).toEqual(
+      at(b.CreationTime),
+    );
+    expect(await ids({ StartOfJobCreatedTimeRange: b.CreationTime, State: 'Success' })).toEqual([]);
   });
 });
 
@@ -280,7 +284,7 @@ describe('answers are copies', () => {
     done.Input.Object = 'other.mp4';
     (done.SnapshotConfig['OutputFile'] as { Object: string }).Object = 'changed-by-waiter';
 
-    const listed = service.querySnapshotJobList({});
+    const listed = await service.querySnapshotJobList({});
     const job = listed.SnapshotJobList.SnapshotJob[0]!;
     expect(job).toEqual(original);
     job.State = 'Submitted';
@@ -289,13 +293,13 @@ describe('answers are copies', () => {
     (job.SnapshotConfig['OutputFile'] as { Object: string }).Object = 'changed-by-query';
     listed.SnapshotJobList.SnapshotJob.length = 0;
 
-    const byId = service.querySnapshotJobList({ SnapshotJobIds: [id] });
+    const byId = await service.querySnapshotJobList({ SnapshotJobIds: [id] });
     expect(byId.SnapshotJobList.SnapshotJob[0]).toEqual(original);
     byId.SnapshotJobList.SnapshotJob[0]!.SnapshotConfig['Num'] = '1000';
 
-    expect(queried(service, id)).toEqual(original);
+    expect(await queried(service, id)).toEqual(original);
     expect(await service.waitForJob(id)).toEqual(original);
-    expect(idsOf(service.querySnapshotJobList({}).SnapshotJobList.SnapshotJob)).toEqual([id]);
+    expect(idsOf((await service.querySnapshotJobList({})).SnapshotJobList.SnapshotJob)).toEqual([id]);
   });
 
   test('changing the answer of an asynchronous submit, even its nested echo, changes nothing in the service', async () => {
@@ -312,7 +316,7 @@ describe('answers are copies', () => {
       answer.SnapshotJob.Input.Object = 'other.mp4';
       (answer.SnapshotJob.SnapshotConfig['OutputFile'] as { Object: string }).Object = 'changed';
       answer.SnapshotJob.SnapshotConfig['Num'] = '1000';
-      expect(queried(service, original.Id)).toEqual(original);
+      expect(await queried(service, original.Id)).toEqual(original);
     }
   });
 
@@ -326,7 +330,7 @@ describe('answers are copies', () => {
     (request.Input as { Object: string }).Object = 'other.mp4';
     ((request.SnapshotConfig as Record<string, unknown>)['OutputFile'] as { Object: string }).Object = 'changed';
     (request.SnapshotConfig as Record<string, unknown>)['Num'] = '1000';
-    expect(queried(service, original.Id)).toEqual(original);
+    expect(await queried(service, original.Id)).toEqual(original);
   });
 });
 
@@ -334,13 +338,15 @@ describe('progress', () => {
   test('an asynchronous series reports Done 1..N of N, and the job counts up while it runs', async () => {
     const { service } = await setup({ workers: 1 });
     const events = new Recorder(service);
-    const seen: { progress: Progress; job: SnapshotJob }[] = [];
-    service.on('progress', (progress: Progress) => seen.push({ progress, job: queried(service, progress.JobId) }));
+    // Each event's query is asked as the event arrives; the answers are read once the job is done.
+    const asked: { progress: Progress; job: Promise<SnapshotJob> }[] = [];
+    service.on('progress', (progress: Progress) => asked.push({ progress, job: queried(service, progress.JobId) }));
     const submitted = await service.submitSnapshotJob(jobRequest({ num: 4 }));
     const id = submitted.SnapshotJob.Id;
     expect(submitted.SnapshotJob.Count).toBe('0');
     const done = await service.waitForJob(id);
     expect(done).toMatchObject({ State: 'Success', Count: '4', Percent: 100 });
+    const seen = await Promise.all(asked.map(async ({ progress, job }) => ({ progress, job: await job })));
 
     expect(seen.map((s) => s.progress)).toStrictEqual([1, 2, 3, 4].map((n) => ({ JobId: id, Done: n, Expected: 4, Percent: n * 25 })));
     // While running, the queried job shows the images done so far.
@@ -352,7 +358,7 @@ describe('progress', () => {
     ]);
     // Every progress event comes before the job's final event.
     expect(events.entries.map((entry) => entry.kind)).toEqual(['progress', 'progress', 'progress', 'progress', 'job']);
-    expect(queried(service, id)).toMatchObject({ State: 'Success', Count: '4', Percent: 100 });
+    expect(await queried(service, id)).toMatchObject({ State: 'Success', Count: '4', Percent: 100 });
   });
 
   test('a series cut short by the end of the video: Expected stays as asked, then Percent 100 with the real Count', async () => {
@@ -371,8 +377,8 @@ describe('progress', () => {
     const { pipelineId, ids } = await heldJobs(service, 2);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(events.progress).toEqual([]);
-    for (const id of ids) expect(queried(service, id)).toMatchObject({ State: 'Submitted', Count: '0' });
-    service.updatePipeline({ PipelineId: pipelineId, State: 'Active' });
+    for (const id of ids) expect(await queried(service, id)).toMatchObject({ State: 'Submitted', Count: '0' });
+    await service.updatePipeline({ PipelineId: pipelineId, State: 'Active' });
     for (const id of ids) expect(await service.waitForJob(id)).toMatchObject({ State: 'Success', Count: '2', Percent: 100 });
     expect(events.progress.map((p) => [p.JobId, p.Done])).toEqual([
       [ids[0], 1],

@@ -170,8 +170,8 @@ export class Recorder {
 }
 
 /** The one job with this id, as querySnapshotJobList shows it. */
-export function queried(service: SnapshotService, id: string): SnapshotJob {
-  const answer = service.querySnapshotJobList({ SnapshotJobIds: id });
+export async function queried(service: SnapshotService, id: string): Promise<SnapshotJob> {
+  const answer = await service.querySnapshotJobList({ SnapshotJobIds: id });
   expect(answer.NonExistSnapshotJobIds.String).toEqual([]);
   expect(answer.SnapshotJobList.SnapshotJob).toHaveLength(1);
   return answer.SnapshotJobList.SnapshotJob[0]!;
