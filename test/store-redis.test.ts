@@ -469,6 +469,27 @@ describe('the Redis back end', () => {
     }
   });
 
+  test('a waiting job left without its BullMQ job (its submitter died between the two writes) is queued again when a consumer starts', async () => {
+    const prefix = newPrefix();
+    const { store, defaultPipelineId } = await backend(prefix);
+    const one = entry(defaultPipelineId);
+    await store.add(one, 10);
+    const { Queue } = await import('bullmq');
+    const queue = new Queue('queue', { connection: { url: redis().url }, prefix });
+    try {
+      expect(await queue.remove(`${one.job.Id}-1`)).toBe(1);
+    } finally {
+      await queue.close();
+    }
+    const claims: ClaimedJob[] = [];
+    store.consume(1, async (claimed) => {
+      claims.push(claimed);
+      await store.finish(success(claimed.job), claimed.attempt);
+    });
+    await until('the job', async () => (await store.get(one.job.Id))?.State === 'Success');
+    expect(claims.map((claimed) => [claimed.job.Id, claimed.attempt])).toEqual([[one.job.Id, 1]]);
+  });
+
   test('options are checked; an unreachable server fails open() with InternalError, the password left out', async () => {
     const url = redis().url;
     // prettier-ignore
@@ -556,26 +577,29 @@ function consumerChild(prefix: string, options: { lockMs: number; maxStalled: nu
 }
 
 describe('the Redis back end across processes', () => {
-  test('a consumer process killed with SIGKILL mid-job: another consumer runs the job again (Attempts 2)', async () => {
+  test('a consumer process killed with SIGKILL mid-job, twice: another consumer runs the job again each time (Attempts 3)', async () => {
     const prefix = newPrefix();
     const lockMs = 2000;
     const { store, defaultPipelineId } = await backend(prefix, { lockDurationMs: lockMs });
-    const { child, lines } = consumerChild(prefix, { lockMs, maxStalled: 10 });
     const one = entry(defaultPipelineId);
     await store.add(one, 10);
-    await until('the child claim', () => lines.includes(`claimed ${one.job.Id} 1`));
-    child.kill('SIGKILL');
-    await new Promise((resolve) => child.once('exit', resolve));
+    for (const attempt of [1, 2]) {
+      const { child, lines } = consumerChild(prefix, { lockMs, maxStalled: 10 });
+      // The second child takes the job once its lock ran out: within the lock plus two stalled-check intervals (1 s each here).
+      await until(`claim ${attempt} in a child`, () => lines.includes(`claimed ${one.job.Id} ${attempt}`), lockMs + 10_000);
+      expect(await store.get(one.job.Id)).toMatchObject({ State: 'Snapshoting', ...(attempt > 1 ? { Attempts: attempt } : {}) });
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
 
     let again: ClaimedJob | undefined;
     store.consume(1, async (claimed) => {
       again = claimed;
       await store.finish(success(claimed.job), claimed.attempt);
     });
-    // Within the lock plus two stalled-check intervals (1 s each here) and a margin.
-    await until('the second run', async () => (await store.get(one.job.Id))?.State === 'Success', lockMs + 10_000);
-    expect(again).toMatchObject({ attempt: 2, job: { ...one.job, State: 'Snapshoting', Attempts: 2 } });
-    expect(await store.get(one.job.Id)).toStrictEqual(success({ ...one.job, Attempts: 2 }));
+    await until('the third run', async () => (await store.get(one.job.Id))?.State === 'Success', lockMs + 10_000);
+    expect(again).toMatchObject({ attempt: 3, job: { ...one.job, State: 'Snapshoting', Attempts: 3 } });
+    expect(await store.get(one.job.Id)).toStrictEqual(success({ ...one.job, Attempts: 3 }));
   });
 
   test('a job whose worker died more than maxStalledCount times ends Fail InternalError', async () => {

@@ -274,6 +274,20 @@ for i = 2, #ARGV do
 end
 return out`,
 
+  // ARGV: P. Waiting jobs that have no BullMQ job (their process died between the two writes
+  // of add()), and held jobs of a resumed pipeline whose requeue was cut short: their ids.
+  // BullMQ keeps a job at P:queue:<its id> until it completes (then removeOnComplete drops it).
+  lost: `
+local out = {}
+for _, id in ipairs(redis.call('SMEMBERS', P .. ':queued')) do
+  local f = redis.call('HMGET', jobKey(id), 'state', 'bull')
+  if f[1] == 'Submitted' and f[2] and f[2] ~= '' and redis.call('EXISTS', P .. ':${QUEUE_NAME}:' .. f[2]) == 0 then
+    out[#out + 1] = id
+  end
+end
+for _, id in ipairs(redis.call('ZRANGE', P .. ':releasing', 0, -1)) do out[#out + 1] = id end
+return out`,
+
   // ARGV: P, id, json. The default pipeline's id: the one stored, or this new one.
   defaultPipeline: `
 local existing = redis.call('GET', P .. ':default-pipeline')
@@ -784,10 +798,17 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
     await this.commands().zrem(this.key('releasing'), ...jobs.map((job) => job.data.jobId));
   }
 
-  /** A consumer starting: held jobs whose resume was cut short (its process died) go back into BullMQ. */
+  /**
+   * A consumer starting: jobs a process that died left out of BullMQ go back
+   * into it (a job queued twice this way runs once: a claim skips every
+   * BullMQ job but the job's current one).
+   */
   private async recover(): Promise<void> {
-    const releasing = await this.commands().zrange(this.key('releasing'), 0, -1);
-    if (releasing.length > 0) await this.requeue(releasing);
+    const lost = (await this.run('lost')) as string[];
+    if (lost.length > 0) {
+      debug('redis: %d waiting jobs had no BullMQ job; queued again', lost.length);
+      await this.requeue(lost);
+    }
   }
 
   /**
@@ -817,11 +838,21 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
   /** A message on the events or cancel channel. */
   private received(channel: string, text: string): void {
     if (channel === this.key('cancel')) {
-      const message = JSON.parse(text) as CancelMessage;
-      this.running.get(message.jobId)?.controller.abort(new SnapshotError(message.code, message.message));
+      try {
+        const message = JSON.parse(text) as CancelMessage;
+        this.running.get(message.jobId)?.controller.abort(new SnapshotError(message.code, message.message));
+      } catch {
+        debug('redis: not a cancel on %s: %s', channel, text);
+      }
       return;
     }
-    const event = JSON.parse(text) as BackendEvent;
+    let event: BackendEvent;
+    try {
+      event = JSON.parse(text) as BackendEvent;
+    } catch {
+      debug('redis: not an event on %s: %s', channel, text);
+      return;
+    }
     try {
       if (event.t === 'p') this.emit('progress', event.progress);
       else if (event.t === 'f') this.emit('finished', event.job);
