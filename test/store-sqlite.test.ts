@@ -445,6 +445,34 @@ describe('processes that die', () => {
     expect(await store.get(jobId)).toMatchObject({ State: 'Fail', Code: ErrorCodes.InternalError, Message: DEAD_SYNCHRONOUS, Count: '0' });
     expect(finished).toEqual([await store.get(jobId)]);
   });
+  test('a cancelled job of a process that died ends Fail with the cancel instead of running again', async () => {
+    const path = databasePath();
+    const { store, defaultPipelineId } = await openStore(path);
+    const [job] = await queue(store, defaultPipelineId, 1);
+    const child = startChild(path, 'hold');
+    await child.line('claimed');
+    expect((await store.cancel(job!.Id, CANCELED)).kind).toBe('running');
+    await kill(child);
+    const consumer = finishing(store);
+    store.consume(1, consumer.handler);
+    await until('the job to fail', async () => (await store.get(job!.Id))?.State === 'Fail');
+    expect(await store.get(job!.Id)).toEqual({ ...job, State: 'Fail', Code: 'Canceled', Message: 'the job was cancelled', Count: '0' });
+    expect(consumer.claims).toEqual([]);
+    await store.stopConsuming(0, STOPPED, STOPPED);
+  });
+
+  test('a synchronous job is not taken back on a short lease while its process lives (its wait blocks the timers)', async () => {
+    const path = databasePath();
+    const blocked = await openStore(path, { leaseMs: 90 });
+    const job = newJob(blocked.defaultPipelineId);
+    blocked.store.sync.add({ job, requestId: 'R', asynchronous: false }, 10);
+    await blocked.store.start(job.Id);
+    // No renewals from here on, as while submitSnapshotJobSync blocks.
+    await blocked.store.close();
+    const other = await openStore(path, { leaseMs: 90 });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await other.store.get(job.Id))?.State).toBe('Snapshoting');
+  });
 });
 
 describe('several processes', () => {

@@ -53,7 +53,12 @@ export interface SqliteBackendOptions {
   maxHistory: number;
   /** How often other processes' events and newly queued jobs are looked for (ms, default 100). */
   pollMs?: number;
-  /** How long a claim holds without renewal (ms, default 30 s); renewed every third of it, at least every second. */
+  /**
+   * How long a claim holds without renewal (ms, default 30 s); renewed every
+   * third of it, at least every second. Longer than this process's event
+   * loop may be blocked (submitSnapshotJobSync blocks it up to its deadline),
+   * or another process takes its jobs back and runs them again.
+   */
   leaseMs?: number;
 }
 
@@ -69,6 +74,13 @@ const BUSY_TIMEOUT_MS = 5_000;
 const EVENTS_KEPT_MS = 60_000;
 const TRIM_EVERY_MS = 10_000;
 const MISSING_PACKAGE = 'the database option needs the better-sqlite3 package (npm install better-sqlite3@12)';
+/**
+ * A synchronous job's lease: the longest it may run (the service's
+ * syncTimeoutMs is at most an hour). submitSnapshotJobSync blocks this
+ * process's event loop, so no timer renews anything while it runs; a
+ * synchronous job is taken back earlier only when its process is gone.
+ */
+const SYNCHRONOUS_LEASE_MS = 3_600_000;
 const DEAD_SYNCHRONOUS = 'the process running the synchronous job stopped before it finished';
 
 /**
@@ -170,7 +182,10 @@ function prepareStatements(db: Database) {
       'INSERT INTO jobs (id, pipeline_id, state, created, asynchronous, request_id, job, attempts, owner, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     jobCount: statement<{ n: number }>('SELECT count(*) AS n FROM jobs'),
-    dropOldest: statement("DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE state IN ('Success', 'Fail') ORDER BY seq LIMIT ?)"),
+    // The finished jobs' own index is in seq order: without it SQLite sorts every finished job on each add.
+    dropOldest: statement(
+      "DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs INDEXED BY jobs_finished WHERE state IN ('Success', 'Fail') ORDER BY seq LIMIT ?)",
+    ),
     start: statement(
       "UPDATE jobs SET state = 'Snapshoting', job = json_set(job, '$.State', 'Snapshoting') WHERE id = ? AND state = 'Submitted' AND asynchronous = 0",
     ),
@@ -182,7 +197,9 @@ function prepareStatements(db: Database) {
       WHERE id = (SELECT id FROM jobs WHERE state = 'Submitted' AND asynchronous = 1
                   AND pipeline_id NOT IN (SELECT id FROM pipelines WHERE state = 'Paused') ORDER BY seq LIMIT 1)
       RETURNING id, request_id, attempts, job`),
-    anyQueued: statement("SELECT 1 FROM jobs WHERE state = 'Submitted' AND asynchronous = 1 LIMIT 1"),
+    anyQueued: statement(`
+      SELECT 1 FROM jobs WHERE state = 'Submitted' AND asynchronous = 1
+        AND pipeline_id NOT IN (SELECT id FROM pipelines WHERE state = 'Paused') LIMIT 1`),
     progress: statement("UPDATE jobs SET job = json_set(job, '$.Count', ?, '$.Percent', ?) WHERE id = ? AND state = 'Snapshoting'"),
     // A never-claimed queued job (attempts 0) may end with any attempt: a cancel, or the service failing it.
     finish: statement(`
@@ -209,7 +226,8 @@ function prepareStatements(db: Database) {
         AND (@state IS NULL OR state = @state) AND (@pipelineId IS NULL OR pipeline_id = @pipelineId)
         AND (@start IS NULL OR created >= @start) AND (@end IS NULL OR created <= @end)
       ORDER BY seq DESC LIMIT @limit`),
-    renew: statement('UPDATE jobs SET lease_until = ? WHERE owner = ?'),
+    // max(): a synchronous job's longer lease is not shortened.
+    renew: statement('UPDATE jobs SET lease_until = max(lease_until, ?) WHERE owner = ?'),
     mine: statement<{ id: string; attempts: number; cancel: string | null }>(
       "SELECT id, attempts, cancel FROM jobs WHERE owner = ? AND state = 'Snapshoting'",
     ),
@@ -472,8 +490,7 @@ export class SqliteBackend extends EventEmitter<BackendEvents> implements JobBac
   }
 
   private storeError(error: unknown): Error {
-    if (error instanceof SnapshotError || !(error instanceof Error)) return error as Error;
-    if (error.name !== 'SqliteError' && !(error instanceof TypeError && /database/i.test(error.message))) return error;
+    if (!(error instanceof Error) || error.name !== 'SqliteError') return error as Error;
     return new SnapshotError(ErrorCodes.InternalError, `the job database ${this.path} failed: ${error.message}`, { cause: error });
   }
 
@@ -550,7 +567,7 @@ export class SqliteBackend extends EventEmitter<BackendEvents> implements JobBac
           JSON.stringify(job),
           held ? 1 : 0,
           held ? this.owner : null,
-          held ? Date.now() + this.leaseMs : null,
+          held ? Date.now() + Math.max(this.leaseMs, SYNCHRONOUS_LEASE_MS) : null,
         );
         const excess = statements.jobCount.get()!.n - this.maxHistory;
         if (excess > 0) statements.dropOldest.run(excess);
