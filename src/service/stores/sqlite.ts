@@ -293,9 +293,9 @@ export class SqliteBackend extends EventEmitter<BackendEvents> implements JobBac
   }
 
   readonly sync: SyncStore = {
-    open: () => this.openDatabase(),
-    pipeline: (id) => this.readPipeline(id),
-    add: (entry, maxQueue) => this.addJob(entry, maxQueue),
+    open: () => this.now(() => this.openDatabase()),
+    pipeline: (id) => this.now(() => this.readPipeline(id)),
+    add: (entry, maxQueue) => this.now(() => this.addJob(entry, maxQueue)),
   };
 
   open(): Promise<{ defaultPipelineId: string }> {
@@ -480,18 +480,19 @@ export class SqliteBackend extends EventEmitter<BackendEvents> implements JobBac
 
   // ---- Inside ----
 
-  /** Runs a synchronous step as a promise: its failure is a rejection, SQLite's errors as SnapshotErrors. */
+  /** Runs a step now, as a promise: its failure is a rejection. */
   private call<T>(step: () => T): Promise<T> {
-    try {
-      return Promise.resolve(step());
-    } catch (error) {
-      return Promise.reject(this.storeError(error));
-    }
+    return new Promise<T>((resolve) => resolve(this.now(step)));
   }
 
-  private storeError(error: unknown): Error {
-    if (!(error instanceof Error) || error.name !== 'SqliteError') return error as Error;
-    return new SnapshotError(ErrorCodes.InternalError, `the job database ${this.path} failed: ${error.message}`, { cause: error });
+  /** Runs a step; SQLite's errors (a database busy past its timeout, a full disk) leave as SnapshotErrors. */
+  private now<T>(step: () => T): T {
+    try {
+      return step();
+    } catch (error) {
+      if (!(error instanceof Error) || error.name !== 'SqliteError') throw error;
+      throw new SnapshotError(ErrorCodes.InternalError, `the job database ${this.path} failed: ${error.message}`, { cause: error });
+    }
   }
 
   private current(): Open {
