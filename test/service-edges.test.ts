@@ -211,19 +211,19 @@ describe('pipelines, queries and notifications count own properties only', () =>
       'InvalidParameter.NullValue',
       'Expected a name of at most 128 bytes for Name but received undefined',
     ]);
-    const added = at.service.addPipeline(
+    const added = await at.service.addPipeline(
       Object.assign(Object.create({ Speed: 'Bogus', NotifyConfig: { Topic: 'inherited' } }) as object, { Name: 'own' }) as never,
     );
     expect(added.Pipeline).toMatchObject({ Name: 'own', Speed: 'Standard', NotifyConfig: {} });
     const notify = Object.assign(Object.create({ QueueName: 'inherited' }) as object, { Topic: 'own-topic' });
-    const updated = at.service.updatePipeline({ PipelineId: added.Pipeline.Id, NotifyConfig: notify as never });
+    const updated = await at.service.updatePipeline({ PipelineId: added.Pipeline.Id, NotifyConfig: notify as never });
     expect(updated.Pipeline.NotifyConfig).toEqual({ Topic: 'own-topic' });
   });
 
   test('querySnapshotJobList ignores inherited filters', async () => {
     const at = await layout();
     const response = await at.service.submitSnapshotJob({ Input: input('clip.mp4'), SnapshotConfig: config('q.jpg') });
-    const answer = at.service.querySnapshotJobList(Object.create({ State: 'Bogus', SnapshotJobIds: 'nope' }) as never);
+    const answer = await at.service.querySnapshotJobList(Object.create({ State: 'Bogus', SnapshotJobIds: 'nope' }) as never);
     expect(answer.SnapshotJobList.SnapshotJob.map((job) => job.Id)).toEqual([response.SnapshotJob.Id]);
   });
 
@@ -339,11 +339,11 @@ describe('NODE_DEBUG=framesnap', () => {
         `job ${failed}: 1 time(s) in clip.mp4, intra frames, jpeg images`,
         `job ${failed}: decoded [] ms for [10000] ms`,
         `job ${failed}: failed (InvalidParameter.ResourceContentBad: No frame at or after 10000 ms in clip.mp4: the time is past the last frame); removed what it wrote`,
-        // The job lifecycle, in the service's process.
+        // The job lifecycle, in the service's process: a queued job starts when the store's consumer claims it.
         expect.stringMatching(new RegExp(`^job ${done}: submitted \\(asynchronous, request [0-9A-F-]{36}\\)$`)),
-        `job ${done}: started`,
+        `job ${done}: claimed (attempt 1)`,
         `job ${done}: Success`,
-        `job ${failed}: started`,
+        `job ${failed}: claimed (attempt 1)`,
         `job ${failed}: Fail (InvalidParameter.ResourceContentBad)`,
       ]),
     );

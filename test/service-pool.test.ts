@@ -180,7 +180,7 @@ test('200 concurrent jobs, good and bad, sync-type and async-type: every one acc
   // Every job is queryable, and finished.
   const states: Record<string, number> = {};
   for (let first = 0; first < ids.length; first += 10) {
-    const answer = service.querySnapshotJobList({ SnapshotJobIds: ids.slice(first, first + 10) });
+    const answer = await service.querySnapshotJobList({ SnapshotJobIds: ids.slice(first, first + 10) });
     expect(answer.NonExistSnapshotJobIds.String).toEqual([]);
     for (const job of answer.SnapshotJobList.SnapshotJob) states[job.State] = (states[job.State] ?? 0) + 1;
   }
@@ -229,9 +229,9 @@ describe('close()', () => {
     });
     const queuedSyncFailure = failureOf(() => queuedSync);
     expect(
-      service
-        .querySnapshotJobList({ SnapshotJobIds: [running, ...queued].map((r) => r.SnapshotJob.Id) })
-        .SnapshotJobList.SnapshotJob.map((job) => job.State),
+      (
+        await service.querySnapshotJobList({ SnapshotJobIds: [running, ...queued].map((r) => r.SnapshotJob.Id) })
+      ).SnapshotJobList.SnapshotJob.map((job) => job.State),
     ).toEqual(['Snapshoting', 'Submitted', 'Submitted']);
 
     await service.close({ graceMs: 600_000 });
@@ -268,7 +268,9 @@ describe('close()', () => {
     }
     // Closing again is harmless (it waits for the same close); the finished jobs are still there to query.
     await service.close();
-    expect(service.querySnapshotJobList({ SnapshotJobIds: running.SnapshotJob.Id }).SnapshotJobList.SnapshotJob[0]!.State).toBe('Success');
+    expect((await service.querySnapshotJobList({ SnapshotJobIds: running.SnapshotJob.Id })).SnapshotJobList.SnapshotJob[0]!.State).toBe(
+      'Success',
+    );
     expect(files(out)).toEqual(counted(3, (count) => `1/${count}.jpg`));
   });
 });
@@ -353,7 +355,9 @@ describe('close() without grace', () => {
       Input: input('slow.mp4'),
       SnapshotConfig: { OutputFile: outputFile('slow/{Count}.jpg'), Time: '17000', Interval: '1', Num: '3', FrameType: 'normal' },
     });
-    while (service.querySnapshotJobList({ SnapshotJobIds: running.SnapshotJob.Id }).SnapshotJobList.SnapshotJob[0]!.State === 'Submitted') {
+    while (
+      (await service.querySnapshotJobList({ SnapshotJobIds: running.SnapshotJob.Id })).SnapshotJobList.SnapshotJob[0]!.State === 'Submitted'
+    ) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     const events: string[] = [];

@@ -150,8 +150,8 @@ async function refused(submit: Submit, service: SnapshotService, request: Submit
 }
 
 /** The one job with this id, as querySnapshotJobList shows it. */
-function queried(service: SnapshotService, id: string): SnapshotJob {
-  const answer = service.querySnapshotJobList({ SnapshotJobIds: id });
+async function queried(service: SnapshotService, id: string): Promise<SnapshotJob> {
+  const answer = await service.querySnapshotJobList({ SnapshotJobIds: id });
   expect(answer.NonExistSnapshotJobIds.String).toEqual([]);
   expect(answer.SnapshotJobList.SnapshotJob).toHaveLength(1);
   return answer.SnapshotJobList.SnapshotJob[0]!;
@@ -187,7 +187,7 @@ describe.each(TWINS)('the seed examples through %s', (_name, submit) => {
     expect(await whichFrame(jpeg, keys)).toBe(0);
 
     // The job is remembered as answered.
-    expect(queried(service, response.SnapshotJob.Id)).toEqual(response.SnapshotJob);
+    expect(await queried(service, response.SnapshotJob.Id)).toEqual(response.SnapshotJob);
   });
 
   test('asynchronous: Submitted, then 10 images 20 s apart from 5 ms, named {Count}', async () => {
@@ -227,7 +227,7 @@ describe.each(TWINS)('the seed examples through %s', (_name, submit) => {
     // 5 ms + 20 s * k: the keyframe at 20 s * k (keyframes are 10 s apart).
     expect(shown).toEqual([0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
 
-    const answer = service.querySnapshotJobList({ SnapshotJobIds: response.SnapshotJob.Id });
+    const answer = await service.querySnapshotJobList({ SnapshotJobIds: response.SnapshotJob.Id });
     expect(answer).toEqual({
       RequestId: expect.stringMatching(UPPER_UUID),
       SnapshotJobList: { SnapshotJob: [finished] },
@@ -241,8 +241,11 @@ test('submitSnapshotJobSync blocks: the JPEG is on disk the moment it returns', 
   const { service, out } = await withExample();
   const response = service.submitSnapshotJobSync({ Input: SEED_INPUT, SnapshotConfig: SEED_SYNC_CONFIG, UserData: SEED_USER_DATA });
   const present = files(out); // no await in between: nothing else ran
+  // The first query made after it returns shows the job as answered.
+  const listed = service.querySnapshotJobList({ SnapshotJobIds: response.SnapshotJob.Id });
   expect(response.SnapshotJob.State).toBe('Success');
   expect(present).toEqual(['example.jpg']);
+  expect((await listed).SnapshotJobList.SnapshotJob).toEqual([response.SnapshotJob]);
   expect(await whichFrame(readFileSync(join(out, 'example.jpg')), await keyframes(await longFlv()))).toBe(0);
 });
 
@@ -497,19 +500,19 @@ describe('querySnapshotJobList', () => {
     const twoDone = await service.waitForJob(two.Id);
     const unknown = '0123456789abcdef0123456789abcdef';
 
-    const byString = service.querySnapshotJobList({ SnapshotJobIds: `${one.Id}, ${unknown} ,${two.Id}` });
+    const byString = await service.querySnapshotJobList({ SnapshotJobIds: `${one.Id}, ${unknown} ,${two.Id}` });
     expect(byString).toEqual({
       RequestId: expect.stringMatching(UPPER_UUID),
       SnapshotJobList: { SnapshotJob: [one, twoDone] },
       NonExistSnapshotJobIds: { String: [unknown] },
     });
-    const byArray = service.querySnapshotJobList({ SnapshotJobIds: [two.Id, 'nope', one.Id] });
+    const byArray = await service.querySnapshotJobList({ SnapshotJobIds: [two.Id, 'nope', one.Id] });
     expect(byArray.SnapshotJobList.SnapshotJob).toEqual([twoDone, one]);
     expect(byArray.NonExistSnapshotJobIds.String).toEqual(['nope']);
     expect(byArray.RequestId).not.toBe(byString.RequestId);
 
     const ten = [one.Id, ...Array.from({ length: 9 }, (_, i) => `missing${i}`)];
-    const answer = service.querySnapshotJobList({ SnapshotJobIds: ten.join(',') });
+    const answer = await service.querySnapshotJobList({ SnapshotJobIds: ten.join(',') });
     expect(answer.SnapshotJobList.SnapshotJob).toEqual([one]);
     expect(answer.NonExistSnapshotJobIds.String).toEqual(ten.slice(1));
 
@@ -543,9 +546,9 @@ describe('querySnapshotJobList', () => {
       Input: input('clip.mp4'),
       SnapshotConfig: { OutputFile: output('1.jpg'), Time: '0' },
     });
-    service.querySnapshotJobList({ SnapshotJobIds: job.Id }).SnapshotJobList.SnapshotJob[0]!.State = 'Fail';
+    (await service.querySnapshotJobList({ SnapshotJobIds: job.Id })).SnapshotJobList.SnapshotJob[0]!.State = 'Fail';
     job.Count = '99';
-    expect(queried(service, job.Id)).toMatchObject({ State: 'Success', Count: '1' });
+    expect(await queried(service, job.Id)).toMatchObject({ State: 'Success', Count: '1' });
   });
 });
 
@@ -772,7 +775,7 @@ describe.each(TWINS)('errors through %s', (_name, submit) => {
       if (message !== undefined) expect(error.message).toBe(message);
       else expect(error.message).toContain(key);
       expect(error.jobId).toMatch(JOB_ID);
-      expectJob(queried(service, error.jobId!), {
+      expectJob(await queried(service, error.jobId!), {
         Id: error.jobId,
         State: 'Fail',
         Code: code,
@@ -826,7 +829,7 @@ describe.each(TWINS)('errors through %s', (_name, submit) => {
       Message: 'No frame at or after 5000 ms in clip.mp4: the time is past the last frame',
       Count: '0',
     });
-    expect(queried(service, text.SnapshotJob.Id)).toEqual(textDone);
+    expect(await queried(service, text.SnapshotJob.Id)).toEqual(textDone);
     expect(files(out)).toEqual([]);
   });
 });
@@ -834,11 +837,19 @@ describe.each(TWINS)('errors through %s', (_name, submit) => {
 test('the service refuses options it cannot use', async () => {
   const error = await failureOf(() => new SnapshotService({} as SnapshotServiceOptions));
   expect([error.code, error.message]).toEqual(['InvalidParameter', 'SnapshotService needs a root folder or a buckets map']);
+  // workers: 0 leaves queued jobs to other processes, which only a shared store (database, redis) has.
   const workers = await failureOf(() => new SnapshotService({ root: '/nonexistent', workers: 0 }));
   expect([workers.code, workers.message]).toEqual([
-    'InvalidParameter.OutOfRange',
-    'Expected an integer between 1 and 256 for workers but received 0',
+    'InvalidParameter',
+    'workers: 0 needs a shared store (database or redis) whose queued jobs other processes run',
   ]);
+  for (const count of [-1, 257, 1.5]) {
+    const outOfRange = await failureOf(() => new SnapshotService({ root: '/nonexistent', workers: count }));
+    expect([outOfRange.code, outOfRange.message]).toEqual([
+      Number.isInteger(count) ? 'InvalidParameter.OutOfRange' : 'InvalidParameter',
+      `Expected an integer between 0 and 256 for workers but received ${count}`,
+    ]);
+  }
 });
 
 test('a buckets map names folders kept anywhere', async () => {

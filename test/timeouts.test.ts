@@ -72,7 +72,7 @@ describe.each([
     expect(failure).toBeInstanceOf(SnapshotError);
     expect({ code: failure.code, message: failure.message }).toEqual(TIMED_OUT);
     expect(elapsed).toBeLessThan(DEADLINE_MS + MARGIN_MS);
-    const [job] = service.querySnapshotJobList({ SnapshotJobIds: failure.jobId! }).SnapshotJobList.SnapshotJob;
+    const [job] = (await service.querySnapshotJobList({ SnapshotJobIds: failure.jobId! })).SnapshotJobList.SnapshotJob;
     expect(job).toMatchObject({ State: 'Fail', Code: TIMED_OUT.code, Message: TIMED_OUT.message, Count: '0' });
     // The cancelled work stops soon (well before the seconds its decode takes) and the pool runs the next job.
     expect(await quickJob(service, 'next.jpg')).toBe('Success');
@@ -203,8 +203,12 @@ test('synchronous jobs go ahead of queued asynchronous ones', async () => {
   const sync = await service.submitSnapshotJob(fastRequest('sync.jpg'));
   expect(sync.SnapshotJob).toMatchObject({ State: 'Success', Count: '1' });
   expect(files(ws.bucket(OUT))).toContain('sync.jpg');
-  const states = queued.map(
-    ({ SnapshotJob }) => service.querySnapshotJobList({ SnapshotJobIds: SnapshotJob.Id }).SnapshotJobList.SnapshotJob[0]!.State,
+  // Asked together: the answers show one moment.
+  const states = await Promise.all(
+    queued.map(
+      async ({ SnapshotJob }) =>
+        (await service.querySnapshotJobList({ SnapshotJobIds: SnapshotJob.Id })).SnapshotJobList.SnapshotJob[0]!.State,
+    ),
   );
   // Most asynchronous jobs are still waiting: the synchronous one did not wait for them.
   expect(states.filter((state) => state === 'Submitted').length).toBeGreaterThan(20);

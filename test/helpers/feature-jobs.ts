@@ -48,8 +48,8 @@ export async function setup(name: FixtureName = 'h264', key = 'clip.mp4'): Promi
   };
 }
 
-export function queryJob(service: SnapshotService, id: string): SnapshotJob {
-  const [job] = service.querySnapshotJobList({ SnapshotJobIds: [id] }).SnapshotJobList.SnapshotJob;
+export async function queryJob(service: SnapshotService, id: string): Promise<SnapshotJob> {
+  const [job] = (await service.querySnapshotJobList({ SnapshotJobIds: [id] })).SnapshotJobList.SnapshotJob;
   if (job === undefined) throw new Error(`the job ${id} is not listed`);
   return job;
 }
