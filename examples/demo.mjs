@@ -77,7 +77,7 @@ const series = await timed('submitSnapshotJob, asynchronous: Num 10, Interval 20
 );
 console.log(JSON.stringify(series, null, 2));
 const finished = await timed('  ... until the series job finished', () => service.waitForJob(series.SnapshotJob.Id));
-console.log(JSON.stringify(service.querySnapshotJobList({ SnapshotJobIds: finished.Id }), null, 2));
+console.log(JSON.stringify(await service.querySnapshotJobList({ SnapshotJobIds: finished.Id }), null, 2));
 console.log(`example-001 now holds: ${readdirSync(join(root, 'example-001')).sort().join(' ')}`);
 await service.close();
 

@@ -39,7 +39,7 @@ export async function jobs(): Promise<void> {
       '{"OutputFile":{"Bucket":"example-001","Location":"oss-cn-hangzhou","Object":"{Count}.jpg"},"Time":"5","Num":"10","Interval":"20"}',
   });
   const done = await service.waitForJob(series.SnapshotJob.Id);
-  const listed = service.querySnapshotJobList({ SnapshotJobIds: [done.Id] });
+  const listed = await service.querySnapshotJobList({ SnapshotJobIds: [done.Id] });
   console.log(listed.SnapshotJobList.SnapshotJob.length, listed.NonExistSnapshotJobIds.String);
   const blocking = service.submitSnapshotJobSync({
     Input,
@@ -63,17 +63,17 @@ export async function jobs(): Promise<void> {
     },
   });
 
-  const { Pipeline } = service.addPipeline({ Name: 'thumbnails', NotifyConfig: '{"Topic":"snapshot-done"}' });
+  const { Pipeline } = await service.addPipeline({ Name: 'thumbnails', NotifyConfig: '{"Topic":"snapshot-done"}' });
   const unsubscribe = service.subscribe('snapshot-done', (message) => console.log(message));
   service.subscribe('snapshot-done', 'https://hooks.example.com/snapshots');
-  const queued = service.addPipeline({ Name: 'later', NotifyConfig: { QueueName: 'snapshots' } });
+  const queued = await service.addPipeline({ Name: 'later', NotifyConfig: { QueueName: 'snapshots' } });
   const message = await service.receiveMessage('snapshots', { waitSeconds: 10 });
   console.log(queued.Pipeline.Id, message?.MessageBody);
-  service.updatePipeline({ PipelineId: Pipeline.Id, State: 'Paused' });
-  service.updatePipeline({ PipelineId: Pipeline.Id, State: 'Active' });
-  service.queryPipelineList({ PipelineIds: [Pipeline.Id] });
-  const page = service.querySnapshotJobList({ State: 'Success', PipelineId: Pipeline.Id, MaximumPageSize: 20 });
-  const next = service.querySnapshotJobList({
+  await service.updatePipeline({ PipelineId: Pipeline.Id, State: 'Paused' });
+  await service.updatePipeline({ PipelineId: Pipeline.Id, State: 'Active' });
+  await service.queryPipelineList({ PipelineIds: [Pipeline.Id] });
+  const page = await service.querySnapshotJobList({ State: 'Success', PipelineId: Pipeline.Id, MaximumPageSize: 20 });
+  const next = await service.querySnapshotJobList({
     State: 'Success',
     PipelineId: Pipeline.Id,
     MaximumPageSize: 20,

@@ -17,10 +17,14 @@ import {
   type NotificationMessage,
   type NotifyConfig,
   type NotifyDeliveryOptions,
+  type PipelineResponse,
+  type QueryPipelineListResponse,
+  type QuerySnapshotJobListResponse,
   type SnapshotConfig,
   type SnapshotJob,
   type SnapshotServiceEvents,
   type SubmitSnapshotJobRequest,
+  type SubmitSnapshotJobResponse,
   type SubOut,
   type TileOut,
 } from '../../dist/index.js';
@@ -119,6 +123,32 @@ describe('jobs, notifications', () => {
     const typo: NotifyConfig = { Topik: 'snapshot-done' };
     void [topic, queue, typo];
     expectTypeOf<NotificationMessage['Code']>().toEqualTypeOf<ErrorCode | undefined>();
+  });
+});
+
+describe('SnapshotService methods', () => {
+  test('queries, pipelines and cancelling answer with promises; the default pipeline id is a string', () => {
+    const service = new SnapshotService({ root: '/srv/media' });
+    expectTypeOf(service.querySnapshotJobList).returns.toEqualTypeOf<Promise<QuerySnapshotJobListResponse>>();
+    expectTypeOf(service.addPipeline).returns.toEqualTypeOf<Promise<PipelineResponse>>();
+    expectTypeOf(service.updatePipeline).returns.toEqualTypeOf<Promise<PipelineResponse>>();
+    expectTypeOf(service.queryPipelineList).returns.toEqualTypeOf<Promise<QueryPipelineListResponse>>();
+    expectTypeOf(service.cancelSnapshotJob).parameters.toEqualTypeOf<[jobId: string]>();
+    expectTypeOf(service.cancelSnapshotJob).returns.toEqualTypeOf<Promise<SnapshotJob>>();
+    expectTypeOf(service.ready).returns.toEqualTypeOf<Promise<void>>();
+    expectTypeOf(service.defaultPipelineId).toEqualTypeOf<string>();
+    // The blocking twin stays synchronous.
+    expectTypeOf(service.submitSnapshotJobSync).returns.toEqualTypeOf<SubmitSnapshotJobResponse>();
+  });
+
+  test('refuse answers read as if they were not promises', async () => {
+    const service = new SnapshotService({ root: '/srv/media' });
+    // @ts-expect-error: the answer is a promise; await it first
+    const list = service.querySnapshotJobList({}).SnapshotJobList;
+    // @ts-expect-error: the answer is a promise; await it first
+    const id = service.addPipeline({ Name: 'p' }).Pipeline.Id;
+    const awaited = (await service.addPipeline({ Name: 'p' })).Pipeline.Id;
+    void [list, id, awaited];
   });
 });
 
