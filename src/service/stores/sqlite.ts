@@ -599,6 +599,12 @@ export class SqliteBackend extends EventEmitter<BackendEvents> implements JobBac
 
   /** Claims queued jobs while the consumer has room. */
   private pump(): void {
+    // Guarded: a claim that fails (the database busy past its timeout) is tried again at the next poll,
+    // and must not fail the add() or updatePipeline() that asked for it after its own write.
+    this.guarded('claiming jobs', () => this.claimWhileRoom());
+  }
+
+  private claimWhileRoom(): void {
     if (this.consumer === undefined || this.opened === undefined) return;
     const statements = this.opened.statements;
     // A read first: an idle poll then takes no write lock.
@@ -626,7 +632,7 @@ export class SqliteBackend extends EventEmitter<BackendEvents> implements JobBac
       .finally(() => {
         this.running.delete(row.id);
         this.guarded('releasing a job', () => this.release(row.id, running));
-        this.guarded('claiming jobs', () => this.pump());
+        this.pump();
       });
   }
 
@@ -657,7 +663,7 @@ export class SqliteBackend extends EventEmitter<BackendEvents> implements JobBac
   /** Every pollMs: other instances' events, and jobs queued by other processes. */
   private poll(): void {
     this.guarded('reading events', () => this.readEvents());
-    this.guarded('claiming jobs', () => this.pump());
+    this.pump();
   }
 
   private readEvents(): void {
