@@ -11,6 +11,9 @@
  * Each test keeps apart from the others by a key prefix of its own.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { afterEach, describe, expect, test } from 'vitest';
@@ -388,6 +391,32 @@ describe('the Redis back end', () => {
     expect(await store.get(slow.job.Id)).toStrictEqual(success({ ...slow.job, Attempts: 2 }));
   });
 
+  test("a consumer that lost a job's lock stops it (HAND_BACK) and the job runs again (Attempts 2)", async () => {
+    const prefix = newPrefix();
+    const { store, defaultPipelineId } = await backend(prefix, { lockDurationMs: 1000 });
+    const one = entry(defaultPipelineId);
+    const claims: ClaimedJob[] = [];
+    store.consume(1, async (claimed) => {
+      claims.push(claimed);
+      if (claimed.attempt === 1) await new Promise((resolve) => claimed.signal.addEventListener('abort', resolve, { once: true }));
+      else await store.finish(success(claimed.job), claimed.attempt);
+    });
+    await store.add(one, 10);
+    await until('the first claim', () => claims.length === 1);
+    // As if the lock had run out while this worker's event loop was stuck.
+    const { Redis } = await import('ioredis');
+    const raw = new Redis(redis().url);
+    try {
+      expect(await raw.del(`${prefix}:queue:${one.job.Id}-1:lock`)).toBe(1);
+    } finally {
+      raw.disconnect();
+    }
+    await until('the second run', async () => (await store.get(one.job.Id))?.State === 'Success');
+    expect(claims[0]!.signal.reason).toBe(HAND_BACK);
+    expect(claims.map((claimed) => claimed.attempt)).toEqual([1, 2]);
+    expect(await store.get(one.job.Id)).toStrictEqual(success({ ...one.job, Attempts: 2 }));
+  });
+
   test('history: at most maxHistory jobs, the oldest finished ones dropped first', async () => {
     const { store, defaultPipelineId } = await backend(newPrefix(), { maxHistory: 3 });
     const entries = Array.from({ length: 5 }, () => entry(defaultPipelineId, { asynchronous: false }));
@@ -488,6 +517,32 @@ describe('the Redis back end', () => {
     });
     await until('the job', async () => (await store.get(one.job.Id))?.State === 'Success');
     expect(claims.map((claimed) => [claimed.job.Id, claimed.attempt])).toEqual([[one.job.Id, 1]]);
+  });
+
+  test('without the bullmq and ioredis packages, open() refuses with InvalidParameter', async () => {
+    // A copy of dist/ where no node_modules folder is found above it.
+    const folder = mkdtempSync(join(tmpdir(), 'framesnap-no-peers-'));
+    cleanups.push(() => Promise.resolve(rmSync(folder, { recursive: true, force: true })));
+    cpSync(fileURLToPath(new URL('../dist', import.meta.url)), join(folder, 'dist'), { recursive: true });
+    writeFileSync(join(folder, 'package.json'), '{"type":"module"}');
+    const script = [
+      `const { RedisBackend } = await import(process.env.FS_MODULE);`,
+      `const store = new RedisBackend({ url: 'redis://127.0.0.1:1', maxHistory: 1 });`,
+      `try { await store.open(); } catch (error) { console.log(JSON.stringify({ name: error.name, code: error.code, message: error.message })); }`,
+      `await store.close();`,
+    ].join('\n');
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, FS_MODULE: join(folder, 'dist/service/stores/redis.js'), NODE_PATH: '' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await new Promise((resolve) => child.once('exit', resolve));
+    expect(JSON.parse(output)).toStrictEqual({
+      name: 'SnapshotError',
+      code: ErrorCodes.InvalidParameter,
+      message: 'the redis option needs the bullmq and ioredis packages (npm install bullmq ioredis)',
+    });
   });
 
   test('options are checked; an unreachable server fails open() with InternalError, the password left out', async () => {

@@ -348,6 +348,8 @@ interface CancelMessage {
 }
 
 interface Running {
+  /** The BullMQ job it came from. */
+  bullId: string;
   controller: AbortController;
   done: Promise<void>;
 }
@@ -663,7 +665,7 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
     this.handler = handler;
     this.stopping = false;
     // prettier-ignore
-    const worker = new bullmq.Worker<{ jobId: string }>(QUEUE_NAME, (job, token, signal) => this.process(job, token, signal), {
+    const worker = new bullmq.Worker<{ jobId: string }>(QUEUE_NAME, (job, token) => this.process(job, token), {
       // Its own connections (one of them blocks waiting for jobs); BullMQ needs them to retry for ever.
       connection: { url: this.url, maxRetriesPerRequest: null },
       prefix: this.prefix,
@@ -675,6 +677,16 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
       removeOnFail: { count: 0 },
     });
     worker.on('error', (error: Error) => debug('redis worker: %s', error.message));
+    // This worker lost a job's lock (its event loop stalled, or Redis was out of reach for a
+    // whole lock period): the job runs again elsewhere, so this run stops without an outcome.
+    worker.on('lockRenewalFailed', (bullIds) => {
+      for (const [jobId, running] of this.running) {
+        if (bullIds.includes(running.bullId)) {
+          debug('job %s: its lock was lost; handed back', jobId);
+          running.controller.abort(HAND_BACK);
+        }
+      }
+    });
     // BullMQ fails a job itself only when it stalled more than maxStalledCount times
     // (our processor never throws otherwise): end our record with a reason.
     worker.on('failed', (job, error) => {
@@ -715,7 +727,7 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
   // ---- Inside ----
 
   /** BullMQ's processor: claims our record, then runs it, holds it, or ends it. */
-  private async process(bullJob: BullMQ.Job<{ jobId: string }>, token: string | undefined, lost: AbortSignal | undefined): Promise<void> {
+  private async process(bullJob: BullMQ.Job<{ jobId: string }>, token: string | undefined): Promise<void> {
     const { bullmq } = this.openModules();
     const jobId = bullJob.data.jobId;
     const handler = this.handler;
@@ -725,7 +737,7 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
     }
     const controller = new AbortController();
     let stopped!: () => void;
-    const running: Running = { controller, done: new Promise((resolve) => (stopped = resolve)) };
+    const running: Running = { bullId: bullJob.id ?? '', controller, done: new Promise((resolve) => (stopped = resolve)) };
     this.running.set(jobId, running);
     try {
       const reply = (await this.run('claim', jobId, bullJob.id ?? '', this.maxStalledCount)) as Reply[];
@@ -750,15 +762,10 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
       const attempt = Number(reply[1]);
       const job = compose(reply.slice(2) as Fields)!;
       const requestId = (reply[2 + FIELDS.indexOf('requestId')] as string | null) ?? '';
-      // BullMQ aborts its signal when this worker lost the job's lock: it runs elsewhere now.
-      const onLost = (): void => controller.abort(HAND_BACK);
-      lost?.addEventListener('abort', onLost, { once: true });
       try {
         await handler({ job, requestId, attempt, signal: controller.signal });
       } catch (error) {
         debug('job %s: the handler failed: %s', jobId, String(error));
-      } finally {
-        lost?.removeEventListener('abort', onLost);
       }
       if (controller.signal.reason === HAND_BACK && (await this.run('handBack', jobId, attempt)) === 1) {
         // At the head of the queue again, the same BullMQ job; the lock may be gone already (then the stalled check requeues it).
