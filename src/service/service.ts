@@ -36,6 +36,8 @@ import { applyPipelineUpdate, parseAddPipeline } from './jobs/pipelines.js';
 import { parseIdList } from './request/ids.js';
 import { parseSubmitRequest, type ParsedRequest } from './request/request.js';
 import { Scheduler } from './jobs/scheduler.js';
+import { RedisBackend } from './stores/redis.js';
+import { SqliteBackend } from './stores/sqlite.js';
 import { bucketFolder, checkKey, decodeKey, resolveInputObject, type BucketConfig } from './storage/storage.js';
 import type {
   AddPipelineRequest,
@@ -167,16 +169,25 @@ function createBackend(options: SnapshotServiceOptions, maxHistory: number): Job
   }
   if (options.database !== undefined) {
     if (typeof options.database !== 'string' || options.database === '') throw invalid('a file path', 'database', options.database);
-    throw new SnapshotError(
-      ErrorCodes.InternalError,
-      `the SQLite store is not built yet (${maxHistory}, ${JSON.stringify(queueTuning(options.queue))})`,
-    );
+    const { leaseMs, pollMs } = queueTuning(options.queue);
+    return new SqliteBackend({
+      path: options.database,
+      maxHistory,
+      ...(leaseMs === undefined ? {} : { leaseMs }),
+      ...(pollMs === undefined ? {} : { pollMs }),
+    });
   }
   if (options.redis !== undefined) {
     if (typeof options.redis !== 'string' || !/^rediss?:\/\//.test(options.redis)) {
       throw invalid('a redis:// or rediss:// URL', 'redis', options.redis);
     }
-    throw new SnapshotError(ErrorCodes.InternalError, 'the Redis store is not built yet');
+    const { lockDurationMs, prefix } = queueTuning(options.queue);
+    return new RedisBackend({
+      url: options.redis,
+      maxHistory,
+      ...(lockDurationMs === undefined ? {} : { lockDurationMs }),
+      ...(prefix === undefined ? {} : { prefix }),
+    });
   }
   return new MemoryBackend(maxHistory);
 }
@@ -442,7 +453,8 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
     const caller = callerStack(this.cancelSnapshotJob);
     try {
       await this.opened;
-      if (typeof jobId !== 'string' || jobId === '') throw invalid('a job id', 'jobId', jobId, ErrorCodes.NullValue);
+      if (jobId === undefined || jobId === null || jobId === '') throw invalid('a job id', 'jobId', jobId, ErrorCodes.NullValue);
+      if (typeof jobId !== 'string') throw invalid('a job id', 'jobId', jobId);
       const reason = new SnapshotError(ErrorCodes.Canceled, 'the job was cancelled (cancelSnapshotJob)');
       const inHand = this.lifecycle.inHand(jobId);
       if (inHand !== undefined && !isFinal(inHand) && this.lifecycle.isSynchronous(jobId)) {
@@ -453,6 +465,7 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
       }
       const outcome = await this.backend.cancel(jobId, reason);
       debug('job %s: cancel found it %s', jobId, outcome.kind);
+      if (outcome.kind === 'cancelled') this.notifyEnded(outcome.job, await this.backend.requestIdOf(jobId));
       if (outcome.kind === 'missing')
         throw new SnapshotError(ErrorCodes.ResourceNotFound, `the job ${shortenSubject(jobId)} does not exist`);
       if (outcome.kind === 'running') return await this.waitForJob(jobId);
@@ -564,7 +577,12 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
         () => true,
         () => false,
       );
-      if (opened) await this.backend.stopConsuming(graceMs, closed, notStarted);
+      // Synchronous jobs still waiting for a worker never start.
+      this.scheduler.withdrawWaiting(notStarted, true);
+      if (opened) {
+        const failed = await this.backend.stopConsuming(graceMs, closed, notStarted);
+        for (const job of failed ?? []) this.notifyEnded(job, await this.backend.requestIdOf(job.Id));
+      }
       // Synchronous jobs, which got the same grace meanwhile.
       await this.scheduler.close(notStarted, Math.max(0, deadline - Date.now()), (jobId) => void this.finish(jobId, closed));
       await this.lifecycle.settled();
@@ -724,9 +742,14 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
       if (!(outcome instanceof SnapshotError)) for (const file of outcomeFiles(outcome)) await removeOwned(file);
       return undefined;
     }
-    const notifying = this.notify(final, requestId).finally(() => this.notifying.delete(notifying));
-    this.notifying.add(notifying);
+    this.notifyEnded(final, requestId);
     return final;
+  }
+
+  /** Sends the completion message of a job this process ended, in the background (close() waits for it). */
+  private notifyEnded(job: SnapshotJob, requestId: string | undefined): void {
+    const notifying = this.notify(job, requestId ?? '').finally(() => this.notifying.delete(notifying));
+    this.notifying.add(notifying);
   }
 
   /** One message to the job's pipeline's topic or queue; the outcome lands in MNSMessageResult. */

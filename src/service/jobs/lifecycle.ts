@@ -164,11 +164,25 @@ export class JobLifecycle {
     });
   }
 
-  /** Chains a write of the job after its earlier ones; a failed write is logged and does not stop later ones. */
+  /**
+   * Writes a change of the job to the store. A store that writes
+   * synchronously (memory, SQLite) applies it now, so call order is write
+   * order, and the blocking API's answer is in the store when it returns.
+   * Others get one write after the other per job. A failed write is logged
+   * and does not stop later ones.
+   */
   private write<T>(jobId: string, make: () => Promise<T>): Promise<T> {
     const local = this.local.get(jobId);
-    const before = local?.written ?? Promise.resolve();
-    const written = before.then(make);
+    let written: Promise<T>;
+    if (this.backend.sync !== undefined) {
+      try {
+        written = make();
+      } catch (error) {
+        written = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    } else {
+      written = (local?.written ?? Promise.resolve()).then(make);
+    }
     if (local !== undefined) {
       local.written = written.catch((error: unknown) => debug('job %s: a write to the store failed: %s', jobId, String(error)));
     }

@@ -142,6 +142,14 @@ export class Scheduler {
     return true;
   }
 
+  /** Takes every waiting job (only the synchronous ones when `urgentOnly`) out of the queue, failing it with `reason`. */
+  withdrawWaiting(reason: SnapshotError, urgentOnly: boolean): void {
+    for (const queued of this.queue.filter((waiting) => waiting.urgent || !urgentOnly)) {
+      this.queue.splice(this.queue.indexOf(queued), 1);
+      queued.reject(reason);
+    }
+  }
+
   /**
    * Cancels a running job: its flag is raised (a worker thread sees it at
    * once; a worker process is sent a message and killed if it does not stop

@@ -186,7 +186,8 @@ export interface JobBackend extends EventEmitter<BackendEvents> {
    * aborts their signals: a durable store hands them back (HAND_BACK) to be
    * run again, the memory store fails them with `reason` (Aborted), having
    * failed the queued ones with `queuedReason`. Resolves when all handlers
-   * have returned.
+   * have returned: with the queued jobs it failed (whose completion messages
+   * the caller sends), or nothing.
    */
-  stopConsuming(graceMs: number, reason: SnapshotError, queuedReason: SnapshotError): Promise<void>;
+  stopConsuming(graceMs: number, reason: SnapshotError, queuedReason: SnapshotError): Promise<SnapshotJob[] | void>;
 }

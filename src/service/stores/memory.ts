@@ -177,11 +177,14 @@ export class MemoryBackend extends EventEmitter<BackendEvents> implements JobBac
     this.pump();
   }
 
-  async stopConsuming(graceMs: number, reason: SnapshotError, queuedReason: SnapshotError): Promise<void> {
+  async stopConsuming(graceMs: number, reason: SnapshotError, queuedReason: SnapshotError): Promise<SnapshotJob[]> {
     this.consumer = undefined;
+    const failed: SnapshotJob[] = [];
     for (const jobId of this.queue.splice(0)) {
       const entry = this.jobs.get(jobId);
-      if (entry !== undefined) await this.finish(failedJob(entry.job, queuedReason), 1);
+      if (entry === undefined) continue;
+      const job = failedJob(entry.job, queuedReason);
+      if (await this.finish(job, 1)) failed.push(job);
     }
     const allDone = (): Promise<unknown> => Promise.all([...this.running.values()].map((running) => running.done));
     if (this.running.size > 0 && graceMs > 0) {
@@ -191,6 +194,7 @@ export class MemoryBackend extends EventEmitter<BackendEvents> implements JobBac
     }
     for (const running of this.running.values()) running.controller.abort(reason);
     while (this.running.size > 0) await allDone();
+    return failed;
   }
 
   /** Claims queued jobs while the consumer has room: the first in submission order whose pipeline is not paused. */

@@ -256,21 +256,24 @@ if ARGV[5] ~= 'Paused' then
 end
 return out`,
 
-  // ARGV: P, ids... Gives each job still Submitted a new BullMQ job id: {id, bullId, ...}.
-  // A job no longer waiting leaves P:releasing now; the others once their BullMQ job exists.
+  // ARGV: P, ids... Gives each job still Submitted a new BullMQ job id: {id, bullId, ...} in seq
+  // order. A job no longer waiting leaves P:releasing now; the others once their BullMQ job exists.
   requeue: `
-local out = {}
+local waiting = {}
 for i = 2, #ARGV do
   local id = ARGV[i]
-  local key = jobKey(id)
-  if redis.call('HGET', key, 'state') == 'Submitted' then
-    local bull = id .. '-' .. redis.call('HINCRBY', key, 'enqueues', 1)
-    redis.call('HSET', key, 'bull', bull)
-    out[#out + 1] = id
-    out[#out + 1] = bull
-  else
-    redis.call('ZREM', P .. ':releasing', id)
-  end
+  local f = redis.call('HMGET', jobKey(id), 'state', 'seq')
+  if f[1] == 'Submitted' then waiting[#waiting + 1] = {id, tonumber(f[2])}
+  else redis.call('ZREM', P .. ':releasing', id) end
+end
+table.sort(waiting, function(a, b) return a[2] < b[2] end)
+local out = {}
+for _, job in ipairs(waiting) do
+  local key = jobKey(job[1])
+  local bull = job[1] .. '-' .. redis.call('HINCRBY', key, 'enqueues', 1)
+  redis.call('HSET', key, 'bull', bull)
+  out[#out + 1] = job[1]
+  out[#out + 1] = bull
 end
 return out`,
 
@@ -649,11 +652,12 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
     // Queued: a claim from now on sees the reason and does not start it; end it here.
     const failed = failedJob(job, reason);
     const won = await this.finish(failed, Number(reply[1]));
+    // Its BullMQ job goes too, unless a worker holds it this moment (its claim then skips it).
     const bullId = reply[2];
     if (typeof bullId === 'string' && bullId !== '')
       await this.openQueue()
         .remove(bullId)
-        .catch(() => undefined);
+        .catch(() => 0);
     return { kind: 'cancelled', job: won ? failed : ((await this.get(jobId)) ?? failed) };
   }
 
@@ -693,10 +697,7 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
       const jobId = job?.data.jobId;
       if (jobId === undefined) return;
       const reason = /stalled more than/.test(error.message)
-        ? new SnapshotError(
-            ErrorCodes.InternalError,
-            `the job's worker died or lost its lock more than ${this.maxStalledCount} times while running it; it is not run again`,
-          )
+        ? this.givenUp()
         : new SnapshotError(ErrorCodes.InternalError, `the job could not be run: ${error.message}`);
       void this.endWaiting(jobId, reason).catch((failure: Error) => debug('job %s: could not be ended: %s', jobId, failure.message));
     });
@@ -732,7 +733,7 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
     const jobId = bullJob.data.jobId;
     const handler = this.handler;
     if (this.stopping || handler === undefined) {
-      await bullJob.moveToWait(token);
+      await bullJob.moveToWait(token).catch((error: Error) => debug('job %s: back to the queue: %s', jobId, error.message));
       throw new bullmq.WaitingError();
     }
     const controller = new AbortController();
@@ -750,13 +751,7 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
           return;
         }
         case 'stalled':
-          await this.endWaiting(
-            jobId,
-            new SnapshotError(
-              ErrorCodes.InternalError,
-              `the job's worker died or lost its lock more than ${this.maxStalledCount} times while running it; it is not run again`,
-            ),
-          );
+          await this.endWaiting(jobId, this.givenUp());
           return;
       }
       const attempt = Number(reply[1]);
@@ -794,14 +789,31 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
     return this.finish(failedJob(job, why), Number(attempts));
   }
 
-  /** Puts held jobs of a resumed pipeline back into BullMQ, in their order, then clears them from P:releasing. */
+  /** The reason a job that lost its worker too often ends Fail. */
+  private givenUp(): SnapshotError {
+    return new SnapshotError(
+      ErrorCodes.InternalError,
+      `the job's worker died or lost its lock more than ${this.maxStalledCount} times while running it; it is not run again`,
+    );
+  }
+
+  /**
+   * Puts held jobs of a resumed pipeline (or lost ones) back into BullMQ at
+   * the head of the queue, in seq order, then clears them from P:releasing.
+   * The head, not the tail: they were submitted before the jobs waiting now
+   * (a held job was taken from the queue's head), among them later jobs of
+   * their own pipeline, which must not run first. (A job of the pipeline
+   * fetched in the moment between the resume and this add still can.)
+   */
   private async requeue(ids: string[]): Promise<void> {
     const reply = (await this.run('requeue', ...ids)) as string[];
-    const jobs: { name: string; data: { jobId: string }; opts: { jobId: string } }[] = [];
-    for (let at = 0; at + 1 < reply.length; at += 2)
-      jobs.push({ name: 'job', data: { jobId: reply[at]! }, opts: { jobId: reply[at + 1]! } });
+    const jobs: { name: string; data: { jobId: string }; opts: { jobId: string; lifo: true } }[] = [];
+    for (let at = 0; at + 1 < reply.length; at += 2) {
+      jobs.push({ name: 'job', data: { jobId: reply[at]! }, opts: { jobId: reply[at + 1]!, lifo: true } });
+    }
     if (jobs.length === 0) return;
-    await this.openQueue().addBulk(jobs);
+    // Each goes to the head in turn: the last added runs first, so add them newest first.
+    await this.openQueue().addBulk(jobs.reverse());
     await this.commands().zrem(this.key('releasing'), ...jobs.map((job) => job.data.jobId));
   }
 
