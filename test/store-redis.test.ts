@@ -257,6 +257,31 @@ describe('the Redis back end', () => {
     expect(claimed).toEqual([...busyIds, ...heldIds]);
   });
 
+  test('resumed while later jobs wait: the held job runs before them, and before the later jobs of its own pipeline', async () => {
+    const { store, defaultPipelineId } = await backend(newPrefix());
+    const paused = newPipeline('paused', undefined);
+    await store.addPipeline({ ...paused, State: 'Paused' });
+    const held = entry(paused.Id);
+    const busy = [entry(defaultPipelineId), entry(defaultPipelineId), entry(defaultPipelineId)];
+    const later = entry(paused.Id);
+    const claimed: string[] = [];
+    let release!: () => void;
+    const firstMayFinish = new Promise<void>((resolve) => (release = resolve));
+    store.consume(1, async (claim) => {
+      claimed.push(claim.job.Id);
+      if (claim.job.Id === busy[0]!.job.Id) await firstMayFinish;
+      await store.finish(success(claim.job), claim.attempt);
+    });
+    for (const one of [held, ...busy, later]) await store.add(one, 100);
+    // The held job came before the first busy one: it is held by now.
+    await until('the first busy job', () => claimed.length === 1);
+    await store.updatePipeline(paused.Id, (pipeline) => ({ ...pipeline, State: 'Active' }));
+    release();
+    await until('every job', async () => (await store.get(later.job.Id))?.State === 'Success');
+    // As the memory store: submission order among the jobs that may run.
+    expect(claimed).toEqual([busy[0]!, held, busy[1]!, busy[2]!, later].map((one) => one.job.Id));
+  });
+
   test('Throttling once maxQueue asynchronous jobs wait (held ones count); synchronous jobs are not counted', async () => {
     const { store, defaultPipelineId } = await backend(newPrefix());
     const paused = newPipeline('paused', undefined);

@@ -823,7 +823,7 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
    * BullMQ job but the job's current one).
    */
   private async recover(): Promise<void> {
-    const lost = (await this.run('lost')) as string[];
+    const lost = [...new Set((await this.run('lost')) as string[])];
     if (lost.length > 0) {
       debug('redis: %d waiting jobs had no BullMQ job; queued again', lost.length);
       await this.requeue(lost);
