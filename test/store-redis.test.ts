@@ -173,6 +173,29 @@ describe('the Redis back end', () => {
     }
   });
 
+  test('two consumers in two instances share the queue: each of 60 jobs is claimed once and finished once', async () => {
+    const prefix = newPrefix();
+    const submitter = await backend(prefix);
+    const consumers = [await backend(prefix), await backend(prefix)];
+    const events = new Recorder(submitter.store);
+    const claims: string[] = [];
+    for (const { store } of consumers) {
+      store.consume(3, async (claimed) => {
+        claims.push(claimed.job.Id);
+        await store.finish(success(claimed.job), claimed.attempt);
+      });
+    }
+    const ids: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      const one = entry(submitter.defaultPipelineId);
+      ids.push(one.job.Id);
+      await submitter.store.add(one, 1000);
+    }
+    await until('60 finished jobs', () => events.finished.length === 60);
+    expect([...claims].sort()).toEqual([...ids].sort());
+    expect(events.finishedIds().sort()).toEqual([...ids].sort());
+  });
+
   test('a write resolves after its own instance emitted its event (as the memory store does)', async () => {
     const { store, defaultPipelineId } = await backend(newPrefix());
     const events = new Recorder(store);
