@@ -61,10 +61,14 @@ export async function workerCommand(args: string[], interrupts: Interrupts): Pro
     await service.ready();
     const store = values.database === undefined ? 'Redis' : `SQLite ${values.database}`;
     process.stderr.write(`framesnap worker: running the queued jobs of ${store} (pid ${process.pid}); SIGTERM or Ctrl-C stops\n`);
+    // The store's timers do not hold the process (a service must not keep its
+    // host alive); a worker lives until it is told to stop.
+    const alive = setInterval(() => undefined, 1 << 30);
     await new Promise<void>((resolve) => {
       if (interrupts.signal.aborted) resolve();
       else interrupts.signal.addEventListener('abort', () => resolve(), { once: true });
     });
+    clearInterval(alive);
     debug('stopping: no more jobs; %d ms for the running ones', graceMs);
     process.stderr.write(
       `framesnap worker: ${interrupts.received ?? 'stop'}: finishing running jobs (up to ${graceMs} ms), then handing back the rest\n`,
