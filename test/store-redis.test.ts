@@ -366,6 +366,30 @@ describe('the Redis back end', () => {
     expect(await store.cancel('0'.repeat(32), canceled())).toStrictEqual({ kind: 'missing' });
   });
 
+  test('a claim ends a job whose cancel was cut short (the reason stored, no outcome yet) instead of running it', async () => {
+    const prefix = newPrefix();
+    const { store, defaultPipelineId } = await backend(prefix);
+    const events = new Recorder(store);
+    const one = entry(defaultPipelineId);
+    await store.add(one, 10);
+    const { Redis } = await import('ioredis');
+    const raw = new Redis(redis().url);
+    try {
+      // What cancel() stores before it ends the job, as if its process died in between.
+      await raw.hset(`${prefix}:job:${one.job.Id}`, 'cancel', JSON.stringify({ code: 'Canceled', message: 'the job was cancelled' }));
+    } finally {
+      raw.disconnect();
+    }
+    const claims: ClaimedJob[] = [];
+    store.consume(1, (claimed) => {
+      claims.push(claimed);
+      return Promise.resolve();
+    });
+    await until('the outcome', () => events.finished.length === 1);
+    expect(claims).toEqual([]);
+    expect(events.finished).toStrictEqual([failedJob(one.job, canceled())]);
+  });
+
   test('cancel: a running job is stopped by its consumer in another instance, with the reason', async () => {
     const prefix = newPrefix();
     const { store, defaultPipelineId } = await backend(prefix);

@@ -28,7 +28,9 @@
  * Every transition is one Lua script (one round trip, atomic): a claim and a
  * finish cannot interleave, the first outcome of the current attempt wins, and
  * an event is published by the same script that made the change, so no
- * instance misses one that happened after it subscribed.
+ * instance misses one that happened after it subscribed (while its
+ * subscription is up: Redis pub/sub keeps nothing for a subscriber that is
+ * reconnecting).
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
