@@ -513,7 +513,8 @@ describe('the Redis back end', () => {
     await memory.addPipeline(other);
     const base = Date.parse('2024-05-01T10:00:00Z');
     const entries: JobEntry[] = [];
-    for (let i = 0; i < 23; i++) {
+    // More than one read batch (100 jobs), so a filtered page that matches only old jobs reads on.
+    for (let i = 0; i < 230; i++) {
       const one = entry(i % 3 === 0 ? other.Id : defaultPipelineId, { asynchronous: false, creation: new Date(base + i * 60_000) });
       entries.push(one);
       await store.add(one, 10);
@@ -535,6 +536,7 @@ describe('the Redis back end', () => {
       { PipelineId: other.Id, MaximumPageSize: 3 },
       { StartOfJobCreatedTimeRange: '2024-05-01T10:05:00Z', EndOfJobCreatedTimeRange: '2024-05-01T10:15:00Z', MaximumPageSize: 4 },
       { State: 'Fail' },
+      { State: 'Success', PipelineId: other.Id, EndOfJobCreatedTimeRange: '2024-05-01T11:00:00Z', MaximumPageSize: 7 },
       { SnapshotJobIds: [entries[3]!.job.Id, '0'.repeat(32), entries[0]!.job.Id].join(',') },
     ];
     for (const request of requests) {
@@ -547,7 +549,7 @@ describe('the Redis back end', () => {
         expect(await store.query(query), JSON.stringify(request)).toStrictEqual(expected);
         token = expected.NextPageToken;
         pages++;
-      } while (token !== undefined && pages < 30);
+      } while (token !== undefined && pages < 50);
     }
     const unknown = parseJobQuery({ NextPageToken: '0'.repeat(32) });
     await expect(store.query(unknown)).rejects.toMatchObject({

@@ -57,7 +57,7 @@ export interface RedisBackendOptions {
   /**
    * How long a running job's lock lasts without renewal (renewed every half
    * of it while the job runs): a job whose worker died runs again after at
-   * most about this plus two stalledIntervalMs. Default 30000.
+   * most about this plus stalledIntervalMs. Default 30000.
    */
   lockDurationMs?: number;
   /** How often each worker looks for jobs whose lock ran out. Default half the lock, at most 5000. */
@@ -302,31 +302,18 @@ redis.call('HSET', P .. ':pipelines', ARGV[2], ARGV[3])
 redis.call('HSET', P .. ':pipeline-states', ARGV[2], 'Active')
 return ARGV[2]`,
 
-  // ARGV: P, token ('' for the newest), count.
-  // {'unknown'} for a token naming no job; {'ok', id, FIELDS..., id, FIELDS..., ...} newest first
-  // from the token's job on (inclusive), up to count jobs, then the seq to go on below ('' at the end).
+  // ARGV: P, token, below, count: from the token's job on (inclusive) when a token is given,
+  // else below `below` (a ZRANGE bound: '+inf' for the newest, '(<seq>' to go on).
+  // {'unknown'} for a token naming no job remembered; else {'ok', id, FIELDS..., id, FIELDS...,
+  // ..., next}: up to count jobs newest first, then the bound to go on from ('' at the end).
   page: `
-local max = '+inf'
+local max = ARGV[3]
 if ARGV[2] ~= '' then
-  local seq = redis.call('HGET', jobKey(ARGV[2]), 'seq')
-  if not seq or not redis.call('ZSCORE', P .. ':jobs', ARGV[2]) then return {'unknown'} end
-  max = seq
+  max = redis.call('ZSCORE', P .. ':jobs', ARGV[2])
+  if not max then return {'unknown'} end
 end
-local count = tonumber(ARGV[3])
+local count = tonumber(ARGV[4])
 local ids = redis.call('ZREVRANGEBYSCORE', P .. ':jobs', max, '-inf', 'WITHSCORES', 'LIMIT', 0, count)
-local out = {'ok'}
-for i = 1, #ids, 2 do
-  out[#out + 1] = ids[i]
-  local fields = redis.call('HMGET', jobKey(ids[i]), unpack(FIELDS))
-  for j = 1, #FIELDS do out[#out + 1] = fields[j] end
-end
-if #ids == 2 * count then out[#out + 1] = '(' .. ids[#ids] else out[#out + 1] = '' end
-return out`,
-
-  // ARGV: P, max ('(seq'), count. The next batch below a page's last job, same shape as page.
-  pageFrom: `
-local count = tonumber(ARGV[3])
-local ids = redis.call('ZREVRANGEBYSCORE', P .. ':jobs', ARGV[2], '-inf', 'WITHSCORES', 'LIMIT', 0, count)
 local out = {'ok'}
 for i = 1, #ids, 2 do
   out[#out + 1] = ids[i]
@@ -372,13 +359,8 @@ function loadModules(): Modules {
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     if (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') {
-      throw new SnapshotError(
-        ErrorCodes.InvalidParameter,
-        'the redis option needs the bullmq and ioredis packages (npm install bullmq ioredis)',
-        {
-          cause: error,
-        },
-      );
+      const message = 'the redis option needs the bullmq and ioredis packages (npm install bullmq ioredis)';
+      throw new SnapshotError(ErrorCodes.InvalidParameter, message, { cause: error });
     }
     throw error;
   }
@@ -616,7 +598,7 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
     let next: string | undefined;
     const unfiltered = Object.keys(query.filter).length === 0;
     const count = unfiltered ? query.pageSize + 1 : Math.max(query.pageSize + 1, PAGE_BATCH);
-    let reply = (await this.run('page', query.token ?? '', count)) as Reply[];
+    let reply = (await this.run('page', query.token ?? '', '+inf', count)) as Reply[];
     if (reply[0] === 'unknown') throw unknownPageToken(query.token!);
     for (;;) {
       const rest = reply[reply.length - 1] as string;
@@ -628,7 +610,7 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
         else page.push(job);
       }
       if (next !== undefined || rest === '') break;
-      reply = (await this.run('pageFrom', rest, count)) as Reply[];
+      reply = (await this.run('page', '', rest, count)) as Reply[];
     }
     return {
       SnapshotJobList: { SnapshotJob: page },
