@@ -189,7 +189,8 @@ describe.each(STORES)('the job API on the %s store', (kind) => {
     const notifications: string[] = [];
     service.on('notification', (event) => notifications.push(event.JobId));
     const ids = [];
-    for (let i = 0; i < 3; i += 1) ids.push((await service.submitSnapshotJob(request({ pipelineId: pipeline.Id, userData: `n${i}` }))).SnapshotJob.Id);
+    for (let i = 0; i < 3; i += 1)
+      ids.push((await service.submitSnapshotJob(request({ pipelineId: pipeline.Id, userData: `n${i}` }))).SnapshotJob.Id);
     const bodies = [];
     for (let i = 0; i < 3; i += 1) {
       const message = await service.receiveMessage(`done-${kind}`, { waitSeconds: 30 });
@@ -278,5 +279,25 @@ describe.each(['sqlite', 'redis'] as const)('what the %s store keeps across clos
     expect(byFront).toMatchObject({ State: 'Success', Count: '3', Percent: 100 });
     expect(byRunner).toEqual(byFront);
     expect(progress).toEqual([1, 2, 3]);
+  });
+
+  it('a completion message sent by the instance that ran the job is read once, by another instance', async () => {
+    const { open } = await setup(kind, { workers: 0 });
+    const front = await open({ workers: 0 });
+    const { Pipeline: pipeline } = await front.addPipeline({ Name: 'told', NotifyConfig: { QueueName: 'shared-queue' } });
+    const answer = await front.submitSnapshotJob(request({ pipelineId: pipeline.Id, userData: 'across' }));
+    const runner = await open({ workers: 1 });
+    const message = await front.receiveMessage('shared-queue', { waitSeconds: 30 });
+    expect(JSON.parse(message!.MessageBody)).toEqual({
+      JobId: answer.SnapshotJob.Id,
+      RequestId: answer.RequestId,
+      Type: 'Snapshot',
+      State: 'Success',
+      UserData: 'across',
+    });
+    expect(await runner.receiveMessage('shared-queue', { waitSeconds: 0 })).toBeNull();
+    expect(await front.receiveMessage('shared-queue', { waitSeconds: 0 })).toBeNull();
+    const [job] = (await front.querySnapshotJobList({ SnapshotJobIds: answer.SnapshotJob.Id })).SnapshotJobList.SnapshotJob;
+    expect(job!.MNSMessageResult).toEqual({ MessageId: message!.MessageId });
   });
 });

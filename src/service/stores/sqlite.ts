@@ -40,6 +40,7 @@ import {
   type JobBackend,
   type JobEntry,
   type JobHandler,
+  type MessageStore,
   type SyncStore,
 } from './backend.js';
 import { idsAnswer, pageAnswer, unknownPageToken, type JobQuery, type JobQueryAnswer } from './query.js';
@@ -117,6 +118,13 @@ CREATE TABLE IF NOT EXISTS events (
   payload TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_time ON events (at);
+CREATE TABLE IF NOT EXISTS messages (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  queue TEXT NOT NULL,
+  id TEXT NOT NULL,
+  body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_by_queue ON messages (queue, seq);
 `;
 
 const requireModule = createRequire(import.meta.url);
@@ -238,6 +246,12 @@ function prepareStatements(db: Database) {
     lastEvent: statement<{ id: number | null }>('SELECT max(id) AS id FROM events'),
     events: statement<EventRow>('SELECT id, origin, kind, payload FROM events WHERE id > ? ORDER BY id'),
     trimEvents: statement('DELETE FROM events WHERE at < ?'),
+    messageCount: statement<{ n: number }>('SELECT count(*) AS n FROM messages WHERE queue = ?'),
+    pushMessage: statement('INSERT INTO messages (queue, id, body) VALUES (?, ?, ?)'),
+    // One statement: two readers never take the same message.
+    popMessage: statement<{ id: string; body: string }>(
+      'DELETE FROM messages WHERE seq = (SELECT seq FROM messages WHERE queue = ? ORDER BY seq LIMIT 1) RETURNING id, body',
+    ),
   };
 }
 
@@ -296,6 +310,26 @@ export class SqliteBackend extends EventEmitter<BackendEvents> implements JobBac
     open: () => this.now(() => this.openDatabase()),
     pipeline: (id) => this.now(() => this.readPipeline(id)),
     add: (entry, maxQueue) => this.now(() => this.addJob(entry, maxQueue)),
+  };
+
+  /** The pipelines' message queues, in the database: any process reads what any other sent. */
+  readonly messages: MessageStore = {
+    push: (queueName, message, max) =>
+      this.call(() => {
+        const { db, statements } = this.current();
+        return db
+          .transaction(() => {
+            if (statements.messageCount.get(queueName)!.n >= max) return false;
+            statements.pushMessage.run(queueName, message.MessageId, message.MessageBody);
+            return true;
+          })
+          .immediate();
+      }),
+    pop: (queueName) =>
+      this.call(() => {
+        const row = this.current().statements.popMessage.get(queueName);
+        return row === undefined ? undefined : { MessageId: row.id, MessageBody: row.body };
+      }),
   };
 
   open(): Promise<{ defaultPipelineId: string }> {
