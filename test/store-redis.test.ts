@@ -196,6 +196,34 @@ describe('the Redis back end', () => {
     expect(events.finishedIds().sort()).toEqual([...ids].sort());
   });
 
+  test("events written while an instance's connection was lost reach it once it is back, each once", async () => {
+    const prefix = newPrefix();
+    const watcher = await backend(prefix);
+    const writer = await backend(prefix);
+    const events = new Recorder(watcher.store);
+    const { Redis } = await import('ioredis');
+    const raw = new Redis(redis().url);
+    const entries = Array.from({ length: 5 }, () => entry(writer.defaultPipelineId, { asynchronous: false }));
+    try {
+      const before = entry(writer.defaultPipelineId, { asynchronous: false });
+      await writer.store.add(before, 10);
+      await writer.store.finish(success(before.job, 1), 1);
+      await until('the first event', () => events.finished.length === 1);
+      // Both instances' event readers lose their connections; the writes go on meanwhile.
+      const readers = ((await raw.client('LIST')) as string).split('\n').filter((line) => line.includes(` name=${prefix}:events-reader `));
+      expect(readers).toHaveLength(2);
+      for (const line of readers) await raw.client('KILL', 'ID', /\bid=(\d+)/.exec(line)![1]!);
+      for (const one of entries) {
+        await writer.store.add(one, 10);
+        await writer.store.finish(success(one.job, 1), 1);
+      }
+      await until('every event', () => events.finished.length === 6);
+      expect(events.finishedIds()).toEqual([before, ...entries].map((one) => one.job.Id));
+    } finally {
+      raw.disconnect();
+    }
+  });
+
   test('a write resolves after its own instance emitted its event (as the memory store does)', async () => {
     const { store, defaultPipelineId } = await backend(newPrefix());
     const events = new Recorder(store);

@@ -22,15 +22,17 @@
  *   P:held:<pipeline>   zset    jobs a paused pipeline holds, by seq
  *   P:releasing         zset    held jobs of a resumed pipeline on their way back into BullMQ
  *   P:default-pipeline  string  the default pipeline's id, made once for every instance
- *   P:events, P:cancel  channels: progress/finished/notified, and cancels of running jobs
+ *   P:events            stream  progress, finished, notified, and cancels of running jobs
  *   P:queue:*           BullMQ's queue, whose jobs carry only {jobId}
  *
  * Every transition is one Lua script (one round trip, atomic): a claim and a
  * finish cannot interleave, the first outcome of the current attempt wins, and
- * an event is published by the same script that made the change, so no
- * instance misses one that happened after it subscribed (while its
- * subscription is up: Redis pub/sub keeps nothing for a subscriber that is
- * reconnecting).
+ * an event is added to P:events by the same script that made the change.
+ * Every instance reads that stream from where it was at open(), each event
+ * once, and after a lost connection goes on where it stopped (pub/sub would
+ * drop what came meanwhile); the stream keeps about the last EVENTS_KEPT.
+ * BullMQ's QueueEvents is not used: our events are our records' (a
+ * synchronous job, a notification), not BullMQ jobs'.
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -52,7 +54,7 @@ export interface RedisBackendOptions {
   url: string;
   /** Jobs remembered at most; the oldest finished ones go first. */
   maxHistory: number;
-  /** Prefix of every key and channel; instances that share one prefix share jobs. Default 'framesnap'. */
+  /** Prefix of every key; instances that share one prefix share jobs. Default 'framesnap'. */
   prefix?: string;
   /**
    * How long a running job's lock lasts without renewal (renewed every half
@@ -72,8 +74,12 @@ const DEFAULT_MAX_STALLED = 10;
 const QUEUE_NAME = 'queue';
 /** How long open() waits for the connection; then it fails instead of retrying forever. */
 const CONNECT_TIMEOUT_MS = 5000;
-/** How long a write waits for its own event to come back through the subscription before it resolves anyway. */
+/** How long a write waits for its own event to be read back from P:events before it resolves anyway. */
 const OWN_EVENT_WAIT_MS = 2000;
+/** Events the P:events stream keeps (about; trimmed as it grows): how far behind an instance may fall. */
+const EVENTS_KEPT = 10_000;
+/** How long one blocking read of P:events waits before it asks again. */
+const EVENTS_BLOCK_MS = 5000;
 /** Jobs read per round trip while a filtered page is collected. */
 const PAGE_BATCH = 100;
 
@@ -87,6 +93,7 @@ local P = ARGV[1]
 local FIELDS = {${FIELDS.map((field) => `'${field}'`).join(', ')}}
 local function jobKey(id) return P .. ':job:' .. id end
 local function isFinal(state) return state == 'Success' or state == 'Fail' end
+local function emit(event) redis.call('XADD', P .. ':events', 'MAXLEN', '~', ${EVENTS_KEPT}, '*', 'e', event) end
 `;
 
 /**
@@ -140,7 +147,7 @@ return 1`,
 local key = jobKey(ARGV[2])
 if redis.call('HGET', key, 'state') ~= 'Snapshoting' then return 0 end
 redis.call('HSET', key, 'count', ARGV[3], 'percent', ARGV[4])
-redis.call('PUBLISH', P .. ':events', ARGV[5])
+emit(ARGV[5])
 return 1`,
 
   // ARGV: P, id, attempt, jobJson, state, event. 1 when this outcome won.
@@ -157,14 +164,14 @@ redis.call('ZREM', P .. ':held:' .. f[4], id)
 redis.call('ZREM', P .. ':releasing', id)
 redis.call('SREM', P .. ':queued', id)
 redis.call('ZADD', P .. ':finished', f[5], id)
-redis.call('PUBLISH', P .. ':events', ARGV[6])
+emit(ARGV[6])
 return 1`,
 
   // ARGV: P, id, resultJson, event.
   notified: `
 local key = jobKey(ARGV[2])
 if redis.call('EXISTS', key) == 1 then redis.call('HSET', key, 'notified', ARGV[3]) end
-redis.call('PUBLISH', P .. ':events', ARGV[4])
+emit(ARGV[4])
 return 1`,
 
   // ARGV: P, id, bullId, maxStalledCount.
@@ -224,7 +231,7 @@ elseif f[2] ~= '1' then kind = 'sync'
 else
   redis.call('HSET', key, 'cancel', ARGV[3])
   if f[1] == 'Snapshoting' then
-    redis.call('PUBLISH', P .. ':cancel', ARGV[4])
+    emit(ARGV[4])
     kind = 'running'
   else kind = 'queued' end
 end
@@ -327,17 +334,18 @@ return out`,
 type ScriptName = keyof typeof SCRIPTS;
 type Reply = string | number | null | Reply[];
 
-/** What crosses the events channel. */
-type BackendEvent =
-  | { t: 'p'; e: string; progress: JobProgress }
-  | { t: 'f'; e: string; job: SnapshotJob }
-  | { t: 'n'; e: string; jobId: string; result: MNSMessageResult };
-
 interface CancelMessage {
   jobId: string;
   code: ErrorCode;
   message: string;
 }
+
+/** An entry of P:events; `e` names the write that made it (its instance and number). */
+type BackendEvent =
+  | { t: 'p'; e: string; progress: JobProgress }
+  | { t: 'f'; e: string; job: SnapshotJob }
+  | { t: 'n'; e: string; jobId: string; result: MNSMessageResult }
+  | ({ t: 'c'; e: string } & CancelMessage);
 
 interface Running {
   /** The BullMQ job it came from. */
@@ -406,7 +414,8 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
 
   private modules: Modules | undefined;
   private client: IORedis.Redis | undefined;
-  private subscriber: IORedis.Redis | undefined;
+  /** The connection that blocks reading P:events. */
+  private reader: IORedis.Redis | undefined;
   private queue: BullMQ.Queue<{ jobId: string }> | undefined;
   private worker: BullMQ.Worker<{ jobId: string }> | undefined;
   private handler: JobHandler | undefined;
@@ -462,11 +471,12 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
     }
     for (const [name, body] of Object.entries(SCRIPTS)) client.defineCommand(name, { numberOfKeys: 0, lua: LUA_COMMON + body });
 
-    const subscriber = client.duplicate();
-    subscriber.on('error', (error: Error) => debug('redis subscriber: %s', error.message));
-    subscriber.on('message', (channel: string, message: string) => this.received(channel, message));
-    this.subscriber = subscriber;
-    await subscriber.subscribe(this.key('events'), this.key('cancel'));
+    // Events from the last one now on; reading starts before open() resolves.
+    const [latest] = await client.xrevrange(this.key('events'), '+', '-', 'COUNT', 1);
+    const reader = client.duplicate({ connectionName: `${this.prefix}:events-reader` });
+    reader.on('error', (error: Error) => debug('redis events: %s', error.message));
+    this.reader = reader;
+    void this.readEvents(reader, latest?.[0] ?? '0-0');
 
     // BullMQ shares the command connection: adding a job is one more script on it.
     this.queue = new modules.bullmq.Queue<{ jobId: string }>(QUEUE_NAME, {
@@ -488,8 +498,8 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
     const queue = this.queue;
     this.queue = undefined;
     await queue?.close().catch((error: Error) => debug('redis queue close: %s', error.message));
-    this.subscriber?.disconnect();
-    this.subscriber = undefined;
+    this.reader?.disconnect();
+    this.reader = undefined;
     const client = this.client;
     this.client = undefined;
     if (client !== undefined) {
@@ -620,13 +630,9 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
   }
 
   async cancel(jobId: string, reason: SnapshotError): Promise<CancelOutcome> {
-    const message: CancelMessage = { jobId, code: reason.code, message: reason.message };
-    const reply = (await this.run(
-      'cancel',
-      jobId,
-      JSON.stringify({ code: reason.code, message: reason.message }),
-      JSON.stringify(message),
-    )) as Reply[];
+    const stored = JSON.stringify({ code: reason.code, message: reason.message });
+    const event: BackendEvent = { t: 'c', e: '', jobId, code: reason.code, message: reason.message };
+    const reply = (await this.run('cancel', jobId, stored, JSON.stringify(event))) as Reply[];
     const kind = reply[0] as 'missing' | 'final' | 'sync' | 'running' | 'queued';
     if (kind === 'missing') return { kind: 'missing' };
     const job = compose(reply.slice(3) as Fields)!;
@@ -817,7 +823,7 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
   /**
    * Runs a write that publishes an event and resolves once this instance has
    * emitted that event (as the memory store emits before it resolves), or
-   * after OWN_EVENT_WAIT_MS if the subscription is down.
+   * after OWN_EVENT_WAIT_MS if events cannot be read now.
    */
   private async publishing<T>(write: (event: string) => Promise<T>, published: (reply: T) => boolean): Promise<T> {
     const event = `${this.instanceId}:${++this.eventCount}`;
@@ -838,28 +844,40 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
     }
   }
 
-  /** A message on the events or cancel channel. */
-  private received(channel: string, text: string): void {
-    if (channel === this.key('cancel')) {
+  /** Reads P:events after `from` until close(), across lost connections, each entry once. */
+  private async readEvents(reader: IORedis.Redis, from: string): Promise<void> {
+    let last = from;
+    while (this.reader === reader) {
       try {
-        const message = JSON.parse(text) as CancelMessage;
-        this.running.get(message.jobId)?.controller.abort(new SnapshotError(message.code, message.message));
-      } catch {
-        debug('redis: not a cancel on %s: %s', channel, text);
+        const reply = await reader.xread('BLOCK', EVENTS_BLOCK_MS, 'STREAMS', this.key('events'), last);
+        for (const [, entries] of reply ?? []) {
+          for (const [id, fields] of entries) {
+            last = id;
+            this.received(fields[1] ?? '');
+          }
+        }
+      } catch (error) {
+        if (this.reader !== reader) return;
+        debug('redis events: %s', (error as Error).message);
+        await new Promise((resolve) => setTimeout(resolve, 200).unref());
       }
-      return;
     }
+  }
+
+  /** An entry of P:events: emitted, or for a cancel, the running job's signal aborted. */
+  private received(text: string): void {
     let event: BackendEvent;
     try {
       event = JSON.parse(text) as BackendEvent;
     } catch {
-      debug('redis: not an event on %s: %s', channel, text);
+      debug('redis: not an event: %s', text);
       return;
     }
     try {
       if (event.t === 'p') this.emit('progress', event.progress);
       else if (event.t === 'f') this.emit('finished', event.job);
-      else this.emit('notified', event.jobId, event.result);
+      else if (event.t === 'n') this.emit('notified', event.jobId, event.result);
+      else this.running.get(event.jobId)?.controller.abort(new SnapshotError(event.code, event.message));
     } finally {
       this.ownEvents.get(event.e)?.();
     }
