@@ -333,6 +333,22 @@ describe('the Redis back end', () => {
     expect(claimed).toEqual([busy[0]!, held, busy[1]!, busy[2]!, later].map((one) => one.job.Id));
   });
 
+  test('message queues: shared by instances, oldest first, each message taken once, refused when full', async () => {
+    const prefix = newPrefix();
+    const first = await backend(prefix);
+    const second = await backend(prefix);
+    const messages = [1, 2, 3].map((n) => ({ MessageId: `M${n}`, MessageBody: JSON.stringify({ n }) }));
+    expect(await first.store.messages.push('q1', messages[0]!, 2)).toBe(true);
+    expect(await second.store.messages.push('q1', messages[1]!, 2)).toBe(true);
+    expect(await first.store.messages.push('q1', messages[2]!, 2)).toBe(false);
+    expect(await first.store.messages.push('q2', messages[2]!, 2)).toBe(true);
+    expect(await second.store.messages.pop('q1')).toStrictEqual(messages[0]);
+    expect(await first.store.messages.pop('q1')).toStrictEqual(messages[1]);
+    expect(await first.store.messages.pop('q1')).toBeUndefined();
+    expect(await second.store.messages.pop('q2')).toStrictEqual(messages[2]);
+    expect(await second.store.messages.pop('never-used')).toBeUndefined();
+  });
+
   test('Throttling once maxQueue asynchronous jobs wait (held ones count); synchronous jobs are not counted', async () => {
     const { store, defaultPipelineId } = await backend(newPrefix());
     const paused = newPipeline('paused', undefined);

@@ -23,6 +23,7 @@
  *   P:releasing         zset    held jobs of a resumed pipeline on their way back into BullMQ
  *   P:default-pipeline  string  the default pipeline's id, made once for every instance
  *   P:events            stream  progress, finished, notified, and cancels of running jobs
+ *   P:messages:<queue>  list    a pipeline's message queue (NotifyConfig.QueueName), oldest first
  *   P:queue:*           BullMQ's queue, whose jobs carry only {jobId}
  *
  * Every transition is one Lua script (one round trip, atomic): a claim and a
@@ -41,10 +42,18 @@ import { createRequire } from 'node:module';
 import { debug } from '../../core/debug.js';
 import { ErrorCodes, SnapshotError, type ErrorCode } from '../../core/errors.js';
 import { expectInteger, invalid } from '../../core/validate.js';
-import { HAND_BACK, type BackendEvents, type CancelOutcome, type JobBackend, type JobEntry, type JobHandler } from './backend.js';
+import {
+  HAND_BACK,
+  type BackendEvents,
+  type CancelOutcome,
+  type JobBackend,
+  type JobEntry,
+  type JobHandler,
+  type MessageStore,
+} from './backend.js';
 import { DEFAULT_PIPELINE_NAME, failedJob, isFinal, newJobId, newPipeline } from './records.js';
 import { idsAnswer, matchesFilter, unknownPageToken, type JobQuery, type JobQueryAnswer } from './query.js';
-import type { JobProgress, JobState, MNSMessageResult, Pipeline, SnapshotJob } from '../types.js';
+import type { JobProgress, JobState, MNSMessageResult, Pipeline, ReceivedMessage, SnapshotJob } from '../types.js';
 
 import type * as BullMQ from 'bullmq';
 import type * as IORedis from 'ioredis';
@@ -300,6 +309,13 @@ end
 for _, id in ipairs(redis.call('ZRANGE', P .. ':releasing', 0, -1)) do out[#out + 1] = id end
 return out`,
 
+  // ARGV: P, queueName, messageJson, max. 0 when the queue holds max messages already.
+  pushMessage: `
+local key = P .. ':messages:' .. ARGV[2]
+if redis.call('LLEN', key) >= tonumber(ARGV[4]) then return 0 end
+redis.call('RPUSH', key, ARGV[3])
+return 1`,
+
   // ARGV: P, id, json. The default pipeline's id: the one stored, or this new one.
   defaultPipeline: `
 local existing = redis.call('GET', P .. ':default-pipeline')
@@ -445,6 +461,15 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
     );
     this.maxStalledCount = expectInteger('maxStalledCount', options.maxStalledCount ?? DEFAULT_MAX_STALLED, 0, 1000);
   }
+
+  /** The pipelines' message queues, in Redis: any instance reads what any other sent, each message once. */
+  readonly messages: MessageStore = {
+    push: async (queueName, message, max) => (await this.run('pushMessage', queueName, JSON.stringify(message), max)) === 1,
+    pop: async (queueName) => {
+      const json = await this.commands().lpop(this.key(`messages:${queueName}`));
+      return json === null ? undefined : (JSON.parse(json) as ReceivedMessage);
+    },
+  };
 
   async open(): Promise<{ defaultPipelineId: string }> {
     const modules = (this.modules = loadModules());
