@@ -74,8 +74,12 @@ async function startOnce(): Promise<RedisServer | { failed: string }> {
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   let spawnError: Error | undefined;
   child.once('error', (error) => (spawnError = error));
+  // A test process that ends without stop() (a crash, a timeout) leaves no server behind.
+  const killOnExit = (): void => void child.kill('SIGKILL');
+  process.once('exit', killOnExit);
 
   const stop = async (): Promise<void> => {
+    process.off('exit', killOnExit);
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
