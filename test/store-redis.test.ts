@@ -265,15 +265,19 @@ describe('the Redis back end', () => {
 
     const other = await backend(prefix);
     let second: ClaimedJob | undefined;
+    let stopSecond!: () => void;
+    const secondStops = new Promise<void>((resolve) => (stopSecond = resolve));
+    // The handler returns once the test has given its outcome (a handler resolves when its job has stopped).
     other.store.consume(1, (claimed) => {
       second = claimed;
-      return Promise.resolve();
+      return secondStops;
     });
     await until('the second claim', () => second !== undefined);
     expect(second!.attempt).toBe(2);
     expect(second!.job).toStrictEqual({ ...queued.job, State: 'Snapshoting', Attempts: 2 });
     expect(await store.finish(success(first!.job), first!.attempt)).toBe(false);
     expect(await other.store.finish(success(second!.job), 2)).toBe(true);
+    stopSecond();
     expect(await store.get(queued.job.Id)).toStrictEqual(success(second!.job));
     expect(events.finishedIds()).toEqual([sync.job.Id, queued.job.Id]);
   });
@@ -529,6 +533,20 @@ describe('the Redis back end', () => {
     }
     await until('the second run', async () => (await store.get(one.job.Id))?.State === 'Success');
     expect(claims[0]!.signal.reason).toBe(HAND_BACK);
+    expect(claims.map((claimed) => claimed.attempt)).toEqual([1, 2]);
+    expect(await store.get(one.job.Id)).toStrictEqual(success({ ...one.job, Attempts: 2 }));
+  });
+
+  test('a handler that returns without an outcome (its finish() failed) leaves the job to run again once its lock runs out', async () => {
+    const { store, defaultPipelineId } = await backend(newPrefix(), { lockDurationMs: 1000 });
+    const one = entry(defaultPipelineId);
+    const claims: ClaimedJob[] = [];
+    store.consume(1, async (claimed) => {
+      claims.push(claimed);
+      if (claimed.attempt > 1) await store.finish(success(claimed.job), claimed.attempt);
+    });
+    await store.add(one, 10);
+    await until('the second run', async () => (await store.get(one.job.Id))?.State === 'Success');
     expect(claims.map((claimed) => claimed.attempt)).toEqual([1, 2]);
     expect(await store.get(one.job.Id)).toStrictEqual(success({ ...one.job, Attempts: 2 }));
   });

@@ -368,6 +368,8 @@ interface Running {
   bullId: string;
   controller: AbortController;
   done: Promise<void>;
+  /** A finish() of this job was answered here (won or lost): its outcome is decided. */
+  decided: boolean;
 }
 
 interface Modules {
@@ -596,6 +598,8 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
       (event) => this.run('finish', job.Id, attempt, json, job.State, `{"t":"f","e":${JSON.stringify(event)},"job":${json}}`),
       (won) => won === 1,
     );
+    const running = this.running.get(job.Id);
+    if (running !== undefined) running.decided = true;
     return reply === 1;
   }
 
@@ -753,7 +757,8 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
     }
     const controller = new AbortController();
     let stopped!: () => void;
-    const running: Running = { bullId: bullJob.id ?? '', controller, done: new Promise((resolve) => (stopped = resolve)) };
+    const done = new Promise<void>((resolve) => (stopped = resolve));
+    const running: Running = { bullId: bullJob.id ?? '', controller, done, decided: false };
     this.running.set(jobId, running);
     try {
       const reply = (await this.run('claim', jobId, bullJob.id ?? '', this.maxStalledCount)) as Reply[];
@@ -777,9 +782,24 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
       } catch (error) {
         debug('job %s: the handler failed: %s', jobId, String(error));
       }
-      if (controller.signal.reason === HAND_BACK && (await this.run('handBack', jobId, attempt)) === 1) {
-        // At the head of the queue again, the same BullMQ job; the lock may be gone already (then the stalled check requeues it).
-        await bullJob.moveToWait(token).catch((error: Error) => debug('job %s: back to the queue: %s', jobId, error.message));
+      const handedBack = controller.signal.reason === HAND_BACK;
+      if (handedBack) {
+        const requeued = await this.run('handBack', jobId, attempt).then(
+          (reply) => reply === 1,
+          (error: Error) => void debug('job %s: could not be handed back: %s', jobId, error.message),
+        );
+        if (requeued === true) {
+          // At the head of the queue again, the same BullMQ job; the lock may be gone already (then the stalled check requeues it).
+          await bullJob.moveToWait(token).catch((error: Error) => debug('job %s: back to the queue: %s', jobId, error.message));
+          throw new bullmq.WaitingError();
+        }
+      }
+      if (!running.decided) {
+        // No outcome was stored here (finish() failed: Redis out of reach?), and none is known.
+        // The BullMQ job stays active with its lock no longer renewed: once the lock runs out, the
+        // stalled check queues it again (counted against maxStalledCount), as if this worker had
+        // died; a claim skips it if it has its outcome by then.
+        debug('job %s: stopped without an outcome; it runs again once its lock runs out', jobId);
         throw new bullmq.WaitingError();
       }
     } finally {
