@@ -711,7 +711,7 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
       }
     });
     // BullMQ fails a job itself only when it stalled more than maxStalledCount times
-    // (our processor never throws otherwise): end our record with a reason.
+    // (our processor throws nothing but WaitingError, which fails nothing): end our record with a reason.
     worker.on('failed', (job, error) => {
       const jobId = job?.data.jobId;
       if (jobId === undefined) return;
@@ -802,6 +802,12 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
         debug('job %s: stopped without an outcome; it runs again once its lock runs out', jobId);
         throw new bullmq.WaitingError();
       }
+    } catch (error) {
+      if (error instanceof bullmq.WaitingError) throw error;
+      // Redis out of reach (or a write refused): not a reason to fail the job. It stays active
+      // with its lock no longer renewed, and runs again once the lock runs out.
+      debug('job %s: %s; it runs again once its lock runs out', jobId, (error as Error).message);
+      throw new bullmq.WaitingError();
     } finally {
       if (this.running.get(jobId) === running) this.running.delete(jobId);
       stopped();
