@@ -498,7 +498,7 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
     }
     for (const [name, body] of Object.entries(SCRIPTS)) client.defineCommand(name, { numberOfKeys: 0, lua: LUA_COMMON + body });
 
-    // Events from the last one now on; reading starts before open() resolves.
+    // The reader goes on from the stream's last entry now, so no event written after open() is missed.
     const [latest] = await client.xrevrange(this.key('events'), '+', '-', 'COUNT', 1);
     const reader = client.duplicate({ connectionName: `${this.prefix}:events-reader` });
     reader.on('error', (error: Error) => debug('redis events: %s', error.message));
