@@ -178,9 +178,7 @@ function createBackend(options: SnapshotServiceOptions, maxHistory: number): Job
     });
   }
   if (options.redis !== undefined) {
-    if (typeof options.redis !== 'string' || !/^rediss?:\/\//.test(options.redis)) {
-      throw invalid('a redis:// or rediss:// URL', 'redis', options.redis);
-    }
+    // The store checks the URL itself, and never shows its password.
     const { lockDurationMs, prefix } = queueTuning(options.queue);
     return new RedisBackend({
       url: options.redis,
@@ -738,8 +736,14 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
       return undefined;
     }
     if (final === undefined) {
-      // Removed only while they are still the files it wrote (never a later job's).
-      if (!(outcome instanceof SnapshotError)) for (const file of outcomeFiles(outcome)) await removeOwned(file);
+      if (!(outcome instanceof SnapshotError)) {
+        // A late success of a job that succeeded (a stale attempt whose
+        // worker was taken for dead) wrote the same images under the same
+        // names, maybe over the winner's: they stay. Otherwise they go, while
+        // they are still the files it wrote (never a later job's).
+        const winner = this.lifecycle.inHand(jobId) ?? (await this.backend.get(jobId).catch(() => undefined));
+        if (winner?.State !== 'Success') for (const file of outcomeFiles(outcome)) await removeOwned(file);
+      }
       return undefined;
     }
     this.notifyEnded(final, requestId);
