@@ -15,7 +15,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SnapshotService, type SnapshotJob, type SnapshotServiceOptions, type SubmitSnapshotJobRequest } from '../dist/index.js';
 import { fixture } from './fixtures.js';
 import { redisForFile } from './helpers/redis-server.js';
-import { workspace, type Workspace } from './helpers/service-clips.js';
+import { longClip, workspace, type Workspace } from './helpers/service-clips.js';
 
 const IN = 'in-bucket';
 const OUT = 'out-bucket';
@@ -279,6 +279,25 @@ describe.each(['sqlite', 'redis'] as const)('what the %s store keeps across clos
     expect(byFront).toMatchObject({ State: 'Success', Count: '3', Percent: 100 });
     expect(byRunner).toEqual(byFront);
     expect(progress).toEqual([1, 2, 3]);
+  });
+
+  it('cancels a job running in another instance: it stops, ends Fail with code Canceled, and what it wrote is removed', async () => {
+    const { ws, open } = await setup(kind, { workers: 0 });
+    ws.put(IN, 'long.mp4', await longClip());
+    const front = await open({ workers: 0 });
+    const runner = await open({ workers: 1 });
+    let started!: () => void;
+    const firstImage = new Promise<void>((resolve) => (started = resolve));
+    front.on('progress', () => started());
+    const answer = await front.submitSnapshotJob({
+      Input: { Bucket: IN, Object: 'long.mp4' },
+      SnapshotConfig: { OutputFile: { Bucket: OUT, Object: 'long/{Count}.jpg' }, Time: '0', Interval: '2', Num: '90', FrameType: 'normal' },
+    });
+    await firstImage;
+    const cancelled = await front.cancelSnapshotJob(answer.SnapshotJob.Id);
+    expect(cancelled).toMatchObject({ State: 'Fail', Code: 'Canceled', Message: 'the job was cancelled (cancelSnapshotJob)', Count: '0' });
+    expect(await runner.waitForJob(answer.SnapshotJob.Id)).toEqual(cancelled);
+    expect(imagesIn(ws, 'long')).toEqual([]);
   });
 
   it('a completion message sent by the instance that ran the job is read once, by another instance', async () => {
