@@ -43,10 +43,13 @@ function gate(): { promise: Promise<void>; open: () => void } {
 /**
  * A lifecycle over a memory back end whose writes are recorded as they begin
  * and end ("start a", "start a done"), and whose events are recorded; `hold`
- * makes the next write of a kind wait for a gate.
+ * makes the next write of a kind wait for a gate. `chained`: the back end
+ * hides its synchronous side, as Redis has none, so the lifecycle chains each
+ * job's writes one after the other instead of making them at call time.
  */
-function harness() {
+function harness(options: { chained?: boolean } = {}) {
   const backend = new MemoryBackend(100);
+  if (options.chained === true) (backend as { sync?: unknown }).sync = undefined;
   const writes: string[] = [];
   const held = new Map<string, Promise<void>>();
   const hold = (kind: string): (() => void) => {
@@ -133,7 +136,7 @@ describe('transitions', () => {
   });
 
   test('an asynchronous job is queued, not in hand, until a consumer claims it; then progress and Success with its sheets', async () => {
-    const { backend, lifecycle, writes, progress, finished } = harness();
+    const { backend, lifecycle, writes, progress, finished } = harness({ chained: true });
     await lifecycle.submit(entry(newJob('a', { TileCount: '0' }), true), MAX_QUEUE);
     expect(lifecycle.inHand('a')).toBeUndefined();
     expect(lifecycle.requestIdOf('a')).toBeUndefined();
@@ -366,8 +369,8 @@ describe('the first outcome wins', () => {
 });
 
 describe('writes', () => {
-  test("each job's writes are made one after the other, in order, even when one is slow", async () => {
-    const { backend, lifecycle, writes, hold } = harness();
+  test("each job's writes are made one after the other, in order, even when one is slow (a store without a synchronous side)", async () => {
+    const { backend, lifecycle, writes, hold } = harness({ chained: true });
     await lifecycle.submit(entry(newJob('a'), true), MAX_QUEUE);
     const { release } = consumer(backend, lifecycle);
     const slowFirst = hold('progress');
@@ -388,6 +391,17 @@ describe('writes', () => {
       'finish a:Success:3:1 done',
     ]);
     release();
+  });
+
+  test('a store that writes synchronously is written at call time (the blocking API reads it at once)', async () => {
+    const { backend, lifecycle, writes } = harness();
+    await lifecycle.submit(entry(newJob('s'), false), MAX_QUEUE);
+    lifecycle.start('s');
+    void lifecycle.succeed('s', { count: 1, sheets: 0 });
+    // Both writes began before this line, with no await between.
+    expect(writes.slice(2)).toEqual(['start s', 'finish s:Success:1:1']);
+    expect(await backend.get('s')).toMatchObject({ State: 'Success', Count: '1' });
+    await lifecycle.settled();
   });
 
   test("jobs do not wait for each other's writes; settled() waits for every job in hand", async () => {

@@ -171,7 +171,7 @@ describe('opening', () => {
     expect(defaultPipelineId).toMatch(/^[0-9a-f]{32}$/);
     raw(path, (db) => {
       const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all();
-      expect(tables).toEqual([{ name: 'events' }, { name: 'jobs' }, { name: 'meta' }, { name: 'pipelines' }]);
+      expect(tables).toEqual([{ name: 'events' }, { name: 'jobs' }, { name: 'messages' }, { name: 'meta' }, { name: 'pipelines' }]);
       expect(db.prepare('SELECT key, value FROM meta ORDER BY key').all()).toEqual([
         { key: 'defaultPipelineId', value: defaultPipelineId },
         { key: 'schemaVersion', value: '1' },

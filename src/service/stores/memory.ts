@@ -41,31 +41,35 @@ export class MemoryBackend extends EventEmitter<BackendEvents> implements JobBac
   }
 
   readonly sync: SyncStore = {
-    open: () => {
-      this.defaultPipeline ??= newPipeline(DEFAULT_PIPELINE_NAME, undefined, newJobId());
-      this.pipelineMap.set(this.defaultPipeline.Id, this.defaultPipeline);
-      return { defaultPipelineId: this.defaultPipeline.Id };
-    },
+    open: () => this.openNow(),
     pipeline: (id) => {
       const pipeline = this.pipelineMap.get(id);
       return pipeline === undefined ? undefined : structuredClone(pipeline);
     },
-    add: (entry, maxQueue) => {
-      if (entry.asynchronous && this.queue.length >= maxQueue) {
-        throw new SnapshotError(ErrorCodes.Throttling, `the job queue is full (${maxQueue} jobs waiting); retry later`);
-      }
-      this.jobs.set(entry.job.Id, { ...entry, job: structuredClone(entry.job) });
-      this.dropOldest();
-      if (entry.asynchronous) {
-        this.queue.push(entry.job.Id);
-        this.pump();
-      }
-    },
+    add: (entry, maxQueue) => this.addNow(entry, maxQueue),
   };
   private defaultPipeline: Pipeline | undefined;
 
   open(): Promise<{ defaultPipelineId: string }> {
-    return Promise.resolve(this.sync.open());
+    return Promise.resolve(this.openNow());
+  }
+
+  private openNow(): { defaultPipelineId: string } {
+    this.defaultPipeline ??= newPipeline(DEFAULT_PIPELINE_NAME, undefined, newJobId());
+    this.pipelineMap.set(this.defaultPipeline.Id, this.defaultPipeline);
+    return { defaultPipelineId: this.defaultPipeline.Id };
+  }
+
+  private addNow(entry: JobEntry, maxQueue: number): void {
+    if (entry.asynchronous && this.queue.length >= maxQueue) {
+      throw new SnapshotError(ErrorCodes.Throttling, `the job queue is full (${maxQueue} jobs waiting); retry later`);
+    }
+    this.jobs.set(entry.job.Id, { ...entry, job: structuredClone(entry.job) });
+    this.dropOldest();
+    if (entry.asynchronous) {
+      this.queue.push(entry.job.Id);
+      this.pump();
+    }
   }
 
   close(): Promise<void> {
@@ -92,7 +96,7 @@ export class MemoryBackend extends EventEmitter<BackendEvents> implements JobBac
 
   add(entry: JobEntry, maxQueue: number): Promise<void> {
     try {
-      this.sync.add(entry, maxQueue);
+      this.addNow(entry, maxQueue);
       return Promise.resolve();
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
