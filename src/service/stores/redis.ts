@@ -78,6 +78,9 @@ export interface RedisBackendOptions {
 }
 
 const DEFAULT_PREFIX = 'framesnap';
+/** How long a job fetched before earlier held jobs were back in the queue waits, and how many times before it re-queues them itself. */
+const RELEASE_WAIT_MS = 50;
+const RELEASE_WAIT_LIMIT = 100;
 const DEFAULT_LOCK_MS = 30_000;
 const DEFAULT_MAX_STALLED = 10;
 const QUEUE_NAME = 'queue';
@@ -184,7 +187,8 @@ emit(ARGV[4])
 return 1`,
 
   // ARGV: P, id, bullId, maxStalledCount.
-  // {'skip'} (gone, finished, or a stale BullMQ job), {'held'}, {'cancel'}, {'stalled'},
+  // {'skip'} (gone, finished, or a stale BullMQ job), {'held'}, {'wait'} (held jobs submitted
+  // before it are on their way back into BullMQ), {'cancel'}, {'stalled'},
   // or {'claimed', attempt, FIELDS...}.
   claim: `
 local id = ARGV[2]
@@ -200,6 +204,11 @@ if redis.call('HGET', P .. ':pipeline-states', f[4]) == 'Paused' then
   redis.call('HDEL', key, 'count', 'percent')
   redis.call('SADD', P .. ':queued', id)
   return {'held'}
+end
+-- A resumed pipeline's held jobs go back to the queue's head; a later job fetched before they
+-- are there waits for them (any pipeline's: the window is a few milliseconds).
+if state == 'Submitted' and #redis.call('ZRANGEBYSCORE', P .. ':releasing', '-inf', '(' .. f[7], 'LIMIT', 0, 1) > 0 then
+  return {'wait'}
 end
 local stalls = tonumber(f[6])
 -- Snapshoting here: the attempt before this one never ended (its worker died or lost its lock).
@@ -441,6 +450,8 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
   private stopping = false;
   /** Jobs this instance's consumer runs, by job id (registered before the claim, so no cancel is missed). */
   private readonly running = new Map<string, Running>();
+  /** Jobs that waited for held jobs before them, and how many times. */
+  private readonly releaseWaits = new Map<string, number>();
 
   constructor(options: RedisBackendOptions) {
     super();
@@ -762,10 +773,14 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
     this.running.set(jobId, running);
     try {
       const reply = (await this.run('claim', jobId, bullJob.id ?? '', this.maxStalledCount)) as Reply[];
+      if (reply[0] !== 'wait') this.releaseWaits.delete(jobId);
       switch (reply[0]) {
         case 'skip':
         case 'held':
           return;
+        case 'wait':
+          await this.waitForReleased(jobId, bullJob, token);
+          throw new bullmq.DelayedError();
         case 'cancel': {
           await this.endWaiting(jobId);
           return;
@@ -836,6 +851,24 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
       ErrorCodes.InternalError,
       `the job's worker died or lost its lock more than ${this.maxStalledCount} times while running it; it is not run again`,
     );
+  }
+
+  /**
+   * A job fetched while earlier held jobs were on their way back into the
+   * queue goes back for a moment (BullMQ's delayed set), behind them. When it
+   * has waited for more than RELEASE_WAIT_LIMIT tries (the process moving
+   * them died), this process puts them in the queue itself: a job queued
+   * twice runs once.
+   */
+  private async waitForReleased(jobId: string, bullJob: BullMQ.Job<{ jobId: string }>, token: string | undefined): Promise<void> {
+    const tries = (this.releaseWaits.get(jobId) ?? 0) + 1;
+    this.releaseWaits.set(jobId, tries);
+    if (tries > RELEASE_WAIT_LIMIT) {
+      this.releaseWaits.delete(jobId);
+      await this.recover().catch((error: Error) => debug('redis: recovering released jobs failed: %s', error.message));
+    }
+    debug('job %s: waits for the held jobs before it', jobId);
+    await bullJob.moveToDelayed(Date.now() + RELEASE_WAIT_MS, token);
   }
 
   /**
