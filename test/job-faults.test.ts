@@ -122,7 +122,13 @@ describe('framesnap worker processes killed mid-job', () => {
     const finished = outcomes(front);
     const request = (i: number): SubmitSnapshotJobRequest => ({
       Input: { Bucket: IN, Object: 'clip.mp4' },
-      SnapshotConfig: { OutputFile: { Bucket: OUT, Object: `job-${i}/{Count}.jpg` }, Time: '0', Interval: '1', Num: '3', FrameType: 'normal' },
+      SnapshotConfig: {
+        OutputFile: { Bucket: OUT, Object: `job-${i}/{Count}.jpg` },
+        Time: '0',
+        Interval: '1',
+        Num: '3',
+        FrameType: 'normal',
+      },
     });
     const ids: string[] = [];
     for (let i = 0; i < 300; i += 1) ids.push((await front.submitSnapshotJob(request(i))).SnapshotJob.Id);
@@ -166,7 +172,13 @@ describe('framesnap worker processes killed mid-job', () => {
     const progress: number[] = [];
     const series = await front.submitSnapshotJob({
       Input: { Bucket: IN, Object: 'long.mp4' },
-      SnapshotConfig: { OutputFile: { Bucket: OUT, Object: 'series/{Count}.jpg' }, Time: '0', Interval: '5', Num: '30', FrameType: 'normal' },
+      SnapshotConfig: {
+        OutputFile: { Bucket: OUT, Object: 'series/{Count}.jpg' },
+        Time: '0',
+        Interval: '5',
+        Num: '30',
+        FrameType: 'normal',
+      },
     });
     const jobId = series.SnapshotJob.Id;
     front.on('progress', (event) => {
@@ -197,7 +209,13 @@ describe('framesnap worker processes killed mid-job', () => {
     const finished = outcomes(front);
     const series = await front.submitSnapshotJob({
       Input: { Bucket: IN, Object: 'long.mp4' },
-      SnapshotConfig: { OutputFile: { Bucket: OUT, Object: 'series/{Count}.jpg' }, Time: '0', Interval: '5', Num: '30', FrameType: 'normal' },
+      SnapshotConfig: {
+        OutputFile: { Bucket: OUT, Object: 'series/{Count}.jpg' },
+        Time: '0',
+        Interval: '5',
+        Num: '30',
+        FrameType: 'normal',
+      },
     });
     const first = new Worker(ws.root, ['--database', database]);
     expect(await first.nextClaim()).toBe(series.SnapshotJob.Id);
