@@ -10,6 +10,7 @@ import { snapshot, snapshots } from '../dist/index.js';
 import { cliSnapshot, cliSprite } from './cli.mjs';
 import { clip, exactFrameMs, KEYFRAME_INTERVAL_MS, keyframeMs } from './clips.mjs';
 import { longFileRatios } from './report.mjs';
+import { storesCase } from './stores.mjs';
 import { inParallel, seededTimes } from './util.mjs';
 import {
   CLI,
@@ -440,4 +441,5 @@ export const CASES = [
   spriteCase(),
   rssCase(),
   commandCase(),
+  storesCase(),
 ];

@@ -105,6 +105,43 @@ export function targets(results) {
     met: command ? command.vsCli >= 1.2 : null,
     unit: 'x',
   });
+  // STORE's figures; null where the case did not run or ran without Redis (no redis-server).
+  const stores = results.find((result) => result.id === 'STORE')?.extra;
+  const storeTarget = (target, contender, measured, goal, meets, unit) => ({
+    target,
+    contender,
+    measured: measured ?? null,
+    goal,
+    met: measured === undefined || measured === null ? null : meets(measured),
+    unit,
+  });
+  const workersVsPool = stores?.workersVsPool ?? null;
+  list.push(
+    storeTarget(
+      'STORE SQLite per-job overhead',
+      'synchronous keyframe job: SQLite median - memory median',
+      stores?.sqliteOverheadMs,
+      '<= 2 ms',
+      (ms) => ms <= 2,
+      ' ms',
+    ),
+    storeTarget(
+      'STORE Redis per-job overhead',
+      'synchronous keyframe job: Redis median - memory median',
+      stores?.redisOverheadMs,
+      '<= 5 ms',
+      (ms) => ms <= 5,
+      ' ms',
+    ),
+    storeTarget(
+      'STORE Redis workers vs in-process pool',
+      '2 framesnap worker processes / in-process pool (workers 2), jobs/s',
+      workersVsPool === null ? null : workersVsPool * 100,
+      '>= 90%',
+      (percent) => percent >= 90,
+      '%',
+    ),
+  );
   return list;
 }
 
