@@ -16,7 +16,7 @@ import {
   type JobHandler,
   type SyncStore,
 } from './backend.js';
-import { DEFAULT_PIPELINE_NAME, failedJob, isFinal, newJobId, newPipeline } from './records.js';
+import { DEFAULT_PIPELINE_NAME, failedJob, isFinal, newJobId, newPipeline, stopHandlers } from './records.js';
 import { idsAnswer, pageAnswer, unknownPageToken, type JobQuery, type JobQueryAnswer } from './query.js';
 import type { JobProgress, MNSMessageResult, Pipeline, SnapshotJob } from '../types.js';
 
@@ -190,14 +190,7 @@ export class MemoryBackend extends EventEmitter<BackendEvents> implements JobBac
       const job = failedJob(entry.job, queuedReason);
       if (await this.finish(job, 1)) failed.push(job);
     }
-    const allDone = (): Promise<unknown> => Promise.all([...this.running.values()].map((running) => running.done));
-    if (this.running.size > 0 && graceMs > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([allDone(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
-      clearTimeout(timer);
-    }
-    for (const running of this.running.values()) running.controller.abort(reason);
-    while (this.running.size > 0) await allDone();
+    await stopHandlers(this.running, graceMs, reason);
     return failed;
   }
 

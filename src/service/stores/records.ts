@@ -35,3 +35,26 @@ export function failedJob(job: SnapshotJob, reason: SnapshotError): SnapshotJob 
   if (failed.Percent !== undefined) failed.Percent = 0;
   return failed;
 }
+
+/** A job a consumer runs: its stop signal, and the promise that settles when its handler has returned. */
+export interface RunningHandler {
+  controller: AbortController;
+  done: Promise<unknown>;
+}
+
+/**
+ * The end of a consumer: gives its running handlers `graceMs` to return,
+ * then aborts the signals of those still running with `reason` (HAND_BACK,
+ * or a SnapshotError) and waits until every one has returned (each removes
+ * itself from `running`).
+ */
+export async function stopHandlers(running: ReadonlyMap<string, RunningHandler>, graceMs: number, reason: unknown): Promise<void> {
+  const allDone = (): Promise<unknown> => Promise.all([...running.values()].map((handler) => handler.done));
+  if (running.size > 0 && graceMs > 0) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([allDone(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+  }
+  for (const handler of running.values()) handler.controller.abort(reason);
+  while (running.size > 0) await allDone();
+}

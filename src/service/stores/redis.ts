@@ -51,7 +51,7 @@ import {
   type JobHandler,
   type MessageStore,
 } from './backend.js';
-import { DEFAULT_PIPELINE_NAME, failedJob, isFinal, newJobId, newPipeline } from './records.js';
+import { DEFAULT_PIPELINE_NAME, failedJob, isFinal, newJobId, newPipeline, stopHandlers } from './records.js';
 import { idsAnswer, matchesFilter, unknownPageToken, type JobQuery, type JobQueryAnswer } from './query.js';
 import type { JobProgress, JobState, MNSMessageResult, Pipeline, ReceivedMessage, SnapshotJob } from '../types.js';
 
@@ -741,15 +741,8 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
     this.stopping = true;
     // Takes no more jobs; resolves once every processor has returned (no timeout of its own).
     const closed = worker.close().catch((error: Error) => debug('redis worker close: %s', error.message));
-    const allDone = (): Promise<unknown> => Promise.all([...this.running.values()].map((running) => running.done));
-    if (this.running.size > 0 && graceMs > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([allDone(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
-      clearTimeout(timer);
-    }
     // The rest are handed back: their consumers stop, and process() puts the jobs back at the head of the queue.
-    for (const running of this.running.values()) running.controller.abort(HAND_BACK);
-    while (this.running.size > 0) await allDone();
+    await stopHandlers(this.running, graceMs, HAND_BACK);
     await closed;
     this.worker = undefined;
     this.handler = undefined;

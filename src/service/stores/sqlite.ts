@@ -44,7 +44,7 @@ import {
   type SyncStore,
 } from './backend.js';
 import { idsAnswer, pageAnswer, unknownPageToken, type JobQuery, type JobQueryAnswer } from './query.js';
-import { DEFAULT_PIPELINE_NAME, failedJob, isFinal, newJobId, newPipeline } from './records.js';
+import { DEFAULT_PIPELINE_NAME, failedJob, isFinal, newJobId, newPipeline, stopHandlers } from './records.js';
 import type { JobProgress, MNSMessageResult, Pipeline, SnapshotJob } from '../types.js';
 
 export interface SqliteBackendOptions {
@@ -502,14 +502,7 @@ export class SqliteBackend extends EventEmitter<BackendEvents> implements JobBac
   async stopConsuming(graceMs: number, _reason: SnapshotError, _queuedReason: SnapshotError): Promise<void> {
     // Queued jobs stay queued: they are durable, and the next consumer runs them.
     this.consumer = undefined;
-    const allDone = (): Promise<unknown> => Promise.all([...this.running.values()].map((running) => running.done));
-    if (this.running.size > 0 && graceMs > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([allDone(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
-      clearTimeout(timer);
-    }
-    for (const running of this.running.values()) running.controller.abort(HAND_BACK);
-    while (this.running.size > 0) await allDone();
+    await stopHandlers(this.running, graceMs, HAND_BACK);
   }
 
   // ---- Inside ----
