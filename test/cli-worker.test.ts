@@ -5,6 +5,8 @@
  * the worker cleanly (exit 0).
  */
 import { execFile, spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -57,12 +59,74 @@ describe('framesnap worker', () => {
     ).toBe('framesnap: InvalidParameter: --database and --redis contradict each other: give one store (see framesnap submit --help)\n');
   });
 
+  it('refuses a --subscribe that is not TOPIC=URL pairs', async () => {
+    expect((await cli(['worker', '--root', '.', '--database', 'x.db', '--subscribe', 'done'])).stderr).toBe(
+      'framesnap: InvalidParameter: --subscribe takes TOPIC=URL pairs, not "done" (see framesnap worker --help)\n',
+    );
+  });
+
   it('has its help, and the general help names it', async () => {
     const help = await cli(['help', 'worker']);
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/^framesnap worker: runs the queued jobs of a shared store\n/);
     expect(help.stdout).toContain('--grace TIME');
     expect((await cli(['--help'])).stdout).toContain('framesnap worker --root DIR (--database FILE | --redis URL) [options]');
+  });
+
+  it('POSTs the completion message of a topic given with --subscribe for the jobs it finishes', async () => {
+    const ws = workspace(['in-bucket', 'out-bucket']);
+    cleanups.push(() => ws.remove());
+    ws.put('in-bucket', 'clip.mp4', await fixture('h264'));
+    const bodies: unknown[] = [];
+    let received!: () => void;
+    const posted = new Promise<void>((resolve) => (received = resolve));
+    const server = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        bodies.push([request.method, JSON.parse(body)]);
+        response.end('ok');
+        received();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    const hook = `http://127.0.0.1:${(server.address() as AddressInfo).port}/done`;
+    const database = join(ws.dir, 'jobs.db');
+    const front = new SnapshotService({ root: ws.root, database, workers: 0, queue: { pollMs: 20 } });
+    cleanups.push(() => front.close());
+    const { Pipeline: pipeline } = await front.addPipeline({ Name: 'hooked', NotifyConfig: { Topic: 'thumbs-done' } });
+    const worker = spawn(
+      process.execPath,
+      [CLI, 'worker', '--root', ws.root, '--database', database, '--subscribe', `thumbs-done=${hook}`],
+      {
+        stdio: 'ignore',
+      },
+    );
+    const exited = new Promise<number | null>((resolve) => worker.on('close', (code) => resolve(code)));
+    cleanups.push(() => worker.kill('SIGKILL'));
+    const answer = await front.submitSnapshotJob({
+      PipelineId: pipeline.Id,
+      UserData: 'hooked-job',
+      Input: { Bucket: 'in-bucket', Object: 'clip.mp4' },
+      SnapshotConfig: { OutputFile: { Bucket: 'out-bucket', Object: '{Count}.jpg' }, Time: '0', Num: '2', FrameType: 'intra' },
+    });
+    await posted;
+    expect(bodies).toEqual([
+      ['POST', { JobId: answer.SnapshotJob.Id, RequestId: answer.RequestId, Type: 'Snapshot', State: 'Success', UserData: 'hooked-job' }],
+    ]);
+    const done = await front.waitForJob(answer.SnapshotJob.Id);
+    expect(done.State).toBe('Success');
+    while (
+      (await front.querySnapshotJobList({ SnapshotJobIds: answer.SnapshotJob.Id })).SnapshotJobList.SnapshotJob[0]!.MNSMessageResult ===
+      undefined
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const [recorded] = (await front.querySnapshotJobList({ SnapshotJobIds: answer.SnapshotJob.Id })).SnapshotJobList.SnapshotJob;
+    expect(recorded!.MNSMessageResult).toEqual({ MessageId: expect.stringMatching(/^[0-9A-F]{32}$/) as unknown });
+    worker.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 
   it('runs what submit --no-wait left in a SQLite store, and stops with exit 0 on SIGTERM', async () => {

@@ -156,6 +156,10 @@ Options:
       --grace TIME           how long running jobs may finish after a signal (default 30s)
       --lock-duration TIME   how long a job stays this worker's without a sign of
                              life (default 30s; renewed while it runs)
+      --subscribe TOPIC=URL[,TOPIC=URL...]
+                             POST the completion messages of these pipeline topics
+                             to these URLs (a job's message is sent by the worker
+                             that finished it; queues need nothing: they are in the store)
       --isolation MODE       thread (default) or process: decode in child processes
       --limit-input-pixels N   refuse videos whose frames are larger (default 8192x8192)
       --limit-output-pixels N  refuse images larger than this (default 8192x8192)

@@ -21,6 +21,7 @@ const OPTIONS = {
   concurrency: { type: 'string' },
   grace: { type: 'string' },
   'lock-duration': { type: 'string' },
+  subscribe: { type: 'string' },
   isolation: { type: 'string' },
   'limit-input-pixels': { type: 'string' },
   'limit-output-pixels': { type: 'string' },
@@ -29,6 +30,19 @@ const OPTIONS = {
 
 /** The grace running jobs get after a signal unless --grace says otherwise. */
 const DEFAULT_GRACE_MS = 30_000;
+
+/**
+ * --subscribe TOPIC=URL[,TOPIC=URL...]: the topics whose completion messages
+ * this worker POSTs (a job's message is sent by the process that finished it).
+ */
+function parseSubscriptions(text: string | undefined): [topic: string, url: string][] {
+  if (text === undefined) return [];
+  return text.split(',').map((pair) => {
+    const at = pair.indexOf('=');
+    if (at <= 0 || at === pair.length - 1) throw usageError('worker', `--subscribe takes TOPIC=URL pairs, not ${JSON.stringify(pair)}`);
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  });
+}
 
 /** Runs until a signal; resolves with the exit status (0 after a clean stop). */
 export async function workerCommand(args: string[], interrupts: Interrupts): Promise<number | 'help'> {
@@ -42,6 +56,7 @@ export async function workerCommand(args: string[], interrupts: Interrupts): Pro
   if (concurrency === 0) throw usageError('worker', '--concurrency must be at least 1');
   const graceMs = values.grace === undefined ? DEFAULT_GRACE_MS : parseTime('--grace', values.grace);
   const lockDurationMs = values['lock-duration'] === undefined ? undefined : parseTime('--lock-duration', values['lock-duration']);
+  const subscriptions = parseSubscriptions(values.subscribe);
   interrupts.signal.throwIfAborted();
   const { SnapshotService } = await import('../service/service.js');
   const service = new SnapshotService({
@@ -55,6 +70,12 @@ export async function workerCommand(args: string[], interrupts: Interrupts): Pro
     limitOutputPixels: wholeNumber('limit-output-pixels', values['limit-output-pixels']),
     limitSpritePixels: wholeNumber('limit-sprite-pixels', values['limit-sprite-pixels']),
   });
+  try {
+    for (const [topic, url] of subscriptions) service.subscribe(topic, url);
+  } catch (error) {
+    await service.close();
+    throw error;
+  }
   let finished = 0;
   service.on('job', () => (finished += 1));
   try {
