@@ -104,6 +104,8 @@ export class Scheduler {
   private readonly running = new Map<string, RunningJob>();
   private pool: Piscina | undefined;
   private processes: ProcessPool | undefined;
+  /** Set by close(): the failure of any job run() is given after it. */
+  private closedWith: SnapshotError | undefined;
 
   constructor(
     private readonly workers: number,
@@ -128,6 +130,11 @@ export class Scheduler {
   /** Queues a job; resolves with its outcome, rejects with its failure. */
   run(job: ScheduledJob, task: JobTask, urgent: boolean): Promise<JobOutcome> {
     return new Promise((resolve, reject) => {
+      // A submission that was under way when close() began starts nothing (and no new pool).
+      if (this.closedWith !== undefined) {
+        reject(this.closedWith);
+        return;
+      }
       this.queue.push({ job, task, urgent, resolve, reject });
       this.pump();
     });
@@ -191,6 +198,7 @@ export class Scheduler {
    * stop, and frees the pool.
    */
   async close(reason: SnapshotError, graceMs: number, cancelling: (jobId: string) => void): Promise<void> {
+    this.closedWith = reason;
     for (const queued of this.queue.splice(0)) queued.reject(reason);
     if (this.running.size > 0 && graceMs > 0) {
       let timer: NodeJS.Timeout | undefined;
