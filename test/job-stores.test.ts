@@ -253,6 +253,10 @@ describe.each(['sqlite', 'redis'] as const)('what the %s store keeps across clos
     const queued = [];
     for (let i = 0; i < 2; i += 1) queued.push((await service.submitSnapshotJob(request({ pipelineId: pipeline.Id }))).SnapshotJob.Id);
     await service.close();
+    await expect(service.waitForJob(queued[0]!)).rejects.toMatchObject({
+      code: 'InternalError',
+      message: 'the service is closed: its job store is disconnected',
+    });
 
     const again = await first.open();
     expect(again.defaultPipelineId).toBe(defaultId);

@@ -227,6 +227,8 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
   private readonly limits: Limits;
   private readonly sweeper: Sweeper;
   private closed = false;
+  /** close() has finished its work: no outcome reaches this instance any more. */
+  private closedDown = false;
   private closing: Promise<void> | undefined;
 
   constructor(given: SnapshotServiceOptions) {
@@ -419,6 +421,10 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
     try {
       await this.opened;
       if (typeof jobId !== 'string' || jobId === '') throw invalid('a job id', 'jobId', jobId);
+      // A closed durable store is disconnected (its jobs run on elsewhere); a closed memory store still answers.
+      if (this.closedDown && this.backend.durable) {
+        throw new SnapshotError(ErrorCodes.InternalError, 'the service is closed: its job store is disconnected');
+      }
       // Listening before looking: an outcome between the two is not missed.
       let waiter!: { resolve: (job: SnapshotJob) => void; reject: (error: SnapshotError) => void };
       const finished = new Promise<SnapshotJob>((resolve, reject) => (waiter = { resolve, reject }));
@@ -587,8 +593,8 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
       while (this.notifying.size > 0) await Promise.all(this.notifying);
       await this.notifier.settled();
       await this.sweeper.settled();
-      const gone = new SnapshotError(ErrorCodes.InternalError, 'the service was closed before the job finished');
-      for (const waiting of this.waiters.values()) for (const waiter of waiting) waiter.reject(gone);
+      this.closedDown = true;
+      for (const waiting of this.waiters.values()) for (const waiter of waiting) waiter.reject(this.closedBeforeFinished());
       this.waiters.clear();
       await this.backend.close();
     });
@@ -774,6 +780,10 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
     } catch (error) {
       debug('job %s: the notification failed: %s', job.Id, String(error));
     }
+  }
+
+  private closedBeforeFinished(): SnapshotError {
+    return new SnapshotError(ErrorCodes.InternalError, 'the service was closed before the job finished');
   }
 
   private timedOut(): SnapshotError {
