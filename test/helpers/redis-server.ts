@@ -64,8 +64,11 @@ function exited(child: ChildProcess): Promise<void> {
 async function startOnce(): Promise<RedisServer | { failed: string }> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'framesnap-redis-'));
+  // Through setpriv (util-linux): the kernel stops the server when this
+  // process dies, even when vitest ends a worker without its 'exit' event.
   // prettier-ignore
-  const child = spawn('redis-server', [
+  const child = spawn('setpriv', [
+    '--pdeathsig', 'TERM', '--', 'redis-server',
     '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
     '--dir', dir, '--daemonize', 'no', '--maxmemory-policy', 'noeviction',
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
