@@ -10,8 +10,11 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 # 1. Debian packages: compilers, FFmpeg's libraries and headers, the ffmpeg CLI,
 #    clang with its libFuzzer and sanitizer runtimes (npm run fuzz), and
 #    redis-server, which the job-store tests start on free loopback ports.
+#    The remote-input tests start nginx (HTTP/HTTPS, with openssl for a throwaway
+#    certificate) and OpenStack Swift with s3api (python3-swift, with memcached
+#    for tempauth) as their own processes; Debian's services for them are not used.
 packages=(g++ make cmake pkg-config libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg
-  clang libclang-rt-14-dev clang-format redis-server)
+  clang libclang-rt-14-dev clang-format redis-server nginx openssl python3-swift memcached)
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
