@@ -4,18 +4,16 @@
  * API checking signatures and serving ranges. If these fail, the failures of
  * the remote tests say nothing about framesnap.
  */
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Agent, get as httpGet, type IncomingMessage } from 'node:http';
 import { get as httpsGet, type RequestOptions } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
 import { fixture } from './fixtures.js';
-import { startNginx, type NginxServer } from './helpers/nginx-server.js';
+import { nginxForFile, type NginxServer } from './helpers/nginx-server.js';
 import { swiftS3ForFile, type SwiftS3Server } from './helpers/swift-s3.js';
 
 interface Response {
@@ -46,19 +44,13 @@ function fetchHttps(url: string, options: RequestOptions): Promise<Response> {
 }
 
 describe('nginx', () => {
-  let root: string;
+  const server = nginxForFile(async () => ({ 'clip.mp4': await fixture('h264') }), { https: true });
   let clip: Buffer;
   let web: NginxServer;
 
   beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'framesnap-web-'));
-    copyFileSync(await fixture('h264'), join(root, 'clip.mp4'));
-    clip = readFileSync(join(root, 'clip.mp4'));
-    web = await startNginx({ root, https: true });
-  });
-  afterAll(async () => {
-    await web?.stop();
-    rmSync(root, { recursive: true, force: true });
+    clip = readFileSync(await fixture('h264'));
+    web = server();
   });
 
   test('serves a range over HTTP, and the access log shows the request and the bytes sent', async () => {

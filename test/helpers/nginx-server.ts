@@ -7,18 +7,23 @@
  * files itself, and its access log records each request, its Range header, the
  * status and the body bytes sent, so a test can assert what a remote read cost.
  *
- *   const web = await startNginx({ root: folder, https: true });
+ *   const web = await startNginx({ root: folder, https: true });   // stop() it yourself
  *   ... fetch(`${web.url}/clip.mp4`), https.get(`${web.httpsUrl}/clip.mp4`, { ca: web.caPem }) ...
  *   const requests = await web.accessLog();
  *   await web.stop();
+ *
+ *   // one server per test file (beforeAll/afterAll), serving the files named
+ *   const web = nginxForFile(async () => ({ 'clip.mp4': await fixture('h264') }), { https: true });
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+
+import { afterAll, beforeAll } from 'vitest';
 
 export interface NginxOptions {
   /** The folder served at the root of the server. */
@@ -271,4 +276,32 @@ export async function startNginx(options: NginxOptions): Promise<NginxServer> {
     failure = started.failed;
   }
   throw new Error(`nginx did not start:\n${failure}`);
+}
+
+/**
+ * One nginx for the whole test file: call at the top level of the file; the
+ * server starts before its first test, serving a folder of links named after
+ * the keys of what `files` gives (paths of fixtures), and stops after its last
+ * test. The returned function gives the server inside tests and hooks.
+ */
+export function nginxForFile(
+  files: () => Promise<Record<string, string>> | Record<string, string>,
+  options: Omit<NginxOptions, 'root'> = {},
+): () => NginxServer {
+  let server: NginxServer | undefined;
+  let root: string | undefined;
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'framesnap-web-'));
+    for (const [name, path] of Object.entries(await files())) symlinkSync(path, join(root, name));
+    server = await startNginx({ ...options, root });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    server = undefined;
+    if (root !== undefined) rmSync(root, { recursive: true, force: true });
+  });
+  return () => {
+    if (server === undefined) throw new Error('nginxForFile(): the server starts in beforeAll; use it inside tests and hooks');
+    return server;
+  };
 }
