@@ -34,6 +34,13 @@ export interface JobEntry {
    * for it) and is never queued.
    */
   asynchronous: boolean;
+  /**
+   * A synchronous job: when (ms since the epoch) it has its outcome at the
+   * latest, unless the process running it died (its deadline plus a margin).
+   * A store that cannot see a process die (Redis) ends it Fail
+   * InternalError after this.
+   */
+  syncDeadlineMs?: number;
 }
 
 /** A queued job a consumer has claimed: it is Snapshoting now, held by this consumer alone. */
@@ -70,6 +77,14 @@ export interface BackendEvents {
   finished: [job: SnapshotJob];
   /** A finished job's completion message went out or was given up (in any process). */
   notified: [jobId: string, result: MNSMessageResult];
+  /**
+   * The store itself ended a job in this instance, not through finish():
+   * a job whose process died, a cancel that reached a job between attempts,
+   * a job BullMQ gave up. Emitted once, in the one instance whose write ended
+   * it (besides 'finished' in every instance): that instance sends the
+   * job's completion message.
+   */
+  ended: [job: SnapshotJob, requestId: string];
 }
 
 /** What cancel() found. */
