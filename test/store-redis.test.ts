@@ -6,7 +6,9 @@
  * running jobs (in another instance and in another process), events reaching
  * every instance exactly once, queries answered as the memory back end
  * answers them, hand-back on stopConsuming, and a consumer process killed
- * with SIGKILL whose job runs again elsewhere.
+ * with SIGKILL whose job runs again elsewhere; synchronous jobs whose process
+ * died ended after their deadline, the 'ended' event in the one instance
+ * whose write ended a job, close() with Redis gone, and redacted URLs.
  *
  * Each test keeps apart from the others by a key prefix of its own.
  */
@@ -90,7 +92,9 @@ class Recorder {
   readonly progress: JobProgress[] = [];
   readonly finished: SnapshotJob[] = [];
   readonly notified: [string, MNSMessageResult][] = [];
+  readonly ended: [SnapshotJob, string][] = [];
   constructor(store: RedisBackend) {
+    store.on('ended', (job, requestId) => this.ended.push([job, requestId]));
     store.on('progress', (progress) => this.progress.push(progress));
     store.on('finished', (job) => this.finished.push(job));
     store.on('notified', (jobId, result) => this.notified.push([jobId, result]));
@@ -280,6 +284,8 @@ describe('the Redis back end', () => {
     stopSecond();
     expect(await store.get(queued.job.Id)).toStrictEqual(success(second!.job));
     expect(events.finishedIds()).toEqual([sync.job.Id, queued.job.Id]);
+    // Ended through finish(): the caller sends the completion message, not the store.
+    expect(events.ended).toStrictEqual([]);
   });
 
   test('a paused pipeline holds its queued jobs while others run; resuming releases them in submission order', async () => {
@@ -412,6 +418,8 @@ describe('the Redis back end', () => {
 
     expect(await store.cancel(after.job.Id, canceled())).toStrictEqual({ kind: 'final', job: success(after.job) });
     expect(await store.cancel('0'.repeat(32), canceled())).toStrictEqual({ kind: 'missing' });
+    // The service notifies a job cancel() reports 'cancelled' itself.
+    expect(events.ended).toStrictEqual([]);
   });
 
   test('a claim ends a job whose cancel was cut short (the reason stored, no outcome yet) instead of running it', async () => {
@@ -436,6 +444,8 @@ describe('the Redis back end', () => {
     await until('the outcome', () => events.finished.length === 1);
     expect(claims).toEqual([]);
     expect(events.finished).toStrictEqual([failedJob(one.job, canceled())]);
+    // Ended by the store's own write: this instance sends its completion message.
+    expect(events.ended).toStrictEqual([[failedJob(one.job, canceled()), one.requestId]]);
   });
 
   test('cancel: a running job is stopped by its consumer in another instance, with the reason', async () => {
@@ -462,6 +472,8 @@ describe('the Redis back end', () => {
     expect({ code: reason.code, message: reason.message }).toStrictEqual({ code: 'Canceled', message: 'the job was cancelled' });
     expect(events.finished).toStrictEqual([failedJob({ ...one.job, State: 'Snapshoting' }, canceled())]);
     expect(await store.get(one.job.Id)).toMatchObject({ State: 'Fail', Code: 'Canceled', Message: 'the job was cancelled' });
+    // Its consumer ended it through finish().
+    expect(events.ended).toStrictEqual([]);
   });
 
   test('a synchronous job is never queued: cancel() reports it running, as the memory store does', async () => {
@@ -681,6 +693,145 @@ describe('the Redis back end', () => {
     });
   });
 
+  test('a synchronous job whose process died ends Fail InternalError after its deadline, ended by one instance', async () => {
+    const prefix = newPrefix();
+    const first = await backend(prefix, { stalledIntervalMs: 100 });
+    const second = await backend(prefix, { stalledIntervalMs: 100 });
+    const seen = [new Recorder(first.store), new Recorder(second.store)];
+    const pipelineId = first.defaultPipelineId;
+    // Its process died: nobody finishes it, and its deadline has passed.
+    const dead = { ...entry(pipelineId, { asynchronous: false }), syncDeadlineMs: Date.now() - 1000 };
+    const finishedInTime = { ...entry(pipelineId, { asynchronous: false }), syncDeadlineMs: Date.now() + 600_000 };
+    const running = { ...entry(pipelineId, { asynchronous: false }), syncDeadlineMs: Date.now() + 600_000 };
+    const noDeadline = entry(pipelineId, { asynchronous: false });
+    for (const one of [finishedInTime, running, noDeadline]) {
+      await first.store.add(one, 10);
+      await first.store.start(one.job.Id);
+    }
+    expect(await first.store.finish(success(finishedInTime.job, 1), 1)).toBe(true);
+    await first.store.add(dead, 10);
+    await first.store.start(dead.job.Id);
+    const failed = {
+      ...dead.job,
+      State: 'Fail',
+      Code: 'InternalError',
+      Message: 'the process running the synchronous job stopped before it finished',
+      Count: '0',
+    };
+    await until('both instances hear of it', () => seen.every((recorder) => recorder.finishedIds().includes(dead.job.Id)));
+    for (const recorder of seen) expect(recorder.finished).toStrictEqual([success(finishedInTime.job, 1), failed]);
+    // Ended by exactly one instance's sweep: that one alone sends its completion message.
+    expect([...seen[0]!.ended, ...seen[1]!.ended]).toStrictEqual([[failed, dead.requestId]]);
+    expect(await second.store.get(dead.job.Id)).toStrictEqual(failed);
+    expect(await second.store.finish(success(dead.job, 1), 1)).toBe(false);
+    expect(await first.store.get(running.job.Id)).toStrictEqual({ ...running.job, State: 'Snapshoting' });
+
+    // Only jobs without an outcome are watched; one given no deadline gets an hour.
+    const { Redis } = await import('ioredis');
+    const raw = new Redis(redis().url);
+    try {
+      expect((await raw.zrange(`${prefix}:sync`, 0, -1)).sort()).toEqual([running.job.Id, noDeadline.job.Id].sort());
+      expect(await raw.zscore(`${prefix}:sync`, running.job.Id)).toBe(String(running.syncDeadlineMs));
+      expect(Number(await raw.zscore(`${prefix}:sync`, noDeadline.job.Id))).toBeGreaterThan(Date.now() + 3_000_000);
+    } finally {
+      raw.disconnect();
+    }
+    expect(await first.store.finish(success(running.job, 1), 1)).toBe(true);
+  });
+
+  test('a failed requeue on resume does not reject updatePipeline; a running consumer recovers the held jobs', async () => {
+    const prefix = newPrefix();
+    // The lock is 1 s, so this consumer looks for lost jobs every second.
+    const worker = await backend(prefix, { lockDurationMs: 1000 });
+    const { store } = await backend(prefix);
+    const paused = newPipeline('paused', undefined);
+    await store.addPipeline({ ...paused, State: 'Paused' });
+    const claimed: string[] = [];
+    worker.store.consume(1, async (claim) => {
+      claimed.push(claim.job.Id);
+      await worker.store.finish(success(claim.job), claim.attempt);
+    });
+    const held = entry(paused.Id);
+    await store.add(held, 10);
+    const { Redis } = await import('ioredis');
+    const raw = new Redis(redis().url);
+    try {
+      await until('the job held', async () => (await raw.zscore(`${prefix}:held:${paused.Id}`, held.job.Id)) !== null);
+      // BullMQ refuses the requeue once, as when Redis drops the connection after the state change.
+      const queue = (store as unknown as { queue: { addBulk: (...args: unknown[]) => Promise<unknown> } }).queue;
+      const addBulk = queue.addBulk;
+      queue.addBulk = () => Promise.reject(new Error('Connection is closed.'));
+      try {
+        const updated = await store.updatePipeline(paused.Id, (pipeline) => ({ ...pipeline, State: 'Active' }));
+        expect(updated).toStrictEqual({ ...paused, State: 'Active' });
+      } finally {
+        queue.addBulk = addBulk;
+      }
+      expect(await raw.zrange(`${prefix}:releasing`, 0, -1)).toEqual([held.job.Id]);
+      await until('the held job', async () => (await store.get(held.job.Id))?.State === 'Success');
+      expect(claimed).toEqual([held.job.Id]);
+      expect(await raw.zrange(`${prefix}:releasing`, 0, -1)).toEqual([]);
+    } finally {
+      raw.disconnect();
+    }
+  });
+
+  test('a job fetched while held jobs before it are not back yet keeps its place behind them: later jobs do not overtake it', async () => {
+    const prefix = newPrefix();
+    const worker = await backend(prefix);
+    const { store, defaultPipelineId } = await backend(prefix);
+    const paused = newPipeline('paused', undefined);
+    await store.addPipeline({ ...paused, State: 'Paused' });
+    const held = entry(paused.Id);
+    const busy = entry(defaultPipelineId);
+    const [first, second] = [entry(paused.Id), entry(paused.Id)];
+    const claimed: string[] = [];
+    let release!: () => void;
+    const busyMayFinish = new Promise<void>((resolve) => (release = resolve));
+    worker.store.consume(1, async (claim) => {
+      claimed.push(claim.job.Id);
+      if (claim.job.Id === busy.job.Id) await busyMayFinish;
+      await worker.store.finish(success(claim.job), claim.attempt);
+    });
+    await store.add(held, 10);
+    await store.add(busy, 10);
+    await until('the busy job', () => claimed.length === 1);
+    // A resume whose requeue was cut short: the held job is on its way back and stays so.
+    const queue = (store as unknown as { queue: { addBulk: (...args: unknown[]) => Promise<unknown> } }).queue;
+    const addBulk = queue.addBulk;
+    queue.addBulk = () => Promise.reject(new Error('Connection is closed.'));
+    try {
+      await store.updatePipeline(paused.Id, (pipeline) => ({ ...pipeline, State: 'Active' }));
+    } finally {
+      queue.addBulk = addBulk;
+    }
+    await store.add(first, 10);
+    await store.add(second, 10);
+    release();
+    await until('every job', async () => (await store.get(second.job.Id))?.State === 'Success');
+    // `first` went back to the head and its consumer queued the held job again itself, on top of it;
+    // `second` never overtook it (BullMQ's delayed set would have put `first` behind it).
+    expect(claimed).toEqual([busy, held, first, second].map((one) => one.job.Id));
+  });
+
+  test('close() and stopConsuming() settle when Redis is gone for good', async () => {
+    const server = await startRedis();
+    let stopped = false;
+    cleanups.push(() => (stopped ? Promise.resolve() : server.stop()));
+    const store = new RedisBackend({ url: server.url, maxHistory: 10, prefix: newPrefix() });
+    const { defaultPipelineId } = await store.open();
+    store.consume(2, (claimed) => store.finish(success(claimed.job), claimed.attempt).then(() => undefined));
+    await store.add(entry(defaultPipelineId), 10);
+    await server.stop();
+    stopped = true;
+    await store.stopConsuming(0, aborted(), aborted());
+    await store.close();
+    await expect(store.get('0'.repeat(32))).rejects.toMatchObject({
+      code: ErrorCodes.InternalError,
+      message: 'the Redis job store is not open',
+    });
+  });
+
   test('options are checked; an unreachable server fails open() with InternalError, the password left out', async () => {
     const url = redis().url;
     // prettier-ignore
@@ -688,6 +839,13 @@ describe('the Redis back end', () => {
       [{ url: 'http://127.0.0.1:1' }, ErrorCodes.InvalidParameter, 'Expected a redis:// or rediss:// URL for redis but received "http://127.0.0.1:1"'],
       [{ url: 'http://:hunter2@127.0.0.1:1' }, ErrorCodes.InvalidParameter, 'Expected a redis:// or rediss:// URL for redis but received "http://:***@127.0.0.1:1"'],
       [{ url: 42 as unknown as string }, ErrorCodes.InvalidParameter, 'Expected a redis:// or rediss:// URL for redis but received 42'],
+      // Malformed: everything before the last '@' may be a password; only the host is shown.
+      [{ url: 'redis:/user:s3cret@host' }, ErrorCodes.InvalidParameter, 'Expected a redis:// or rediss:// URL for redis but received "***@host"'],
+      [{ url: 'redis//:s3cret@host' }, ErrorCodes.InvalidParameter, 'Expected a redis:// or rediss:// URL for redis but received "***@host"'],
+      [{ url: ' redis://:pw@h' }, ErrorCodes.InvalidParameter, 'Expected a redis:// or rediss:// URL for redis but received "***@h"'],
+      [{ url: 'http://user:pa/ss@h' }, ErrorCodes.InvalidParameter, 'Expected a redis:// or rediss:// URL for redis but received "***@h"'],
+      [{ url: 'http://user:p@ss@h:1' }, ErrorCodes.InvalidParameter, 'Expected a redis:// or rediss:// URL for redis but received "http://user:***@h:1"'],
+      [{ url: 'http://s3cret@h' }, ErrorCodes.InvalidParameter, 'Expected a redis:// or rediss:// URL for redis but received "http://***@h"'],
       [{ maxHistory: 0 }, ErrorCodes.OutOfRange, `Expected an integer between 1 and ${Number.MAX_SAFE_INTEGER} for maxHistory but received 0`],
       [{ prefix: 'a b' }, ErrorCodes.InvalidParameter, 'Expected 1 to 100 letters, digits, _ . : or - for prefix but received "a b"'],
       [{ lockDurationMs: 10 }, ErrorCodes.OutOfRange, 'Expected an integer between 1000 and 3600000 for lockDurationMs but received 10'],
@@ -713,6 +871,11 @@ describe('the Redis back end', () => {
       message: `could not connect to Redis at redis://:***@127.0.0.1:${gone.port}: connect ECONNREFUSED 127.0.0.1:${gone.port}`,
     });
     await store.close();
+    const atInPassword = new RedisBackend({ url: `redis://:hun@ter2@127.0.0.1:${gone.port}`, maxHistory: 10 });
+    await expect(atInPassword.open()).rejects.toMatchObject({
+      message: `could not connect to Redis at redis://:***@127.0.0.1:${gone.port}: connect ECONNREFUSED 127.0.0.1:${gone.port}`,
+    });
+    await atInPassword.close();
     // close() is also safe on one never opened.
     await new RedisBackend({ url, maxHistory: 10 }).close();
   });
@@ -812,7 +975,9 @@ describe('the Redis back end across processes', () => {
     await until('the outcome', () => events.finished.length === 1, lockMs + 10_000);
     expect(claims).toEqual([]);
     const message = "the job's worker died or lost its lock more than 0 times while running it; it is not run again";
-    expect(events.finished).toStrictEqual([{ ...one.job, State: 'Fail', Code: 'InternalError', Message: message, Count: '0', Percent: 0 }]);
+    const failed = { ...one.job, State: 'Fail', Code: 'InternalError', Message: message, Count: '0', Percent: 0 };
+    expect(events.finished).toStrictEqual([failed]);
+    expect(events.ended).toStrictEqual([[failed, one.requestId]]);
   });
 
   test('cancel reaches a running job in another process', async () => {

@@ -12,7 +12,8 @@
  *                               state, requestId, async, seq, pipeline, attempts, stalls,
  *                               count and percent (progress), cancel (the reason, JSON),
  *                               notified (MNSMessageResult, JSON), enqueues and bull (the
- *                               current BullMQ job id, `<id>-<n>`)
+ *                               current BullMQ job id, `<id>-<n>`), expired (a synchronous
+ *                               job's record as it ends if its process dies, JSON)
  *   P:seq               string  the submission counter
  *   P:jobs              zset    every job remembered, by seq (newest-first pages, ids)
  *   P:finished          zset    finished jobs by seq (the history drops the oldest first)
@@ -21,6 +22,7 @@
  *   P:pipeline-states   hash    pipeline id -> State (read by the claim script)
  *   P:held:<pipeline>   zset    jobs a paused pipeline holds, by seq
  *   P:releasing         zset    held jobs of a resumed pipeline on their way back into BullMQ
+ *   P:sync              zset    synchronous jobs without an outcome, by their deadline (syncDeadlineMs)
  *   P:default-pipeline  string  the default pipeline's id, made once for every instance
  *   P:events            stream  progress, finished, notified, and cancels of running jobs
  *   P:messages:<queue>  list    a pipeline's message queue (NotifyConfig.QueueName), oldest first
@@ -78,9 +80,16 @@ export interface RedisBackendOptions {
 }
 
 const DEFAULT_PREFIX = 'framesnap';
-/** How long a job fetched before earlier held jobs were back in the queue waits, and how many times before it re-queues them itself. */
-const RELEASE_WAIT_MS = 50;
-const RELEASE_WAIT_LIMIT = 100;
+/** How many of the held jobs before it a job fetched too early puts back into the queue itself, at most. */
+const RELEASE_AHEAD_MAX = 100;
+/** A synchronous job given no syncDeadlineMs ends Fail this long after it was added, unless it has its outcome by then. */
+const DEFAULT_SYNC_DEADLINE_MS = 3_600_000;
+/** How often each open instance looks for synchronous jobs past their deadline, at most. */
+const SWEEP_INTERVAL_MS = 5000;
+/** How often a consumer looks for waiting jobs left out of BullMQ, at most (and at least once per lock duration). */
+const RECOVER_INTERVAL_MS = 30_000;
+/** How long close() and stopConsuming() wait for BullMQ and Redis before they force them closed. */
+const CLOSE_DEADLINE_MS = 5000;
 const DEFAULT_LOCK_MS = 30_000;
 const DEFAULT_MAX_STALLED = 10;
 const QUEUE_NAME = 'queue';
@@ -114,7 +123,8 @@ local function emit(event) redis.call('XADD', P .. ':events', 'MAXLEN', '~', ${E
  * job keys.
  */
 const SCRIPTS = {
-  // ARGV: P, id, jobJson, requestId, async ('1'|'0'), maxQueue, maxHistory, pipelineId.
+  // ARGV: P, id, jobJson, requestId, async ('1'|'0'), maxQueue, maxHistory, pipelineId,
+  // and for a synchronous job its deadline and its record as it ends after it (expiredJson).
   // -1 when the queue is full; the seq otherwise. Trims the history while it is too long.
   add: `
 local id = ARGV[2]
@@ -127,6 +137,9 @@ redis.call('HSET', key, 'job', ARGV[3], 'state', 'Submitted', 'requestId', ARGV[
 if async then
   redis.call('HSET', key, 'enqueues', 1, 'bull', id .. '-1')
   redis.call('SADD', P .. ':queued', id)
+else
+  redis.call('HSET', key, 'expired', ARGV[10])
+  redis.call('ZADD', P .. ':sync', ARGV[9], id)
 end
 redis.call('ZADD', P .. ':jobs', seq, id)
 local maxHistory = tonumber(ARGV[7])
@@ -171,13 +184,34 @@ local f = redis.call('HMGET', key, 'state', 'async', 'attempts', 'pipeline', 'se
 if not f[1] or isFinal(f[1]) then return 0 end
 if f[2] == '1' and tonumber(f[3]) ~= tonumber(ARGV[3]) then return 0 end
 redis.call('HSET', key, 'job', ARGV[4], 'state', ARGV[5])
-redis.call('HDEL', key, 'count', 'percent', 'cancel', 'bull')
+redis.call('HDEL', key, 'count', 'percent', 'cancel', 'bull', 'expired')
 redis.call('ZREM', P .. ':held:' .. f[4], id)
 redis.call('ZREM', P .. ':releasing', id)
 redis.call('SREM', P .. ':queued', id)
+redis.call('ZREM', P .. ':sync', id)
 redis.call('ZADD', P .. ':finished', f[5], id)
 emit(ARGV[6])
 return 1`,
+
+  // ARGV: P, now. Ends the synchronous jobs whose deadline passed without an outcome (their
+  // process died) with the record add() stored for it, as finish would: {id, requestId, json, ...}.
+  sweep: `
+local out = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. ':sync', '-inf', ARGV[2], 'LIMIT', 0, 100)) do
+  redis.call('ZREM', P .. ':sync', id)
+  local key = jobKey(id)
+  local f = redis.call('HMGET', key, 'state', 'expired', 'seq', 'requestId')
+  if f[1] and not isFinal(f[1]) and f[2] then
+    redis.call('HSET', key, 'job', f[2], 'state', 'Fail')
+    redis.call('HDEL', key, 'count', 'percent', 'cancel', 'expired')
+    redis.call('ZADD', P .. ':finished', f[3], id)
+    emit('{"t":"f","e":"","job":' .. f[2] .. '}')
+    out[#out + 1] = id
+    out[#out + 1] = f[4] or ''
+    out[#out + 1] = f[2]
+  end
+end
+return out`,
 
   // ARGV: P, id, resultJson, event.
   notified: `
@@ -187,8 +221,8 @@ emit(ARGV[4])
 return 1`,
 
   // ARGV: P, id, bullId, maxStalledCount.
-  // {'skip'} (gone, finished, or a stale BullMQ job), {'held'}, {'wait'} (held jobs submitted
-  // before it are on their way back into BullMQ), {'cancel'}, {'stalled'},
+  // {'skip'} (gone, finished, or a stale BullMQ job), {'held'}, {'wait', ids...} (held jobs
+  // submitted before it are on their way back into BullMQ), {'cancel'}, {'stalled'},
   // or {'claimed', attempt, FIELDS...}.
   claim: `
 local id = ARGV[2]
@@ -206,9 +240,10 @@ if redis.call('HGET', P .. ':pipeline-states', f[4]) == 'Paused' then
   return {'held'}
 end
 -- A resumed pipeline's held jobs go back to the queue's head; a later job fetched before they
--- are there waits for them (any pipeline's: the window is a few milliseconds).
-if state == 'Submitted' and #redis.call('ZRANGEBYSCORE', P .. ':releasing', '-inf', '(' .. f[7], 'LIMIT', 0, 1) > 0 then
-  return {'wait'}
+-- are all there waits for them (any pipeline's: the window is a few milliseconds): {'wait', ids...}.
+if state == 'Submitted' then
+  local earlier = redis.call('ZRANGEBYSCORE', P .. ':releasing', '-inf', '(' .. f[7], 'LIMIT', 0, ${RELEASE_AHEAD_MAX})
+  if #earlier > 0 then return {'wait', unpack(earlier)} end
 end
 local stalls = tonumber(f[6])
 -- Snapshoting here: the attempt before this one never ended (its worker died or lost its lock).
@@ -401,9 +436,37 @@ function loadModules(): Modules {
   }
 }
 
-/** The URL as given with its password replaced by ***, for messages. */
+/**
+ * The URL as given with its password replaced by ***, for messages. Whatever
+ * comes before the last '@' may hold a password, however malformed the URL
+ * is: only a well-formed scheme and user name are kept, else only the host.
+ */
 function redacted(url: string): string {
-  return url.replace(/^([a-z][\w+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
+  const at = url.lastIndexOf('@');
+  if (at < 0) return url;
+  const host = url.slice(at + 1);
+  const scheme = /^[a-z][\w+.-]*:\/\//i.exec(url)?.[0];
+  const userinfo = scheme === undefined ? undefined : url.slice(scheme.length, at);
+  if (scheme === undefined || userinfo === undefined || /[\s/]/.test(userinfo)) return `***@${host}`;
+  const colon = userinfo.indexOf(':');
+  return colon < 0 ? `${scheme}***@${host}` : `${scheme}${userinfo.slice(0, colon)}:***@${host}`;
+}
+
+/** Resolves when `promise` settles or after `ms`: true when it settled in time. */
+function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    timer.unref();
+    void promise.then(
+      () => (clearTimeout(timer), resolve(true)),
+      () => (clearTimeout(timer), resolve(true)),
+    );
+  });
+}
+
+/** The reason a synchronous job ends Fail when its deadline passed without an outcome. */
+function syncStopped(): SnapshotError {
+  return new SnapshotError(ErrorCodes.InternalError, 'the process running the synchronous job stopped before it finished');
 }
 
 /** A job as read from its hash: the stored record with the live fields laid over it. */
@@ -450,8 +513,10 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
   private stopping = false;
   /** Jobs this instance's consumer runs, by job id (registered before the claim, so no cancel is missed). */
   private readonly running = new Map<string, Running>();
-  /** Jobs that waited for held jobs before them, and how many times. */
-  private readonly releaseWaits = new Map<string, number>();
+  /** Ends this instance's expired synchronous jobs (every open instance sweeps). */
+  private sweepTimer: NodeJS.Timeout | undefined;
+  /** A consumer's periodic recover(). */
+  private recoverTimer: NodeJS.Timeout | undefined;
 
   constructor(options: RedisBackendOptions) {
     super();
@@ -526,23 +591,38 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
 
     const candidate = newPipeline(DEFAULT_PIPELINE_NAME, undefined, newJobId());
     const defaultPipelineId = (await this.run('defaultPipeline', candidate.Id, JSON.stringify(candidate))) as string;
+    // A synchronous job runs in the process that took it, which no other can watch: when that
+    // process dies, the job would stay Snapshoting for ever. Any instance ends it after its deadline.
+    this.sweepTimer = setInterval(() => void this.sweep(), Math.min(this.stalledIntervalMs, SWEEP_INTERVAL_MS));
+    this.sweepTimer.unref();
     return { defaultPipelineId };
   }
 
   async close(): Promise<void> {
+    clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+    clearInterval(this.recoverTimer);
+    this.recoverTimer = undefined;
     const worker = this.worker;
     this.worker = undefined;
-    await worker?.close(true).catch((error: Error) => debug('redis worker close: %s', error.message));
+    // Each close waits for Redis, which may be out of reach for good: none may hang close().
+    if (worker !== undefined) await this.closeWorker(worker, worker.close(true));
     const queue = this.queue;
     this.queue = undefined;
-    await queue?.close().catch((error: Error) => debug('redis queue close: %s', error.message));
+    if (queue !== undefined) {
+      const closed = queue.close().catch((error: Error) => debug('redis queue close: %s', error.message));
+      // Out of reach now: it shares the command connection, disconnected below.
+      const wait = this.client?.status === 'ready' ? CLOSE_DEADLINE_MS : 0;
+      if (!(await settlesWithin(closed, wait))) debug('redis queue close: Redis did not answer; disconnected');
+    }
     this.reader?.disconnect();
     this.reader = undefined;
     const client = this.client;
     this.client = undefined;
     if (client !== undefined) {
-      if (client.status === 'ready') await client.quit().catch(() => client.disconnect());
-      else client.disconnect();
+      const quit = client.status === 'ready' ? client.quit().catch(() => undefined) : Promise.resolve();
+      await settlesWithin(quit, CLOSE_DEADLINE_MS);
+      client.disconnect();
     }
     for (const resolve of this.ownEvents.values()) resolve();
     this.ownEvents.clear();
@@ -563,7 +643,12 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
       const reply = (await this.run('updatePipeline', id, stored, JSON.stringify(updated), updated.State)) as string[];
       if (reply[0] === 'retry') continue;
       const released = reply.slice(1);
-      if (released.length > 0) await this.requeue(released);
+      // The change is stored: a requeue cut short is finished by recover() (each consumer runs it now and then).
+      if (released.length > 0) {
+        await this.requeue(released).catch((error: Error) =>
+          debug('pipeline %s: its held jobs could not be queued again now (recovered later): %s', id, error.message),
+        );
+      }
       return updated;
     }
   }
@@ -578,9 +663,12 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
 
   async add(entry: JobEntry, maxQueue: number): Promise<void> {
     const id = entry.job.Id;
+    // A synchronous job's record as it ends if its process dies first (the sweep stores it).
+    const deadline = entry.syncDeadlineMs ?? Date.now() + DEFAULT_SYNC_DEADLINE_MS;
+    const expired = entry.asynchronous ? '' : JSON.stringify(failedJob(entry.job, syncStopped()));
     // prettier-ignore
     const seq = (await this.run('add', id, JSON.stringify(entry.job), entry.requestId, entry.asynchronous ? '1' : '0',
-      maxQueue, this.maxHistory, entry.job.PipelineId)) as number;
+      maxQueue, this.maxHistory, entry.job.PipelineId, deadline, expired)) as number;
     if (seq < 0) throw new SnapshotError(ErrorCodes.Throttling, `the job queue is full (${maxQueue} jobs waiting); retry later`);
     if (!entry.asynchronous) return;
     try {
@@ -733,22 +821,64 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
     });
     this.worker = worker;
     void this.recover().catch((error: Error) => debug('redis recover: %s', error.message));
+    // Not only at start: a resume cut short in another process (or a requeue that failed here)
+    // leaves jobs out of BullMQ while this consumer runs.
+    this.recoverTimer = setInterval(
+      () => void this.recover().catch((error: Error) => debug('redis recover: %s', error.message)),
+      Math.min(RECOVER_INTERVAL_MS, this.lockDurationMs),
+    );
+    this.recoverTimer.unref();
   }
 
   async stopConsuming(graceMs: number, _reason: SnapshotError, _queuedReason: SnapshotError): Promise<void> {
     const worker = this.worker;
     if (worker === undefined) return;
     this.stopping = true;
+    clearInterval(this.recoverTimer);
+    this.recoverTimer = undefined;
     // Takes no more jobs; resolves once every processor has returned (no timeout of its own).
-    const closed = worker.close().catch((error: Error) => debug('redis worker close: %s', error.message));
+    const closed = worker.close();
     // The rest are handed back: their consumers stop, and process() puts the jobs back at the head of the queue.
     await stopHandlers(this.running, graceMs, HAND_BACK);
-    await closed;
+    await this.closeWorker(worker, closed);
     this.worker = undefined;
     this.handler = undefined;
   }
 
   // ---- Inside ----
+
+  /**
+   * Waits for a worker's close() at most CLOSE_DEADLINE_MS: BullMQ retries
+   * for ever while Redis is out of reach (its connections need that), so its
+   * close may never settle. Then forces it, and disconnects it regardless.
+   */
+  private async closeWorker(worker: BullMQ.Worker<{ jobId: string }>, closing: Promise<void>): Promise<void> {
+    const closed = closing.catch((error: Error) => debug('redis worker close: %s', error.message));
+    if (await settlesWithin(closed, CLOSE_DEADLINE_MS)) return;
+    debug('redis worker close: Redis did not answer; forced and disconnected');
+    const forced = Promise.all([
+      worker.close(true).catch((error: Error) => debug('redis worker close: %s', error.message)),
+      worker.disconnect().catch((error: Error) => debug('redis worker disconnect: %s', error.message)),
+    ]);
+    await settlesWithin(forced, CLOSE_DEADLINE_MS);
+  }
+
+  /** Ends the synchronous jobs past their deadline (in whatever instance they ran); 'ended' here for each. */
+  private async sweep(): Promise<void> {
+    if (this.client === undefined) return;
+    let reply: string[];
+    try {
+      reply = (await this.run('sweep', Date.now())) as string[];
+    } catch (error) {
+      debug('redis sweep: %s', (error as Error).message);
+      return;
+    }
+    for (let at = 0; at + 2 < reply.length; at += 3) {
+      const job = JSON.parse(reply[at + 2]!) as SnapshotJob;
+      debug('job %s: its process stopped before it finished; ended', job.Id);
+      this.emit('ended', job, reply[at + 1]!);
+    }
+  }
 
   /** BullMQ's processor: claims our record, then runs it, holds it, or ends it. */
   private async process(bullJob: BullMQ.Job<{ jobId: string }>, token: string | undefined): Promise<void> {
@@ -766,14 +896,13 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
     this.running.set(jobId, running);
     try {
       const reply = (await this.run('claim', jobId, bullJob.id ?? '', this.maxStalledCount)) as Reply[];
-      if (reply[0] !== 'wait') this.releaseWaits.delete(jobId);
       switch (reply[0]) {
         case 'skip':
         case 'held':
           return;
         case 'wait':
-          await this.waitForReleased(jobId, bullJob, token);
-          throw new bullmq.DelayedError();
+          await this.waitForReleased(jobId, bullJob, token, reply.slice(1) as string[]);
+          throw new bullmq.WaitingError();
         case 'cancel': {
           await this.endWaiting(jobId);
           return;
@@ -824,7 +953,9 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
 
   /**
    * Ends a job that has not run to an outcome Fail, whatever its attempt:
-   * with `reason`, or the reason cancel() stored. False when it was final already.
+   * with `reason`, or the reason cancel() stored. False when it was final
+   * already (or another instance ended it first); when this write ended it,
+   * 'ended' here, so this instance sends its completion message.
    */
   private async endWaiting(jobId: string, reason?: SnapshotError): Promise<boolean> {
     const [cancel, attempts, ...fields] = await this.commands().hmget(this.jobKey(jobId), 'cancel', 'attempts', ...FIELDS);
@@ -835,7 +966,10 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
       const stored = JSON.parse(cancel ?? '{}') as Partial<CancelMessage>;
       why = new SnapshotError(stored.code ?? ErrorCodes.Canceled, stored.message ?? 'the job was cancelled');
     }
-    return this.finish(failedJob(job, why), Number(attempts));
+    const failed = failedJob(job, why);
+    const won = await this.finish(failed, Number(attempts));
+    if (won) this.emit('ended', failed, fields[FIELDS.indexOf('requestId')] ?? '');
+    return won;
   }
 
   /** The reason a job that lost its worker too often ends Fail. */
@@ -847,21 +981,24 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
   }
 
   /**
-   * A job fetched while earlier held jobs were on their way back into the
-   * queue goes back for a moment (BullMQ's delayed set), behind them. When it
-   * has waited for more than RELEASE_WAIT_LIMIT tries (the process moving
-   * them died), this process puts them in the queue itself: a job queued
-   * twice runs once.
+   * A job fetched while held jobs submitted before it are on their way back
+   * into the queue goes back to the queue's head, still Submitted, and this
+   * process puts those jobs at the head too, on top of it: they run first,
+   * and no later job overtakes it. (Not BullMQ's delayed set, which puts it
+   * back at the tail behind later jobs; nor a wait here holding it: once
+   * they were back, it would run first while they wait behind it.) The
+   * process releasing them may be adding them too, or have died: a job
+   * queued twice runs once (a claim skips all but its current BullMQ job).
    */
-  private async waitForReleased(jobId: string, bullJob: BullMQ.Job<{ jobId: string }>, token: string | undefined): Promise<void> {
-    const tries = (this.releaseWaits.get(jobId) ?? 0) + 1;
-    this.releaseWaits.set(jobId, tries);
-    if (tries > RELEASE_WAIT_LIMIT) {
-      this.releaseWaits.delete(jobId);
-      await this.recover().catch((error: Error) => debug('redis: recovering released jobs failed: %s', error.message));
-    }
-    debug('job %s: waits for the held jobs before it', jobId);
-    await bullJob.moveToDelayed(Date.now() + RELEASE_WAIT_MS, token);
+  private async waitForReleased(
+    jobId: string,
+    bullJob: BullMQ.Job<{ jobId: string }>,
+    token: string | undefined,
+    earlier: string[],
+  ): Promise<void> {
+    debug('job %s: goes after the %d held jobs before it', jobId, earlier.length);
+    await bullJob.moveToWait(token).catch((error: Error) => debug('job %s: back to the queue: %s', jobId, error.message));
+    await this.requeue(earlier).catch((error: Error) => debug('redis: queuing released jobs failed: %s', error.message));
   }
 
   /**
