@@ -15,12 +15,15 @@ import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { createRequire } from 'node:module';
+
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { SnapshotService, type SnapshotJob, type SubmitSnapshotJobRequest } from '../dist/index.js';
 import { fixture } from './fixtures.js';
 import { redisForFile } from './helpers/redis-server.js';
 import { longClip } from './helpers/service-clips.js';
+import { slowClip, SLOW_TIME_MS } from './helpers/slow-clip.js';
 import { workspace, type Workspace } from './helpers/service-clips.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
@@ -229,4 +232,61 @@ describe('framesnap worker processes killed mid-job', () => {
     expect(finished.byId.get(series.SnapshotJob.Id)![0]).toMatchObject({ State: 'Success', Count: '30', Attempts: 2 });
     await second.kill('SIGTERM');
   }, 120_000);
+
+  it('SQLite: a synchronous job whose process was SIGKILLed ends Fail, and its pipeline still gets the message', async () => {
+    const ws = workspace([IN, OUT]);
+    cleanups.push(() => ws.remove());
+    ws.put(IN, 'slow.mp4', await slowClip());
+    const database = join(ws.dir, 'jobs.db');
+    const front = await frontOn(ws, { database, queue: { pollMs: 20 } });
+    const { Pipeline: pipeline } = await front.addPipeline({ Name: 'told', NotifyConfig: { QueueName: 'dead-sync' } });
+    // Another process runs a synchronous job: an exact frame deep in a 600-frame GOP takes seconds.
+    const script = `
+      import { SnapshotService } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
+      const service = new SnapshotService({ root: ${JSON.stringify(ws.root)}, database: ${JSON.stringify(database)}, workers: 1, syncTimeoutMs: 120000 });
+      service.submitSnapshotJob({ PipelineId: ${JSON.stringify(pipeline.Id)}, Input: { Bucket: '${IN}', Object: 'slow.mp4' },
+        SnapshotConfig: { OutputFile: { Bucket: '${OUT}', Object: 'dead.jpg' }, Time: '${SLOW_TIME_MS}', FrameType: 'normal' } });`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
+    cleanups.push(() => child.kill('SIGKILL'));
+    let running: SnapshotJob | undefined;
+    while (running === undefined) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      [running] = (await front.querySnapshotJobList({ State: 'Snapshoting' })).SnapshotJobList.SnapshotJob;
+    }
+    child.kill('SIGKILL');
+    const ended = await front.waitForJob(running.Id);
+    expect(ended).toMatchObject({
+      State: 'Fail',
+      Code: 'InternalError',
+      Message: 'the process running the synchronous job stopped before it finished',
+      Count: '0',
+    });
+    const message = await front.receiveMessage('dead-sync', { waitSeconds: 30 });
+    expect(JSON.parse(message!.MessageBody)).toMatchObject({ JobId: running.Id, State: 'Fail', Code: 'InternalError' });
+    expect(await front.receiveMessage('dead-sync', { waitSeconds: 0 })).toBeNull();
+  }, 60_000);
+
+  it('SQLite: a waitForJob whose finished event this instance missed is answered from the store', async () => {
+    const ws = workspace([IN, OUT]);
+    cleanups.push(() => ws.remove());
+    ws.put(IN, 'clip.mp4', await fixture('h264'));
+    const database = join(ws.dir, 'jobs.db');
+    // This instance reads events once a minute: it misses the ones deleted before then.
+    const front = await frontOn(ws, { database, queue: { pollMs: 60_000 } });
+    const runner = await frontOn(ws, { database, workers: 1, queue: { pollMs: 20 } });
+    const answer = await front.submitSnapshotJob({
+      Input: { Bucket: IN, Object: 'clip.mp4' },
+      SnapshotConfig: { OutputFile: { Bucket: OUT, Object: '{Count}.jpg' }, Time: '0', Num: '2', FrameType: 'intra' },
+    });
+    const waiting = front.waitForJob(answer.SnapshotJob.Id);
+    const done = await runner.waitForJob(answer.SnapshotJob.Id);
+    const Database = createRequire(import.meta.url)('better-sqlite3') as new (path: string) => {
+      exec(sql: string): void;
+      close(): void;
+    };
+    const raw = new Database(database);
+    raw.exec('DELETE FROM events');
+    raw.close();
+    expect(await waiting).toEqual(done);
+  }, 60_000);
 });

@@ -128,6 +128,10 @@ const DEFAULT_MAX_QUEUE = 1_000;
 const DEFAULT_MAX_JOB_HISTORY = 10_000;
 const JPEG_QUALITY = 90;
 const MAX_QUERY_IDS = 10;
+/** How long past its deadline a synchronous job whose process died is given up by a store that cannot see processes (Redis). */
+const SYNC_DEADLINE_MARGIN_MS = 30_000;
+/** How often waitForJob() callers' jobs are read again from the store, in case their event was missed (a store's event log is bounded). */
+const WAITER_RECHECK_MS = 5_000;
 /** The longest grace close() gives running jobs: one day. */
 const MAX_CLOSE_GRACE_MS = 86_400_000;
 
@@ -219,6 +223,8 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
   private openedDefaultPipelineId: string | undefined;
   /** waitForJob() callers, by job id. */
   private readonly waiters = new Map<string, Set<{ resolve: (job: SnapshotJob) => void; reject: (error: SnapshotError) => void }>>();
+  /** The timer of recheckWaiters(), while there are waiters. */
+  private waiterTimer: NodeJS.Timeout | undefined;
   /** Completion messages under way. */
   private readonly notifying = new Set<Promise<void>>();
   private readonly notifier: Notifier;
@@ -268,9 +274,10 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
     this.backend = createBackend(options, maxHistory);
     this.notifier = new Notifier(resolveDeliveryPolicy(options.notifyDelivery), this.backend.messages);
     this.lifecycle = new JobLifecycle(this.backend);
-    this.backend.on('progress', (progress) => this.emit('progress', progress));
+    this.backend.on('progress', (progress) => this.tell('progress', progress));
     this.backend.on('finished', (job) => this.finished(job));
-    this.backend.on('notified', (jobId, result) => this.emit('notification', { JobId: jobId, MNSMessageResult: result }));
+    this.backend.on('notified', (jobId, result) => this.tell('notification', { JobId: jobId, MNSMessageResult: result }));
+    this.backend.on('ended', (job, requestId) => this.notifyEnded(job, requestId));
     this.scheduler = new Scheduler(
       Math.max(workers, 1),
       {
@@ -431,6 +438,7 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
       const waiting = this.waiters.get(jobId) ?? new Set();
       waiting.add(waiter);
       this.waiters.set(jobId, waiting);
+      this.recheckWaiters();
       const job = this.lifecycle.inHand(jobId) ?? (await this.backend.get(jobId));
       if (job === undefined || isFinal(job)) {
         waiting.delete(waiter);
@@ -594,6 +602,7 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
       await this.notifier.settled();
       await this.sweeper.settled();
       this.closedDown = true;
+      clearTimeout(this.waiterTimer);
       for (const waiting of this.waiters.values()) for (const waiter of waiting) waiter.reject(this.closedBeforeFinished());
       this.waiters.clear();
       await this.backend.close();
@@ -633,7 +642,10 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
       Input: structuredClone(parsed.echo.Input),
       SnapshotConfig: structuredClone(parsed.echo.SnapshotConfig),
     };
-    return { entry: { job, requestId, asynchronous: parsed.asynchronous }, task };
+    const entry: JobEntry = { job, requestId, asynchronous: parsed.asynchronous };
+    // A store that cannot see this process die ends the job after this.
+    if (!parsed.asynchronous) entry.syncDeadlineMs = Date.now() + this.syncTimeoutMs + SYNC_DEADLINE_MARGIN_MS;
+    return { entry, task };
   }
 
   private checkPipeline(pipelineId: string, exists: boolean): void {
@@ -718,7 +730,50 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
     const waiting = this.waiters.get(job.Id);
     this.waiters.delete(job.Id);
     for (const waiter of waiting ?? []) waiter.resolve(structuredClone(job));
-    this.emit('job', job);
+    this.tell('job', job);
+  }
+
+  /**
+   * Emits one of the service's events. A listener that throws must not break
+   * the store's write that caused the event (a job half-finished, a close()
+   * that rejects): its error is thrown on its own, after, as an uncaught
+   * exception of the listener's, the way Node reports one.
+   */
+  private tell<K extends keyof SnapshotServiceEvents>(event: K, ...args: SnapshotServiceEvents[K]): void {
+    try {
+      (this.emit as (event: K, ...args: SnapshotServiceEvents[K]) => boolean)(event, ...args);
+    } catch (error) {
+      process.nextTick(() => {
+        throw error;
+      });
+    }
+  }
+
+  /**
+   * Reads the jobs waitForJob() callers wait for again, every
+   * WAITER_RECHECK_MS while there are any: an outcome whose event this
+   * instance missed (its event loop was blocked past what a store keeps of
+   * its event log) still reaches them.
+   */
+  private recheckWaiters(): void {
+    if (this.waiterTimer !== undefined || this.waiters.size === 0) return;
+    this.waiterTimer = setTimeout(() => {
+      this.waiterTimer = undefined;
+      void Promise.all(
+        [...this.waiters.keys()].map(async (jobId) => {
+          const job = await this.backend.get(jobId).catch(() => undefined);
+          if (job !== undefined && isFinal(job) && this.waiters.has(jobId)) {
+            debug('job %s: its outcome found by reading the store (its event was missed)', jobId);
+            const waiting = this.waiters.get(jobId)!;
+            this.waiters.delete(jobId);
+            for (const waiter of waiting) waiter.resolve(job);
+          }
+        }),
+      ).finally(() => {
+        if (!this.closedDown) this.recheckWaiters();
+      });
+    }, WAITER_RECHECK_MS);
+    this.waiterTimer.unref();
   }
 
   /**
@@ -814,6 +869,10 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
   /** The answer of a synchronous job: its final state, or its failure thrown. */
   private respond(job: SnapshotJob | undefined, requestId: string): SubmitSnapshotJobResponse {
     if (job === undefined) throw new SnapshotError(ErrorCodes.InternalError, 'the job vanished');
+    // Its outcome could not be stored (the store failed the write): never an answer that is not final.
+    if (!isFinal(job)) {
+      throw new SnapshotError(ErrorCodes.InternalError, 'the job ran, but its outcome could not be stored', { requestId, jobId: job.Id });
+    }
     if (job.State === 'Fail') {
       throw new SnapshotError(job.Code === '' ? ErrorCodes.InternalError : job.Code, job.Message, { requestId, jobId: job.Id });
     }

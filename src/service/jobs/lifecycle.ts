@@ -23,6 +23,9 @@ import { failedJob, isFinal } from '../stores/records.js';
 import type { MNSMessageResult, SnapshotJob } from '../types.js';
 
 /** What a job's outcome says about it. */
+/** When an outcome the store failed to take is tried again: about 15 s in all. */
+const FINISH_RETRIES_MS = [500, 1_000, 2_000, 4_000, 8_000];
+
 export interface JobResult {
   /** Images taken. */
   count: number;
@@ -44,6 +47,8 @@ interface LocalJob {
 export class JobLifecycle {
   /** Jobs in hand and not finished here yet. */
   private readonly local = new Map<string, LocalJob>();
+  /** Outcomes the store failed to take, being tried again. */
+  private readonly retrying = new Set<Promise<void>>();
 
   constructor(private readonly backend: JobBackend) {}
 
@@ -145,9 +150,28 @@ export class JobLifecycle {
     return this.local.get(jobId)?.requestId;
   }
 
-  /** Resolves once every write of jobs in hand has been made. */
+  /** Resolves once every write of jobs in hand has been made, and every retried outcome tried. */
   async settled(): Promise<void> {
     await Promise.all([...this.local.values()].map((local) => local.written));
+    await Promise.all(this.retrying);
+  }
+
+  /** Writes an outcome the store failed to take, again, FINISH_RETRIES_MS apart; settled() waits for it. */
+  private retryFinish(job: SnapshotJob, attempt: number): void {
+    const retrying = (async () => {
+      for (const delayMs of FINISH_RETRIES_MS) {
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        try {
+          const won = await this.backend.finish(structuredClone(job), attempt);
+          debug('job %s: its outcome was stored on a later try (%s)', job.Id, won ? 'taken' : 'another came first');
+          return;
+        } catch (error) {
+          debug('job %s: storing its outcome failed again: %s', job.Id, String(error));
+        }
+      }
+    })();
+    this.retrying.add(retrying);
+    void retrying.finally(() => this.retrying.delete(retrying));
   }
 
   private check(job: SnapshotJob): void {
@@ -197,8 +221,19 @@ export class JobLifecycle {
     }
     const done = apply(local.job);
     local.job = done;
-    const won = await this.write(jobId, () => this.backend.finish(structuredClone(done), local.attempt));
-    this.local.delete(jobId);
+    let won: boolean;
+    try {
+      won = await this.write(jobId, () => this.backend.finish(structuredClone(done), local.attempt));
+    } catch (error) {
+      // The store failed the write (SQLite busy past its timeout, Redis out
+      // of reach): the outcome is tried again in the background, so the job
+      // is not left Snapshoting; this caller learns of the failure.
+      this.retryFinish(done, local.attempt);
+      throw error;
+    } finally {
+      // In hand no more, whether or not the store took the outcome.
+      this.local.delete(jobId);
+    }
     if (!won) {
       debug('job %s: the store had another outcome first', jobId);
       return undefined;

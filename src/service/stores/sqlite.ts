@@ -605,8 +605,12 @@ export class SqliteBackend extends EventEmitter<BackendEvents> implements JobBac
     else this.synchronous.add(job.Id);
   }
 
-  /** Stores an outcome for `attempt`; emits 'finished' when it won. */
-  private finishJob(job: SnapshotJob, attempt: number): boolean {
+  /**
+   * Stores an outcome for `attempt`; emits 'finished' when it won, and
+   * 'ended' too when the store itself ended the job (`endedHere`): this
+   * instance then sends its completion message.
+   */
+  private finishJob(job: SnapshotJob, attempt: number, endedHere = false): boolean {
     const statements = this.statements();
     const won = this.database()
       .transaction(() => {
@@ -617,6 +621,7 @@ export class SqliteBackend extends EventEmitter<BackendEvents> implements JobBac
       .immediate();
     this.synchronous.delete(job.Id);
     if (won) this.emit('finished', structuredClone(job));
+    if (won && endedHere) this.emit('ended', structuredClone(job), statements.requestId.get(job.Id)?.request_id ?? '');
     return won;
   }
 
@@ -674,17 +679,14 @@ export class SqliteBackend extends EventEmitter<BackendEvents> implements JobBac
     const row = statements.ownedJob.get(jobId, this.owner, running.attempt);
     if (row === undefined) return;
     const reason: unknown = running.controller.signal.reason;
-    if (row.cancel === null && reason === HAND_BACK) {
+    // Handed back, or stopped without an outcome that could be stored (its
+    // write failed): queued again, to run again from the start.
+    if (row.cancel === null && !(reason instanceof SnapshotError)) {
       statements.requeue.run(jobId, this.owner, running.attempt);
       return;
     }
-    const failure =
-      row.cancel !== null
-        ? SnapshotError.fromJSON(JSON.parse(row.cancel) as SnapshotErrorJSON)
-        : reason instanceof SnapshotError
-          ? reason
-          : new SnapshotError(ErrorCodes.InternalError, 'the job stopped without an outcome');
-    this.finishJob(failedJob(JSON.parse(row.job) as SnapshotJob, failure), running.attempt);
+    const failure = row.cancel !== null ? SnapshotError.fromJSON(JSON.parse(row.cancel) as SnapshotErrorJSON) : (reason as SnapshotError);
+    this.finishJob(failedJob(JSON.parse(row.job) as SnapshotJob, failure), running.attempt, true);
   }
 
   /** Every pollMs: other instances' events, and jobs queued by other processes. */
@@ -765,7 +767,7 @@ export class SqliteBackend extends EventEmitter<BackendEvents> implements JobBac
         row.cancel !== null
           ? SnapshotError.fromJSON(JSON.parse(row.cancel) as SnapshotErrorJSON)
           : new SnapshotError(ErrorCodes.InternalError, DEAD_SYNCHRONOUS);
-      this.finishJob(failedJob(JSON.parse(row.job) as SnapshotJob, reason), row.attempts);
+      this.finishJob(failedJob(JSON.parse(row.job) as SnapshotJob, reason), row.attempts, true);
     }
   }
 
