@@ -289,4 +289,37 @@ describe('framesnap worker processes killed mid-job', () => {
     raw.close();
     expect(await waiting).toEqual(done);
   }, 60_000);
+
+  it("SQLite: a claimed job's lease outlasts the synchronous deadline (a blocking call stops the timer that renews it)", async () => {
+    const ws = workspace([IN, OUT]);
+    cleanups.push(() => ws.remove());
+    ws.put(IN, 'long.mp4', await longClip());
+    const database = join(ws.dir, 'jobs.db');
+    const service = await frontOn(ws, { database, workers: 1, syncTimeoutMs: 120_000, queue: { pollMs: 20, lockDurationMs: 5_000 } });
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    service.on('progress', () => started());
+    const answer = await service.submitSnapshotJob({
+      Input: { Bucket: IN, Object: 'long.mp4' },
+      SnapshotConfig: {
+        OutputFile: { Bucket: OUT, Object: 'lease/{Count}.jpg' },
+        Time: '0',
+        Interval: '5',
+        Num: '30',
+        FrameType: 'normal',
+      },
+    });
+    await running;
+    const Database = createRequire(import.meta.url)('better-sqlite3') as new (path: string) => {
+      prepare(sql: string): { get(id: string): { lease_until: number } };
+      close(): void;
+    };
+    const raw = new Database(database);
+    const { lease_until: leaseUntil } = raw.prepare('SELECT lease_until FROM jobs WHERE id = ?').get(answer.SnapshotJob.Id);
+    raw.close();
+    // queue.lockDurationMs asked for 5 s; the deadline (120 s) plus 10 s wins.
+    expect(leaseUntil - Date.now()).toBeGreaterThan(120_000);
+    expect(leaseUntil - Date.now()).toBeLessThanOrEqual(130_000);
+    await service.cancelSnapshotJob(answer.SnapshotJob.Id);
+  }, 60_000);
 });

@@ -128,6 +128,10 @@ const DEFAULT_MAX_QUEUE = 1_000;
 const DEFAULT_MAX_JOB_HISTORY = 10_000;
 const JPEG_QUALITY = 90;
 const MAX_QUERY_IDS = 10;
+/** A claimed job's lease (SQLite) or lock (Redis) unless queue.lockDurationMs says otherwise. */
+const DEFAULT_LEASE_MS = 30_000;
+/** How much longer than the synchronous deadline a SQLite lease is at least. */
+const LEASE_MARGIN_MS = 10_000;
 /** How long past its deadline a synchronous job whose process died is given up by a store that cannot see processes (Redis). */
 const SYNC_DEADLINE_MARGIN_MS = 30_000;
 /** How often waitForJob() callers' jobs are read again from the store, in case their event was missed (a store's event log is bounded). */
@@ -167,7 +171,7 @@ function requestOf(job: SnapshotJob): SubmitSnapshotJobRequest {
   };
 }
 
-function createBackend(options: SnapshotServiceOptions, maxHistory: number): JobBackend {
+function createBackend(options: SnapshotServiceOptions, maxHistory: number, syncTimeoutMs: number): JobBackend {
   if (options.database !== undefined && options.redis !== undefined) {
     throw new SnapshotError(ErrorCodes.InvalidParameter, 'give either database or redis, not both');
   }
@@ -177,7 +181,10 @@ function createBackend(options: SnapshotServiceOptions, maxHistory: number): Job
     return new SqliteBackend({
       path: options.database,
       maxHistory,
-      ...(leaseMs === undefined ? {} : { leaseMs }),
+      // submitSnapshotJobSync blocks this process's event loop, and with it
+      // the timer that renews its leases, for up to syncTimeoutMs: a lease
+      // shorter than that would let other processes take back its jobs.
+      leaseMs: Math.max(leaseMs ?? DEFAULT_LEASE_MS, syncTimeoutMs + LEASE_MARGIN_MS),
       ...(pollMs === undefined ? {} : { pollMs }),
     });
   }
@@ -271,7 +278,7 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
     );
     const maxHistory =
       options.maxJobHistory === undefined ? DEFAULT_MAX_JOB_HISTORY : expectInteger('maxJobHistory', options.maxJobHistory, 1, 10_000_000);
-    this.backend = createBackend(options, maxHistory);
+    this.backend = createBackend(options, maxHistory, this.syncTimeoutMs);
     this.notifier = new Notifier(resolveDeliveryPolicy(options.notifyDelivery), this.backend.messages);
     this.lifecycle = new JobLifecycle(this.backend);
     this.backend.on('progress', (progress) => this.tell('progress', progress));
