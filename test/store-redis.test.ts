@@ -152,7 +152,10 @@ describe('the Redis back end', () => {
     worker.store.consume(1, async (claimed) => {
       claims.push(claimed);
       expect(await submitter.store.get(claimed.job.Id)).toStrictEqual({ ...claimed.job });
-      await worker.store.progress({ JobId: claimed.job.Id, Done: 1, Expected: 2, Percent: 50 });
+      // A stale attempt's progress changes nothing and tells nobody.
+      await worker.store.progress({ JobId: claimed.job.Id, Done: 2, Expected: 2, Percent: 100 }, claimed.attempt + 1);
+      expect(await submitter.store.get(claimed.job.Id)).toMatchObject({ State: 'Snapshoting', Count: '0' });
+      await worker.store.progress({ JobId: claimed.job.Id, Done: 1, Expected: 2, Percent: 50 }, claimed.attempt);
       expect(await submitter.store.get(claimed.job.Id)).toMatchObject({ State: 'Snapshoting', Count: '1', Percent: 50 });
       expect(await worker.store.finish(success(claimed.job), claimed.attempt)).toBe(true);
       await worker.store.notified(claimed.job.Id, { MessageId: 'M1' });

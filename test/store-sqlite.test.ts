@@ -266,6 +266,30 @@ describe('the queue', () => {
     await store.stopConsuming(0, STOPPED, STOPPED);
   });
 
+  test("progress counts only for the job's current attempt; a stale one changes nothing and tells nobody", async () => {
+    const { store, defaultPipelineId } = await openStore(databasePath());
+    const [job] = await queue(store, defaultPipelineId, 1);
+    const told: number[] = [];
+    store.on('progress', (progress) => told.push(progress.Done));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const claims: ClaimedJob[] = [];
+    store.consume(1, async (claimed) => {
+      claims.push(claimed);
+      await held;
+      await store.finish(success(claimed.job), claimed.attempt);
+    });
+    await until('the claim', () => claims.length === 1);
+    await store.progress({ JobId: job!.Id, Done: 2, Expected: 2, Percent: 100 }, claims[0]!.attempt + 1);
+    expect(await store.get(job!.Id)).toMatchObject({ State: 'Snapshoting', Count: '0' });
+    await store.progress({ JobId: job!.Id, Done: 1, Expected: 2, Percent: 50 }, claims[0]!.attempt);
+    expect(await store.get(job!.Id)).toMatchObject({ State: 'Snapshoting', Count: '1', Percent: 50 });
+    expect(told).toEqual([1]);
+    release();
+    await until('finished', async () => (await store.get(job!.Id))?.State === 'Success');
+    await store.stopConsuming(0, STOPPED, STOPPED);
+  });
+
   test('a paused pipeline is skipped; resumed, its jobs run in their order', async () => {
     const { store, defaultPipelineId } = await openStore(databasePath());
     const paused = { ...newPipeline('slow', undefined), State: 'Paused' as const };

@@ -53,7 +53,7 @@ if (mode === 'hold') {
   });
 } else if (mode === 'events') {
   backend.consume(1, async ({ job, attempt }) => {
-    await backend.progress({ JobId: job.Id, Done: 1, Expected: 2, Percent: 50 });
+    await backend.progress({ JobId: job.Id, Done: 1, Expected: 2, Percent: 50 }, attempt);
     await backend.finish(success(job), attempt);
     await backend.notified(job.Id, { MessageId: 'message-1' });
     say('done');

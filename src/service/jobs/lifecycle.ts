@@ -111,7 +111,7 @@ export class JobLifecycle {
     const percent = expected > 0 ? Math.min(100, Math.floor((done * 100) / expected)) : 0;
     local.job.Count = String(done);
     local.job.Percent = percent;
-    void this.write(jobId, () => this.backend.progress({ JobId: jobId, Done: done, Expected: expected, Percent: percent }));
+    void this.write(jobId, () => this.backend.progress({ JobId: jobId, Done: done, Expected: expected, Percent: percent }, local.attempt));
   }
 
   /** The job succeeded: its final record, or undefined when another outcome came first (the caller removes what this late one wrote). */

@@ -164,8 +164,12 @@ export interface JobBackend extends EventEmitter<BackendEvents> {
   add(entry: JobEntry, maxQueue: number): Promise<void>;
   /** A synchronous job, run by this process, started: Submitted -> Snapshoting. */
   start(jobId: string): Promise<void>;
-  /** A running job's progress: Count and Percent, and the 'progress' event. */
-  progress(progress: JobProgress): Promise<void>;
+  /**
+   * A running job's progress: Count and Percent, and the 'progress' event;
+   * ignored when `attempt` is no longer the job's current attempt (a stale
+   * run whose job was taken back and runs elsewhere).
+   */
+  progress(progress: JobProgress, attempt: number): Promise<void>;
   /**
    * Stores a job's outcome (State Success or Fail with its fields) when it
    * has none yet and, for a claimed job, when `attempt` is still its current

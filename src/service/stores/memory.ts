@@ -109,7 +109,7 @@ export class MemoryBackend extends EventEmitter<BackendEvents> implements JobBac
     return Promise.resolve();
   }
 
-  progress(progress: JobProgress): Promise<void> {
+  progress(progress: JobProgress, _attempt: number): Promise<void> {
     const entry = this.jobs.get(progress.JobId);
     if (entry === undefined || entry.job.State !== 'Snapshoting') return Promise.resolve();
     entry.job.Count = String(progress.Done);

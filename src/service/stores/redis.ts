@@ -167,10 +167,11 @@ if redis.call('HGET', key, 'state') ~= 'Submitted' then return 0 end
 redis.call('HSET', key, 'state', 'Snapshoting', 'attempts', 1)
 return 1`,
 
-  // ARGV: P, id, count, percent, event. 1 when stored and published.
+  // ARGV: P, id, count, percent, event, attempt. 1 when stored and published; 0 for a stale attempt.
   progress: `
 local key = jobKey(ARGV[2])
-if redis.call('HGET', key, 'state') ~= 'Snapshoting' then return 0 end
+local f = redis.call('HMGET', key, 'state', 'attempts')
+if f[1] ~= 'Snapshoting' or tonumber(f[2]) ~= tonumber(ARGV[6]) then return 0 end
 redis.call('HSET', key, 'count', ARGV[3], 'percent', ARGV[4])
 emit(ARGV[5])
 return 1`,
@@ -683,10 +684,17 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
     await this.run('start', jobId);
   }
 
-  async progress(progress: JobProgress): Promise<void> {
+  async progress(progress: JobProgress, attempt: number): Promise<void> {
     await this.publishing(
       (event) =>
-        this.run('progress', progress.JobId, String(progress.Done), progress.Percent, JSON.stringify({ t: 'p', e: event, progress })),
+        this.run(
+          'progress',
+          progress.JobId,
+          String(progress.Done),
+          progress.Percent,
+          JSON.stringify({ t: 'p', e: event, progress }),
+          attempt,
+        ),
       (reply) => reply === 1,
     );
   }

@@ -208,7 +208,10 @@ function prepareStatements(db: Database) {
     anyQueued: statement(`
       SELECT 1 FROM jobs WHERE state = 'Submitted' AND asynchronous = 1
         AND pipeline_id NOT IN (SELECT id FROM pipelines WHERE state = 'Paused') LIMIT 1`),
-    progress: statement("UPDATE jobs SET job = json_set(job, '$.Count', ?, '$.Percent', ?) WHERE id = ? AND state = 'Snapshoting'"),
+    // Only the current attempt's: a stale run (taken back, running elsewhere) changes nothing.
+    progress: statement(
+      "UPDATE jobs SET job = json_set(job, '$.Count', ?, '$.Percent', ?) WHERE id = ? AND state = 'Snapshoting' AND attempts = ?",
+    ),
     // A never-claimed queued job (attempts 0) may end with any attempt: a cancel, or the service failing it.
     finish: statement(`
       UPDATE jobs SET state = ?, job = ?, owner = NULL, lease_until = NULL, cancel = NULL
@@ -391,12 +394,12 @@ export class SqliteBackend extends EventEmitter<BackendEvents> implements JobBac
     });
   }
 
-  progress(progress: JobProgress): Promise<void> {
+  progress(progress: JobProgress, attempt: number): Promise<void> {
     return this.call(() => {
       const statements = this.statements();
       const changed = this.database()
         .transaction(() => {
-          if (statements.progress.run(String(progress.Done), progress.Percent, progress.JobId).changes === 0) return false;
+          if (statements.progress.run(String(progress.Done), progress.Percent, progress.JobId, attempt).changes === 0) return false;
           this.appendEvent('progress', progress.JobId, progress);
           return true;
         })
