@@ -15,15 +15,16 @@
  *   // one server per test file (beforeAll/afterAll), serving the files named
  *   const web = nginxForFile(async () => ({ 'clip.mp4': await fixture('h264') }), { https: true });
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 import { afterAll, beforeAll } from 'vitest';
+
+import { exited, freePort } from './server-process.js';
 
 export interface NginxOptions {
   /** The folder served at the root of the server. */
@@ -76,23 +77,6 @@ const START_TIMEOUT_MS = 10_000;
 const BARRIER_PATH = '/.framesnap-nginx-barrier';
 
 const run = promisify(execFile);
-
-/** A port nobody listens on now: listen on port 0, read the port, close. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
 
 /** Whether nginx answers the barrier path on `port` with 204 (no keep-alive: nothing stays open). */
 function answersBarrier(port: number): Promise<boolean> {

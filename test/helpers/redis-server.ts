@@ -7,13 +7,15 @@
  *   const redis = await startRedis();   // one server, stop() it yourself
  *   const redis = redisForFile();        // one server per test file (beforeAll/afterAll)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll } from 'vitest';
+
+import { exited, freePort } from './server-process.js';
 
 export interface RedisServer {
   /** redis://127.0.0.1:PORT */
@@ -24,18 +26,6 @@ export interface RedisServer {
 }
 
 const START_TIMEOUT_MS = 10_000;
-
-/** A port nobody listens on now: listen on port 0, read the port, close. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Whether a server on `port` answers PING with PONG (a plain RESP exchange, no client library). */
 function answersPing(port: number): Promise<boolean> {
@@ -54,11 +44,6 @@ function answersPing(port: number): Promise<boolean> {
       if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
     });
   });
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 async function startOnce(): Promise<RedisServer | { failed: string }> {
