@@ -597,11 +597,8 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
         () => false,
       );
       // Synchronous jobs still waiting for a worker never start.
-      this.scheduler.withdrawWaiting(notStarted, true);
-      if (opened) {
-        const failed = await this.backend.stopConsuming(graceMs, closed, notStarted);
-        for (const job of failed ?? []) this.notifyEnded(job, await this.backend.requestIdOf(job.Id));
-      }
+      this.scheduler.withdrawSynchronous(notStarted);
+      if (opened) await this.backend.stopConsuming(graceMs, closed, notStarted);
       // Synchronous jobs, which got the same grace meanwhile.
       await this.scheduler.close(notStarted, Math.max(0, deadline - Date.now()), (jobId) => void this.finish(jobId, closed));
       await this.lifecycle.settled();

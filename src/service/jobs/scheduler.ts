@@ -149,9 +149,9 @@ export class Scheduler {
     return true;
   }
 
-  /** Takes every waiting job (only the synchronous ones when `urgentOnly`) out of the queue, failing it with `reason`. */
-  withdrawWaiting(reason: SnapshotError, urgentOnly: boolean): void {
-    for (const queued of this.queue.filter((waiting) => waiting.urgent || !urgentOnly)) {
+  /** Takes the waiting synchronous jobs out of the queue, failing them with `reason`. */
+  withdrawSynchronous(reason: SnapshotError): void {
+    for (const queued of this.queue.filter((waiting) => waiting.urgent)) {
       this.queue.splice(this.queue.indexOf(queued), 1);
       queued.reject(reason);
     }

@@ -204,9 +204,8 @@ export interface JobBackend extends EventEmitter<BackendEvents> {
    * Claims no more jobs; gives running handlers `graceMs` to finish, then
    * aborts their signals: a durable store hands them back (HAND_BACK) to be
    * run again, the memory store fails them with `reason` (Aborted), having
-   * failed the queued ones with `queuedReason`. Resolves when all handlers
-   * have returned: with the queued jobs it failed (whose completion messages
-   * the caller sends), or nothing.
+   * failed the queued ones with `queuedReason` (each also 'ended', so their
+   * completion messages go out). Resolves when all handlers have returned.
    */
-  stopConsuming(graceMs: number, reason: SnapshotError, queuedReason: SnapshotError): Promise<SnapshotJob[] | void>;
+  stopConsuming(graceMs: number, reason: SnapshotError, queuedReason: SnapshotError): Promise<void>;
 }

@@ -7,15 +7,7 @@
 import { EventEmitter } from 'node:events';
 
 import { ErrorCodes, SnapshotError } from '../../core/errors.js';
-import {
-  HAND_BACK,
-  type BackendEvents,
-  type CancelOutcome,
-  type JobBackend,
-  type JobEntry,
-  type JobHandler,
-  type SyncStore,
-} from './backend.js';
+import { type BackendEvents, type CancelOutcome, type JobBackend, type JobEntry, type JobHandler, type SyncStore } from './backend.js';
 import { DEFAULT_PIPELINE_NAME, failedJob, isFinal, newJobId, newPipeline, stopHandlers } from './records.js';
 import { idsAnswer, pageAnswer, unknownPageToken, type JobQuery, type JobQueryAnswer } from './query.js';
 import type { JobProgress, MNSMessageResult, Pipeline, SnapshotJob } from '../types.js';
@@ -181,17 +173,16 @@ export class MemoryBackend extends EventEmitter<BackendEvents> implements JobBac
     this.pump();
   }
 
-  async stopConsuming(graceMs: number, reason: SnapshotError, queuedReason: SnapshotError): Promise<SnapshotJob[]> {
+  async stopConsuming(graceMs: number, reason: SnapshotError, queuedReason: SnapshotError): Promise<void> {
     this.consumer = undefined;
-    const failed: SnapshotJob[] = [];
     for (const jobId of this.queue.splice(0)) {
       const entry = this.jobs.get(jobId);
       if (entry === undefined) continue;
       const job = failedJob(entry.job, queuedReason);
-      if (await this.finish(job, 1)) failed.push(job);
+      // Ended here, not by a consumer: this instance sends its completion message.
+      if (await this.finish(job, 1)) this.emit('ended', structuredClone(job), entry.requestId);
     }
     await stopHandlers(this.running, graceMs, reason);
-    return failed;
   }
 
   /** Claims queued jobs while the consumer has room: the first in submission order whose pipeline is not paused. */
@@ -214,10 +205,6 @@ export class MemoryBackend extends EventEmitter<BackendEvents> implements JobBac
         .catch(() => undefined)
         .finally(() => {
           this.running.delete(jobId);
-          // A memory store has no queue to hand a job back to: it fails instead.
-          if (controller.signal.reason === HAND_BACK && !isFinal(entry.job)) {
-            void this.finish(failedJob(entry.job, new SnapshotError(ErrorCodes.Aborted, 'the job was stopped')), 1);
-          }
           this.pump();
         });
     }
