@@ -242,6 +242,37 @@ describe.each(STORES)('the job API on the %s store', (kind) => {
   });
 });
 
+describe('choosing a store', () => {
+  it('refuses bad store options, whatever the store', () => {
+    const root = '/nonexistent-root';
+    const refusal = (options: Record<string, unknown>): unknown => {
+      try {
+        new SnapshotService({ root, ...options } as SnapshotServiceOptions);
+      } catch (error) {
+        return { code: (error as { code: string }).code, message: (error as Error).message };
+      }
+      return 'accepted';
+    };
+    expect(refusal({ queue: { pollMs: 'x' } })).toEqual({
+      code: 'InvalidParameter',
+      message: 'Expected an integer between 5 and 60000 for queue.pollMs but received "x"',
+    });
+    expect(refusal({ queue: { bogus: 1 } })).toEqual({
+      code: 'InvalidParameter',
+      message: 'Unknown option "bogus" for queue: expected one of lockDurationMs, pollMs, prefix',
+    });
+    expect(refusal({ database: 'a.db', redis: 'redis://127.0.0.1:1' })).toEqual({
+      code: 'InvalidParameter',
+      message: 'give either database or redis, not both',
+    });
+    expect(refusal({ database: 123 })).toEqual({ code: 'InvalidParameter', message: 'Expected a file path for database but received 123' });
+    expect(refusal({ redis: 'http://x' })).toEqual({
+      code: 'InvalidParameter',
+      message: 'Expected a redis:// or rediss:// URL for redis but received "http://x"',
+    });
+  });
+});
+
 describe.each(['sqlite', 'redis'] as const)('what the %s store keeps across close() and a new service', (kind) => {
   it('keeps the default pipeline, paused pipelines, queued jobs and finished history; the queued jobs run after', async () => {
     const first = await setup(kind);

@@ -175,9 +175,11 @@ function createBackend(options: SnapshotServiceOptions, maxHistory: number, sync
   if (options.database !== undefined && options.redis !== undefined) {
     throw new SnapshotError(ErrorCodes.InvalidParameter, 'give either database or redis, not both');
   }
+  // Checked whatever the store, so a mistake never waits for the day a store is added.
+  const tuning = queueTuning(options.queue);
   if (options.database !== undefined) {
     if (typeof options.database !== 'string' || options.database === '') throw invalid('a file path', 'database', options.database);
-    const { leaseMs, pollMs } = queueTuning(options.queue);
+    const { leaseMs, pollMs } = tuning;
     return new SqliteBackend({
       path: options.database,
       maxHistory,
@@ -190,7 +192,7 @@ function createBackend(options: SnapshotServiceOptions, maxHistory: number, sync
   }
   if (options.redis !== undefined) {
     // The store checks the URL itself, and never shows its password.
-    const { lockDurationMs, prefix } = queueTuning(options.queue);
+    const { lockDurationMs, prefix } = tuning;
     return new RedisBackend({
       url: options.redis,
       maxHistory,
