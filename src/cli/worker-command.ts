@@ -76,8 +76,6 @@ export async function workerCommand(args: string[], interrupts: Interrupts): Pro
     await service.close();
     throw error;
   }
-  let finished = 0;
-  service.on('job', () => (finished += 1));
   try {
     await service.ready();
     const store = values.database === undefined ? 'Redis' : `SQLite ${values.database}`;
@@ -98,6 +96,5 @@ export async function workerCommand(args: string[], interrupts: Interrupts): Pro
     await service.close({ graceMs });
   }
   process.stderr.write('framesnap worker: stopped\n');
-  debug('jobs finished while this worker ran (in any process): %d', finished);
   return ExitStatus.Success;
 }
