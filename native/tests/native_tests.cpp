@@ -11,8 +11,11 @@
 // (640x360, 40 s, for deadlines and aborts). Files that are not videos are
 // written by this program into CLIPS_DIR/bad.
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +28,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iterator>
@@ -44,6 +48,7 @@ extern "C" {
 #include "frame_extractor.h"
 #include "interruption.h"
 #include "probe.h"
+#include "remote_reader.h"
 #include "snapshot_failure.h"
 #include "test_support.h"
 
@@ -1040,3 +1045,343 @@ TEST("compat: the list of demuxers that seek by generic search matches their rea
   CHECK(checked >= 20);
 }
 #endif
+
+// ---- Remote reads (issue 12) ------------------------------------------------
+// A real nginx, started by the test as its own process on a free loopback
+// port, serves the clips with byte ranges; its access log tells what each
+// read cost. A few locations stand in for misbehaving servers.
+
+namespace {
+
+int freeLoopbackPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    throw std::runtime_error("cannot find a free port");
+  }
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+bool acceptsConnections(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  close(fd);
+  return ok;
+}
+
+struct AccessLogEntry {
+  int status = 0;
+  int64_t bytesSent = 0;
+  long connection = 0;
+  std::string range;
+  std::string uri;
+};
+
+class NginxServer {
+ public:
+  NginxServer() {
+    char folder[] = "/tmp/framesnap-nginx-XXXXXX";
+    if (mkdtemp(folder) == nullptr) {
+      throw std::runtime_error("cannot make a folder for nginx");
+    }
+    dir_ = folder;
+    port_ = freeLoopbackPort();
+    const std::string clips = std::filesystem::absolute(clipsDir).string();
+    std::ofstream config(dir_ + "/nginx.conf");
+    config << (geteuid() == 0 ? "user root;\n" : "") << "worker_processes 1;\n"
+           << "pid " << dir_ << "/nginx.pid;\n"
+           << "error_log " << dir_ << "/error.log warn;\n"
+           << "events { worker_connections 64; }\n"
+           << "http {\n"
+           << "  log_format fs '$status $body_bytes_sent $connection \"$http_range\" $uri';\n"
+           << "  access_log " << dir_ << "/access.log fs;\n"
+           << "  client_body_temp_path " << dir_ << "/client_body;\n"
+           << "  proxy_temp_path " << dir_ << "/proxy;\n"
+           << "  fastcgi_temp_path " << dir_ << "/fastcgi;\n"
+           << "  uwsgi_temp_path " << dir_ << "/uwsgi;\n"
+           << "  scgi_temp_path " << dir_ << "/scgi;\n"
+           << "  server {\n"
+           << "    listen 127.0.0.1:" << port_ << ";\n"
+           << "    root " << clips << ";\n"
+           << "    location /no-ranges/ { alias " << clips << "/; max_ranges 0; }\n"
+           << "    location = /moved.mp4 { return 302 /h264.mp4; }\n"
+           << "    location = /forbidden.mp4 { return 403; }\n"
+           << "    location = /failing.mp4 { return 503; }\n"
+           << "  }\n"
+           << "}\n";
+    config.close();
+    pid_ = fork();
+    if (pid_ == 0) {
+      const std::string configPath = dir_ + "/nginx.conf";
+      execlp("nginx", "nginx", "-p", dir_.c_str(), "-c", configPath.c_str(), "-e",
+             (dir_ + "/error.log").c_str(), "-g", "daemon off;", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    for (int i = 0; i < 500 && !acceptsConnections(port_); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  ~NginxServer() {
+    // A forked test child that exits normally must not stop its parent's server.
+    if (pid_ > 0 && getpid() == owner_) {
+      kill(pid_, SIGTERM);
+      waitpid(pid_, nullptr, 0);
+    }
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+  NginxServer(const NginxServer&) = delete;
+  NginxServer& operator=(const NginxServer&) = delete;
+
+  std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+  // Every request answered before the call. nginx logs a request after
+  // answering it, so a marker request is made and waited for first.
+  std::vector<AccessLogEntry> accessLog() const {
+    const std::string marker = "/log-marker-" + std::to_string(++markers_);
+    get(marker);
+    for (int i = 0; i < 500; ++i) {
+      std::vector<AccessLogEntry> entries = readLog();
+      const auto found = std::find_if(entries.begin(), entries.end(),
+                                      [&](const AccessLogEntry& e) { return e.uri == marker; });
+      if (found != entries.end()) {
+        // The markers are the test's own requests, not the reader's.
+        entries.erase(std::remove_if(entries.begin(), entries.end(),
+                                     [](const AccessLogEntry& e) {
+                                       return e.uri.rfind("/log-marker-", 0) == 0;
+                                     }),
+                      entries.end());
+        return entries;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    throw std::runtime_error("nginx did not log the marker request");
+  }
+  int64_t bytesSent() const {
+    int64_t total = 0;
+    for (const AccessLogEntry& entry : accessLog()) {
+      total += entry.bytesSent;
+    }
+    return total;
+  }
+
+ private:
+  // A plain GET, its answer read to the end and dropped.
+  void get(const std::string& path) const {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(static_cast<uint16_t>(port_));
+    if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
+      const std::string request = "GET " + path + " HTTP/1.0\r\n\r\n";
+      if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+        char buffer[4096];
+        while (read(fd, buffer, sizeof buffer) > 0) {
+        }
+      }
+    }
+    close(fd);
+  }
+  std::vector<AccessLogEntry> readLog() const {
+    std::vector<AccessLogEntry> entries;
+    std::ifstream log(dir_ + "/access.log");
+    std::string line;
+    while (std::getline(log, line)) {
+      AccessLogEntry entry;
+      long long bytes = 0;
+      char range[128] = {};
+      char uri[512] = {};
+      if (std::sscanf(line.c_str(), "%d %lld %ld \"%127[^\"]\" %511s", &entry.status, &bytes,
+                      &entry.connection, range, uri) == 5 ||
+          std::sscanf(line.c_str(), "%d %lld %ld \"\" %511s", &entry.status, &bytes,
+                      &entry.connection, uri) == 4) {
+        entry.bytesSent = bytes;
+        entry.range = range;
+        entry.uri = uri;
+        entries.push_back(entry);
+      }
+    }
+    return entries;
+  }
+
+  std::string dir_;
+  mutable int markers_ = 0;
+  int port_ = 0;
+  pid_t pid_ = -1;
+  pid_t owner_ = getpid();
+};
+
+NginxServer& nginx() {
+  static NginxServer server;
+  return server;
+}
+
+RemoteOptions loopbackOptions() {
+  RemoteOptions options;
+  options.allowPrivateNetwork = true;
+  options.retryBackoffMs = 10;
+  return options;
+}
+
+int64_t fileSize(const std::string& path) {
+  struct stat status {};
+  stat(path.c_str(), &status);
+  return static_cast<int64_t>(status.st_size);
+}
+
+}  // namespace
+
+TEST("remote: the address check refuses loopback, private, link-local and unique-local") {
+  for (const char* refused :
+       {"127.0.0.1", "127.1.2.3", "10.0.0.1", "172.16.0.1", "172.31.255.255", "192.168.1.1",
+        "169.254.169.254", "0.0.0.0", "::1", "::", "fe80::1", "fc00::1", "fd12:3456::1",
+        "::ffff:127.0.0.1", "::ffff:169.254.169.254", "not-an-address"}) {
+    if (!CHECK(isRefusedAddress(refused))) {
+      std::fprintf(stderr, "      allowed %s\n", refused);
+    }
+  }
+  for (const char* allowed :
+       {"8.8.8.8", "172.15.255.255", "172.32.0.1", "192.169.0.1", "2001:4860:4860::8888"}) {
+    if (!CHECK(!isRefusedAddress(allowed))) {
+      std::fprintf(stderr, "      refused %s\n", allowed);
+    }
+  }
+}
+
+TEST("remote: a private address is refused without allowPrivateNetwork, before any request") {
+  const size_t before = nginx().accessLog().size();
+  for (const std::string& url :
+       {nginx().url("/h264.mp4"), std::string("http://localhost:1/x.mp4"),
+        std::string("http://[::1]:1/x.mp4"), std::string("http://169.254.169.254/latest")}) {
+    CHECK_EQ(failureOf([&] { probeUrl(url, RemoteOptions(), Interruption()); }),
+             std::string("PermissionDenied.ResourceAccess: the URL's host is on a loopback, "
+                         "private or link-local network, which is refused unless "
+                         "allowPrivateNetwork is set"));
+  }
+  CHECK_EQ(nginx().accessLog().size(), before);
+}
+
+TEST("remote: only http and https URLs") {
+  for (const char* url : {"ftp://127.0.0.1/h264.mp4", "file:///etc/passwd", "h264.mp4"}) {
+    EXPECT_FAILURE(ErrorCode::InvalidParameter, probeUrl(url, loopbackOptions(), Interruption()));
+  }
+}
+
+TEST("remote: a probe over HTTP equals the file's") {
+  const ProbeResult local = probeFile(clip("h264.mp4"), Interruption());
+  const ProbeResult remote = probeUrl(nginx().url("/h264.mp4"), loopbackOptions(), Interruption());
+  CHECK_EQ(remote.formatName, local.formatName);
+  CHECK_EQ(remote.codecName, local.codecName);
+  CHECK_EQ(remote.pixelFormat, local.pixelFormat);
+  CHECK_EQ(remote.durationMs, local.durationMs);
+  CHECK_EQ(remote.startTimeMs, local.startTimeMs);
+  CHECK_EQ(remote.width, local.width);
+  CHECK_EQ(remote.height, local.height);
+  CHECK_EQ(remote.frameRate, local.frameRate);
+  CHECK_EQ(remote.keyframeCount, local.keyframeCount);
+  CHECK_EQ(remote.width, 320);
+}
+
+TEST("remote: exact frames over HTTP equal the file's, on one connection") {
+  const size_t before = nginx().accessLog().size();
+  FrameExtractor extractor(identifyUrl(nginx().url("/mpeg2.ts"), loopbackOptions(), 0),
+                           Interruption());
+  const FrameSelection selection = pick({0, 1500, 2040, 3960}, FrameType::Normal);
+  checkSameFrames(extractor.extract(selection, Interruption()),
+                  extract(clip("mpeg2.ts"), selection));
+  const std::vector<AccessLogEntry> log = nginx().accessLog();
+  if (CHECK(log.size() > before + 1)) {
+    for (size_t i = before; i < log.size(); ++i) {
+      CHECK_EQ(log[i].status, 206);
+      CHECK_EQ(log[i].connection, log[before].connection);
+      CHECK(log[i].bytesSent <= 512 * 1024);
+    }
+  }
+}
+
+TEST("remote: a late exact snapshot reads a small part of the file") {
+  const std::string name = "long-360p.mp4";
+  const int64_t before = nginx().bytesSent();
+  const FrameSelection selection = pick({35000}, FrameType::Normal);
+  FrameExtractor extractor(identifyUrl(nginx().url("/" + name), loopbackOptions(), 0),
+                           Interruption());
+  checkSameFrames(extractor.extract(selection, Interruption()), extract(clip(name), selection));
+  const int64_t sent = nginx().bytesSent() - before;
+  std::fprintf(stderr, "    (%lld of %lld bytes sent)\n", static_cast<long long>(sent),
+               static_cast<long long>(fileSize(clip(name))));
+  CHECK(sent < fileSize(clip(name)) / 3);
+}
+
+TEST("remote: 404, 403, a redirect and a failing server get their codes") {
+  const RemoteOptions options = loopbackOptions();
+  CHECK_EQ(
+      failureOf([&] { probeUrl(nginx().url("/missing.mp4"), options, Interruption()); }),
+      std::string("InvalidParameter.ResourceNotFound: the server has no such file (HTTP 404)"));
+  CHECK_EQ(failureOf([&] { probeUrl(nginx().url("/forbidden.mp4"), options, Interruption()); }),
+           std::string("PermissionDenied.ResourceAccess: the server refused access (HTTP 403)"));
+  CHECK_EQ(failureOf([&] { probeUrl(nginx().url("/moved.mp4"), options, Interruption()); }),
+           std::string("InvalidParameter: the server redirects (HTTP 302); redirects are not "
+                       "followed"));
+  const size_t before = nginx().accessLog().size();
+  CHECK_EQ(failureOf([&] { probeUrl(nginx().url("/failing.mp4"), options, Interruption()); }),
+           std::string("InternalError: cannot read from the server: HTTP 503 (3 tries)"));
+  CHECK_EQ(nginx().accessLog().size(), before + 3);
+}
+
+TEST("remote: a server that ignores ranges is refused after one block") {
+  CHECK_EQ(failureOf([&] {
+             probeUrl(nginx().url("/no-ranges/long-360p.mp4"), loopbackOptions(), Interruption());
+           }),
+           std::string("InvalidParameter.ResourceContentBad: the server ignores range requests "
+                       "(it answered with the whole file); only servers that answer byte ranges "
+                       "can be read"));
+  // A file smaller than a block comes whole in one answer, which is fine.
+  CHECK_EQ(probeUrl(nginx().url("/no-ranges/h264.mp4"), loopbackOptions(), Interruption()).width,
+           320);
+}
+
+TEST(
+    "remote: a server that never answers is stopped by the deadline, the abort flag or the "
+    "low-speed limit") {
+  // Listens but never accepts: the connection is made, the request never answered.
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  bind(fd, reinterpret_cast<sockaddr*>(&address), length);
+  listen(fd, 8);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  const std::string url =
+      "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port)) + "/stalled.mp4";
+
+  CHECK_EQ(
+      failureOf([&] { probeUrl(url, loopbackOptions(), Interruption(nullptr, nullptr, 200)); }),
+      std::string("SnapshotTimeOut: the snapshot ran past its deadline"));
+
+  int32_t flag = 0;
+  std::thread aborter([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    __atomic_store_n(&flag, 1, __ATOMIC_RELEASE);
+  });
+  CHECK_EQ(failureOf([&] { probeUrl(url, loopbackOptions(), Interruption(&flag, nullptr, 0)); }),
+           std::string("Aborted: the snapshot was cancelled"));
+  aborter.join();
+
+  RemoteOptions impatient = loopbackOptions();
+  impatient.lowSpeedTimeS = 1;
+  CHECK_EQ(failureOf([&] { probeUrl(url, impatient, Interruption()); }),
+           std::string("SnapshotTimeOut: the server stopped answering"));
+  close(fd);
+}
