@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1428,4 +1429,40 @@ TEST(
   CHECK_EQ(failureOf([&] { probeUrl(url, impatient, Interruption()); }),
            std::string("SnapshotTimeOut: the server stopped answering"));
   close(fd);
+}
+
+TEST("remote: a connection the server closes at once is tried three times, then an error") {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  bind(fd, reinterpret_cast<sockaddr*>(&address), length);
+  listen(fd, 8);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  std::atomic<bool> stop{false};
+  std::atomic<int> connections{0};
+  // Reads the request, then closes without a word: a reset connection.
+  std::thread server([&] {
+    while (!stop) {
+      pollfd waiting{fd, POLLIN, 0};
+      if (poll(&waiting, 1, 20) == 1) {
+        const int client = accept(fd, nullptr, nullptr);
+        char request[4096];
+        if (read(client, request, sizeof request) > 0) {
+          ++connections;
+        }
+        close(client);
+      }
+    }
+  });
+  const std::string url =
+      "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port)) + "/closing.mp4";
+  CHECK_EQ(failureOf([&] { probeUrl(url, loopbackOptions(), Interruption()); }),
+           std::string("InternalError: cannot read from the server: Server returned nothing (no "
+                       "headers, no data) (3 tries)"));
+  stop = true;
+  server.join();
+  close(fd);
+  CHECK_EQ(connections.load(), 3);
 }
