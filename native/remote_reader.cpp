@@ -283,6 +283,9 @@ RemoteReader::RemoteReader(const std::string& url, const RemoteOptions& options,
   if (chosen.empty()) {
     throw SnapshotFailure(ErrorCode::ResourceNotFound, "cannot resolve the URL's host");
   }
+  // An address written in the URL is connected to as is; a name is pinned
+  // to the address checked.
+  const bool literal = chosen == host;
   const std::string pin = host + ":" + port + ":" +
                           (chosen.find(':') != std::string::npos ? "[" + chosen + "]" : chosen);
 
@@ -291,14 +294,19 @@ RemoteReader::RemoteReader(const std::string& url, const RemoteOptions& options,
   if (!handle_->easy) {
     throw SnapshotFailure(ErrorCode::Internal, "cannot create an HTTP client");
   }
-  curl_slist* resolve = curl_slist_append(nullptr, pin.c_str());
-  if (resolve == nullptr) {
-    throw SnapshotFailure(ErrorCode::Internal, "out of memory reading the URL");
-  }
-  handle_->resolve.reset(resolve);
   CURL* easy = handle_->easy.get();
+  if (!literal) {
+    curl_slist* resolve = curl_slist_append(nullptr, pin.c_str());
+    if (resolve == nullptr) {
+      throw SnapshotFailure(ErrorCode::Internal, "out of memory reading the URL");
+    }
+    handle_->resolve.reset(resolve);
+    curl_easy_setopt(easy, CURLOPT_RESOLVE, handle_->resolve.get());
+  }
   curl_easy_setopt(easy, CURLOPT_URL, handle_->url.c_str());
-  curl_easy_setopt(easy, CURLOPT_RESOLVE, handle_->resolve.get());
+  // No proxy, whatever http_proxy and its kin say: the checked address is
+  // the one connected to.
+  curl_easy_setopt(easy, CURLOPT_PROXY, "");
   curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);

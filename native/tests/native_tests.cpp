@@ -1466,3 +1466,19 @@ TEST("remote: a connection the server closes at once is tried three times, then 
   close(fd);
   CHECK_EQ(connections.load(), 3);
 }
+
+TEST("remote: proxy variables are ignored: the checked address is the one connected to") {
+  // A proxy nobody listens on: a reader that used it would fail.
+  const std::string unused = "http://127.0.0.1:" + std::to_string(freeLoopbackPort());
+  for (const char* name : {"http_proxy", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"}) {
+    setenv(name, unused.c_str(), 1);
+  }
+  RemoteOptions trusting = loopbackOptions();
+  trusting.caFile = nginx().caFile();
+  CHECK_EQ(probeUrl(nginx().url("/h264.mp4"), trusting, Interruption()).width, 320);
+  CHECK_EQ(probeUrl(nginx().httpsUrl("localhost", "/h264.mp4"), trusting, Interruption()).width,
+           320);
+  for (const char* name : {"http_proxy", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"}) {
+    unsetenv(name);
+  }
+}
