@@ -1431,40 +1431,105 @@ TEST(
   close(fd);
 }
 
-TEST("remote: a connection the server closes at once is tried three times, then an error") {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  bind(fd, reinterpret_cast<sockaddr*>(&address), length);
-  listen(fd, 8);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  std::atomic<bool> stop{false};
-  std::atomic<int> connections{0};
-  // Reads the request, then closes without a word: a reset connection.
-  std::thread server([&] {
-    while (!stop) {
-      pollfd waiting{fd, POLLIN, 0};
-      if (poll(&waiting, 1, 20) == 1) {
-        const int client = accept(fd, nullptr, nullptr);
-        char request[4096];
-        if (read(client, request, sizeof request) > 0) {
-          ++connections;
-        }
-        close(client);
-      }
+namespace {
+
+// A loopback server on its own thread that answers every request with the
+// same bytes and closes the connection: a misbehaving server, scripted.
+class CannedServer {
+ public:
+  explicit CannedServer(std::string response) : response_(std::move(response)) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (fd_ < 0 || bind(fd_, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
+        listen(fd_, 8) != 0 ||
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      throw std::runtime_error("cannot listen on loopback");
     }
-  });
-  const std::string url =
-      "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port)) + "/closing.mp4";
-  CHECK_EQ(failureOf([&] { probeUrl(url, loopbackOptions(), Interruption()); }),
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~CannedServer() {
+    stop_ = true;
+    thread_.join();
+    close(fd_);
+  }
+  CannedServer(const CannedServer&) = delete;
+  CannedServer& operator=(const CannedServer&) = delete;
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/clip.mp4"; }
+  int requests() const { return requests_; }
+
+ private:
+  void serve() {
+    while (!stop_) {
+      pollfd waiting{fd_, POLLIN, 0};
+      if (poll(&waiting, 1, 20) != 1) {
+        continue;
+      }
+      const int client = accept(fd_, nullptr, nullptr);
+      std::string request;
+      char buffer[4096];
+      while (request.find("\r\n\r\n") == std::string::npos) {
+        const ssize_t count = read(client, buffer, sizeof buffer);
+        if (count <= 0) {
+          break;
+        }
+        request.append(buffer, static_cast<size_t>(count));
+      }
+      if (!request.empty()) {
+        ++requests_;
+        if (!response_.empty() && write(client, response_.data(), response_.size()) < 0) {
+          // The client went away: nothing to do.
+        }
+      }
+      close(client);
+    }
+  }
+
+  std::string response_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> requests_{0};
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST("remote: a connection the server closes at once is tried three times, then an error") {
+  CannedServer server("");
+  CHECK_EQ(failureOf([&] { probeUrl(server.url(), loopbackOptions(), Interruption()); }),
            std::string("InternalError: cannot read from the server: Server returned nothing (no "
                        "headers, no data) (3 tries)"));
-  stop = true;
-  server.join();
-  close(fd);
-  CHECK_EQ(connections.load(), 3);
+  CHECK_EQ(server.requests(), 3);
+}
+
+TEST("remote: a truncated answer is tried three times, then an error") {
+  CannedServer server(
+      "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-99/100\r\nContent-Length: "
+      "100\r\nConnection: close\r\n\r\nabc");
+  CHECK_EQ(failureOf([&] { probeUrl(server.url(), loopbackOptions(), Interruption()); }),
+           std::string("InternalError: cannot read from the server: Transferred a partial file (3 "
+                       "tries)"));
+  CHECK_EQ(server.requests(), 3);
+}
+
+TEST("remote: a Content-Range that is not the range asked for is ResourceContentBad") {
+  for (const char* contentRange :
+       {"bytes 5-9/100", "bytes 0-4/3", "bytes 0-9/100", "bytes x-y/100", "", "bytes 0-4/*x"}) {
+    CannedServer server(std::string("HTTP/1.1 206 Partial Content\r\n") +
+                        (*contentRange != '\0'
+                             ? std::string("Content-Range: ") + contentRange + "\r\n"
+                             : std::string()) +
+                        "Content-Length: 5\r\nConnection: close\r\n\r\nabcde");
+    CHECK_EQ(failureOf([&] { probeUrl(server.url(), loopbackOptions(), Interruption()); }),
+             std::string("InvalidParameter.ResourceContentBad: the server's answer does not match "
+                         "the range asked for (Content-Range or length is wrong)"));
+    CHECK_EQ(server.requests(), 1);
+  }
 }
 
 TEST("remote: proxy variables are ignored: the checked address is the one connected to") {
@@ -1481,4 +1546,31 @@ TEST("remote: proxy variables are ignored: the checked address is the one connec
   for (const char* name : {"http_proxy", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"}) {
     unsetenv(name);
   }
+}
+
+TEST("remote: the reader gives the file's bytes from a cache of few blocks") {
+  RemoteOptions options = loopbackOptions();
+  options.blockSize = 64 * 1024;
+  options.cachedBlocks = 2;
+  RemoteReader reader(nginx().url("/h264.mp4"), options, Interruption());
+  std::ifstream file(clip("h264.mp4"), std::ios::binary);
+  const std::vector<uint8_t> expected((std::istreambuf_iterator<char>(file)),
+                                      std::istreambuf_iterator<char>());
+  CHECK_EQ(reader.size(), static_cast<int64_t>(expected.size()));
+  std::vector<uint8_t> actual;
+  uint8_t chunk[5000];
+  for (size_t count = 0;
+       (count = reader.readAt(static_cast<int64_t>(actual.size()), chunk, sizeof chunk)) > 0;) {
+    actual.insert(actual.end(), chunk, chunk + count);
+  }
+  CHECK(actual == expected);
+  const int blocks =
+      static_cast<int>((expected.size() + options.blockSize - 1) / options.blockSize);
+  CHECK_EQ(reader.requests(), blocks);
+  CHECK_EQ(reader.bytesReceived(), static_cast<int64_t>(expected.size()));
+  CHECK_EQ(reader.readAt(reader.size(), chunk, sizeof chunk), size_t{0});
+  CHECK_EQ(reader.readAt(reader.size() - 1, chunk, 1), size_t{1});  // still cached
+  CHECK_EQ(reader.requests(), blocks);
+  CHECK_EQ(reader.readAt(0, chunk, 1), size_t{1});  // evicted: fetched again
+  CHECK_EQ(reader.requests(), blocks + 1);
 }
