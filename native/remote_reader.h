@@ -54,7 +54,8 @@ class RemoteReader {
  public:
   // Checks the URL (http or https only) and its host's addresses, then reads
   // the first block: a missing file, a refused access or a server that
-  // ignores ranges fails here. `interruption` is watched for the reader's life.
+  // ignores ranges fails here. `interruption` is watched for the reader's life (kept by
+  // reference: it must outlive the reader).
   RemoteReader(const std::string& url, const RemoteOptions& options,
                const Interruption& interruption);
   ~RemoteReader();
