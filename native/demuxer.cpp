@@ -53,6 +53,9 @@ bool startsAtByteZero(const AVInputFormat* format) {
 
 // FFmpeg's messages may quote the URL it opened; the path stays on the server.
 std::string withoutPath(std::string message, const std::string& path) {
+  if (path.empty()) {
+    return message;  // a remote input: FFmpeg was given no name to quote
+  }
   for (const std::string& name : {"file:" + path, path}) {
     for (size_t at = message.find(name); at != std::string::npos; at = message.find(name, at)) {
       message.replace(at, name.size(), "the file");
@@ -127,9 +130,15 @@ void crashWhenTestAsks(const std::string& path) {
 const char* videoFormatWhitelist() { return kVideoFormats; }
 
 Demuxer::Demuxer(const std::string& path, const Interruption& interruption, bool probeStreams,
-                 int64_t limitInputPixels)
+                 int64_t limitInputPixels, const RemoteOptions* remote)
     : interruption_(interruption) {
-  crashWhenTestAsks(path);
+  if (remote != nullptr) {
+    remote_ = std::make_unique<RemoteInput>(path, *remote, interruption_);
+  } else {
+    crashWhenTestAsks(path);
+  }
+  // The name FFmpeg is given, and scrubbed from its messages: none for a URL.
+  const std::string& name = remote_ ? std::string() : path;
   clearCapturedFfmpegLog();
   AVFormatContext* raw = avformat_alloc_context();
   if (raw == nullptr) {
@@ -138,14 +147,23 @@ Demuxer::Demuxer(const std::string& path, const Interruption& interruption, bool
   raw->interrupt_callback.callback = &Interruption::ffmpegCallback;
   raw->interrupt_callback.opaque = const_cast<Interruption*>(&interruption_);
   raw->format_whitelist = av_strdup(kVideoFormats);
-  raw->protocol_whitelist = av_strdup("file");
+  if (remote_) {
+    // FFmpeg reads through the reader only; no protocol may be opened (a
+    // container naming another file or URL gets nothing).
+    raw->pb = remote_->context();
+    raw->flags |= AVFMT_FLAG_CUSTOM_IO;
+    raw->protocol_whitelist = av_strdup("none");
+  } else {
+    raw->protocol_whitelist = av_strdup("file");
+  }
 
   // The "file:" prefix keeps a name such as "concat:a|b" or "http:x" a plain path.
-  const std::string url = "file:" + path;
+  const std::string url = remote_ ? std::string() : "file:" + path;
   const int opened = avformat_open_input(&raw, url.c_str(), nullptr, nullptr);
   if (opened < 0) {
-    // avformat_open_input frees the context on failure.
+    // avformat_open_input frees the context on failure (not a custom pb).
     interruption_.throwIfRequested();
+    rethrowRemoteFailure();
     // EINVAL: not a format on the list. ENOMEM: tables (MP4 stco/stts
     // counts) too large to read, a property of the file, not of the server.
     const ErrorCode code = opened == AVERROR(EINVAL) || opened == AVERROR(ENOMEM)
@@ -153,8 +171,8 @@ Demuxer::Demuxer(const std::string& path, const Interruption& interruption, bool
                                : errorCodeForAvError(opened);
     const std::string description =
         opened == AVERROR(ENOMEM)
-            ? "its tables are too large" + withoutPath(takeCapturedFfmpegLog(), path)
-            : withoutPath(describeAvError(opened), path);
+            ? "its tables are too large" + withoutPath(takeCapturedFfmpegLog(), name)
+            : withoutPath(describeAvError(opened), name);
     throw SnapshotFailure(code, "cannot open the file as a video: " + description);
   }
   context_.reset(raw);
@@ -191,9 +209,10 @@ Demuxer::Demuxer(const std::string& path, const Interruption& interruption, bool
       throwOversizedPicture(oversizedWidth, oversizedHeight, limitInputPixels);
     }
     if (probed < 0) {
+      rethrowRemoteFailure();
       throw SnapshotFailure(
           ErrorCode::ResourceContentBad,
-          "cannot read the streams of the file: " + withoutPath(describeAvError(probed), path));
+          "cannot read the streams of the file: " + withoutPath(describeAvError(probed), name));
     }
     if (index < 0) {
       index = findVideoStream();
@@ -310,6 +329,12 @@ void Demuxer::findOrigin() {
   seekToStart();
 }
 
+void Demuxer::rethrowRemoteFailure() {
+  if (remote_) {
+    remote_->rethrowFailure();
+  }
+}
+
 int64_t Demuxer::toTimestamp(double milliseconds, AVRounding rounding) const {
   // A time past 1e12 ms (31 years, the largest the binding takes) is taken
   // as 1e12 ms, and one before -1e12 ms
@@ -381,6 +406,7 @@ void Demuxer::seekToKeyframeBefore(int64_t timestamp) {
   }
   interruption_.throwIfRequested();
   if (sought < 0) {
+    rethrowRemoteFailure();
     throw SnapshotFailure(ErrorCode::ResourceContentBad,
                           "cannot seek in the video: " + describeAvError(sought));
   }
@@ -419,6 +445,7 @@ bool Demuxer::readVideoPacket(AVPacket* packet) {
     }
     if (read < 0) {
       interruption_.throwIfRequested();
+      rethrowRemoteFailure();
       // A damaged tail ends the stream like EOF would; a read error that is
       // not about content is reported.
       if (read == AVERROR_INVALIDDATA) {

@@ -8,6 +8,7 @@
 #include "display_geometry.h"
 #include "ffmpeg_ptr.h"
 #include "interruption.h"
+#include "remote_reader.h"
 
 namespace framesnap {
 
@@ -31,8 +32,13 @@ class Demuxer {
   // bounds the pictures a stream probe may decode (FFmpeg's max_pixels); a
   // probe refused for it fails with ResourceContentBad naming the limit.
   // Messages never contain the path.
+  // With `remote`, `path` is an http(s) URL read through a RemoteReader (see
+  // remote_reader.h) with those options; no FFmpeg protocol is opened at all.
   Demuxer(const std::string& path, const Interruption& interruption, bool probeStreams,
-          int64_t limitInputPixels = kDefaultPixelLimit);
+          int64_t limitInputPixels = kDefaultPixelLimit, const RemoteOptions* remote = nullptr);
+
+  // The remote reader, null for a local file (the tests read its costs).
+  const RemoteReader* remoteReader() const { return remote_ ? &remote_->reader() : nullptr; }
 
   AVFormatContext* context() const { return context_.get(); }
   AVStream* stream() const { return stream_; }
@@ -70,6 +76,8 @@ class Demuxer {
 
  private:
   const Interruption& interruption_;
+  // Declared before context_: FFmpeg's context, closed first, still uses it.
+  std::unique_ptr<RemoteInput> remote_;
   UniqueFormatContext context_;
   AVStream* stream_ = nullptr;
   int64_t toTimestamp(double milliseconds, AVRounding rounding) const;
@@ -79,6 +87,8 @@ class Demuxer {
   [[noreturn]] static void throwOversizedPicture(int64_t width, int64_t height,
                                                  int64_t limitInputPixels);
   void findOrigin();
+  // A failure the remote reader kept inside an FFmpeg callback, thrown as is.
+  void rethrowRemoteFailure();
 
   int64_t origin_ = 0;
   bool lacksTimestamps_ = false;

@@ -73,10 +73,19 @@ FileIdentity identifyFile(const std::string& path, int threads) {
   return identity;
 }
 
+FileIdentity identifyUrl(const std::string& url, const RemoteOptions& options, int threads) {
+  FileIdentity identity;
+  identity.path = url;
+  identity.threads = threads;
+  identity.remote = options;
+  return identity;
+}
+
 FrameExtractor::FrameExtractor(FileIdentity identity, const Interruption& interruption)
     : identity_(std::move(identity)),
       interruption_(interruption),
-      demuxer_(identity_.path, interruption_, false, identity_.limitInputPixels),
+      demuxer_(identity_.path, interruption_, false, identity_.limitInputPixels,
+               identity_.remote ? &*identity_.remote : nullptr),
       decoder_(demuxer_.stream(), identity_.threads, interruption_, identity_.limitInputPixels),
       converter_(clockwiseRotation(demuxer_.stream())),
       frame_(allocateFrame()),

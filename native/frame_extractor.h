@@ -70,10 +70,12 @@ struct FileIdentity {
   int threads = 0;
   // The decoder's max_pixels: no decoded picture may be larger.
   int64_t limitInputPixels = kDefaultPixelLimit;
+  // Set for an http(s) URL (identifyUrl): `path` is the URL, read with these options.
+  std::optional<RemoteOptions> remote;
   bool operator==(const FileIdentity& other) const {
     return path == other.path && device == other.device && inode == other.inode &&
            size == other.size && modifiedNs == other.modifiedNs && threads == other.threads &&
-           limitInputPixels == other.limitInputPixels;
+           limitInputPixels == other.limitInputPixels && remote == other.remote;
   }
 };
 
@@ -82,6 +84,9 @@ struct FileIdentity {
 // folder or anything but a regular file -> InvalidParameter. The message
 // never contains the path.
 FileIdentity identifyFile(const std::string& path, int threads);
+// The identity of an http(s) URL: nothing is fetched until a FrameExtractor
+// opens it (a server gives no inode to tell that the file is unchanged).
+FileIdentity identifyUrl(const std::string& url, const RemoteOptions& options, int threads);
 
 // One open file, its decoder and scaler. Keeps its decoding position between
 // calls, so a later call for later times decodes on instead of seeking.

@@ -26,11 +26,9 @@ int clampedToInt(int64_t value) {
 
 }  // namespace
 
-ProbeResult probeFile(const std::string& path, const Interruption& interruption,
-                      const PixelLimits& limits) {
-  installFfmpegLogCapture();
-  identifyFile(path, 0);  // the same answer as extraction for missing files and folders
-  Demuxer demuxer(path, interruption, true, limits.inputPixels);
+namespace {
+
+ProbeResult describe(const Demuxer& demuxer, const PixelLimits& limits) {
   const AVStream* stream = demuxer.stream();
   const AVCodecParameters* parameters = stream->codecpar;
 
@@ -91,6 +89,25 @@ ProbeResult probeFile(const std::string& path, const Interruption& interruption,
     result.keyframeCount = keyframes;
   }
   return result;
+}
+
+}  // namespace
+
+ProbeResult probeFile(const std::string& path, const Interruption& interruption,
+                      const PixelLimits& limits) {
+  installFfmpegLogCapture();
+  identifyFile(path, 0);  // the same answer as extraction for missing files and folders
+  const Demuxer demuxer(path, interruption, true, limits.inputPixels);
+  return describe(demuxer, limits);
+}
+
+ProbeResult probeUrl(const std::string& url, const RemoteOptions& options,
+                     const Interruption& interruption, const PixelLimits& limits) {
+  installFfmpegLogCapture();
+  // The stream probe runs as for a file, so both answers are the same (it
+  // costs a few hundred KB more than the header alone).
+  const Demuxer demuxer(url, interruption, true, limits.inputPixels, &options);
+  return describe(demuxer, limits);
 }
 
 }  // namespace framesnap

@@ -6,6 +6,7 @@
 
 #include "display_geometry.h"
 #include "interruption.h"
+#include "remote_reader.h"
 
 namespace framesnap {
 
@@ -36,5 +37,8 @@ struct ProbeResult {
 // 16383 a side) fails with ResourceContentBad naming the limit, as extraction does.
 ProbeResult probeFile(const std::string& path, const Interruption& interruption,
                       const PixelLimits& limits = PixelLimits());
+// The same for an http(s) URL, read through a RemoteReader with `options`.
+ProbeResult probeUrl(const std::string& url, const RemoteOptions& options,
+                     const Interruption& interruption, const PixelLimits& limits = PixelLimits());
 
 }  // namespace framesnap

@@ -13,8 +13,10 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 #    The remote-input tests start nginx (HTTP/HTTPS, with openssl for a throwaway
 #    certificate) and OpenStack Swift with s3api (python3-swift, with memcached
 #    for tempauth) as their own processes; Debian's services for them are not used.
+#    libcurl (its OpenSSL flavour) is the transport of the native remote reader.
 packages=(g++ make cmake pkg-config libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg
-  clang libclang-rt-14-dev clang-format redis-server nginx openssl python3-swift memcached)
+  clang libclang-rt-14-dev clang-format redis-server nginx openssl python3-swift memcached
+  libcurl4-openssl-dev)
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then

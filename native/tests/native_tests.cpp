@@ -11,8 +11,13 @@
 // (640x360, 40 s, for deadlines and aborts). Files that are not videos are
 // written by this program into CLIPS_DIR/bad.
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +30,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iterator>
@@ -44,6 +50,7 @@ extern "C" {
 #include "frame_extractor.h"
 #include "interruption.h"
 #include "probe.h"
+#include "remote_reader.h"
 #include "snapshot_failure.h"
 #include "test_support.h"
 
@@ -1040,3 +1047,535 @@ TEST("compat: the list of demuxers that seek by generic search matches their rea
   CHECK(checked >= 20);
 }
 #endif
+
+// ---- Remote reads (issue 12) ------------------------------------------------
+// A real nginx, started by the test as its own process on a free loopback
+// port, serves the clips with byte ranges; its access log tells what each
+// read cost. A few locations stand in for misbehaving servers.
+
+namespace {
+
+int freeLoopbackPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    throw std::runtime_error("cannot find a free port");
+  }
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+bool acceptsConnections(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  close(fd);
+  return ok;
+}
+
+struct AccessLogEntry {
+  int status = 0;
+  int64_t bytesSent = 0;
+  long connection = 0;
+  std::string range;
+  std::string uri;
+};
+
+class NginxServer {
+ public:
+  NginxServer() {
+    char folder[] = "/tmp/framesnap-nginx-XXXXXX";
+    if (mkdtemp(folder) == nullptr) {
+      throw std::runtime_error("cannot make a folder for nginx");
+    }
+    dir_ = folder;
+    port_ = freeLoopbackPort();
+    httpsPort_ = freeLoopbackPort();
+    const std::string clips = std::filesystem::absolute(clipsDir).string();
+    // A throwaway self-signed certificate for 127.0.0.1 and localhost.
+    const std::string openssl =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout " +
+        dir_ + "/key.pem -out " + dir_ +
+        "/cert.pem -days 1 -subj /CN=127.0.0.1 "
+        "-addext subjectAltName=IP:127.0.0.1,DNS:localhost >/dev/null 2>&1";
+    if (std::system(openssl.c_str()) != 0) {
+      throw std::runtime_error("openssl could not make a test certificate");
+    }
+    std::ofstream config(dir_ + "/nginx.conf");
+    config << (geteuid() == 0 ? "user root;\n" : "") << "worker_processes 1;\n"
+           << "pid " << dir_ << "/nginx.pid;\n"
+           << "error_log " << dir_ << "/error.log warn;\n"
+           << "events { worker_connections 64; }\n"
+           << "http {\n"
+           << "  log_format fs '$status $body_bytes_sent $connection \"$http_range\" $uri';\n"
+           << "  access_log " << dir_ << "/access.log fs;\n"
+           << "  client_body_temp_path " << dir_ << "/client_body;\n"
+           << "  proxy_temp_path " << dir_ << "/proxy;\n"
+           << "  fastcgi_temp_path " << dir_ << "/fastcgi;\n"
+           << "  uwsgi_temp_path " << dir_ << "/uwsgi;\n"
+           << "  scgi_temp_path " << dir_ << "/scgi;\n"
+           << "  server {\n"
+           << "    listen 127.0.0.1:" << port_ << ";\n"
+           << "    listen 127.0.0.1:" << httpsPort_ << " ssl;\n"
+           << "    ssl_certificate " << dir_ << "/cert.pem;\n"
+           << "    ssl_certificate_key " << dir_ << "/key.pem;\n"
+           << "    root " << clips << ";\n"
+           << "    location /no-ranges/ { alias " << clips << "/; max_ranges 0; }\n"
+           << "    location = /moved.mp4 { return 302 /h264.mp4; }\n"
+           << "    location = /forbidden.mp4 { return 403; }\n"
+           << "    location = /failing.mp4 { return 503; }\n"
+           << "  }\n"
+           << "}\n";
+    config.close();
+    pid_ = fork();
+    if (pid_ == 0) {
+      // Stopped with the suite even when it dies without its destructors (an
+      // ASan report aborts).
+      prctl(PR_SET_PDEATHSIG, SIGTERM);
+      const std::string configPath = dir_ + "/nginx.conf";
+      execlp("nginx", "nginx", "-p", dir_.c_str(), "-c", configPath.c_str(), "-e",
+             (dir_ + "/error.log").c_str(), "-g", "daemon off;", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    for (int i = 0; i < 500 && !acceptsConnections(port_); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  ~NginxServer() {
+    // A forked test child that exits normally must not stop its parent's server.
+    if (pid_ > 0 && getpid() == owner_) {
+      kill(pid_, SIGTERM);
+      waitpid(pid_, nullptr, 0);
+    }
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+  NginxServer(const NginxServer&) = delete;
+  NginxServer& operator=(const NginxServer&) = delete;
+
+  std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+  std::string httpsUrl(const std::string& host, const std::string& path) const {
+    return "https://" + host + ":" + std::to_string(httpsPort_) + path;
+  }
+  // The certificate to trust for httpsUrl.
+  std::string caFile() const { return dir_ + "/cert.pem"; }
+  // Every request answered before the call. nginx logs a request after
+  // answering it, so a marker request is made and waited for first.
+  std::vector<AccessLogEntry> accessLog() const {
+    const std::string marker = "/log-marker-" + std::to_string(++markers_);
+    get(marker);
+    for (int i = 0; i < 500; ++i) {
+      std::vector<AccessLogEntry> entries = readLog();
+      const auto found = std::find_if(entries.begin(), entries.end(),
+                                      [&](const AccessLogEntry& e) { return e.uri == marker; });
+      if (found != entries.end()) {
+        // The markers are the test's own requests, not the reader's.
+        entries.erase(std::remove_if(entries.begin(), entries.end(),
+                                     [](const AccessLogEntry& e) {
+                                       return e.uri.rfind("/log-marker-", 0) == 0;
+                                     }),
+                      entries.end());
+        return entries;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    throw std::runtime_error("nginx did not log the marker request");
+  }
+
+ private:
+  // A plain GET, its answer read to the end and dropped.
+  void get(const std::string& path) const {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(static_cast<uint16_t>(port_));
+    if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
+      const std::string request = "GET " + path + " HTTP/1.0\r\n\r\n";
+      if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+        char buffer[4096];
+        while (read(fd, buffer, sizeof buffer) > 0) {
+        }
+      }
+    }
+    close(fd);
+  }
+  std::vector<AccessLogEntry> readLog() const {
+    std::vector<AccessLogEntry> entries;
+    std::ifstream log(dir_ + "/access.log");
+    std::string line;
+    while (std::getline(log, line)) {
+      AccessLogEntry entry;
+      long long bytes = 0;
+      char range[128] = {};
+      char uri[512] = {};
+      if (std::sscanf(line.c_str(), "%d %lld %ld \"%127[^\"]\" %511s", &entry.status, &bytes,
+                      &entry.connection, range, uri) == 5 ||
+          std::sscanf(line.c_str(), "%d %lld %ld \"\" %511s", &entry.status, &bytes,
+                      &entry.connection, uri) == 4) {
+        entry.bytesSent = bytes;
+        entry.range = range;
+        entry.uri = uri;
+        entries.push_back(entry);
+      }
+    }
+    return entries;
+  }
+
+  std::string dir_;
+  mutable int markers_ = 0;
+  int port_ = 0;
+  int httpsPort_ = 0;
+  pid_t pid_ = -1;
+  pid_t owner_ = getpid();
+};
+
+NginxServer& nginx() {
+  static NginxServer server;
+  return server;
+}
+
+RemoteOptions loopbackOptions() {
+  RemoteOptions options;
+  options.allowPrivateNetwork = true;
+  options.retryBackoffMs = 10;
+  return options;
+}
+
+int64_t fileSize(const std::string& path) {
+  struct stat status {};
+  stat(path.c_str(), &status);
+  return static_cast<int64_t>(status.st_size);
+}
+
+}  // namespace
+
+TEST("remote: the address check refuses loopback, private, link-local and unique-local") {
+  for (const char* refused :
+       {"127.0.0.1", "127.1.2.3", "10.0.0.1", "172.16.0.1", "172.31.255.255", "192.168.1.1",
+        "169.254.169.254", "0.0.0.0", "::1", "::", "fe80::1", "fc00::1", "fd12:3456::1",
+        "::ffff:127.0.0.1", "::ffff:169.254.169.254", "not-an-address"}) {
+    if (!CHECK(isRefusedAddress(refused))) {
+      std::fprintf(stderr, "      allowed %s\n", refused);
+    }
+  }
+  for (const char* allowed :
+       {"8.8.8.8", "172.15.255.255", "172.32.0.1", "192.169.0.1", "2001:4860:4860::8888"}) {
+    if (!CHECK(!isRefusedAddress(allowed))) {
+      std::fprintf(stderr, "      refused %s\n", allowed);
+    }
+  }
+}
+
+TEST("remote: a private address is refused without allowPrivateNetwork, before any request") {
+  const size_t before = nginx().accessLog().size();
+  for (const std::string& url :
+       {nginx().url("/h264.mp4"), std::string("http://localhost:1/x.mp4"),
+        std::string("http://[::1]:1/x.mp4"), std::string("http://169.254.169.254/latest")}) {
+    CHECK_EQ(failureOf([&] { probeUrl(url, RemoteOptions(), Interruption()); }),
+             std::string("PermissionDenied.ResourceAccess: the URL's host is on a loopback, "
+                         "private or link-local network, which is refused unless "
+                         "allowPrivateNetwork is set"));
+  }
+  CHECK_EQ(nginx().accessLog().size(), before);
+}
+
+TEST("remote: only http and https URLs") {
+  for (const char* url : {"ftp://127.0.0.1/h264.mp4", "file:///etc/passwd", "h264.mp4"}) {
+    EXPECT_FAILURE(ErrorCode::InvalidParameter, probeUrl(url, loopbackOptions(), Interruption()));
+  }
+}
+
+TEST("remote: a probe over HTTP equals the file's") {
+  const ProbeResult local = probeFile(clip("h264.mp4"), Interruption());
+  const ProbeResult remote = probeUrl(nginx().url("/h264.mp4"), loopbackOptions(), Interruption());
+  CHECK_EQ(remote.formatName, local.formatName);
+  CHECK_EQ(remote.codecName, local.codecName);
+  CHECK_EQ(remote.pixelFormat, local.pixelFormat);
+  CHECK_EQ(remote.durationMs, local.durationMs);
+  CHECK_EQ(remote.startTimeMs, local.startTimeMs);
+  CHECK_EQ(remote.width, local.width);
+  CHECK_EQ(remote.height, local.height);
+  CHECK_EQ(remote.frameRate, local.frameRate);
+  CHECK_EQ(remote.keyframeCount, local.keyframeCount);
+  CHECK_EQ(remote.width, 320);
+}
+
+TEST("remote: exact frames over HTTP equal the file's, on one connection") {
+  const size_t before = nginx().accessLog().size();
+  FrameExtractor extractor(identifyUrl(nginx().url("/mpeg2.ts"), loopbackOptions(), 0),
+                           Interruption());
+  const FrameSelection selection = pick({0, 1500, 2040, 3960}, FrameType::Normal);
+  checkSameFrames(extractor.extract(selection, Interruption()),
+                  extract(clip("mpeg2.ts"), selection));
+  const std::vector<AccessLogEntry> log = nginx().accessLog();
+  if (CHECK(log.size() > before + 1)) {
+    for (size_t i = before; i < log.size(); ++i) {
+      CHECK_EQ(log[i].status, 206);
+      CHECK_EQ(log[i].connection, log[before].connection);
+      CHECK(log[i].bytesSent <= 512 * 1024);
+    }
+  }
+}
+
+TEST("remote: a late exact snapshot reads a small part of the file") {
+  const std::string name = "long-360p.mp4";
+  const size_t before = nginx().accessLog().size();
+  const FrameSelection selection = pick({35000}, FrameType::Normal);
+  FrameExtractor extractor(identifyUrl(nginx().url("/" + name), loopbackOptions(), 0),
+                           Interruption());
+  checkSameFrames(extractor.extract(selection, Interruption()), extract(clip(name), selection));
+  const std::vector<AccessLogEntry> log = nginx().accessLog();
+  int64_t sent = 0;
+  for (size_t i = before; i < log.size(); ++i) {
+    sent += log[i].bytesSent;
+  }
+  std::fprintf(stderr, "    (%lld of %lld bytes sent)\n", static_cast<long long>(sent),
+               static_cast<long long>(fileSize(clip(name))));
+  // Bounded ranges of at most one block each: about 2.7 MB of 9 MB here (the
+  // keyframe at 30 s is 2.2 MB before the end; the moov is at the end).
+  CHECK(sent < 3 * 1024 * 1024);
+  CHECK_EQ(log.size() - before, size_t{6});
+  for (size_t i = before; i < log.size(); ++i) {
+    long long first = 0;
+    long long last = -1;
+    CHECK(std::sscanf(log[i].range.c_str(), "bytes=%lld-%lld", &first, &last) == 2);
+    CHECK(last - first + 1 <= 512 * 1024);
+  }
+}
+
+TEST("remote: https verifies the certificate: trusted with caFile, refused without") {
+  RemoteOptions trusting = loopbackOptions();
+  trusting.caFile = nginx().caFile();
+  const ProbeResult local = probeFile(clip("h264.mp4"), Interruption());
+  for (const char* host : {"127.0.0.1", "localhost"}) {
+    const ProbeResult remote =
+        probeUrl(nginx().httpsUrl(host, "/h264.mp4"), trusting, Interruption());
+    CHECK_EQ(remote.durationMs, local.durationMs);
+    CHECK_EQ(remote.keyframeCount, local.keyframeCount);
+  }
+  CHECK_EQ(failureOf([&] {
+             probeUrl(nginx().httpsUrl("127.0.0.1", "/h264.mp4"), loopbackOptions(),
+                      Interruption());
+           }),
+           std::string("PermissionDenied.ResourceAccess: the server's TLS certificate is not "
+                       "trusted or its TLS connection failed: SSL peer certificate or SSH remote "
+                       "key was not OK"));
+}
+
+TEST("remote: 404, 403, a redirect and a failing server get their codes") {
+  const RemoteOptions options = loopbackOptions();
+  CHECK_EQ(
+      failureOf([&] { probeUrl(nginx().url("/missing.mp4"), options, Interruption()); }),
+      std::string("InvalidParameter.ResourceNotFound: the server has no such file (HTTP 404)"));
+  CHECK_EQ(failureOf([&] { probeUrl(nginx().url("/forbidden.mp4"), options, Interruption()); }),
+           std::string("PermissionDenied.ResourceAccess: the server refused access (HTTP 403)"));
+  CHECK_EQ(failureOf([&] { probeUrl(nginx().url("/moved.mp4"), options, Interruption()); }),
+           std::string("InvalidParameter: the server redirects (HTTP 302); redirects are not "
+                       "followed"));
+  const size_t before = nginx().accessLog().size();
+  CHECK_EQ(failureOf([&] { probeUrl(nginx().url("/failing.mp4"), options, Interruption()); }),
+           std::string("InternalError: cannot read from the server: HTTP 503 (3 tries)"));
+  CHECK_EQ(nginx().accessLog().size(), before + 3);
+}
+
+TEST("remote: a server that ignores ranges is refused after one block") {
+  CHECK_EQ(failureOf([&] {
+             probeUrl(nginx().url("/no-ranges/long-360p.mp4"), loopbackOptions(), Interruption());
+           }),
+           std::string("InvalidParameter.ResourceContentBad: the server ignores range requests "
+                       "(it answered with the whole file); only servers that answer byte ranges "
+                       "can be read"));
+  // A file smaller than a block comes whole in one answer, which is fine.
+  CHECK_EQ(probeUrl(nginx().url("/no-ranges/h264.mp4"), loopbackOptions(), Interruption()).width,
+           320);
+}
+
+TEST(
+    "remote: a server that never answers is stopped by the deadline, the abort flag or the "
+    "low-speed limit") {
+  // Listens but never accepts: the connection is made, the request never answered.
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  bind(fd, reinterpret_cast<sockaddr*>(&address), length);
+  listen(fd, 8);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  const std::string url =
+      "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port)) + "/stalled.mp4";
+
+  CHECK_EQ(
+      failureOf([&] { probeUrl(url, loopbackOptions(), Interruption(nullptr, nullptr, 200)); }),
+      std::string("SnapshotTimeOut: the snapshot ran past its deadline"));
+
+  int32_t flag = 0;
+  std::thread aborter([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    __atomic_store_n(&flag, 1, __ATOMIC_RELEASE);
+  });
+  CHECK_EQ(failureOf([&] { probeUrl(url, loopbackOptions(), Interruption(&flag, nullptr, 0)); }),
+           std::string("Aborted: the snapshot was cancelled"));
+  aborter.join();
+
+  RemoteOptions impatient = loopbackOptions();
+  impatient.lowSpeedTimeS = 1;
+  CHECK_EQ(failureOf([&] { probeUrl(url, impatient, Interruption()); }),
+           std::string("SnapshotTimeOut: the server stopped answering"));
+  close(fd);
+}
+
+namespace {
+
+// A loopback server on its own thread that answers every request with the
+// same bytes and closes the connection: a misbehaving server, scripted.
+class CannedServer {
+ public:
+  explicit CannedServer(std::string response) : response_(std::move(response)) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (fd_ < 0 || bind(fd_, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
+        listen(fd_, 8) != 0 ||
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      throw std::runtime_error("cannot listen on loopback");
+    }
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~CannedServer() {
+    stop_ = true;
+    thread_.join();
+    close(fd_);
+  }
+  CannedServer(const CannedServer&) = delete;
+  CannedServer& operator=(const CannedServer&) = delete;
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/clip.mp4"; }
+  int requests() const { return requests_; }
+
+ private:
+  void serve() {
+    while (!stop_) {
+      pollfd waiting{fd_, POLLIN, 0};
+      if (poll(&waiting, 1, 20) != 1) {
+        continue;
+      }
+      const int client = accept(fd_, nullptr, nullptr);
+      std::string request;
+      char buffer[4096];
+      while (request.find("\r\n\r\n") == std::string::npos) {
+        const ssize_t count = read(client, buffer, sizeof buffer);
+        if (count <= 0) {
+          break;
+        }
+        request.append(buffer, static_cast<size_t>(count));
+      }
+      if (!request.empty()) {
+        ++requests_;
+        if (!response_.empty() && write(client, response_.data(), response_.size()) < 0) {
+          // The client went away: nothing to do.
+        }
+      }
+      close(client);
+    }
+  }
+
+  std::string response_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> requests_{0};
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST("remote: a connection the server closes at once is tried three times, then an error") {
+  CannedServer server("");
+  CHECK_EQ(failureOf([&] { probeUrl(server.url(), loopbackOptions(), Interruption()); }),
+           std::string("InternalError: cannot read from the server: Server returned nothing (no "
+                       "headers, no data) (3 tries)"));
+  CHECK_EQ(server.requests(), 3);
+}
+
+TEST("remote: a truncated answer is tried three times, then an error") {
+  CannedServer server(
+      "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-99/100\r\nContent-Length: "
+      "100\r\nConnection: close\r\n\r\nabc");
+  CHECK_EQ(failureOf([&] { probeUrl(server.url(), loopbackOptions(), Interruption()); }),
+           std::string("InternalError: cannot read from the server: Transferred a partial file (3 "
+                       "tries)"));
+  CHECK_EQ(server.requests(), 3);
+}
+
+TEST("remote: a Content-Range that is not the range asked for is ResourceContentBad") {
+  for (const char* contentRange :
+       {"bytes 5-9/100", "bytes 0-4/3", "bytes 0-9/100", "bytes x-y/100", "", "bytes 0-4/*x"}) {
+    CannedServer server(std::string("HTTP/1.1 206 Partial Content\r\n") +
+                        (*contentRange != '\0'
+                             ? std::string("Content-Range: ") + contentRange + "\r\n"
+                             : std::string()) +
+                        "Content-Length: 5\r\nConnection: close\r\n\r\nabcde");
+    CHECK_EQ(failureOf([&] { probeUrl(server.url(), loopbackOptions(), Interruption()); }),
+             std::string("InvalidParameter.ResourceContentBad: the server's answer does not match "
+                         "the range asked for (Content-Range or length is wrong)"));
+    CHECK_EQ(server.requests(), 1);
+  }
+}
+
+TEST("remote: proxy variables are ignored: the checked address is the one connected to") {
+  // A proxy nobody listens on: a reader that used it would fail.
+  const std::string unused = "http://127.0.0.1:" + std::to_string(freeLoopbackPort());
+  for (const char* name : {"http_proxy", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"}) {
+    setenv(name, unused.c_str(), 1);
+  }
+  RemoteOptions trusting = loopbackOptions();
+  trusting.caFile = nginx().caFile();
+  CHECK_EQ(probeUrl(nginx().url("/h264.mp4"), trusting, Interruption()).width, 320);
+  CHECK_EQ(probeUrl(nginx().httpsUrl("localhost", "/h264.mp4"), trusting, Interruption()).width,
+           320);
+  for (const char* name : {"http_proxy", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"}) {
+    unsetenv(name);
+  }
+}
+
+TEST("remote: the reader gives the file's bytes from a cache of few blocks") {
+  RemoteOptions options = loopbackOptions();
+  options.blockSize = 64 * 1024;
+  options.cachedBlocks = 2;
+  const Interruption never;  // the reader keeps a reference: not a temporary
+  RemoteReader reader(nginx().url("/h264.mp4"), options, never);
+  std::ifstream file(clip("h264.mp4"), std::ios::binary);
+  const std::vector<uint8_t> expected((std::istreambuf_iterator<char>(file)),
+                                      std::istreambuf_iterator<char>());
+  CHECK_EQ(reader.size(), static_cast<int64_t>(expected.size()));
+  std::vector<uint8_t> actual;
+  uint8_t chunk[5000];
+  for (size_t count = 0;
+       (count = reader.readAt(static_cast<int64_t>(actual.size()), chunk, sizeof chunk)) > 0;) {
+    actual.insert(actual.end(), chunk, chunk + count);
+  }
+  CHECK(actual == expected);
+  const int blocks =
+      static_cast<int>((expected.size() + options.blockSize - 1) / options.blockSize);
+  CHECK_EQ(reader.requests(), blocks);
+  CHECK_EQ(reader.bytesReceived(), static_cast<int64_t>(expected.size()));
+  CHECK_EQ(reader.readAt(reader.size(), chunk, sizeof chunk), size_t{0});
+  CHECK_EQ(reader.readAt(reader.size() - 1, chunk, 1), size_t{1});  // still cached
+  CHECK_EQ(reader.requests(), blocks);
+  CHECK_EQ(reader.readAt(0, chunk, 1), size_t{1});  // evicted: fetched again
+  CHECK_EQ(reader.requests(), blocks + 1);
+}

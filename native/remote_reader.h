@@ -1,0 +1,124 @@
+// RemoteReader: reads one http(s) URL for FFmpeg by bounded `Range: a-b`
+// requests into a small block cache, over one libcurl handle (one connection,
+// reused across seeks). RemoteInput wraps it in the AVIOContext a Demuxer
+// reads through. FFmpeg's own http protocol is never used: its defaults
+// verify no certificate, wait forever, ask open-ended ranges, open a new
+// connection per seek and follow redirects anywhere.
+// Not thread-safe: one per Demuxer. Messages never contain the URL (a
+// presigned URL carries its signature).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ffmpeg_ptr.h"
+#include "interruption.h"
+
+namespace framesnap {
+
+struct RemoteOptions {
+  // Loopback, private, link-local and unique-local addresses are refused
+  // unless this is set (tests, on-premise servers).
+  bool allowPrivateNetwork = false;
+  // A PEM file of the certificate authorities to trust instead of the
+  // system's store (tests with a throwaway certificate); empty: the system's.
+  std::string caFile;
+  long connectTimeoutMs = 10000;
+  // A transfer slower than this many bytes per second for lowSpeedTimeS
+  // seconds is given up (a stalled server).
+  long lowSpeedBytesPerSecond = 1024;
+  long lowSpeedTimeS = 10;
+  // Tries after the first for a 5xx answer or a reset connection.
+  int retries = 2;
+  // The wait before the n-th retry is n times this.
+  long retryBackoffMs = 200;
+  // The cache: `cachedBlocks` blocks of `blockSize` bytes, least recently used out.
+  size_t blockSize = 512 * 1024;
+  size_t cachedBlocks = 8;
+
+  bool operator==(const RemoteOptions& other) const;
+  bool operator!=(const RemoteOptions& other) const { return !(*this == other); }
+};
+
+// The address checks, exposed for the tests: true for an address a request
+// may not reach without allowPrivateNetwork. `address` is numeric text
+// ("10.1.2.3", "fe80::1"); anything else is refused.
+bool isRefusedAddress(const std::string& address);
+
+class RemoteReader {
+ public:
+  // Checks the URL (http or https only) and its host's addresses, then reads
+  // the first block: a missing file, a refused access or a server that
+  // ignores ranges fails here. `interruption` is watched for the reader's life (kept by
+  // reference: it must outlive the reader).
+  RemoteReader(const std::string& url, const RemoteOptions& options,
+               const Interruption& interruption);
+  ~RemoteReader();
+  RemoteReader(const RemoteReader&) = delete;
+  RemoteReader& operator=(const RemoteReader&) = delete;
+
+  // The file's size from Content-Range, or -1 when the server did not say.
+  int64_t size() const { return size_; }
+  // Copies up to `length` bytes at `position` into `out`; 0 at the end of
+  // the file. Throws SnapshotFailure.
+  size_t readAt(int64_t position, uint8_t* out, size_t length);
+
+  // What the reader cost so far: HTTP requests made and body bytes received.
+  int requests() const { return requests_; }
+  int64_t bytesReceived() const { return bytesReceived_; }
+
+ private:
+  struct Block {
+    int64_t index;
+    std::vector<uint8_t> bytes;
+  };
+  struct Transfer;
+  struct Handle;
+
+  const Block& block(int64_t index);
+  std::vector<uint8_t> fetch(int64_t first, int64_t last);
+  std::vector<uint8_t> fetchOnce(int64_t first, int64_t last, bool& retry, std::string& why);
+  void waitBeforeRetry(int attempt) const;
+
+  RemoteOptions options_;
+  const Interruption& interruption_;
+  std::unique_ptr<Handle> handle_;
+  std::list<Block> blocks_;  // most recently used first
+  int64_t size_ = -1;
+  int requests_ = 0;
+  int64_t bytesReceived_ = 0;
+};
+
+// The AVIOContext over a RemoteReader. The reader's failures inside FFmpeg's
+// callbacks are kept and thrown again by rethrowFailure(), so the caller sees
+// the reader's code and message rather than FFmpeg's "I/O error".
+class RemoteInput {
+ public:
+  RemoteInput(const std::string& url, const RemoteOptions& options,
+              const Interruption& interruption);
+  ~RemoteInput();
+  RemoteInput(const RemoteInput&) = delete;
+  RemoteInput& operator=(const RemoteInput&) = delete;
+
+  AVIOContext* context() const { return context_; }
+  const RemoteReader& reader() const { return reader_; }
+  // Throws the failure a callback kept, if any (and forgets it).
+  void rethrowFailure();
+
+ private:
+  static int read(void* opaque, uint8_t* buffer, int size);
+  static int64_t seek(void* opaque, int64_t offset, int whence);
+  int failed();
+
+  RemoteReader reader_;
+  int64_t position_ = 0;
+  std::exception_ptr failure_;
+  AVIOContext* context_ = nullptr;
+};
+
+}  // namespace framesnap
