@@ -93,6 +93,8 @@ const char* errorCodeName(ErrorCode code) {
       return "SnapshotTimeOut";
     case ErrorCode::Aborted:
       return "Aborted";
+    case ErrorCode::TransientNetwork:
+      return "TransientNetWorkError";
     case ErrorCode::Internal:
       return "InternalError";
   }

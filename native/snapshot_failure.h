@@ -16,6 +16,8 @@ enum class ErrorCode {
   PermissionDenied,
   TimedOut,
   Aborted,
+  // A network input failed in a way worth retrying (TransientNetWorkError).
+  TransientNetwork,
   Internal,
 };
 
