@@ -7,6 +7,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -186,15 +187,19 @@ class FramesnapAddon : public Napi::Addon<FramesnapAddon> {
 
 // A request with `reuse: true` runs on the environment's cached open file when
 // it is still the same file, and leaves its extractor there afterwards.
+// A URL is never reused: a server gives no inode to tell that the file is
+// unchanged, and an idle open would hold a connection.
 struct ExtractCall {
   ExtractRequest request;
+  std::optional<RemoteOptions> remote;  // set: request.path is an http(s) URL
   bool reuse = false;
   std::unique_ptr<FrameExtractor> extractor;  // cached one, if any, taken out
 
   // The cached extractor when it is still the same file, else a fresh open.
   FrameExtractor& open(const Interruption& interruption) {
     installFfmpegLogCapture();
-    FileIdentity identity = identifyFile(request.path, request.threads);
+    FileIdentity identity = remote ? identifyUrl(request.path, *remote, request.threads)
+                                   : identifyFile(request.path, request.threads);
     identity.limitInputPixels = request.selection.limits.inputPixels;
     if (!extractor || !(extractor->identity() == identity)) {
       extractor.reset();
@@ -281,6 +286,13 @@ Napi::Value probeToJs(Napi::Env env, const ProbeResult& probe) {
                                   ? Napi::Number::New(env, static_cast<double>(probe.keyframeCount))
                                   : env.Null());
   return object;
+}
+
+// A file, or with `remote` an http(s) URL.
+ProbeResult probeInput(const std::string& path, const std::optional<RemoteOptions>& remote,
+                       const PixelLimits& limits, const Interruption& interruption) {
+  return remote ? probeUrl(path, *remote, interruption, limits)
+                : probeFile(path, interruption, limits);
 }
 
 // ---- One core function, two ways to run it -------------------------------
@@ -402,7 +414,7 @@ Napi::Value FramesnapAddon::ProbeSync(const Napi::CallbackInfo& info) {
   const ProbeResult result = runGuarded<ProbeResult>(*this, env, [&] {
     const std::string path = readPath(info[0]);
     const CallOptions options = readCallOptions(info[1], limits_);
-    return probeFile(path, interruptionFor(options), options.limits);
+    return probeInput(path, options.remote, options.limits, interruptionFor(options));
   });
   return probeToJs(env, result);
 }
@@ -413,10 +425,11 @@ Napi::Value FramesnapAddon::ProbeAsync(const Napi::CallbackInfo& info) {
     std::string path = readPath(info[0]);
     CallOptions options = readCallOptions(info[1], limits_);
     const PixelLimits limits = options.limits;
+    const std::optional<RemoteOptions> remote = options.remote;
     return startAsync<ProbeResult>(
         env, *this, std::move(options),
-        [path, limits](const Interruption& interruption) {
-          return probeFile(path, interruption, limits);
+        [path, limits, remote](const Interruption& interruption) {
+          return probeInput(path, remote, limits, interruption);
         },
         probeToJs);
   });
@@ -427,7 +440,8 @@ std::shared_ptr<ExtractCall> FramesnapAddon::prepareExtractCall(Napi::Value valu
   ExtractArguments arguments = readExtractArguments(value, options.limits, limits_);
   auto call = std::make_shared<ExtractCall>();
   call->request = std::move(arguments.request);
-  call->reuse = arguments.reuse;
+  call->remote = options.remote;
+  call->reuse = arguments.reuse && !options.remote;
   if (call->reuse) {
     call->extractor = takeCachedExtractor();
   }

@@ -231,6 +231,28 @@ CallOptions readCallOptions(Napi::Value value, const RequestLimits& bounds) {
   }
   options.limits.inputPixels = optionalLimit(object, "limitInputPixels", bounds);
   options.limits.outputPixels = optionalLimit(object, "limitOutputPixels", bounds);
+  const Napi::Value remote = object.Get("remote");
+  if (!remote.IsUndefined()) {
+    if (!remote.IsObject() || remote.IsArray()) {
+      violated("an object", "remote", remote);
+    }
+    const Napi::Object fields = remote.As<Napi::Object>();
+    const Napi::Value allow = fields.Get("allowPrivateNetwork");
+    if (!allow.IsBoolean()) {
+      violated("a boolean", "remote.allowPrivateNetwork", allow);
+    }
+    RemoteOptions read;
+    read.allowPrivateNetwork = allow.As<Napi::Boolean>().Value();
+    const Napi::Value caFile = fields.Get("caFile");
+    if (!caFile.IsUndefined()) {
+      if (!caFile.IsString() || caFile.As<Napi::String>().Utf8Value().empty() ||
+          caFile.As<Napi::String>().Utf8Value().find('\0') != std::string::npos) {
+        violated("a non-empty path without NUL bytes", "remote.caFile", caFile);
+      }
+      read.caFile = caFile.As<Napi::String>().Utf8Value();
+    }
+    options.remote = read;
+  }
   return options;
 }
 

@@ -11,10 +11,12 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "display_geometry.h"
 #include "frame_extractor.h"
+#include "remote_reader.h"
 
 namespace framesnap {
 
@@ -42,6 +44,8 @@ struct CallOptions {
   Napi::Reference<Napi::Int32Array> abortFlagOwner;  // keeps abortFlag alive
   double timeoutMs = 0;                              // 0: none
   PixelLimits limits;                                // defaultPixelLimit each when absent
+  // Set: the path is an http(s) URL, read with these options (remote_reader.h).
+  std::optional<RemoteOptions> remote;
 };
 
 // An extract request (NativeExtractRequest).
@@ -72,6 +76,10 @@ RequestLimits readLimits(Napi::Value value);
 //   timeoutMs  absent, or a number 0..maxTimeoutMs (0: no deadline)
 //   limitInputPixels, limitOutputPixels   absent (defaultPixelLimit), or
 //              integers 1..maxPixelLimit
+//   remote     absent (the path is a file), or an object with
+//              allowPrivateNetwork a boolean and caFile absent or a non-empty
+//              path without NUL bytes; the path is then an http: or https:
+//              URL (libcurl checks it further)
 std::string readPath(Napi::Value value);
 CallOptions readCallOptions(Napi::Value value, const RequestLimits& bounds);
 ExtractArguments readExtractArguments(Napi::Value value, const PixelLimits& pixelLimits,

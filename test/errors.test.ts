@@ -392,7 +392,7 @@ const VALIDATION: Invalid[] = [
     twins: TWINS,
     call: (twin) => raw(twin, '', withFrameType(twin, twin.name.startsWith('snapshots') ? { times: [0] } : { time: 0 })),
     code: 'InvalidParameter',
-    message: 'Expected a non-empty file path without NUL bytes for path but received ""',
+    message: 'Expected a non-empty file path without NUL bytes, or an https: or http: URL, for path but received ""',
   },
   {
     name: 'path with a NUL byte',
@@ -400,14 +400,15 @@ const VALIDATION: Invalid[] = [
     call: (twin) => raw(twin, `${h264}\0.txt`, withFrameType(twin, twin.name.startsWith('snapshots') ? { times: [0] } : { time: 0 })),
     code: 'InvalidParameter',
     // The path is quoted as JSON, the NUL byte escaped.
-    message: () => `Expected a non-empty file path without NUL bytes for path but received ${JSON.stringify(`${h264}\0.txt`)}`,
+    message: () =>
+      `Expected a non-empty file path without NUL bytes, or an https: or http: URL, for path but received ${JSON.stringify(`${h264}\0.txt`)}`,
   },
   {
     name: 'path not a string',
     twins: TWINS,
     call: (twin) => raw(twin, 42, withFrameType(twin, twin.name.startsWith('snapshots') ? { times: [0] } : { time: 0 })),
     code: 'InvalidParameter',
-    message: 'Expected a non-empty file path without NUL bytes for path but received 42',
+    message: 'Expected a non-empty file path without NUL bytes, or an https: or http: URL, for path but received 42',
   },
   {
     name: 'options null',

@@ -196,7 +196,7 @@ describe('options are own properties', () => {
     await expectFailure(
       () => probe(h264, { verbose: true } as never),
       'InvalidParameter',
-      'Unknown option "verbose" for probe(): expected one of timeoutMs, signal, limitInputPixels, limitOutputPixels',
+      'Unknown option "verbose" for probe(): expected one of timeoutMs, signal, limitInputPixels, limitOutputPixels, allowPrivateNetwork, caFile',
     );
     await expectFailure(
       () => probeSync(h264, { limitinputpixels: 5 } as never),
@@ -248,7 +248,7 @@ describe('messages name the path, shortened, and leak nothing', () => {
     const error = await failureOf(() => snapshot(h264, { time: 0, ['k'.repeat(1_000_000)]: 1 } as never));
     expect(error.code).toBe('InvalidParameter');
     expect(error.message).toBe(
-      `Unknown option "${'k'.repeat(30)}…${'k'.repeat(29)}" for snapshot(): expected one of time, frameType, width, height, format, quality, timeoutMs, signal, threads, limitInputPixels, limitOutputPixels, resolveWithObject`,
+      `Unknown option "${'k'.repeat(30)}…${'k'.repeat(29)}" for snapshot(): expected one of time, frameType, width, height, format, quality, timeoutMs, signal, threads, limitInputPixels, limitOutputPixels, allowPrivateNetwork, caFile, resolveWithObject`,
     );
   });
 });

@@ -18,6 +18,14 @@ import { SnapshotError } from './errors.js';
 import { NATIVE_LIMITS, type NativeLimits } from './limits.js';
 import type { ProbeResult } from './probe-result.js';
 
+/** How an http(s) URL is read (native/remote_reader.h). */
+export interface NativeRemoteOptions {
+  /** Requests to loopback, private, link-local and unique-local addresses are refused unless this is true. */
+  allowPrivateNetwork: boolean;
+  /** A PEM file of certificate authorities to trust instead of the system's; a non-empty path without NUL bytes. */
+  caFile?: string;
+}
+
 export interface NativeCallOptions {
   /**
    * Int32Array (of at least one element) over a SharedArrayBuffer; a
@@ -44,10 +52,12 @@ export interface NativeCallOptions {
    * defaultPixelLimit (67108864).
    */
   limitOutputPixels?: number;
+  /** Present: the request's path (probe's argument) is an https: or http: URL, read with these options. */
+  remote?: NativeRemoteOptions;
 }
 
 export interface NativeExtractRequest {
-  /** A non-empty path without NUL bytes. */
+  /** A non-empty path without NUL bytes; with the call option `remote`, an http(s) URL. */
   path: string;
   /**
    * At most maxTimes milliseconds 0..maxTimeMs from the file's start,

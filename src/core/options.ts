@@ -16,6 +16,8 @@ import {
   MIN_SIZE,
   resolveLimits,
 } from './limits.js';
+import { NETWORK_OPTION_NAMES, resolveNetworkOptions, type NetworkOptions } from './input.js';
+import type { NativeRemoteOptions } from './native.js';
 import { checkKeys, expectBoolean, expectInteger, expectNumber, expectOneOf, invalid, missing, ownFields } from './validate.js';
 
 export type FrameType = 'intra' | 'normal';
@@ -23,7 +25,7 @@ export const FRAME_TYPES: readonly FrameType[] = ['intra', 'normal'];
 /** The low-level API's default: the exact frame, as `ffmpeg -ss T -i FILE` gives (the job API's is `intra`). */
 export const DEFAULT_FRAME_TYPE: FrameType = 'normal';
 
-export interface CommonOptions {
+export interface CommonOptions extends NetworkOptions {
   /**
    * `normal` (default): the exact frame at the time, as `ffmpeg -ss T -i FILE`
    * gives; `intra`: the keyframe at or before the time (faster: nothing but
@@ -106,9 +108,22 @@ export interface ResolvedOptions {
   readonly timeoutMs: number;
   readonly threads: number;
   readonly limits: CallLimits;
+  /** How a URL input is read (unused for a file). */
+  readonly network: NativeRemoteOptions;
 }
 
-const COMMON_KEYS = ['frameType', 'width', 'height', 'format', 'quality', 'timeoutMs', 'signal', 'threads', ...CALL_LIMIT_NAMES];
+const COMMON_KEYS = [
+  'frameType',
+  'width',
+  'height',
+  'format',
+  'quality',
+  'timeoutMs',
+  'signal',
+  'threads',
+  ...CALL_LIMIT_NAMES,
+  ...NETWORK_OPTION_NAMES,
+];
 export const SNAPSHOT_KEYS: readonly string[] = ['time', ...COMMON_KEYS, 'resolveWithObject'];
 export const SNAPSHOTS_KEYS: readonly string[] = ['times', ...COMMON_KEYS];
 
@@ -154,6 +169,7 @@ function resolveCommon(options: Record<string, unknown>, times: number[]): Resol
     timeoutMs: resolveTimeout(options['timeoutMs']),
     threads: optional('threads', (value) => expectInteger('threads', value, 0, MAX_THREADS), frameType === 'intra' ? 1 : 0),
     limits,
+    network: resolveNetworkOptions(options),
   });
 }
 

@@ -21,7 +21,8 @@ import {
 import { encodeImage, preloadEncoder } from './encode.js';
 import type { ImageFormat } from './formats.js';
 import type { ProbeResult } from './probe-result.js';
-import { nativeAddon, type NativeCallOptions, type NativeFrame, type NativeProbe } from './native.js';
+import { NETWORK_OPTION_NAMES, remoteFor, resolveInput, resolveNetworkOptions, type NetworkOptions, type ResolvedInput } from './input.js';
+import { nativeAddon, type NativeCallOptions, type NativeFrame, type NativeProbe, type NativeRemoteOptions } from './native.js';
 import {
   CALL_LIMIT_NAMES,
   expectSignal,
@@ -35,7 +36,7 @@ import {
   type SnapshotOptions,
   type SnapshotsOptions,
 } from './options.js';
-import { expectPath, invalid } from './validate.js';
+import { invalid } from './validate.js';
 
 export type { ProbeResult };
 
@@ -72,7 +73,7 @@ export interface Snapshot extends SnapshotInfo {
   jpeg: Buffer;
 }
 
-export interface ProbeOptions {
+export interface ProbeOptions extends NetworkOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
   /** Largest decoded frame (width * height) accepted; default 8192 * 8192. */
@@ -126,8 +127,15 @@ export class CallControl {
     if (listener !== undefined && this.cancelled) listener();
   }
 
-  nativeOptions(timeoutMs: number, limits: CallLimits): { abort: Int32Array; timeoutMs: number } & CallLimits {
-    return { abort: this.abort, timeoutMs, limitInputPixels: limits.limitInputPixels, limitOutputPixels: limits.limitOutputPixels };
+  /** The native call's options; `remote` for a URL input. */
+  nativeOptions(timeoutMs: number, limits: CallLimits, remote: { remote?: NativeRemoteOptions } = {}): NativeCallOptions & CallLimits {
+    return {
+      abort: this.abort,
+      timeoutMs,
+      limitInputPixels: limits.limitInputPixels,
+      limitOutputPixels: limits.limitOutputPixels,
+      ...remote,
+    };
   }
 
   close(): void {
@@ -170,25 +178,31 @@ function settleInTime<T>(control: CallControl, timeoutMs: number, work: () => Pr
   });
 }
 
-/** A failure about the file at `path` names it; a cancellation or a timeout is about the call and does not. */
-function aboutFile(error: unknown, path: string): SnapshotError {
+/** A failure about the input names it; a cancellation or a timeout is about the call and does not. */
+function aboutInput(error: unknown, input: ResolvedInput): SnapshotError {
   const failure = toSnapshotError(error);
   if (failure.code === ErrorCodes.Aborted || failure.code === ErrorCodes.SnapshotTimeOut) return failure;
-  return aboutSubject(failure, path);
+  return aboutSubject(failure, input.subject);
 }
 
 interface ResolvedProbeOptions {
   timeoutMs: number;
   signal: AbortSignal | undefined;
   limits: CallLimits;
+  network: NativeRemoteOptions;
 }
 
 function resolveProbeOptions(given: ProbeOptions, where: string): ResolvedProbeOptions {
   const options = optionsObject(where, given, PROBE_KEYS);
-  return { timeoutMs: resolveTimeout(options['timeoutMs']), signal: expectSignal(options['signal']), limits: resolveCallLimits(options) };
+  return {
+    timeoutMs: resolveTimeout(options['timeoutMs']),
+    signal: expectSignal(options['signal']),
+    limits: resolveCallLimits(options),
+    network: resolveNetworkOptions(options),
+  };
 }
 
-const PROBE_KEYS = ['timeoutMs', 'signal', ...CALL_LIMIT_NAMES];
+const PROBE_KEYS = ['timeoutMs', 'signal', ...CALL_LIMIT_NAMES, ...NETWORK_OPTION_NAMES];
 
 /** The signal of an options object already validated (own property only). */
 function signalOf(options: object): AbortSignal | undefined {
@@ -196,20 +210,20 @@ function signalOf(options: object): AbortSignal | undefined {
 }
 
 /**
- * The body of an async public entry point: checks the path, then the
+ * The body of an async public entry point: checks the path or URL, then the
  * options (`resolve`), then runs `work` under a CallControl wired to the
  * options' signal; every failure leaves with the caller's stack.
  */
 async function fileCall<Resolved, Result>(
   caller: CallerStack,
-  path: string,
+  path: string | URL,
   options: object,
   resolve: () => Resolved,
-  work: (file: string, resolved: Resolved, control: CallControl) => Promise<Result>,
+  work: (file: ResolvedInput, resolved: Resolved, control: CallControl) => Promise<Result>,
 ): Promise<Result> {
   let control: CallControl | undefined;
   try {
-    const file = expectPath('path', path);
+    const file = resolveInput('path', path);
     const resolved = resolve();
     control = new CallControl(signalOf(options));
     return await work(file, resolved, control);
@@ -220,35 +234,37 @@ async function fileCall<Resolved, Result>(
   }
 }
 
-export function probe(path: string, options: ProbeOptions = {}): Promise<ProbeResult> {
+/** What a video file or URL holds: its format, its video stream's codec, size, duration and colour. */
+export function probe(path: string | URL, options: ProbeOptions = {}): Promise<ProbeResult> {
   return fileCall(
     callerStack(probe),
     path,
     options,
     () => resolveProbeOptions(options, 'probe()'),
-    async (file, { timeoutMs, limits }, control) => {
-      debug('probe %s', shortenSubject(file));
+    async (file, { timeoutMs, limits, network }, control) => {
+      debug('probe %s', shortenSubject(file.subject));
+      const nativeOptions = control.nativeOptions(timeoutMs, limits, remoteFor(file, network));
       try {
-        return withHdr(await settleInTime(control, timeoutMs, () => nativeAddon().probe(file, control.nativeOptions(timeoutMs, limits))));
+        return withHdr(await settleInTime(control, timeoutMs, () => nativeAddon().probe(file.path, nativeOptions)));
       } catch (error) {
-        throw aboutFile(error, file);
+        throw aboutInput(error, file);
       }
     },
   );
 }
 
-export function probeSync(path: string, options: Omit<ProbeOptions, 'signal'> = {}): ProbeResult {
+export function probeSync(path: string | URL, options: Omit<ProbeOptions, 'signal'> = {}): ProbeResult {
   const caller = callerStack(probeSync);
   try {
     rejectSignal(options);
-    const file = expectPath('path', path);
-    const { timeoutMs, limits } = resolveProbeOptions(options, 'probeSync()');
-    debug('probeSync %s', shortenSubject(file));
-    const nativeOptions: NativeCallOptions & CallLimits = { timeoutMs, ...limits };
+    const file = resolveInput('path', path);
+    const { timeoutMs, limits, network } = resolveProbeOptions(options, 'probeSync()');
+    debug('probeSync %s', shortenSubject(file.subject));
+    const nativeOptions: NativeCallOptions & CallLimits = { timeoutMs, ...limits, ...remoteFor(file, network) };
     try {
-      return withHdr(nativeAddon().probeSync(file, nativeOptions));
+      return withHdr(nativeAddon().probeSync(file.path, nativeOptions));
     } catch (error) {
-      throw aboutFile(error, file);
+      throw aboutInput(error, file);
     }
   } catch (error) {
     throw withCallerStack(error, caller);
@@ -295,7 +311,9 @@ interface Taken {
  * on the file kept open between calls (`reuse`), and encodes each batch while
  * the next one decodes; a batch's RGB is released once its images are made.
  */
-async function takeInBatches(path: string, options: ResolvedOptions, control: CallControl): Promise<Map<number, Taken>> {
+async function takeInBatches(input: ResolvedInput, options: ResolvedOptions, control: CallControl): Promise<Map<number, Taken>> {
+  const path = input.path;
+  const remote = remoteFor(input, options.network);
   const startedAt = Date.now();
   const times = [...new Set(options.times)].sort((a, b) => a - b);
   const takenByTime = new Map<number, Taken>();
@@ -303,7 +321,7 @@ async function takeInBatches(path: string, options: ResolvedOptions, control: Ca
   const imageByFrameTime = new Map<number, Promise<Buffer>>();
   const extract = (batch: number[]): Promise<NativeFrame[]> => {
     const remainingMs = options.timeoutMs > 0 ? Math.max(1, options.timeoutMs - (Date.now() - startedAt)) : 0;
-    debug('decode %s: %d time(s) from %d ms, %s', shortenSubject(path), batch.length, batch[0], options.frameType);
+    debug('decode %s: %d time(s) from %d ms, %s', shortenSubject(input.subject), batch.length, batch[0], options.frameType);
     return nativeAddon().extractFrames(
       {
         path,
@@ -313,10 +331,11 @@ async function takeInBatches(path: string, options: ResolvedOptions, control: Ca
         height: options.height,
         threads: options.threads,
         // Keep the file open: the next batch skips the open and, for later
-        // times, decodes on instead of seeking.
+        // times, decodes on instead of seeking. (A URL is never kept open
+        // between calls: see native/binding.cpp.)
         reuse: true,
       },
-      control.nativeOptions(remainingMs, options.limits),
+      control.nativeOptions(remainingMs, options.limits, remote),
     );
   };
   const encode = (frame: NativeFrame): Promise<Buffer> => {
@@ -383,12 +402,12 @@ async function takeInBatches(path: string, options: ResolvedOptions, control: Ca
  * thread. Rejects at the deadline and on cancellation without waiting for
  * work under way.
  */
-export async function takeSnapshots(path: string, options: ResolvedOptions, control: CallControl): Promise<Snapshot[]> {
+export async function takeSnapshots(input: ResolvedInput, options: ResolvedOptions, control: CallControl): Promise<Snapshot[]> {
   const startedAt = Date.now();
   try {
     debug(
       'snapshots of %s: %d time(s), %s, %s, %sx%s, timeout %d ms',
-      shortenSubject(path),
+      shortenSubject(input.subject),
       options.times.length,
       options.frameType,
       options.format,
@@ -396,7 +415,7 @@ export async function takeSnapshots(path: string, options: ResolvedOptions, cont
       options.height || 'auto',
       options.timeoutMs,
     );
-    const takenByTime = await settleInTime(control, options.timeoutMs, () => takeInBatches(path, options, control));
+    const takenByTime = await settleInTime(control, options.timeoutMs, () => takeInBatches(input, options, control));
     if (control.cancelled) throw control.cancelledError();
     if (options.timeoutMs > 0 && Date.now() - startedAt > options.timeoutMs) {
       throw new SnapshotError(ErrorCodes.SnapshotTimeOut, PAST_DEADLINE);
@@ -418,8 +437,14 @@ export async function takeSnapshots(path: string, options: ResolvedOptions, cont
       };
     });
   } catch (error) {
-    const failure = aboutFile(error, path);
-    debug('snapshots of %s failed after %d ms: %s: %s', shortenSubject(path), Date.now() - startedAt, failure.code, failure.message);
+    const failure = aboutInput(error, input);
+    debug(
+      'snapshots of %s failed after %d ms: %s: %s',
+      shortenSubject(input.subject),
+      Date.now() - startedAt,
+      failure.code,
+      failure.message,
+    );
     throw failure;
   }
 }
@@ -436,10 +461,10 @@ export function snapshotResult(taken: Snapshot): SnapshotResult {
  * `{ data, info }`, info saying which frame it is (its time, whether it is
  * a keyframe), its size and format.
  */
-export function snapshot(path: string, options: SnapshotOptions & { resolveWithObject: true }): Promise<SnapshotResult>;
-export function snapshot(path: string, options: SnapshotOptions & { resolveWithObject?: false | undefined }): Promise<Buffer>;
-export function snapshot(path: string, options: SnapshotOptions): Promise<Buffer | SnapshotResult>;
-export function snapshot(path: string, options: SnapshotOptions): Promise<Buffer | SnapshotResult> {
+export function snapshot(path: string | URL, options: SnapshotOptions & { resolveWithObject: true }): Promise<SnapshotResult>;
+export function snapshot(path: string | URL, options: SnapshotOptions & { resolveWithObject?: false | undefined }): Promise<Buffer>;
+export function snapshot(path: string | URL, options: SnapshotOptions): Promise<Buffer | SnapshotResult>;
+export function snapshot(path: string | URL, options: SnapshotOptions): Promise<Buffer | SnapshotResult> {
   return fileCall(
     callerStack(snapshot),
     path,
@@ -453,7 +478,7 @@ export function snapshot(path: string, options: SnapshotOptions): Promise<Buffer
 }
 
 /** Many images from one open of the file, returned in the order of `options.times`. */
-export function snapshots(path: string, options: SnapshotsOptions): Promise<Snapshot[]> {
+export function snapshots(path: string | URL, options: SnapshotsOptions): Promise<Snapshot[]> {
   return fileCall(
     callerStack(snapshots),
     path,
