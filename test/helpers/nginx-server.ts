@@ -31,6 +31,8 @@ export interface NginxOptions {
   root: string;
   /** Also serve over HTTPS, on a second port, with a self-signed certificate for 127.0.0.1 and localhost. */
   https?: boolean;
+  /** More of nginx's configuration inside the server block: `location` blocks that redirect, refuse, ignore ranges. */
+  locations?: string;
 }
 
 /** One request as nginx's access log records it. */
@@ -60,6 +62,8 @@ export interface NginxServer {
   httpsUrl?: string;
   /** The self-signed certificate (PEM) to trust, when started with `https: true`. */
   caPem?: string;
+  /** The file holding caPem. */
+  caFile?: string;
   /** Every request logged so far, in order, once all requests answered before the call are logged. */
   accessLog(): Promise<AccessLogEntry[]>;
   /** Stops nginx (SIGTERM, then SIGKILL after 5 s) and removes its folder. */
@@ -108,7 +112,13 @@ function quoted(path: string): string {
   return `"${path.replace(/["\\]/g, (character) => `\\${character}`)}"`;
 }
 
-function config(dir: string, root: string, port: number, https: { port: number; cert: string; key: string } | undefined): string {
+function config(
+  dir: string,
+  root: string,
+  port: number,
+  https: { port: number; cert: string; key: string } | undefined,
+  locations: string,
+): string {
   // Run as root (a container), nginx's workers would switch to `nobody`, who cannot read a test's
   // private temp folders; as anyone else nginx ignores the directive, so name it only then.
   const user = process.getuid?.() === 0 ? `user ${userInfo().username};` : '';
@@ -157,6 +167,7 @@ http {
       access_log off;
       return 204;
     }
+    ${locations}
   }
 }
 `;
@@ -175,7 +186,7 @@ async function startOnce(options: NginxOptions): Promise<NginxServer | { failed:
     }
   }
   const configPath = join(dir, 'nginx.conf');
-  writeFileSync(configPath, config(dir, options.root, port, https));
+  writeFileSync(configPath, config(dir, options.root, port, https, options.locations ?? ''));
   // -e: the error log before the configuration is read (Debian's default is stderr; keep it in the folder too).
   // setpriv (util-linux) has the kernel send nginx SIGTERM, its fast shutdown, when this process dies in
   // any way: vitest may end a test fork without an 'exit' event, and nginx would outlive it.
@@ -241,6 +252,7 @@ async function startOnce(options: NginxOptions): Promise<NginxServer | { failed:
       if (https !== undefined) {
         server.httpsUrl = `https://127.0.0.1:${https.port}`;
         server.caPem = readFileSync(https.cert, 'utf8');
+        server.caFile = https.cert;
       }
       return server;
     }
