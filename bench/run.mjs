@@ -11,7 +11,8 @@
 // Modules: clips.mjs (the clips), cli.mjs (the ffmpeg command lines),
 // node-av.mjs, contenders.mjs (what is timed, and its check), cases.mjs (A-G,
 // RSS, CMD), measure.mjs (tinybench rounds), report.mjs (tables, targets,
-// markdown), chart.mjs (SVG), rss-child.mjs (the peak-RSS child process).
+// markdown), chart.mjs (SVG), rss-child.mjs (the peak-RSS child process),
+// stores.mjs (STORE), remote.mjs (REMOTE, with nginx.mjs: its HTTP server).
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +27,7 @@ import { ffmpeg, ffprobe, versionLine } from './cli.mjs';
 import { cacheDir, clip } from './clips.mjs';
 import { measureCase } from './measure.mjs';
 import { loadNodeAv, nodeAvFfmpegVersion } from './node-av.mjs';
+import { remoteTargets } from './remote.mjs';
 import { caseTable, machineLine, markdown, poolLine, ratioTable, targets, targetTable, textTable } from './report.mjs';
 
 const { values: args } = parseArgs({
@@ -85,7 +87,9 @@ async function main() {
 
   // Clips first, so that making them is not mixed into any case.
   const clipsStarted = performance.now();
-  const needed = [...new Set(['h264_1080p_60s', ...(cases.some((benchCase) => benchCase.id === 'F') ? ['h264_480p_1h'] : [])])];
+  // REMOTE in quick mode takes the 1-hour clip only when it is cached (else the 60 s one).
+  const longClip = cases.some((benchCase) => benchCase.id === 'F' || (benchCase.id === 'REMOTE' && !args.quick));
+  const needed = [...new Set(['h264_1080p_60s', ...(longClip ? ['h264_480p_1h'] : [])])];
   for (const name of needed) await clip(name);
   const clipSeconds = (performance.now() - clipsStarted) / 1000;
 
@@ -118,6 +122,7 @@ async function main() {
         const extra = await benchCase.measure(ctx);
         result = { id: benchCase.id, title: benchCase.title, extra, notes };
         console.log(benchCase.describe(extra));
+        failedChecks += extra.failedChecks ?? 0;
       } else {
         const measured = await measureCase(benchCase, ctx);
         result = { id: benchCase.id, title: benchCase.title, ...measured, notes };
@@ -137,7 +142,7 @@ async function main() {
     rmSync(outRoot, { recursive: true, force: true });
   }
 
-  const targetList = targets(results);
+  const targetList = [...targets(results), ...remoteTargets(results)];
   const totalSeconds = Number(((performance.now() - startedAt) / 1000).toFixed(1));
   const report = {
     date,

@@ -1,0 +1,318 @@
+// Case REMOTE (issue 12, item 7): an exact snapshot at 59 min of the 1-hour
+// 480p file over loopback HTTP, from an nginx this case starts (bench/nginx.mjs)
+// serving the clips folder.
+//
+// Contenders, side by side in one run, the order reversed every other round:
+//   - framesnap snapshot(URL): the native reader's bounded range requests;
+//   - the CLI path: `ffmpeg -ss T -i http://127.0.0.1:PORT/clip.mp4 -frames:v 1
+//     -f image2 -c:v mjpeg out.jpg`, a process per image (FFmpeg's own http
+//     protocol: open-ended ranges, a new connection per seek);
+//   - framesnap snapshot(FILE) on the same file, for reference.
+// Each call is timed alone; after it, nginx's access log (complete once the
+// barrier request is answered, see nginx.mjs) says what the server sent for
+// it: body bytes, requests, connections. The local calls must cost none.
+//
+// The targets: at most 3 MB sent and at least 3x faster than the CLI path.
+// --quick runs 2 rounds; without the 1-hour clip in bench/.cache it takes the
+// 60 s 1080p clip (at 57.123 s, its last GOP) instead of making the 1-hour one, and the
+// targets, which are about the 1-hour file, read "not run".
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { promisify } from 'node:util';
+
+import sharp from 'sharp';
+
+import { snapshot } from '../dist/index.js';
+import { BENCH_CLIPS, lineage } from '../scripts/clips.mjs';
+import { ffmpeg } from './cli.mjs';
+import { cacheDir, clip, exactFrameMs, KEYFRAME_INTERVAL_MS } from './clips.mjs';
+import { startNginx } from './nginx.mjs';
+import { textTable } from './report.mjs';
+
+const run = promisify(execFile);
+
+const LONG_CLIP = 'h264_480p_1h';
+const QUICK_FALLBACK_CLIP = 'h264_1080p_60s';
+/** 59 min and 123 ms: 4 frames into the GOP that starts at 59:00 (a keyframe every 3 s), so an exact snapshot decodes a few frames. */
+const LONG_TIME_MS = 59 * 60 * 1000 + 123;
+/** The quick fallback: 123 ms into the last GOP (57 s) of the 60 s clip. */
+const FALLBACK_TIME_MS = 57 * 1000 + 123;
+/** Per contender: `rounds` rounds of `calls` timed calls each, after one untimed call. */
+const SETTINGS = { full: { rounds: 5, calls: 4 }, quick: { rounds: 2, calls: 2 } };
+export const REMOTE_MAX_BYTES = 3_000_000;
+export const REMOTE_MIN_SPEEDUP = 3;
+
+const CLI_NAME = 'ffmpeg -ss T -i http://... (process per image)';
+const REMOTE_NAME = 'framesnap snapshot(http://...)';
+const LOCAL_NAME = 'framesnap snapshot(FILE) (reference)';
+
+const fixed = (value, digits = 2) => (value === null || value === undefined ? '-' : Number(value).toFixed(digits));
+const megabytes = (bytes) => bytes / 1e6;
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** Whether clip `name` is in bench/.cache, made from its current recipe (clip() would not remake it). */
+function cached(name) {
+  const path = join(cacheDir, BENCH_CLIPS[name].file);
+  return existsSync(path) && existsSync(`${path}.recipe`) && readFileSync(`${path}.recipe`, 'utf8') === lineage(name);
+}
+
+/** The CLI path, as the issue names it (and -q:v 2, the quality every CLI contender of the benchmark uses). */
+function cliHttpSnapshot(url, timeMs, output) {
+  // prettier-ignore
+  return run(ffmpeg, [
+    '-v', 'error', '-y', '-ss', String(timeMs / 1000), '-i', url,
+    '-frames:v', '1', '-f', 'image2', '-c:v', 'mjpeg', '-q:v', '2', output,
+  ]);
+}
+
+/**
+ * The requests nginx logged since the `seen`-th entry. Read until two reads
+ * agree: a client that closes a response early (ffmpeg seeking, or exiting)
+ * is logged when nginx notices the close, which the barrier request should
+ * follow but a second look costs only a millisecond.
+ */
+async function newRequests(web, seen) {
+  let log = await web.accessLog();
+  for (let look = 0; look < 3; look++) {
+    const again = await web.accessLog();
+    if (again.length === log.length) break;
+    log = again;
+  }
+  return log.slice(seen);
+}
+
+function summary(name, samples, checkText) {
+  const ms = samples.map((sample) => sample.ms);
+  const bytes = samples.map((sample) => sample.bytes);
+  const requests = samples.map((sample) => sample.requests);
+  const connections = samples.map((sample) => sample.connections);
+  return {
+    contender: name,
+    medianMs: median(ms),
+    minMs: Math.min(...ms),
+    maxMs: Math.max(...ms),
+    medianBytes: median(bytes),
+    minBytes: Math.min(...bytes),
+    maxBytes: Math.max(...bytes),
+    medianRequests: median(requests),
+    medianConnections: median(connections),
+    samples: samples.length,
+    check: checkText,
+  };
+}
+
+function resultTable(rows, cliRow) {
+  return rows.map((row) => ({
+    contender: row.contender,
+    'median ms': fixed(row.medianMs),
+    'min ms': fixed(row.minMs),
+    'vs CLI': row === cliRow ? '-' : `${fixed(cliRow.medianMs / row.medianMs)}x`,
+    'MB sent/snapshot': fixed(megabytes(row.medianBytes), 3),
+    'requests/snapshot': String(row.medianRequests),
+    'connections/snapshot': String(row.medianConnections),
+    samples: row.samples,
+    check: row.check,
+  }));
+}
+
+/** The ratios the issue asks for: CLI / framesnap, time and bytes. */
+function ratioRows(extra) {
+  const cli = extra.rows.find((row) => row.contender === CLI_NAME);
+  const remote = extra.rows.find((row) => row.contender === REMOTE_NAME);
+  const local = extra.rows.find((row) => row.contender === LOCAL_NAME);
+  return [
+    {
+      ratio: 'CLI median ms / framesnap(URL) median ms',
+      value: `${fixed(cli.medianMs / remote.medianMs)}x`,
+      detail: `${fixed(cli.medianMs)} / ${fixed(remote.medianMs)} ms`,
+    },
+    {
+      ratio: 'CLI bytes sent / framesnap(URL) bytes sent',
+      value: `${fixed(cli.medianBytes / remote.medianBytes)}x`,
+      detail: `${cli.medianBytes} / ${remote.medianBytes} bytes a snapshot`,
+    },
+    {
+      ratio: 'framesnap(URL) median ms / framesnap(FILE) median ms',
+      value: `${fixed(remote.medianMs / local.medianMs)}x`,
+      detail: `${fixed(remote.medianMs)} / ${fixed(local.medianMs)} ms`,
+    },
+  ];
+}
+
+/** The case's two targets, as report.mjs lists targets; measured null (not run) without the 1-hour clip. */
+function remoteTargetList(extra) {
+  const remote = extra?.rows.find((row) => row.contender === REMOTE_NAME);
+  const cli = extra?.rows.find((row) => row.contender === CLI_NAME);
+  const onLongClip = extra !== undefined && extra.clipName === LONG_CLIP;
+  const bytes = onLongClip ? megabytes(remote.medianBytes) : null;
+  const speedup = onLongClip ? cli.medianMs / remote.medianMs : null;
+  return [
+    {
+      target: 'REMOTE bytes sent by nginx per snapshot',
+      contender: 'framesnap snapshot(http://...), exact at 59 min of the 1-hour 480p file',
+      measured: bytes,
+      goal: `<= ${megabytes(REMOTE_MAX_BYTES)} MB`,
+      met: bytes === null ? null : bytes <= megabytes(REMOTE_MAX_BYTES),
+      unit: ' MB',
+    },
+    {
+      target: 'REMOTE speed-up vs the CLI over HTTP',
+      contender: 'framesnap snapshot(http://...) vs ffmpeg -ss T -i http://...',
+      measured: speedup,
+      goal: `>= ${REMOTE_MIN_SPEEDUP}x`,
+      met: speedup === null ? null : speedup >= REMOTE_MIN_SPEEDUP,
+      unit: 'x',
+    },
+  ];
+}
+
+/** REMOTE's targets among the run's results (run.mjs adds them to report.mjs's list). */
+export function remoteTargets(results) {
+  const result = results.find((candidate) => candidate.id === 'REMOTE');
+  return result === undefined ? [] : remoteTargetList(result.extra);
+}
+
+function targetRows(extra) {
+  return remoteTargetList(extra).map((target) => ({
+    target: target.target,
+    measured: target.measured === null ? 'not run (not the 1-hour clip)' : `${fixed(target.measured)}${target.unit}`,
+    goal: target.goal,
+    result: target.met === null ? '-' : target.met ? 'met' : 'NOT MET',
+  }));
+}
+
+export function remoteCase() {
+  return {
+    id: 'REMOTE',
+    title: 'one exact snapshot at 59 min of the 1-hour 480p H.264 file over loopback HTTP (nginx): framesnap vs the ffmpeg CLI',
+    describe: (extra) =>
+      [
+        `${extra.clip} (${fixed(megabytes(extra.clipBytes), 0)} MB) served by nginx on loopback, exact frame at ${extra.timeMs} ms;`,
+        `${extra.rounds} rounds of ${extra.calls} timed calls per contender, the order reversed every other round;`,
+        "bytes, requests and connections per snapshot: nginx's access log (body bytes sent), read after each call:",
+        textTable(
+          resultTable(
+            extra.rows,
+            extra.rows.find((row) => row.contender === CLI_NAME),
+          ),
+        ),
+        '',
+        textTable(extra.ratios),
+        '',
+        textTable(targetRows(extra)),
+      ].join('\n'),
+    async measure(ctx) {
+      const settings = SETTINGS[ctx.quick ? 'quick' : 'full'];
+      const clipName = ctx.quick && !cached(LONG_CLIP) ? QUICK_FALLBACK_CLIP : LONG_CLIP;
+      const timeMs = clipName === LONG_CLIP ? LONG_TIME_MS : FALLBACK_TIME_MS;
+      const file = await clip(clipName);
+      if (clipName !== LONG_CLIP) {
+        ctx.note(`quick mode without the 1-hour clip in bench/.cache: the 60 s 1080p clip at ${timeMs} ms instead (targets not run)`);
+      }
+      const expectedMs = exactFrameMs(timeMs);
+      const web = await startNginx(cacheDir);
+      try {
+        const url = `${web.url}/${encodeURIComponent(basename(file))}`;
+        const cliOutput = join(ctx.outDir, 'cli-REMOTE.jpg');
+        // The local reference keeps its open file and decoder between calls (per thread), so asking for the
+        // same time again would be a cache hit: it takes the same offset into a different GOP each call, as F
+        // does. The URL is never kept open between calls: it asks for the same time every call, as does the CLI.
+        const rotation = Array.from({ length: 19 }, (_, i) => timeMs - i * KEYFRAME_INTERVAL_MS);
+        let next = 0;
+        const contenders = [
+          { name: CLI_NAME, run: () => cliHttpSnapshot(url, timeMs, cliOutput) },
+          { name: REMOTE_NAME, run: () => snapshot(url, { time: timeMs, allowPrivateNetwork: true }) },
+          { name: LOCAL_NAME, run: () => snapshot(file, { time: rotation[next++ % rotation.length] }), local: true },
+        ];
+        let seen = (await web.accessLog()).length;
+        const timedCall = async (contender) => {
+          const started = performance.now();
+          await contender.run();
+          const ms = performance.now() - started;
+          const requests = await newRequests(web, seen);
+          seen += requests.length;
+          const failed = requests.filter((entry) => entry.status !== 206 && entry.status !== 200);
+          if (failed.length > 0) throw new Error(`${contender.name}: nginx answered ${failed.map((entry) => entry.status).join(', ')}`);
+          if (contender.local && requests.length > 0) throw new Error(`${contender.name}: ${requests.length} request(s) to nginx`);
+          return {
+            ms,
+            bytes: requests.reduce((sum, entry) => sum + entry.bytesSent, 0),
+            requests: requests.length,
+            connections: new Set(requests.map((entry) => entry.connection)).size,
+          };
+        };
+        // One untimed call each: the addon, the pool threads, the page cache, nginx's open file.
+        for (const contender of contenders) await timedCall(contender);
+        const samples = new Map(contenders.map((contender) => [contender, []]));
+        for (let round = 0; round < settings.rounds; round++) {
+          for (const contender of round % 2 === 0 ? contenders : [...contenders].reverse()) {
+            for (let call = 0; call < settings.calls; call++) samples.get(contender).push(await timedCall(contender));
+          }
+        }
+
+        // The checks, outside the timing: the URL gives the very frame and bytes the file gives at that time.
+        const fromUrl = await snapshot(url, { time: timeMs, allowPrivateNetwork: true, resolveWithObject: true });
+        const fromFile = await snapshot(file, { time: timeMs, resolveWithObject: true });
+        const checks = new Map();
+        const failures = [];
+        const expect = (name, ok, good, bad) => {
+          checks.set(name, ok ? good : `FAILED: ${bad}`);
+          if (!ok) failures.push(`${name}: ${bad}`);
+        };
+        expect(
+          LOCAL_NAME,
+          fromFile.info.timeMs === expectedMs,
+          `timeMs ${fromFile.info.timeMs}`,
+          `timeMs ${fromFile.info.timeMs}, expected ${expectedMs}`,
+        );
+        expect(
+          REMOTE_NAME,
+          fromUrl.info.timeMs === expectedMs && fromUrl.data.equals(fromFile.data),
+          `timeMs ${fromUrl.info.timeMs}, same JPEG as the file`,
+          `timeMs ${fromUrl.info.timeMs} (expected ${expectedMs}); ${fromUrl.data.equals(fromFile.data) ? 'same' : 'a different'} JPEG than the file`,
+        );
+        const cliImage = statSync(cliOutput, { throwIfNoEntry: false })?.size > 0 ? await sharp(cliOutput).metadata() : null;
+        expect(
+          CLI_NAME,
+          cliImage?.format === 'jpeg' && cliImage.width === fromFile.info.width && cliImage.height === fromFile.info.height,
+          `a ${cliImage?.width}x${cliImage?.height} JPEG written`,
+          cliImage === null ? 'no image written' : `a ${cliImage.width}x${cliImage.height} ${cliImage.format} image`,
+        );
+
+        const rows = contenders.map((contender) => summary(contender.name, samples.get(contender), checks.get(contender.name)));
+        const extra = {
+          clip: basename(file),
+          clipName,
+          clipBytes: statSync(file).size,
+          timeMs,
+          expectedMs,
+          rounds: settings.rounds,
+          calls: settings.calls,
+          rows,
+          failedChecks: failures.length,
+        };
+        extra.ratios = ratioRows(extra);
+        const cli = rows.find((row) => row.contender === CLI_NAME);
+        ctx.note(
+          `CLI bytes per snapshot vary with what the kernel had buffered when ffmpeg closed a response early: ${cli.minBytes}-${cli.maxBytes}`,
+        );
+        ctx.note(
+          `the local reference takes ${timeMs % KEYFRAME_INTERVAL_MS} ms into a different GOP each call (${rotation
+            .slice(0, 3)
+            .map((ms) => ms / 1000)
+            .join(', ')}, ... s): the same decode work without the cache hit of asking for the same time again`,
+        );
+        for (const failure of failures) ctx.note(`check FAILED: ${failure}`);
+        return extra;
+      } finally {
+        await web.stop();
+      }
+    },
+  };
+}
