@@ -1,0 +1,350 @@
+// A real S3 server for the benchmark: OpenStack Swift 2.30 with its s3api
+// middleware, from Debian's python3-swift and memcached packages (which
+// `npm run setup` installs). It checks SigV4 signatures (headers and presigned
+// URLs) and serves ranges correctly. Everything runs as this user's own
+// processes on free loopback ports, in one temporary folder: memcached
+// (tempauth keeps its tokens there), the account, container and object
+// servers (one device, one replica each) and the proxy.
+//
+// The start logic of the tests' helper (test/helpers/swift-s3.ts), which the
+// benchmark does not import (TypeScript, and vitest hooks).
+//
+//   const s3 = await startSwiftS3();   // { endpoint, region, accessKeyId, secretAccessKey, stop() }
+//   new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true,
+//     credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+//     requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { connect, createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function exited(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** Debian's interpreter, which has python3-swift; a pyenv or venv python on the PATH would not. */
+const PYTHON = '/usr/bin/python3';
+const START_TIMEOUT_MS = 30_000;
+const BACKENDS = ['account', 'container', 'object'];
+
+const run = promisify(execFile);
+
+/**
+ * Builds the three rings (one device, one replica, 2^6 partitions) with
+ * Swift's own RingBuilder, after checking that the device folder takes user
+ * xattrs: the object server keeps each object's metadata in them.
+ */
+const PREPARE_PY = `
+import json, os, sys
+from swift.common.ring import RingBuilder
+swift_dir, ports = sys.argv[1], json.loads(sys.argv[2])
+device = os.path.join(swift_dir, 'devices', 'd0')
+os.makedirs(device)
+probe = os.path.join(device, 'xattr-probe')
+open(probe, 'w').close()
+try:
+    os.setxattr(probe, 'user.swift.metadata', b'probe')
+except OSError as error:
+    sys.exit('%s takes no user xattrs (%s): Swift needs them; point TMPDIR at ext4 or xfs' % (swift_dir, error))
+os.remove(probe)
+for name, port in ports.items():
+    builder = RingBuilder(6, 1, 1)
+    builder.add_dev({'id': 0, 'region': 1, 'zone': 1, 'ip': '127.0.0.1', 'port': port, 'device': 'd0', 'weight': 100})
+    builder.rebalance()
+    builder.get_ring().save(os.path.join(swift_dir, name + '.ring.gz'))
+`;
+
+/**
+ * Runs one Swift server in this process (workers = 0). Swift reads its hash
+ * prefix, suffix and storage policies from /etc/swift/swift.conf, a constant
+ * in swift.common.utils; pointing it at the test's folder before the server
+ * loads (as Swift's own in-process tests do) keeps /etc out of it.
+ */
+const SERVER_PY = `
+import sys
+from swift.common import utils
+utils.SWIFT_CONF_FILE = sys.argv[1]
+from swift.common import constraints, storage_policy
+constraints.reload_constraints()
+storage_policy.reload_storage_policies()
+from swift.common.wsgi import run_wsgi
+sys.exit(run_wsgi(sys.argv[2], sys.argv[3], verbose=True))
+`;
+
+/** Whether memcached on `port` answers `version`. */
+function memcachedAnswers(port) {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let reply = '';
+    const done = (ok) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('version\r\n'));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString('latin1');
+      if (reply.includes('\r\n')) done(reply.startsWith('VERSION'));
+    });
+  });
+}
+
+/** Whether a Swift server on `port` answers HTTP at all (a backend answers GET / with 400: its app is loaded). */
+function answersHttp(port) {
+  return new Promise((resolve) => {
+    const probe = request({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 2000 }, (response) => {
+      response.resume();
+      response.once('end', () => resolve(true));
+    });
+    probe.once('timeout', () => probe.destroy());
+    probe.once('error', () => resolve(false));
+    probe.end();
+  });
+}
+
+function serverConfig(dir, port, body) {
+  // `user`: Swift switches to it (as root) or checks it; Debian's `swift` user comes with the server packages, not python3-swift.
+  return `[DEFAULT]
+bind_ip = 127.0.0.1
+bind_port = ${port}
+workers = 0
+mount_check = false
+devices = ${join(dir, 'devices')}
+swift_dir = ${dir}
+user = ${userInfo().username}
+disable_fallocate = true
+log_level = WARNING
+${body}`;
+}
+
+function backendConfig(dir, name, port) {
+  return serverConfig(
+    dir,
+    port,
+    `[pipeline:main]
+pipeline = ${name}-server
+
+[app:${name}-server]
+use = egg:swift#${name}
+`,
+  );
+}
+
+function proxyConfig(dir, port, memcachedPort) {
+  return serverConfig(
+    dir,
+    port,
+    `[pipeline:main]
+pipeline = catch_errors proxy-logging cache s3api tempauth copy slo dlo proxy-logging proxy-server
+
+[app:proxy-server]
+use = egg:swift#proxy
+# tempauth's accounts exist once first used
+account_autocreate = true
+
+[filter:catch_errors]
+use = egg:swift#catch_errors
+
+[filter:proxy-logging]
+use = egg:swift#proxy_logging
+
+[filter:cache]
+use = egg:swift#memcache
+memcache_servers = 127.0.0.1:${memcachedPort}
+
+[filter:s3api]
+use = egg:swift#s3api
+location = us-east-1
+
+[filter:tempauth]
+use = egg:swift#tempauth
+user_test_tester = testing .admin
+
+[filter:copy]
+use = egg:swift#copy
+
+[filter:slo]
+use = egg:swift#slo
+
+[filter:dlo]
+use = egg:swift#dlo
+`,
+  );
+}
+
+const SWIFT_CONF = (prefix, suffix) => `[swift-hash]
+swift_hash_path_prefix = ${prefix}
+swift_hash_path_suffix = ${suffix}
+
+[storage-policy:0]
+name = Policy-0
+default = yes
+`;
+
+/** Whether a ListBuckets through the proxy succeeds: signature checked, tempauth, memcached and the account server all answer. */
+async function s3Answers(client) {
+  try {
+    await client.send(new ListBucketsCommand({}));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function startOnce() {
+  const dir = mkdtempSync(join(tmpdir(), 'framesnap-swift-'));
+  const ports = { memcached: 0, proxy: 0, account: 0, container: 0, object: 0 };
+  for (const name of Object.keys(ports)) ports[name] = await freePort();
+  const children = [];
+  let output = '';
+  let spawnError;
+  // A benchmark that exits without stop() leaves no server behind.
+  const killOnExit = () => children.forEach(({ child }) => child.kill('SIGKILL'));
+  process.once('exit', killOnExit);
+  const stop = async () => {
+    process.off('exit', killOnExit);
+    await Promise.all(
+      children.map(async ({ child }) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited(child);
+        clearTimeout(timer);
+      }),
+    );
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const launch = (name, command, args) => {
+    // setpriv (util-linux) has the kernel end the server when this process dies in any way:
+    // a crashed benchmark gives no 'exit' event, and Swift's servers start sessions of their own.
+    const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', command, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Only the last 20 kB: enough to say why a server failed.
+    const keep = (chunk) => void (output = (output + `[${name}] ${chunk.toString()}`).slice(-20_000));
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.once('error', (error) => (spawnError ??= error));
+    children.push({ name, child });
+  };
+
+  try {
+    const rings = { account: ports.account, container: ports.container, object: ports.object };
+    await run(PYTHON, ['-c', PREPARE_PY, dir, JSON.stringify(rings)]);
+  } catch (error) {
+    await stop();
+    const reason = error.stderr?.trim() || error.message;
+    const missing = error.code === 'ENOENT' || /No module named '?swift/.test(reason);
+    throw Object.assign(
+      new Error(`Swift's rings could not be built (${reason}); install python3-swift (npm run setup)`, { cause: error }),
+      {
+        code: missing ? 'ENOENT' : undefined,
+      },
+    );
+  }
+  const swiftConf = join(dir, 'swift.conf');
+  writeFileSync(swiftConf, SWIFT_CONF(`framesnap-${process.pid}`, 'test'));
+
+  // memcached refuses to run as root unless told which user to be.
+  const asRoot = process.getuid?.() === 0 ? ['-u', userInfo().username] : [];
+  launch('memcached', 'memcached', ['-l', '127.0.0.1', '-p', String(ports.memcached), '-U', '0', '-m', '16', ...asRoot]);
+  for (const name of BACKENDS) {
+    const confPath = join(dir, `${name}-server.conf`);
+    writeFileSync(confPath, backendConfig(dir, name, ports[name]));
+    launch(name, PYTHON, ['-c', SERVER_PY, swiftConf, confPath, `${name}-server`]);
+  }
+  const proxyConf = join(dir, 'proxy-server.conf');
+  writeFileSync(proxyConf, proxyConfig(dir, ports.proxy, ports.memcached));
+  launch('proxy', PYTHON, ['-c', SERVER_PY, swiftConf, proxyConf, 'proxy-server']);
+
+  const server = {
+    endpoint: `http://127.0.0.1:${ports.proxy}`,
+    region: 'us-east-1',
+    accessKeyId: 'test:tester',
+    secretAccessKey: 'testing',
+    stop,
+  };
+  const client = new S3Client({
+    endpoint: server.endpoint,
+    region: server.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: 1,
+    requestHandler: { connectionTimeout: 2000, requestTimeout: 5000 },
+  });
+  try {
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    let ready = { memcached: false, account: false, container: false, object: false };
+    while (Date.now() < deadline) {
+      if (spawnError !== undefined) {
+        await stop();
+        throw Object.assign(
+          new Error(`Swift could not start (${spawnError.message}); install python3-swift and memcached (npm run setup)`),
+          {
+            code: spawnError.code,
+          },
+        );
+      }
+      // One exited: most likely another process took its port in between; the caller tries again.
+      const gone = children.find(({ child }) => child.exitCode !== null || child.signalCode !== null);
+      // 127: setpriv found no such program.
+      if (gone?.child.exitCode === 127) {
+        await stop();
+        throw Object.assign(
+          new Error(`Swift could not start (${gone.name}: ${output.trim()}); install python3-swift and memcached (npm run setup)`),
+          { code: 'ENOENT' },
+        );
+      }
+      if (gone !== undefined) {
+        await stop();
+        return { failed: `${gone.name} exited (${gone.child.exitCode ?? gone.child.signalCode})\n${output.trim()}` };
+      }
+      ready = {
+        memcached: ready.memcached || (await memcachedAnswers(ports.memcached)),
+        account: ready.account || (await answersHttp(ports.account)),
+        container: ready.container || (await answersHttp(ports.container)),
+        object: ready.object || (await answersHttp(ports.object)),
+      };
+      if (Object.values(ready).every(Boolean) && (await s3Answers(client))) return server;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await stop();
+    return { failed: `no S3 answer within ${START_TIMEOUT_MS} ms (ready: ${JSON.stringify(ready)})\n${output.trim()}` };
+  } finally {
+    client.destroy();
+  }
+}
+
+/**
+ * Starts Swift with s3api on free loopback ports; resolves, once a signed S3
+ * call succeeds, with { endpoint, region, accessKeyId, secretAccessKey, stop() }
+ * (tempauth's user test:tester, an admin of the account AUTH_test; path-style
+ * addressing only). An error with code ENOENT: no python3-swift or memcached here.
+ */
+export async function startSwiftS3() {
+  let failure = '';
+  for (let tries = 0; tries < 3; tries++) {
+    const started = await startOnce();
+    if (!('failed' in started)) return started;
+    failure = started.failed;
+  }
+  throw new Error(`Swift did not start:\n${failure}`);
+}
