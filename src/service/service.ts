@@ -39,12 +39,21 @@ import { Scheduler } from './jobs/scheduler.js';
 import { RedisBackend } from './stores/redis.js';
 import { SqliteBackend } from './stores/sqlite.js';
 import { bucketFolder, checkKey, decodeKey, resolveInputObject, type BucketConfig } from './storage/storage.js';
+import {
+  isObjectStore,
+  loadObjectStoreSdk,
+  needsObjectStore,
+  parseObjectStoreBucket,
+  prepareObjectStores,
+  type PreparedInput,
+} from './storage/object-store.js';
 import type {
   AddPipelineRequest,
   Isolation,
   JobOutcome,
   JobTask,
   NotifyDeliveryOptions,
+  ObjectStoreBucket,
   PipelineResponse,
   QueryPipelineListRequest,
   QueryPipelineListResponse,
@@ -118,6 +127,8 @@ export interface SnapshotServiceOptions extends BucketConfig, Partial<Limits> {
 }
 
 const JOB_SYNC_WORKER = new URL('./worker/job-sync-worker.js', import.meta.url);
+/** The helper thread that checks a synchronous job's buckets in object storage while submitSnapshotJobSync blocks. */
+const OBJECT_STORE_SYNC_WORKER = new URL('./storage/object-store-sync-worker.js', import.meta.url);
 /**
  * A synchronous job's deadline unless syncTimeoutMs says otherwise: the
  * cloud API's 5 s (SPEC section 8). Not the low-level blocking calls'
@@ -203,6 +214,27 @@ function createBackend(options: SnapshotServiceOptions, maxHistory: number, sync
   return new MemoryBackend(maxHistory);
 }
 
+/**
+ * The buckets option: name -> folder, or name -> a bucket in S3-compatible
+ * object storage (checked, copied; the SDK packages are loaded now, so a
+ * missing one is said at once).
+ */
+function parseBuckets(given: unknown): Record<string, string | ObjectStoreBucket> | undefined {
+  if (given === undefined) return undefined;
+  if (given === null || typeof given !== 'object' || Array.isArray(given)) throw invalid('a map of bucket names', 'buckets', given);
+  const buckets: Record<string, string | ObjectStoreBucket> = {};
+  let objectStores = false;
+  for (const [name, entry] of Object.entries(given as Record<string, unknown>)) {
+    if (typeof entry === 'string') buckets[name] = entry;
+    else if (entry !== null && typeof entry === 'object' && !Array.isArray(entry)) {
+      buckets[name] = parseObjectStoreBucket(name, entry);
+      objectStores = true;
+    } else throw invalid('a folder path or an object store', `buckets[${JSON.stringify(name)}]`, entry);
+  }
+  if (objectStores) loadObjectStoreSdk();
+  return buckets;
+}
+
 function queueTuning(given: unknown): { lockDurationMs?: number; leaseMs?: number; pollMs?: number; prefix?: string } {
   if (given === undefined) return {};
   const fields = expectFields('queue', given, ['lockDurationMs', 'pollMs', 'prefix'], { kind: 'option', expected: 'an options object' });
@@ -255,7 +287,7 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
       throw new SnapshotError(ErrorCodes.InvalidParameter, 'SnapshotService needs a root folder or a buckets map');
     }
     if (options.root !== undefined && typeof options.root !== 'string') throw invalid('a folder path', 'root', options.root);
-    this.buckets = { root: options.root, buckets: options.buckets === undefined ? undefined : { ...options.buckets } };
+    this.buckets = { root: options.root, buckets: parseBuckets(options.buckets) };
     const workers = options.workers === undefined ? availableParallelism() : expectInteger('workers', options.workers, 0, 256);
     if (workers === 0 && options.database === undefined && options.redis === undefined) {
       throw new SnapshotError(
@@ -368,6 +400,8 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
     await withRequestIdAsync(requestId, () => this.opened);
     const { entry, task } = await withRequestIdAsync(requestId, async () => {
       const prepared = this.prepare(request, requestId);
+      // An asynchronous job's input URL is made when it runs (runClaimed).
+      Object.assign(prepared.task, await prepareObjectStores(prepared.task, !prepared.entry.asynchronous));
       const pipelineId = prepared.entry.job.PipelineId;
       this.checkPipeline(pipelineId, (await this.backend.pipelines([pipelineId])).length > 0);
       await this.lifecycle.submit(prepared.entry, this.maxQueue);
@@ -409,6 +443,7 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
         );
       }
       const prepared = this.prepare(request, requestId);
+      this.prepareObjectStoresSync(prepared.task, !prepared.entry.asynchronous);
       this.checkPipeline(prepared.entry.job.PipelineId, sync.pipeline(prepared.entry.job.PipelineId) !== undefined);
       this.lifecycle.submitNow(prepared.entry, this.maxQueue);
       return prepared;
@@ -658,22 +693,28 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
     if (!exists) throw new SnapshotError(ErrorCodes.ResourceNotFound, `the pipeline ${shortenSubject(pipelineId)} does not exist`);
   }
 
-  /** Resolves a parsed request's objects in their buckets and plans what the worker does. */
+  /**
+   * Resolves a parsed request's objects in their buckets and plans what the
+   * worker does. Keys are checked here, before any request to an object
+   * store; buckets in object storage are checked over the network after
+   * (prepareObjectStores), and the input's presigned URL made then.
+   */
   private plan(parsed: ParsedRequest, jobId: string): JobTask {
-    const inputDir = bucketFolder(this.buckets, parsed.input.Bucket, 'Input');
+    const inputBucket = bucketFolder(this.buckets, parsed.input.Bucket, 'Input');
     const inputKey = decodeKey(parsed.input.Object, 'Input.Object');
-    const inputPath = resolveInputObject(inputDir, inputKey, 'Input.Object');
-    const outputDir = bucketFolder(this.buckets, parsed.output.Bucket, 'SnapshotConfig.OutputFile');
+    const inputPath = isObjectStore(inputBucket) ? '' : resolveInputObject(inputBucket, inputKey, 'Input.Object');
+    const outputBucket = bucketFolder(this.buckets, parsed.output.Bucket, 'SnapshotConfig.OutputFile');
     const outputTemplate = decodeKey(parsed.output.Object, 'SnapshotConfig.OutputFile.Object');
     // The names the template makes must stay in the bucket too.
     const firstKey = checkKey(renderName(outputTemplate, nameContext(inputKey), 1, 0), 'SnapshotConfig.OutputFile.Object');
     const features = jobFeatures(parsed, this.buckets, inputKey, this.limits.limitSpritePixels);
-    this.sweepBefore(outputDir, firstKey);
+    if (!isObjectStore(outputBucket)) this.sweepBefore(outputBucket, firstKey);
     return {
       jobId,
       inputPath,
       inputKey,
-      outputBucketDir: outputDir,
+      ...(isObjectStore(inputBucket) ? { inputStore: inputBucket } : {}),
+      outputBucketDir: outputBucket,
       outputTemplate,
       times: parsed.times,
       frameType: parsed.frameType,
@@ -686,6 +727,24 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
       limits: this.limits,
       ...features,
     };
+  }
+
+  /**
+   * prepareObjectStores for submitSnapshotJobSync, which must not return to
+   * the event loop: the requests run on a helper thread while this one
+   * waits, bounded by the synchronous deadline.
+   */
+  private prepareObjectStoresSync(task: JobTask, presign: boolean): void {
+    if (!needsObjectStore(task)) return;
+    const { inputStore, inputKey, outputBucketDir, sprites, timeoutMs } = task;
+    const prepared = callSync<PreparedInput | undefined>(
+      OBJECT_STORE_SYNC_WORKER,
+      'prepare',
+      { task: { inputStore, inputKey, outputBucketDir, sprites, timeoutMs }, presign },
+      this.syncTimeoutMs,
+      new Int32Array(new SharedArrayBuffer(4)),
+    );
+    Object.assign(task, prepared);
   }
 
   /**
@@ -705,6 +764,8 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
       let task: JobTask;
       try {
         task = this.plan(parseSubmitRequest(requestOf(claimed.job)), jobId);
+        // The input's URL is made now, for this run: it never waits in a queue.
+        Object.assign(task, await prepareObjectStores(task, true));
       } catch (error) {
         await this.finish(jobId, toSnapshotError(error));
         return;

@@ -289,13 +289,63 @@ export interface QuerySnapshotJobListResponse {
 
 export type Isolation = 'thread' | 'process';
 
+/**
+ * A bucket kept in an S3-compatible object store (S3, OSS through its S3
+ * endpoint, MinIO, R2), as the service's `buckets` option names it instead of
+ * a folder (docs/object-storage.md).
+ */
+export interface ObjectStoreBucket {
+  /** The store's endpoint: an http(s) URL, e.g. https://s3.oss-cn-hangzhou.aliyuncs.com. */
+  endpoint: string;
+  /** The region requests are signed for, e.g. us-east-1 or oss-cn-hangzhou. */
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** The bucket's name in the store, when it differs from the name requests use. */
+  bucket?: string;
+  /** Path-style addressing (endpoint/bucket/key): MinIO and most local servers; OSS refuses it. Default false. */
+  forcePathStyle?: boolean;
+  /**
+   * Lets the native reader fetch inputs from this endpoint when it is a
+   * loopback, private, link-local or unique-local address (an on-premise
+   * MinIO, a test server). Default false: such addresses are refused.
+   */
+  allowPrivateNetwork?: boolean;
+  /**
+   * Lifetime of the presigned URLs inputs are read through, in seconds,
+   * 0..3600. Default: a synchronous job's deadline plus 60 s; an
+   * asynchronous job's, 3600. 0 makes URLs that have expired when they are
+   * read (to see how a job fails on one).
+   */
+  presignExpiresSeconds?: number;
+}
+
+/** A bucket in object storage as a job uses it: the name requests give, and its store. */
+export interface ObjectStoreTarget {
+  /** The bucket's name in requests (and messages). */
+  name: string;
+  store: ObjectStoreBucket;
+}
+
+/** Where a job's objects go: a bucket's real folder, or a bucket in object storage. */
+export type OutputBucket = string | ObjectStoreTarget;
+
 export interface JobTask {
   jobId: string;
-  /** Real path of the input, already confined to its bucket. */
+  /**
+   * Real path of the input, already confined to its bucket; for an input in
+   * object storage, a presigned URL made for this run only (never stored,
+   * never in a message), '' until it is made (storage/object-store.ts).
+   */
   inputPath: string;
   /** The input key, URL-decoded. */
   inputKey: string;
-  outputBucketDir: string;
+  /** The input's bucket, when it is in object storage. */
+  inputStore?: ObjectStoreTarget;
+  /** Set with a presigned URL in inputPath: the native reader reads it by range requests, with these checks. */
+  inputRemote?: { allowPrivateNetwork: boolean; caFile?: string };
+  /** The images' bucket: its real folder, or its store. */
+  outputBucketDir: OutputBucket;
   /** The output key template, URL-decoded. */
   outputTemplate: string;
   times: TimePlan;
@@ -365,8 +415,8 @@ export interface JobOutcome {
 }
 
 export interface SpriteTask extends TileLayout {
-  /** Real folder of the TileOutputFile bucket. */
-  bucketDir: string;
+  /** The TileOutputFile bucket: its real folder, or its store. */
+  bucketDir: OutputBucket;
   /** The TileOutputFile key template, URL-decoded. */
   template: string;
   /** The sheets' format, from TileOutputFile.Object's extension. */
@@ -398,7 +448,10 @@ export type Rgb = readonly [red: number, green: number, blue: number];
 
 /** A file a job wrote, as it was right after writing. */
 export interface OwnedFile {
+  /** The file's path; for an object in object storage, an identity no file system has (s3:...). */
   path: string;
   dev: number;
   ino: number;
+  /** An object uploaded to object storage: its bucket, key and ETag (it is removed only while the ETag is still its). */
+  stored?: { target: ObjectStoreTarget; key: string; etag: string | undefined };
 }

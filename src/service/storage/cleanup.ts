@@ -21,6 +21,7 @@ import { hostname } from 'node:os';
 import { lstat, open, readdir, readFile, rmdir, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
+import { deleteOwnedObject } from './object-store.js';
 import type { OwnedFile } from '../types.js';
 
 /** Default age past which a temporary file or journal of framesnap's is stale: one hour. */
@@ -42,10 +43,12 @@ export function journalNameIn(folder: string, jobId: string): string {
 
 /**
  * Removes `file` if it is still the file that was written (same device and
- * inode); a file that is gone or has been replaced since is left alone.
- * Resolves with the OS error code when the removal failed, else undefined.
+ * inode; for an object in object storage, the same ETag); a file that is
+ * gone or has been replaced since is left alone. Resolves with the OS (or
+ * store's) error code when the removal failed, else undefined.
  */
 export async function removeOwned(file: OwnedFile): Promise<string | undefined> {
+  if (file.stored !== undefined) return deleteOwnedObject(file.stored.target, file.stored.key, file.stored.etag);
   try {
     const stats = await lstat(file.path);
     if (stats.dev !== file.dev || stats.ino !== file.ino) return undefined;

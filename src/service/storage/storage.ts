@@ -1,19 +1,25 @@
 /**
- * Local buckets (SPEC section 2): bucket B is the folder <root>/B, or any
- * folder named in a map. Keys are URL-decoded once and confined to their
- * bucket: nothing is read or written outside a bucket's folder, ever.
+ * Buckets (SPEC section 2): bucket B is the folder <root>/B, or any folder
+ * named in a map, or a bucket in S3-compatible object storage named in that
+ * map (object-store.ts). Keys are URL-decoded once and confined to their
+ * bucket: nothing is read or written outside a bucket's folder, ever, and an
+ * object store gets the same keys a folder would take.
  */
 import { mkdirSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve, sep } from 'node:path';
 
 import { ErrorCodes, SnapshotError, shortenSubject, systemError } from '../../core/errors.js';
 import { quoted } from '../../core/validate.js';
+import type { ObjectStoreBucket, OutputBucket } from '../types.js';
 
 export interface BucketConfig {
   /** Folder holding one subfolder per bucket. */
   root?: string;
-  /** Bucket name -> folder, for buckets kept elsewhere. */
-  buckets?: Record<string, string>;
+  /**
+   * Bucket name -> folder, for buckets kept elsewhere; or -> an S3-compatible
+   * store (endpoint, region, credentials, ...), for buckets in object storage.
+   */
+  buckets?: Record<string, string | ObjectStoreBucket>;
 }
 
 /** Bucket names as the object store allows them. */
@@ -30,11 +36,17 @@ function notAFile(subject: string, folder: boolean): SnapshotError {
   return new SnapshotError(ErrorCodes.InvalidParameter, `${subject} ${folder ? 'is a folder, not a file' : 'is not a regular file'}`);
 }
 
-/** The folder of a bucket, with symlinks resolved. */
-export function bucketFolder(config: BucketConfig, bucket: string, where: string): string {
+/**
+ * The folder of a bucket, with symlinks resolved; or, for a bucket in object
+ * storage, its store (whose bucket is checked over the network when the job
+ * is prepared, see object-store.ts).
+ */
+export function bucketFolder(config: BucketConfig, bucket: string, where: string): OutputBucket {
   let folder: string | undefined;
   if (config.buckets !== undefined && Object.hasOwn(config.buckets, bucket)) {
-    folder = config.buckets[bucket];
+    const entry = config.buckets[bucket]!;
+    if (typeof entry !== 'string') return { name: bucket, store: entry };
+    folder = entry;
   } else if (config.root !== undefined) {
     if (!BUCKET_NAME.test(bucket)) {
       throw new SnapshotError(

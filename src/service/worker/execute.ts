@@ -19,14 +19,15 @@ import { nameContext, renderName, type NameContext } from '../request/names.js';
 import { cancelledError, OutputWriter, type Announce } from './output-writer.js';
 import { SpriteSheets } from './sprites.js';
 import { formatVtt, vttKey, type ThumbnailEntry } from './vtt.js';
-import type { JobOutcome, JobTask, OwnedFile, VttPlan, WrittenImage } from '../types.js';
+import type { JobOutcome, JobTask, OutputBucket, OwnedFile, VttPlan, WrittenImage } from '../types.js';
 
 /** Every object a job wrote, with its inode: what to remove if it must not stand after all. */
 export function outcomeFiles(outcome: JobOutcome): OwnedFile[] {
-  return [...outcome.images, ...outcome.sprites, ...(outcome.vtt === undefined ? [] : [outcome.vtt])].map(({ path, dev, ino }) => ({
+  return [...outcome.images, ...outcome.sprites, ...(outcome.vtt === undefined ? [] : [outcome.vtt])].map(({ path, dev, ino, stored }) => ({
     path,
     dev,
     ino,
+    ...(stored === undefined ? {} : { stored }),
   }));
 }
 
@@ -51,13 +52,19 @@ interface TimesAndEnd {
   durationMs: number | undefined;
 }
 
-/** The options of every native call: the cancel flag, the time left, the pixel limits. */
+/**
+ * The options of every native call: the cancel flag, the time left, the
+ * pixel limits; for an input in object storage, that its path is a URL to
+ * read by range requests, and whether its endpoint may be on a private
+ * network (the operator's bucket setting).
+ */
 function callOptions(task: JobTask, timeoutMs: number): NativeCallOptions {
   const options: NativeCallOptions & Pick<Limits, 'limitInputPixels' | 'limitOutputPixels'> = {
     abort: task.abort,
     timeoutMs,
     limitInputPixels: task.limits.limitInputPixels,
     limitOutputPixels: task.limits.limitOutputPixels,
+    ...(task.inputRemote === undefined ? {} : { remote: task.inputRemote }),
   };
   return options;
 }
@@ -77,7 +84,27 @@ function onInput<T>(task: JobTask, call: () => T): T {
 function aboutInput(error: unknown, task: JobTask): SnapshotError {
   const failure = toSnapshotError(error);
   if (failure.code === ErrorCodes.Aborted || failure.code === ErrorCodes.SnapshotTimeOut) return failure;
-  return aboutSubject(new SnapshotError(failure.code, failure.message.replaceAll(task.inputPath, task.inputKey)), task.inputKey);
+  let message = withoutInputPath(failure.message, task);
+  if (task.inputStore !== undefined && failure.code === ErrorCodes.PermissionDenied && /\bHTTP 40[13]\b/.test(message)) {
+    // The HEAD check passed with the bucket's credentials: the URL made from them was refused.
+    message = `${message}: the object store refused the input's presigned URL (it expired, or the bucket's credentials changed)`;
+  }
+  return aboutSubject(new SnapshotError(failure.code, message), task.inputKey);
+}
+
+/**
+ * A message without the input's path: the server's folders, or a presigned
+ * URL (whose query is a credential for a while), are not the caller's
+ * business; the key stands for them.
+ */
+function withoutInputPath(message: string, task: JobTask): string {
+  if (task.inputPath === '') return message;
+  let clean = message.replaceAll(task.inputPath, task.inputKey);
+  if (task.inputRemote !== undefined) {
+    const url = new URL(task.inputPath);
+    clean = clean.replaceAll(url.search, '').replaceAll(`${url.origin}${url.pathname}`, task.inputKey);
+  }
+  return clean;
 }
 
 function planTimes(task: JobTask): TimesAndEnd {
@@ -295,7 +322,7 @@ function cueStart(image: TakenImage, durationMs: number | undefined): number {
 async function writeVtt(task: JobTask, plan: VttPlan, sources: VttSources): Promise<OwnedFile & { key: string }> {
   const { context, writer, taken, images, sprites, durationMs } = sources;
   let entries: ThumbnailEntry[];
-  let bucketDir: string;
+  let bucketDir: OutputBucket;
   if (plan.pointsAt === 'sprites' && sprites !== undefined && task.sprites !== undefined) {
     entries = sprites.cells.map((cell) => ({
       startMs: cueStart(cell, durationMs),
@@ -319,10 +346,9 @@ async function writeVtt(task: JobTask, plan: VttPlan, sources: VttSources): Prom
 
 /** Messages name objects by their keys: the server's folders are not the caller's business. */
 function withoutServerPaths(error: SnapshotError, task: JobTask): SnapshotError {
-  let message = error.message;
-  if (message.includes(task.inputPath)) message = message.replaceAll(task.inputPath, task.inputKey);
+  let message = withoutInputPath(error.message, task);
   for (const folder of [task.outputBucketDir, task.sprites?.bucketDir]) {
-    if (folder !== undefined && message.includes(folder)) message = message.replaceAll(folder, '<bucket>');
+    if (typeof folder === 'string' && message.includes(folder)) message = message.replaceAll(folder, '<bucket>');
   }
   return message === error.message ? error : new SnapshotError(error.code, message);
 }

@@ -8,6 +8,17 @@
  * before its rename, so a failed job -- or the service, when a worker dies --
  * removes only the files the job wrote, never a later job's object at the same
  * key. One per job; not shared between threads.
+ *
+ * A bucket in object storage takes each object whole with PutObject (atomic
+ * per object: a reader never sees part of one), and a failed job deletes
+ * what it uploaded while its ETag is unchanged (object-store.ts). The
+ * uploads run here, in the job's worker, rather than in the service's main
+ * thread: the writer already owns each write's life cycle (the cancel flag,
+ * taking back on failure), uploads overlap with decoding without a message
+ * per object, and behind submitSnapshotJobSync the main thread is blocked
+ * in Atomics.wait, so it could not upload anything. The bucket's
+ * credentials reach the worker in the task, an in-process message that no
+ * job store keeps.
  */
 import { existsSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
@@ -15,8 +26,9 @@ import { dirname, resolve, sep } from 'node:path';
 
 import { ErrorCodes, SnapshotError, shortenSubject, systemError } from '../../core/errors.js';
 import { journalNameIn, Journal, removeEmptyFolders, removeOwned, removeOwnName, temporaryNameFor } from '../storage/cleanup.js';
+import { isObjectStore, objectIdentity, putObject } from '../storage/object-store.js';
 import { checkKey, prepareOutputPath } from '../storage/storage.js';
-import type { ProgressMessage } from '../types.js';
+import type { ObjectStoreTarget, OutputBucket, ProgressMessage } from '../types.js';
 import type { OwnedFile } from '../types.js';
 
 /** Where a job's announcements go: the service, across a thread or process boundary. */
@@ -39,8 +51,8 @@ export class OutputWriter {
   private readonly journals = new Map<string, Journal>();
   /** Folders this job made (removed again when the job fails and they are empty). */
   private readonly madeFolders: string[] = [];
-  /** Path -> the request field whose template named it, and its bucket. */
-  private readonly claimed = new Map<string, { key: string; where: string; bucketDir: string }>();
+  /** Path (or an object's identity in object storage) -> the request field whose template named it, and its bucket. */
+  private readonly claimed = new Map<string, { key: string; where: string; bucket: OutputBucket }>();
 
   constructor(
     private readonly announce: Announce | undefined,
@@ -53,13 +65,14 @@ export class OutputWriter {
   }
 
   /**
-   * The path for `key` in its bucket, its folders made inside the bucket.
-   * Two outputs of different kinds (an image and a sprite, say) naming one
-   * object are refused: one would silently replace the other.
+   * The path for `key` in its bucket, its folders made inside the bucket (in
+   * object storage: the object's identity, nothing made). Two outputs of
+   * different kinds (an image and a sprite, say) naming one object are
+   * refused: one would silently replace the other.
    */
-  reserve(bucketDir: string, key: string, where: string): string {
+  reserve(bucket: OutputBucket, key: string, where: string): string {
     checkKey(key, where);
-    const path = this.prepare(bucketDir, key, where);
+    const path = isObjectStore(bucket) ? objectIdentity(bucket, key) : this.prepare(bucket, key, where);
     const earlier = this.claimed.get(path);
     if (earlier !== undefined && earlier.where !== where) {
       throw new SnapshotError(
@@ -67,7 +80,7 @@ export class OutputWriter {
         `${where} names the object ${shortenSubject(key)}, which the job also writes for ${earlier.where}`,
       );
     }
-    this.claimed.set(path, { key, where, bucketDir });
+    this.claimed.set(path, { key, where, bucket });
     return path;
   }
 
@@ -77,6 +90,8 @@ export class OutputWriter {
    */
   async write(path: string, key: string, data: Uint8Array): Promise<OwnedFile> {
     if (this.cancelled) throw cancelledError();
+    const bucket = this.claimed.get(path)?.bucket;
+    if (isObjectStore(bucket)) return this.upload(bucket, path, key, data);
     let attempt = 0;
     for (;;) {
       try {
@@ -86,10 +101,10 @@ export class OutputWriter {
         const code = (error as { code?: string }).code;
         const claim = this.claimed.get(path);
         if (error instanceof SnapshotError) throw error;
-        if (code !== 'ENOENT' || attempt > 0 || claim === undefined)
+        if (code !== 'ENOENT' || attempt > 0 || claim === undefined || typeof claim.bucket !== 'string')
           throw systemError(error, `the object ${shortenSubject(key)}`, { writing: true });
         attempt += 1;
-        this.prepare(claim.bucketDir, claim.key, claim.where);
+        this.prepare(claim.bucket, claim.key, claim.where);
       }
     }
   }
@@ -124,6 +139,21 @@ export class OutputWriter {
     this.journals.clear();
     await removeEmptyFolders(this.madeFolders.splice(0));
     return failures;
+  }
+
+  /**
+   * Uploads an object to a bucket in object storage. It counts as written
+   * from the moment it is sent: a job cancelled or failed meanwhile deletes
+   * it once the upload has settled (removeAll waits for the writes in flight).
+   */
+  private async upload(target: ObjectStoreTarget, path: string, key: string, data: Uint8Array): Promise<OwnedFile> {
+    const file: WrittenFile = { path, dev: 0, ino: 0, key, stored: { target, key, etag: undefined } };
+    const etag = await putObject(target, key, data);
+    file.stored!.etag = etag;
+    this.written.push(file);
+    // Cancelled while it uploaded: the job fails, and removeAll takes it back.
+    if (this.cancelled) throw cancelledError();
+    return { path, dev: 0, ino: 0, stored: { target, key, etag } };
   }
 
   private prepare(bucketDir: string, key: string, where: string): string {
