@@ -5,8 +5,13 @@
  * bad URL or misbehaving server refused with its code and a message that
  * never holds the URL's query.
  */
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
@@ -110,6 +115,42 @@ describe('URLs read like files', () => {
     // 195.5 s (512 KiB blocks, a 10 s GOP of this 200 s file): a third at most.
     const sent = requests.reduce((sum, request) => sum + request.bytesSent, 0);
     expect(sent).toBeLessThan(size / 3);
+  });
+});
+
+describe('framesnap snapshot URL', () => {
+  const cli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+  const run = promisify(execFile);
+
+  test('writes the frame read over HTTPS with --ca-file and --allow-private-network; refuses the private address without', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'framesnap-cli-url-'));
+    try {
+      const out = join(dir, 'frame.jpg');
+      const url = `${server.httpsUrl}/clip.mp4?sig=secret`;
+      const { stdout } = await run(process.execPath, [
+        cli,
+        'snapshot',
+        url,
+        '--time',
+        '1500',
+        '-o',
+        out,
+        '--json',
+        '--allow-private-network',
+        '--ca-file',
+        server.caFile!,
+      ]);
+      expect(JSON.parse(stdout)).toMatchObject({ file: url, timeMs: 1520, keyframe: false, width: 320, height: 240 });
+      expect(readFileSync(out).equals(await snapshot(clip, { time: 1500 }))).toBe(true);
+      const refused = await run(process.execPath, [cli, 'snapshot', url, '--time', '1500', '-o', out]).then(
+        () => undefined,
+        (error: { code: number; stderr: string }) => error,
+      );
+      expect(refused?.stderr).toContain(`${server.httpsUrl}/clip.mp4: the URL's host is on a loopback, private or link-local network`);
+      expect(refused?.stderr).not.toContain('secret');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -44,7 +44,8 @@ Usage:
   framesnap snapshot FILE --time TIME -o OUT [options]
 
 Takes the exact frame at TIME (the first frame shown at or after it, as
-ffmpeg -ss gives) and writes it as an image. OUT's extension names the format:
+ffmpeg -ss gives) and writes it as an image. FILE may be an https:// or
+http:// URL, read by range requests (only the parts the frame needs). OUT's extension names the format:
 .jpg/.jpeg, .webp, .avif or .png; -o - writes the image to standard output
 (JPEG unless --format says otherwise). Then prints which frame it took on
 stderr: its time, whether it is a keyframe, its size and format.
@@ -63,6 +64,9 @@ Options:
       --timeout TIME         give up after this long (SnapshotTimeOut)
       --limit-input-pixels N   refuse videos whose frames are larger (default 8192x8192)
       --limit-output-pixels N  refuse images larger than this (default 8192x8192)
+      --allow-private-network  let a URL reach loopback, private and link-local
+                             addresses (refused by default)
+      --ca-file FILE         trust these PEM certificate authorities for https
       --json                 print what was taken as JSON on stdout instead
       --quiet                print nothing when it succeeds
   -h, --help                 this help
@@ -72,6 +76,7 @@ Examples:
   framesnap snapshot movie.mp4 --time 5s --width 320 -o thumb.webp
   framesnap snapshot movie.mp4 --time 00:10:00.500 --frame-type intra --json -o key.png
   framesnap snapshot movie.mp4 --time 1500 -o - | curl -T - https://example.com/up
+  framesnap snapshot https://media.example.com/movie.mp4 --time 59:00 -o late.jpg
 
 The JSON of --json:
   {"file", "output", "format", "requestedMs", "timeMs", "keyframe", "width", "height", "bytes"}

@@ -23,6 +23,8 @@ const OPTIONS = {
   timeout: { type: 'string' },
   'limit-input-pixels': { type: 'string' },
   'limit-output-pixels': { type: 'string' },
+  'allow-private-network': { type: 'boolean' },
+  'ca-file': { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean' },
 } as const;
@@ -71,12 +73,14 @@ export async function snapshotCommand(args: string[], interrupts: Interrupts): P
     timeoutMs: values.timeout === undefined ? undefined : parseTime('--timeout', values.timeout),
     limitInputPixels: wholeNumber('limit-input-pixels', values['limit-input-pixels']),
     limitOutputPixels: wholeNumber('limit-output-pixels', values['limit-output-pixels']),
+    allowPrivateNetwork: values['allow-private-network'],
+    caFile: values['ca-file'],
     signal: interrupts.signal,
     resolveWithObject: true as const,
   };
   checkTarget('snapshot', target);
   const { snapshot } = await import('../core/snapshot.js');
-  debug('snapshot %s at %d ms as %s to %s', file, requestedMs, target.format, target.label);
+  debug('snapshot %s at %d ms as %s to %s', shortenSubject(file.replace(/[?#].*$/s, '')), requestedMs, target.format, target.label);
   const { data, info } = await snapshot(file, options);
   // The signal's abort rejects the call at once; this is for one that came as it resolved.
   interrupts.signal.throwIfAborted();
