@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { snapshot, snapshots } from '../dist/index.js';
 import { cliSnapshot, cliSprite } from './cli.mjs';
 import { clip, exactFrameMs, KEYFRAME_INTERVAL_MS, keyframeMs } from './clips.mjs';
-import { remoteCase } from './remote.mjs';
+import { remoteCase, s3Case } from './remote.mjs';
 import { longFileRatios } from './report.mjs';
 import { storesCase } from './stores.mjs';
 import { inParallel, seededTimes } from './util.mjs';
@@ -444,4 +444,5 @@ export const CASES = [
   commandCase(),
   storesCase(),
   remoteCase(),
+  s3Case(),
 ];

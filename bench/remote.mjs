@@ -17,16 +17,17 @@
 // 60 s 1080p clip (at 57.123 s, its last GOP) instead of making the 1-hour one, and the
 // targets, which are about the 1-hour file, read "not run".
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 
 import sharp from 'sharp';
 
-import { snapshot } from '../dist/index.js';
+import { snapshot, SnapshotService } from '../dist/index.js';
 import { BENCH_CLIPS, lineage } from '../scripts/clips.mjs';
 import { ffmpeg } from './cli.mjs';
-import { cacheDir, clip, exactFrameMs, KEYFRAME_INTERVAL_MS } from './clips.mjs';
+import { cacheDir, clip, exactFrameMs, KEYFRAME_INTERVAL_MS, keyframeMs } from './clips.mjs';
 import { startNginx } from './nginx.mjs';
 import { textTable } from './report.mjs';
 
@@ -87,23 +88,21 @@ async function newRequests(web, seen) {
   return log.slice(seen);
 }
 
+/** Median, min and max of the times `ms`. */
+function timeSummary(name, ms, checkText) {
+  return { contender: name, medianMs: median(ms), minMs: Math.min(...ms), maxMs: Math.max(...ms), samples: ms.length, check: checkText };
+}
+
 function summary(name, samples, checkText) {
-  const ms = samples.map((sample) => sample.ms);
   const bytes = samples.map((sample) => sample.bytes);
-  const requests = samples.map((sample) => sample.requests);
-  const connections = samples.map((sample) => sample.connections);
+  const ms = samples.map((sample) => sample.ms);
   return {
-    contender: name,
-    medianMs: median(ms),
-    minMs: Math.min(...ms),
-    maxMs: Math.max(...ms),
+    ...timeSummary(name, ms, checkText),
     medianBytes: median(bytes),
     minBytes: Math.min(...bytes),
     maxBytes: Math.max(...bytes),
-    medianRequests: median(requests),
-    medianConnections: median(connections),
-    samples: samples.length,
-    check: checkText,
+    medianRequests: median(samples.map((sample) => sample.requests)),
+    medianConnections: median(samples.map((sample) => sample.connections)),
   };
 }
 
@@ -322,6 +321,239 @@ export function remoteCase() {
         return extra;
       } finally {
         await web.stop();
+      }
+    },
+  };
+}
+
+// --- Case S3: a keyframe snapshot job through S3 buckets on a Swift server ------
+//
+// A Swift server with s3api (bench/swift.mjs) holds the 60 s 1080p clip in
+// one bucket and takes the images in another. Synchronous keyframe jobs of one
+// SnapshotService (workers 2), one contender after the other, the order
+// reversed every other round, each call timed alone:
+//   - local: the clips folder in, a folder out (the reference);
+//   - S3: the S3 bucket in (HeadObject, then the native reader's range requests
+//     on a presigned URL), the S3 bucket out (PutObject);
+//   - S3 in, folder out: the read alone;
+//   - the upload alone: a PutObject of the same JPEG with the SDK.
+// The target: S3 at most 2x local, plus the upload (S3 <= 2 x local + upload).
+
+const S3_CLIP = 'h264_1080p_60s';
+const S3_SETTINGS = { full: { rounds: 5, calls: 4 }, quick: { rounds: 2, calls: 2 } };
+const S3_POOL = 2;
+const S3_WARM_UP_CALLS = 2;
+const STORE_IN = 'bench-clips';
+const STORE_OUT = 'bench-out';
+export const S3_MAX_RATIO = 2;
+
+const S3_LOCAL_NAME = 'job: folder in, folder out (reference)';
+const S3_NAME = 'job: S3 in, S3 out';
+const S3_READ_NAME = 'job: S3 in, folder out';
+const S3_UPLOAD_NAME = 'PutObject of the same JPEG alone (the upload)';
+
+/** Call `index`'s time: the middle of a different 3 s GOP of the 60 s clip each call (19 GOPs, wrapping round): a keyframe job takes its first frame. */
+const s3JobTime = (index) => 1500 + (index % 19) * 3000;
+
+function s3Rows(extra) {
+  const local = extra.rows.find((row) => row.contender === S3_LOCAL_NAME);
+  return extra.rows.map((row) => ({
+    contender: row.contender,
+    'median ms': fixed(row.medianMs),
+    'min ms': fixed(row.minMs),
+    'vs local': row === local ? '-' : `${fixed(row.medianMs / local.medianMs)}x`,
+    samples: row.samples,
+    check: row.check,
+  }));
+}
+
+/** S3's target, as report.mjs lists targets. */
+function s3TargetList(extra) {
+  const find = (name) => extra?.rows?.find((row) => row.contender === name);
+  const [local, s3, upload] = [find(S3_LOCAL_NAME), find(S3_NAME), find(S3_UPLOAD_NAME)];
+  const measured = local && s3 && upload ? (s3.medianMs - upload.medianMs) / local.medianMs : null;
+  return [
+    {
+      target: 'S3 keyframe job vs local, less the upload',
+      contender: '(S3 in and out - PutObject alone) / folder in and out, median ms',
+      measured,
+      goal: `<= ${S3_MAX_RATIO}x`,
+      met: measured === null ? null : measured <= S3_MAX_RATIO,
+      unit: 'x',
+    },
+  ];
+}
+
+/** S3's target among the run's results (run.mjs adds it to report.mjs's list). */
+export function s3Targets(results) {
+  const result = results.find((candidate) => candidate.id === 'S3');
+  return result === undefined ? [] : s3TargetList(result.extra);
+}
+
+export function s3Case() {
+  return {
+    id: 'S3',
+    title: 'one keyframe snapshot job through S3 buckets on a Swift server (s3api) vs the same job on folders, 1080p H.264',
+    describe: (extra) =>
+      extra.skipped
+        ? 'skipped (see the note)'
+        : [
+            `${extra.clip} in the input bucket, a keyframe image (full size) to the output bucket; synchronous jobs of one`,
+            `SnapshotService (workers ${S3_POOL}); ${extra.rounds} rounds of ${extra.calls} timed calls per contender, the order reversed every other round:`,
+            textTable(s3Rows(extra)),
+            '',
+            textTable(
+              s3TargetList(extra).map((target) => ({
+                target: target.target,
+                measured: target.measured === null ? 'not run' : `${fixed(target.measured)}${target.unit}`,
+                goal: target.goal,
+                result: target.met === null ? '-' : target.met ? 'met' : 'NOT MET',
+              })),
+            ),
+          ].join('\n'),
+    async measure(ctx) {
+      const settings = S3_SETTINGS[ctx.quick ? 'quick' : 'full'];
+      const file = await clip(S3_CLIP);
+      const input = basename(file);
+      let swift;
+      let sdk;
+      try {
+        // Optional peer packages of framesnap, and Debian's python3-swift and memcached (npm run setup installs them all).
+        sdk = await import('@aws-sdk/client-s3');
+        swift = await import('./swift.mjs');
+      } catch (error) {
+        if (error.code !== 'ERR_MODULE_NOT_FOUND') throw error;
+        ctx.note(`S3 skipped: ${error.message}`);
+        return { skipped: error.message };
+      }
+      const swiftStarted = performance.now();
+      let s3;
+      try {
+        s3 = await swift.startSwiftS3();
+      } catch (error) {
+        if (error.code !== 'ENOENT') throw error;
+        ctx.note(`S3 skipped: ${error.message}`);
+        return { skipped: error.message };
+      }
+      const swiftSeconds = (performance.now() - swiftStarted) / 1000;
+      const root = mkdtempSync(join(tmpdir(), 'framesnap-bench-s3-'));
+      const client = new sdk.S3Client({
+        endpoint: s3.endpoint,
+        region: s3.region,
+        forcePathStyle: true,
+        credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      });
+      let service;
+      try {
+        for (const Bucket of [STORE_IN, STORE_OUT]) await client.send(new sdk.CreateBucketCommand({ Bucket }));
+        const uploadStarted = performance.now();
+        await client.send(new sdk.PutObjectCommand({ Bucket: STORE_IN, Key: input, Body: readFileSync(file) }));
+        const clipUploadSeconds = (performance.now() - uploadStarted) / 1000;
+        const store = (bucket) => ({
+          endpoint: s3.endpoint,
+          region: s3.region,
+          accessKeyId: s3.accessKeyId,
+          secretAccessKey: s3.secretAccessKey,
+          bucket,
+          forcePathStyle: true,
+          allowPrivateNetwork: true,
+        });
+        mkdirSync(join(root, 'local-out'));
+        service = new SnapshotService({
+          root,
+          workers: S3_POOL,
+          syncTimeoutMs: 60_000,
+          buckets: { 'local-clips': cacheDir, 's3-clips': store(STORE_IN), 's3-out': store(STORE_OUT) },
+        });
+        await service.ready();
+        const job = async (inBucket, outBucket, key, time) => {
+          const response = await service.submitSnapshotJob({
+            Input: { Bucket: inBucket, Object: input },
+            SnapshotConfig: { OutputFile: { Bucket: outBucket, Object: key }, Time: time, FrameType: 'intra' },
+          });
+          const done = response.SnapshotJob;
+          if (done.State !== 'Success' || done.Count !== '1') {
+            throw new Error(
+              `job ${done.Id} (${inBucket} -> ${outBucket}) ended ${done.State} (Count ${done.Count}) ${done.Code} ${done.Message}`,
+            );
+          }
+        };
+        // The upload contender puts the reference's latest image, so it sends a JPEG of the same size.
+        let lastLocalKey;
+        const contenders = [
+          {
+            name: S3_LOCAL_NAME,
+            run: async (i) => {
+              lastLocalKey = `local/${i}.jpg`;
+              await job('local-clips', 'local-out', lastLocalKey, s3JobTime(i));
+            },
+          },
+          { name: S3_NAME, run: (i) => job('s3-clips', 's3-out', `s3/${i}.jpg`, s3JobTime(i)) },
+          { name: S3_READ_NAME, run: (i) => job('s3-clips', 'local-out', `s3-read/${i}.jpg`, s3JobTime(i)) },
+          {
+            name: S3_UPLOAD_NAME,
+            prepare: () => readFileSync(join(root, 'local-out', lastLocalKey)),
+            run: (i, body) => client.send(new sdk.PutObjectCommand({ Bucket: STORE_OUT, Key: `upload/${i}.jpg`, Body: body })),
+          },
+        ];
+        const calls = new Map(contenders.map((contender) => [contender, 0]));
+        const samples = new Map(contenders.map((contender) => [contender, []]));
+        const timedCall = async (contender) => {
+          const i = calls.get(contender);
+          calls.set(contender, i + 1);
+          const prepared = contender.prepare?.();
+          const started = performance.now();
+          await contender.run(i, prepared);
+          return performance.now() - started;
+        };
+        // Untimed calls first: pool threads, the SDK's clients and connections, the page cache.
+        for (let k = 0; k < S3_WARM_UP_CALLS; k++) for (const contender of contenders) await timedCall(contender);
+        for (let round = 0; round < settings.rounds; round++) {
+          for (const contender of round % 2 === 0 ? contenders : [...contenders].reverse()) {
+            for (let call = 0; call < settings.calls; call++) samples.get(contender).push(await timedCall(contender));
+          }
+        }
+
+        // The checks, outside the timing: the same job on each path gives the same image.
+        const checkTime = 30_000;
+        await job('local-clips', 'local-out', 'check/local.jpg', checkTime);
+        await job('s3-clips', 's3-out', 'check/s3.jpg', checkTime);
+        await job('s3-clips', 'local-out', 'check/s3-read.jpg', checkTime);
+        const reference = readFileSync(join(root, 'local-out', 'check', 'local.jpg'));
+        const got = await client.send(new sdk.GetObjectCommand({ Bucket: STORE_OUT, Key: 'check/s3.jpg' }));
+        const fromS3 = Buffer.from(await got.Body.transformToByteArray());
+        const fromRead = readFileSync(join(root, 'local-out', 'check', 's3-read.jpg'));
+        const isJpeg = reference.length > 3 && reference[0] === 0xff && reference[1] === 0xd8 && reference[2] === 0xff;
+        const failures = [];
+        const checks = new Map();
+        const expect = (name, ok, good, bad) => {
+          checks.set(name, ok ? good : `FAILED: ${bad}`);
+          if (!ok) failures.push(`${name}: ${bad}`);
+        };
+        expect(S3_LOCAL_NAME, isJpeg, `a ${reference.length}-byte JPEG at ${checkTime / 1000} s`, 'not a JPEG');
+        expect(S3_NAME, fromS3.equals(reference), 'the same bytes in the S3 bucket', 'a different image in the S3 bucket');
+        expect(S3_READ_NAME, fromRead.equals(reference), 'the same bytes', 'a different image');
+        const uploads = await client.send(new sdk.ListObjectsV2Command({ Bucket: STORE_OUT, Prefix: 'upload/' }));
+        const uploadCount = uploads.KeyCount ?? 0;
+        const uploadCalls = calls.get(contenders[3]);
+        expect(S3_UPLOAD_NAME, uploadCount === uploadCalls, `${uploadCount} objects`, `${uploadCount} objects after ${uploadCalls} calls`);
+
+        const rows = contenders.map((contender) => timeSummary(contender.name, samples.get(contender), checks.get(contender.name)));
+        ctx.note(
+          `Swift (s3api, tempauth, one replica) on loopback, started by the case in ${fixed(swiftSeconds, 1)} s; the clip (${fixed(megabytes(statSync(file).size), 0)} MB) uploaded once in ${fixed(clipUploadSeconds, 1)} s`,
+        );
+        ctx.note(
+          `job times: the middle of a different GOP each call (${s3JobTime(0) / 1000}, ${s3JobTime(1) / 1000}, ... s), so the keyframe at ${keyframeMs(s3JobTime(0)) / 1000}, ${keyframeMs(s3JobTime(1)) / 1000}, ... s; ${S3_WARM_UP_CALLS} untimed calls of each contender first`,
+        );
+        for (const failure of failures) ctx.note(`check FAILED: ${failure}`);
+        return { clip: input, rounds: settings.rounds, calls: settings.calls, rows, failedChecks: failures.length };
+      } finally {
+        await service?.close();
+        client.destroy();
+        await s3.stop();
+        rmSync(root, { recursive: true, force: true });
       }
     },
   };

@@ -12,7 +12,8 @@
 // node-av.mjs, contenders.mjs (what is timed, and its check), cases.mjs (A-G,
 // RSS, CMD), measure.mjs (tinybench rounds), report.mjs (tables, targets,
 // markdown), chart.mjs (SVG), rss-child.mjs (the peak-RSS child process),
-// stores.mjs (STORE), remote.mjs (REMOTE, with nginx.mjs: its HTTP server).
+// stores.mjs (STORE), remote.mjs (REMOTE and S3, with nginx.mjs and swift.mjs:
+// their servers).
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +28,7 @@ import { ffmpeg, ffprobe, versionLine } from './cli.mjs';
 import { cacheDir, clip } from './clips.mjs';
 import { measureCase } from './measure.mjs';
 import { loadNodeAv, nodeAvFfmpegVersion } from './node-av.mjs';
-import { remoteTargets } from './remote.mjs';
+import { remoteTargets, s3Targets } from './remote.mjs';
 import { caseTable, machineLine, markdown, poolLine, ratioTable, targets, targetTable, textTable } from './report.mjs';
 
 const { values: args } = parseArgs({
@@ -142,7 +143,7 @@ async function main() {
     rmSync(outRoot, { recursive: true, force: true });
   }
 
-  const targetList = [...targets(results), ...remoteTargets(results)];
+  const targetList = [...targets(results), ...remoteTargets(results), ...s3Targets(results)];
   const totalSeconds = Number(((performance.now() - startedAt) / 1000).toFixed(1));
   const report = {
     date,
