@@ -237,6 +237,19 @@ test('an input on Swift with the output on a local bucket, and the other way rou
   expect((await objectOf(OUT, 'example.jpg')).data.equals(expected)).toBe(true);
 });
 
+test('with isolation "process", the child process reads and uploads: the same bytes as on a local bucket', async () => {
+  const made = new SnapshotService({ buckets: { [IN]: store(), [OUT]: store() }, workers: 1, isolation: 'process' });
+  cleanups.push(() => made.close());
+  await emptyBucket(OUT);
+  const answer = await made.submitSnapshotJob({ Input: SEED_INPUT, SnapshotConfig: SEED_ASYNC_CONFIG });
+  expect(await made.waitForJob(answer.SnapshotJob.Id)).toMatchObject({ State: 'Success', Count: '10' });
+  await localJob({ Input: SEED_INPUT, SnapshotConfig: SEED_ASYNC_CONFIG });
+  expect(await objectKeys(OUT)).toEqual(counted(10));
+  for (const key of counted(10)) {
+    expect((await objectOf(OUT, key)).data.equals(readFileSync(join(local.bucket(OUT), key))), key).toBe(true);
+  }
+});
+
 test('a bucket whose name in the store differs (bucket field)', async () => {
   await emptyBucket('twin-sync');
   const made = service({ 'videos-in': store({ bucket: IN }), 'thumbs-out': store({ bucket: 'twin-sync' }) });

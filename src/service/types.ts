@@ -386,13 +386,14 @@ export interface JobTask {
 /**
  * 'writing': a file of framesnap's naming (a temporary file, a journal) is
  * about to be made; 'placing': an object written with this device and inode
- * is about to be renamed into place; 'written': it has been; 'folder': the
+ * is about to be renamed into place (an object uploaded to object storage:
+ * it has been, with `stored` saying where); 'written': it has been; 'folder': the
  * job made this folder; 'progress': `done` of the `expected` images have
  * been taken (written, and put on their sprite when they are cells).
  */
 export type ProgressMessage =
   | { type: 'writing'; temporary: string }
-  | { type: 'placing'; path: string; dev: number; ino: number }
+  | { type: 'placing'; path: string; dev: number; ino: number; stored?: OwnedFile['stored'] }
   | { type: 'written'; path: string }
   | { type: 'folder'; path: string }
   | { type: 'progress'; done: number; expected: number };

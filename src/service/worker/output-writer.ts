@@ -151,6 +151,9 @@ export class OutputWriter {
     const etag = await putObject(target, key, data);
     file.stored!.etag = etag;
     this.written.push(file);
+    // Announced once its ETag is known: the service takes back only this upload if the worker dies.
+    this.post({ type: 'placing', path, dev: 0, ino: 0, stored: file.stored! });
+    this.post({ type: 'written', path });
     // Cancelled while it uploaded: the job fails, and removeAll takes it back.
     if (this.cancelled) throw cancelledError();
     return { path, dev: 0, ino: 0, stored: { target, key, etag } };
