@@ -1,5 +1,6 @@
 export { ErrorCodes, SnapshotError, type ErrorCode, type SnapshotErrorDetails, type SnapshotErrorJSON } from './core/errors.js';
 export type { CallLimits, CommonOptions, FrameType, SnapshotOptions, SnapshotsOptions } from './core/options.js';
+export type { NetworkOptions } from './core/input.js';
 export { DEFAULT_LIMITS, MAX_IMAGE_SIDE, type Limits } from './core/limits.js';
 export { formatFromExtension, IMAGE_FORMATS, type ImageFormat } from './core/formats.js';
 export {

@@ -27,6 +27,7 @@ import {
   type SnapshotOptions,
   type SnapshotResult,
   type SnapshotsOptions,
+  type NetworkOptions,
 } from '../../dist/index.js';
 
 describe('snapshot() and snapshotSync()', () => {
@@ -39,6 +40,16 @@ describe('snapshot() and snapshotSync()', () => {
     // A flag known only at run time gives either.
     const flag = Math.random() > 0.5;
     expectTypeOf(snapshot('movie.mp4', { time: 5000, resolveWithObject: flag })).toEqualTypeOf<Promise<Buffer | SnapshotResult>>();
+  });
+
+  test('take a URL (string or URL object) with the network options', () => {
+    expectTypeOf(snapshot(new URL('https://example.com/movie.mp4'), { time: 5000, allowPrivateNetwork: true })).toEqualTypeOf<
+      Promise<Buffer>
+    >();
+    expectTypeOf(snapshotSync(new URL('https://example.com/movie.mp4'), { time: 5000, caFile: 'ca.pem' })).toEqualTypeOf<Buffer>();
+    expectTypeOf<NetworkOptions>().toEqualTypeOf<{ allowPrivateNetwork?: boolean; caFile?: string }>();
+    // @ts-expect-error: allowPrivateNetwork is a boolean
+    void snapshot('https://example.com/movie.mp4', { time: 0, allowPrivateNetwork: 'yes' });
   });
 
   test('info says which frame the image shows', () => {
