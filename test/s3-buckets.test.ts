@@ -394,6 +394,53 @@ describe('refusals', () => {
   });
 });
 
+describe('taking back', () => {
+  test('a cancelled running job deletes what it uploaded', async () => {
+    await emptyBucket('failed-images');
+    const made = service({ [IN]: store(), 'failed-images': store() });
+    // Exact frames 3 s apart over most of the clip: far longer than a cancel takes.
+    const { SnapshotJob: running } = await made.submitSnapshotJob({
+      Input: SEED_INPUT,
+      SnapshotConfig: {
+        OutputFile: { Bucket: 'failed-images', Object: 'long/{Count}.jpg' },
+        Time: '1000',
+        Interval: '3',
+        Num: '50',
+        FrameType: 'normal',
+      },
+    });
+    // Cancelled once its first image is uploaded.
+    await new Promise<void>((resolve) => {
+      made.on('progress', (progress) => {
+        if (progress.JobId === running.Id) resolve();
+      });
+    });
+    expect(await made.cancelSnapshotJob(running.Id)).toMatchObject({
+      State: 'Fail',
+      Code: 'Canceled',
+      Message: 'the job was cancelled (cancelSnapshotJob)',
+    });
+    expect(await objectKeys('failed-images')).toEqual([]);
+  });
+
+  test("an uploaded object is deleted only while its ETag is still the job's", async () => {
+    const { deleteOwnedObject } = (await import('../dist/service/storage/object-store.js')) as {
+      deleteOwnedObject(target: { name: string; store: Store }, key: string, etag: string | undefined): Promise<string | undefined>;
+    };
+    const target = { name: 'failed-images', store: store() };
+    await emptyBucket('failed-images');
+    const first = await admin.send(new PutObjectCommand({ Bucket: 'failed-images', Key: 'k.jpg', Body: 'first' }));
+    await admin.send(new PutObjectCommand({ Bucket: 'failed-images', Key: 'k.jpg', Body: 'a later job' }));
+    expect(await deleteOwnedObject(target, 'k.jpg', first.ETag)).toBeUndefined();
+    expect((await objectOf('failed-images', 'k.jpg')).data.toString()).toBe('a later job');
+    const again = await admin.send(new PutObjectCommand({ Bucket: 'failed-images', Key: 'k.jpg', Body: 'its own' }));
+    expect(await deleteOwnedObject(target, 'k.jpg', again.ETag)).toBeUndefined();
+    expect(await objectKeys('failed-images')).toEqual([]);
+    // Already gone: nothing to do, no failure.
+    expect(await deleteOwnedObject(target, 'k.jpg', again.ETag)).toBeUndefined();
+  });
+});
+
 describe('bucket configuration', () => {
   test.each([
     [
