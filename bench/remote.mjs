@@ -362,6 +362,12 @@ function s3Rows(extra) {
     'median ms': fixed(row.medianMs),
     'min ms': fixed(row.minMs),
     'vs local': row === local ? '-' : `${fixed(row.medianMs / local.medianMs)}x`,
+    'S3 requests/job': String(row.medianRequests),
+    'by method': row.methods,
+    'Swift subrequests': String(row.medianSubrequests),
+    'KB sent by Swift': fixed(row.medianBytesSent / 1000, 1),
+    'KB received': fixed(row.medianBytesReceived / 1000, 1),
+    'Swift ms/job': fixed(row.medianSwiftMs, 1),
     samples: row.samples,
     check: row.check,
   }));
@@ -384,6 +390,29 @@ function s3TargetList(extra) {
   ];
 }
 
+/** Informational ratios: how much of an S3 job is the server's own time. */
+function s3Ratios(extra) {
+  const find = (name) => extra.rows.find((row) => row.contender === name);
+  const [local, s3, read, upload] = [find(S3_LOCAL_NAME), find(S3_NAME), find(S3_READ_NAME), find(S3_UPLOAD_NAME)];
+  return [
+    {
+      ratio: '(S3 in and out - PutObject alone) / local (the target)',
+      value: `${fixed((s3.medianMs - upload.medianMs) / local.medianMs)}x`,
+      detail: `(${fixed(s3.medianMs)} - ${fixed(upload.medianMs)}) / ${fixed(local.medianMs)} ms`,
+    },
+    {
+      ratio: "(S3 in and out - Swift's own time) / local",
+      value: `${fixed((s3.medianMs - s3.medianSwiftMs) / local.medianMs)}x`,
+      detail: `(${fixed(s3.medianMs)} - ${fixed(s3.medianSwiftMs)}) / ${fixed(local.medianMs)} ms: the time outside the server`,
+    },
+    {
+      ratio: "(S3 in, folder out - Swift's own time) / local",
+      value: `${fixed((read.medianMs - read.medianSwiftMs) / local.medianMs)}x`,
+      detail: `(${fixed(read.medianMs)} - ${fixed(read.medianSwiftMs)}) / ${fixed(local.medianMs)} ms`,
+    },
+  ];
+}
+
 /** S3's target among the run's results (run.mjs adds it to report.mjs's list). */
 export function s3Targets(results) {
   const result = results.find((candidate) => candidate.id === 'S3');
@@ -399,8 +428,11 @@ export function s3Case() {
         ? 'skipped (see the note)'
         : [
             `${extra.clip} in the input bucket, a keyframe image (full size) to the output bucket; synchronous jobs of one`,
-            `SnapshotService (workers ${S3_POOL}); ${extra.rounds} rounds of ${extra.calls} timed calls per contender, the order reversed every other round:`,
+            `SnapshotService (workers ${S3_POOL}); ${extra.rounds} rounds of ${extra.calls} timed calls per contender, the order reversed every other round;`,
+            "requests, bytes and Swift's own time per job (the sum of its requests' times): the proxy's access log, read after each call:",
             textTable(s3Rows(extra)),
+            '',
+            textTable(extra.ratios),
             '',
             textTable(
               s3TargetList(extra).map((target) => ({
@@ -485,6 +517,7 @@ export function s3Case() {
         const contenders = [
           {
             name: S3_LOCAL_NAME,
+            local: true,
             run: async (i) => {
               lastLocalKey = `local/${i}.jpg`;
               await job('local-clips', 'local-out', lastLocalKey, s3JobTime(i));
@@ -500,13 +533,35 @@ export function s3Case() {
         ];
         const calls = new Map(contenders.map((contender) => [contender, 0]));
         const samples = new Map(contenders.map((contender) => [contender, []]));
+        let seen = (await s3.accessLog()).length;
         const timedCall = async (contender) => {
           const i = calls.get(contender);
           calls.set(contender, i + 1);
           const prepared = contender.prepare?.();
           const started = performance.now();
           await contender.run(i, prepared);
-          return performance.now() - started;
+          const ms = performance.now() - started;
+          // What the call cost the server: the proxy's log lines since the last call (see swift.mjs).
+          const log = await s3.accessLog();
+          const entries = log.slice(seen);
+          seen = log.length;
+          const requests = entries.filter((entry) => entry.source === null);
+          const failed = requests.filter((entry) => entry.status >= 400);
+          if (failed.length > 0) {
+            throw new Error(`${contender.name}: Swift answered ${failed.map((entry) => `${entry.method} ${entry.status}`).join(', ')}`);
+          }
+          if (contender.local && entries.length > 0) throw new Error(`${contender.name}: ${entries.length} request(s) to Swift`);
+          const methods = new Map();
+          for (const entry of requests) methods.set(entry.method, (methods.get(entry.method) ?? 0) + 1);
+          return {
+            ms,
+            requests: requests.length,
+            methods: [...methods].map(([method, count]) => `${method} ${count}`).join(', ') || '-',
+            subrequests: entries.length - requests.length,
+            bytesSent: requests.reduce((sum, entry) => sum + entry.bytesSent, 0),
+            bytesReceived: requests.reduce((sum, entry) => sum + entry.bytesReceived, 0),
+            swiftMs: requests.reduce((sum, entry) => sum + entry.seconds * 1000, 0),
+          };
         };
         // Untimed calls first: pool threads, the SDK's clients and connections, the page cache.
         for (let k = 0; k < S3_WARM_UP_CALLS; k++) for (const contender of contenders) await timedCall(contender);
@@ -540,7 +595,24 @@ export function s3Case() {
         const uploadCalls = calls.get(contenders[3]);
         expect(S3_UPLOAD_NAME, uploadCount === uploadCalls, `${uploadCount} objects`, `${uploadCount} objects after ${uploadCalls} calls`);
 
-        const rows = contenders.map((contender) => timeSummary(contender.name, samples.get(contender), checks.get(contender.name)));
+        const rows = contenders.map((contender) => {
+          const taken = samples.get(contender);
+          const middle = (field) => median(taken.map((sample) => sample[field]));
+          const methods = new Set(taken.map((sample) => sample.methods));
+          return {
+            ...timeSummary(
+              contender.name,
+              taken.map((sample) => sample.ms),
+              checks.get(contender.name),
+            ),
+            medianRequests: middle('requests'),
+            methods: [...methods].join(' | '),
+            medianSubrequests: middle('subrequests'),
+            medianBytesSent: middle('bytesSent'),
+            medianBytesReceived: middle('bytesReceived'),
+            medianSwiftMs: middle('swiftMs'),
+          };
+        });
         ctx.note(
           `Swift (s3api, tempauth, one replica) on loopback, started by the case in ${fixed(swiftSeconds, 1)} s; the clip (${fixed(megabytes(statSync(file).size), 0)} MB) uploaded once in ${fixed(clipUploadSeconds, 1)} s`,
         );
@@ -548,7 +620,9 @@ export function s3Case() {
           `job times: the middle of a different GOP each call (${s3JobTime(0) / 1000}, ${s3JobTime(1) / 1000}, ... s), so the keyframe at ${keyframeMs(s3JobTime(0)) / 1000}, ${keyframeMs(s3JobTime(1)) / 1000}, ... s; ${S3_WARM_UP_CALLS} untimed calls of each contender first`,
         );
         for (const failure of failures) ctx.note(`check FAILED: ${failure}`);
-        return { clip: input, rounds: settings.rounds, calls: settings.calls, rows, failedChecks: failures.length };
+        const extra = { clip: input, rounds: settings.rounds, calls: settings.calls, rows, failedChecks: failures.length };
+        extra.ratios = s3Ratios(extra);
+        return extra;
       } finally {
         await service?.close();
         client.destroy();

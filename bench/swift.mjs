@@ -9,11 +9,12 @@
 // The start logic of the tests' helper (test/helpers/swift-s3.ts), which the
 // benchmark does not import (TypeScript, and vitest hooks).
 //
-//   const s3 = await startSwiftS3();   // { endpoint, region, accessKeyId, secretAccessKey, stop() }
+//   const s3 = await startSwiftS3();   // { endpoint, region, accessKeyId, secretAccessKey, accessLog(), stop() }
 //   new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true,
 //     credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
 //     requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
 import { execFile, spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect, createServer } from 'node:net';
@@ -148,7 +149,16 @@ use = egg:swift#${name}
   );
 }
 
-function proxyConfig(dir, port, memcachedPort) {
+/**
+ * The proxy's access log line (proxy_logging's log_msg_template), sent as
+ * syslog datagrams to the case's UDP port: one per request the proxy
+ * answered (the client's, and the subrequests of its middleware, which name a
+ * source). Values are URL-quoted, so spaces part them.
+ */
+const ACCESS_MARK = 'framesnap-access';
+const ACCESS_TEMPLATE = `${ACCESS_MARK} {method} {path} {status_int} {bytes_recvd} {bytes_sent} {source} {request_time}`;
+
+function proxyConfig(dir, port, memcachedPort, accessLogPort) {
   return serverConfig(
     dir,
     port,
@@ -165,6 +175,10 @@ use = egg:swift#catch_errors
 
 [filter:proxy-logging]
 use = egg:swift#proxy_logging
+access_log_level = INFO
+access_log_udp_host = 127.0.0.1
+access_log_udp_port = ${accessLogPort}
+log_msg_template = ${ACCESS_TEMPLATE}
 
 [filter:cache]
 use = egg:swift#memcache
@@ -209,8 +223,72 @@ async function s3Answers(client) {
   }
 }
 
+/** One access log datagram as { method, path (without its query), status, bytesReceived, bytesSent, source, seconds }; null for another line. */
+function parseAccessLine(datagram) {
+  const text = datagram.toString('utf8');
+  const at = text.indexOf(`${ACCESS_MARK} `);
+  if (at < 0) return null;
+  const [method, path, status, received, sent, source, seconds] = text
+    .slice(at + ACCESS_MARK.length + 1)
+    .trim()
+    .split(' ');
+  const count = (value) => (value === '-' ? 0 : Number(value));
+  return {
+    method,
+    path: decodeURIComponent(path).split('?')[0],
+    status: Number(status),
+    bytesReceived: count(received),
+    bytesSent: count(sent),
+    source: source === '-' ? null : source,
+    seconds: Number(seconds),
+  };
+}
+
+/** A UDP socket on a free loopback port that keeps the proxy's access log lines. */
+function accessLogSocket() {
+  const socket = createSocket('udp4');
+  const entries = [];
+  const waiters = new Set();
+  socket.on('message', (datagram) => {
+    const entry = parseAccessLine(datagram);
+    if (entry === null) return;
+    entries.push(entry);
+    for (const waiter of waiters) waiter(entry);
+  });
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(0, '127.0.0.1', () => {
+      socket.off('error', reject);
+      // A datagram that cannot be read is dropped, not a crash.
+      socket.on('error', () => {});
+      resolve({
+        socket,
+        entries,
+        port: socket.address().port,
+        /** Resolves once an entry for `path` has come (or after `timeoutMs`, false). */
+        waitFor: (path, timeoutMs) =>
+          new Promise((done) => {
+            if (entries.some((entry) => entry.path === path)) return done(true);
+            const timer = setTimeout(() => {
+              waiters.delete(waiter);
+              done(false);
+            }, timeoutMs);
+            const waiter = (entry) => {
+              if (entry.path !== path) return;
+              clearTimeout(timer);
+              waiters.delete(waiter);
+              done(true);
+            };
+            waiters.add(waiter);
+          }),
+      });
+    });
+  });
+}
+
 async function startOnce() {
   const dir = mkdtempSync(join(tmpdir(), 'framesnap-swift-'));
+  const log = await accessLogSocket();
   const ports = { memcached: 0, proxy: 0, account: 0, container: 0, object: 0 };
   for (const name of Object.keys(ports)) ports[name] = await freePort();
   const children = [];
@@ -230,6 +308,7 @@ async function startOnce() {
         clearTimeout(timer);
       }),
     );
+    log.socket.close();
     rmSync(dir, { recursive: true, force: true });
   };
   const launch = (name, command, args) => {
@@ -270,7 +349,7 @@ async function startOnce() {
     launch(name, PYTHON, ['-c', SERVER_PY, swiftConf, confPath, `${name}-server`]);
   }
   const proxyConf = join(dir, 'proxy-server.conf');
-  writeFileSync(proxyConf, proxyConfig(dir, ports.proxy, ports.memcached));
+  writeFileSync(proxyConf, proxyConfig(dir, ports.proxy, ports.memcached, log.port));
   launch('proxy', PYTHON, ['-c', SERVER_PY, swiftConf, proxyConf, 'proxy-server']);
 
   const server = {
@@ -278,6 +357,7 @@ async function startOnce() {
     region: 'us-east-1',
     accessKeyId: 'test:tester',
     secretAccessKey: 'testing',
+    accessLog: () => accessLog(ports.proxy, log),
     stop,
   };
   const client = new S3Client({
@@ -333,11 +413,37 @@ async function startOnce() {
   }
 }
 
+let barriers = 0;
+
+/**
+ * Every request the proxy logged so far, in order, after a barrier: an
+ * unsigned request of its own (refused by the proxy at once), whose log line
+ * comes after those of the requests answered before it (one proxy process;
+ * it logs a request as it finishes its answer). Barrier lines are left out.
+ */
+async function accessLog(port, log) {
+  const path = `/framesnap-barrier-${process.pid}-${++barriers}`;
+  await new Promise((resolve, reject) => {
+    const probe = request({ host: '127.0.0.1', port, path, agent: false, timeout: 5000 }, (response) => {
+      response.resume();
+      response.once('end', resolve);
+    });
+    probe.once('timeout', () => probe.destroy(new Error('the Swift proxy did not answer the access-log barrier within 5 s')));
+    probe.once('error', reject);
+    probe.end();
+  });
+  if (!(await log.waitFor(path, 5000))) throw new Error('no access log line for the barrier request within 5 s');
+  return log.entries.filter((entry) => !entry.path.startsWith('/framesnap-barrier-'));
+}
+
 /**
  * Starts Swift with s3api on free loopback ports; resolves, once a signed S3
- * call succeeds, with { endpoint, region, accessKeyId, secretAccessKey, stop() }
- * (tempauth's user test:tester, an admin of the account AUTH_test; path-style
- * addressing only). An error with code ENOENT: no python3-swift or memcached here.
+ * call succeeds, with { endpoint, region, accessKeyId, secretAccessKey,
+ * accessLog(), stop() } (tempauth's user test:tester, an admin of the account
+ * AUTH_test; path-style addressing only). accessLog() resolves with every
+ * request the proxy answered so far: [{ method, path, status, bytesReceived,
+ * bytesSent, source, seconds }], source null for a client's request, else the
+ * middleware that made it (s3api's and tempauth's own checks). An error with code ENOENT: no python3-swift or memcached here.
  */
 export async function startSwiftS3() {
   let failure = '';
