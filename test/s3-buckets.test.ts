@@ -323,6 +323,25 @@ describe('refusals', () => {
     },
   );
 
+  test('an input object deleted between submission and run: the job fails InvalidParameter.ResourceNotFound', async () => {
+    const made = service();
+    await admin.send(new PutObjectCommand({ Bucket: IN, Key: 'gone.mp4', Body: readFileSync(await fixture('h264')) }));
+    const { Pipeline: paused } = await made.addPipeline({ Name: 'paused' });
+    await made.updatePipeline({ PipelineId: paused.Id, State: 'Paused' });
+    const { SnapshotJob: queued } = await made.submitSnapshotJob({
+      Input: { Bucket: IN, Object: 'gone.mp4' },
+      SnapshotConfig: { OutputFile: { Bucket: OUT, Object: 'gone-{Count}.jpg' }, Time: '0', Num: '2', Interval: '1' },
+      PipelineId: paused.Id,
+    });
+    await admin.send(new DeleteObjectCommand({ Bucket: IN, Key: 'gone.mp4' }));
+    await made.updatePipeline({ PipelineId: paused.Id, State: 'Active' });
+    expect(await made.waitForJob(queued.Id)).toMatchObject({
+      State: 'Fail',
+      Code: 'InvalidParameter.ResourceNotFound',
+      Message: 'the object gone.mp4 does not exist',
+    });
+  });
+
   test('an endpoint on a private address without allowPrivateNetwork: the native reader refuses it', async () => {
     const made = service({ [IN]: store({ allowPrivateNetwork: false }), [OUT]: store() });
     expect(await refused(() => made.submitSnapshotJob(sync('example.flv')))).toMatchObject({

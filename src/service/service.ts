@@ -46,6 +46,7 @@ import {
   parseObjectStoreBucket,
   prepareObjectStores,
   type PreparedInput,
+  type PrepareSteps,
 } from './storage/object-store.js';
 import type {
   AddPipelineRequest,
@@ -401,7 +402,7 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
     const { entry, task } = await withRequestIdAsync(requestId, async () => {
       const prepared = this.prepare(request, requestId);
       // An asynchronous job's input URL is made when it runs (runClaimed).
-      Object.assign(prepared.task, await prepareObjectStores(prepared.task, !prepared.entry.asynchronous));
+      Object.assign(prepared.task, await prepareObjectStores(prepared.task, { check: true, presign: !prepared.entry.asynchronous }));
       const pipelineId = prepared.entry.job.PipelineId;
       this.checkPipeline(pipelineId, (await this.backend.pipelines([pipelineId])).length > 0);
       await this.lifecycle.submit(prepared.entry, this.maxQueue);
@@ -443,7 +444,7 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
         );
       }
       const prepared = this.prepare(request, requestId);
-      this.prepareObjectStoresSync(prepared.task, !prepared.entry.asynchronous);
+      this.prepareObjectStoresSync(prepared.task, { check: true, presign: !prepared.entry.asynchronous });
       this.checkPipeline(prepared.entry.job.PipelineId, sync.pipeline(prepared.entry.job.PipelineId) !== undefined);
       this.lifecycle.submitNow(prepared.entry, this.maxQueue);
       return prepared;
@@ -734,13 +735,13 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
    * the event loop: the requests run on a helper thread while this one
    * waits, bounded by the synchronous deadline.
    */
-  private prepareObjectStoresSync(task: JobTask, presign: boolean): void {
+  private prepareObjectStoresSync(task: JobTask, steps: PrepareSteps): void {
     if (!needsObjectStore(task)) return;
     const { inputStore, inputKey, outputBucketDir, sprites, timeoutMs } = task;
     const prepared = callSync<PreparedInput | undefined>(
       OBJECT_STORE_SYNC_WORKER,
       'prepare',
-      { task: { inputStore, inputKey, outputBucketDir, sprites, timeoutMs }, presign },
+      { task: { inputStore, inputKey, outputBucketDir, sprites, timeoutMs }, steps },
       this.syncTimeoutMs,
       new Int32Array(new SharedArrayBuffer(4)),
     );
@@ -765,7 +766,9 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
       try {
         task = this.plan(parseSubmitRequest(requestOf(claimed.job)), jobId);
         // The input's URL is made now, for this run: it never waits in a queue.
-        Object.assign(task, await prepareObjectStores(task, true));
+        // The objects were checked at submission; one gone since fails the
+        // job when it is read (execute.ts), without a request more per job.
+        Object.assign(task, await prepareObjectStores(task, { check: false, presign: true }));
       } catch (error) {
         await this.finish(jobId, toSnapshotError(error));
         return;

@@ -4,14 +4,14 @@
  * and the caller's thread blocks while they run here.
  */
 import { serveSyncCalls } from '../../core/sync-host.js';
-import { prepareObjectStores, type PreparedInput } from './object-store.js';
+import { prepareObjectStores, type PreparedInput, type PrepareSteps } from './object-store.js';
 import type { JobTask } from '../types.js';
 
 async function prepare(args: {
   task: Pick<JobTask, 'inputStore' | 'inputKey' | 'outputBucketDir' | 'sprites' | 'timeoutMs'>;
-  presign: boolean;
+  steps: PrepareSteps;
 }): Promise<PreparedInput | undefined> {
-  return prepareObjectStores(args.task, args.presign);
+  return prepareObjectStores(args.task, args.steps);
 }
 
 serveSyncCalls({ prepare });

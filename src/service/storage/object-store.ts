@@ -361,23 +361,32 @@ export function needsObjectStore(task: JobTask): boolean {
 /** What preparing a task found: the input's URL and how the native reader may read it. */
 export type PreparedInput = Pick<JobTask, 'inputPath' | 'inputRemote'>;
 
+/** What prepareObjectStores does: check the buckets and the input object, make the input's URL. */
+export interface PrepareSteps {
+  check: boolean;
+  presign: boolean;
+}
+
 /**
- * Checks a task's buckets in object storage: the input object (HeadObject),
- * the output buckets (HeadBucket); with `presign`, makes the input's URL for
- * this run. Resolves with the input fields to set on the task (none for a
- * local input).
+ * Prepares a task's buckets in object storage. With `check`, the input
+ * object (HeadObject) and the output buckets (HeadBucket), so that a
+ * submission is refused at once with a precise reason; with `presign`,
+ * the input's URL for this run. Resolves with the input fields to set on
+ * the task (none for a local input, or without `presign`).
  */
 export async function prepareObjectStores(
   task: Pick<JobTask, 'inputStore' | 'inputKey' | 'outputBucketDir' | 'sprites' | 'timeoutMs'>,
-  presign: boolean,
+  steps: PrepareSteps,
 ): Promise<PreparedInput | undefined> {
-  const outputs = new Map<string, ObjectStoreTarget>();
-  for (const bucket of [task.outputBucketDir, task.sprites?.bucketDir]) {
-    if (isObjectStore(bucket)) outputs.set(objectIdentity(bucket, ''), bucket);
+  if (steps.check) {
+    const outputs = new Map<string, ObjectStoreTarget>();
+    for (const bucket of [task.outputBucketDir, task.sprites?.bucketDir]) {
+      if (isObjectStore(bucket)) outputs.set(objectIdentity(bucket, ''), bucket);
+    }
+    if (task.inputStore !== undefined) await checkInputObject(task.inputStore, task.inputKey);
+    for (const target of outputs.values()) await checkBucket(target);
   }
-  if (task.inputStore !== undefined) await checkInputObject(task.inputStore, task.inputKey);
-  for (const target of outputs.values()) await checkBucket(target);
-  if (task.inputStore === undefined || !presign) return undefined;
+  if (task.inputStore === undefined || !steps.presign) return undefined;
   const store = task.inputStore.store;
   return {
     inputPath: await presignInput(task.inputStore, task.inputKey, presignSeconds(store, task.timeoutMs)),

@@ -10,7 +10,7 @@
  * a cancelled one (the service's deadline passed) stops at its next look at
  * the flag and puts nothing more in place.
  */
-import { ErrorCodes, SnapshotError, aboutSubject, toSnapshotError } from '../../core/errors.js';
+import { ErrorCodes, SnapshotError, aboutSubject, shortenSubject, toSnapshotError } from '../../core/errors.js';
 import { debug } from '../../core/debug.js';
 import { encodeImage } from '../../core/encode.js';
 import { MAX_NUM, MAX_TIME_MS, type Limits } from '../../core/limits.js';
@@ -85,6 +85,10 @@ function aboutInput(error: unknown, task: JobTask): SnapshotError {
   const failure = toSnapshotError(error);
   if (failure.code === ErrorCodes.Aborted || failure.code === ErrorCodes.SnapshotTimeOut) return failure;
   let message = withoutInputPath(failure.message, task);
+  if (task.inputStore !== undefined && failure.code === ErrorCodes.ResourceNotFound && /\bHTTP 404\b/.test(message)) {
+    // Checked at submission, gone since (or its bucket): as a local bucket's missing object reads.
+    return new SnapshotError(failure.code, `the object ${shortenSubject(task.inputKey)} does not exist`);
+  }
   if (task.inputStore !== undefined && failure.code === ErrorCodes.PermissionDenied && /\bHTTP 40[13]\b/.test(message)) {
     // The HEAD check passed with the bucket's credentials: the URL made from them was refused.
     message = `${message}: the object store refused the input's presigned URL (it expired, or the bucket's credentials changed)`;
