@@ -80,11 +80,16 @@ class FramesnapAddon : public Napi::Addon<FramesnapAddon> {
   const RequestLimits& limits() const { return limits_; }
 
   // The open file kept for the next call on it (one per environment: a pool
-  // worker keeps the file of its last job). Taken out while in use.
-  std::unique_ptr<FrameExtractor> takeCachedExtractor() { return std::move(cachedExtractor_); }
-  void keepExtractor(std::unique_ptr<FrameExtractor> extractor) {
+  // worker keeps the file of its last job), with the reuse key it was opened
+  // under (see ExtractCall). Taken out while in use.
+  std::unique_ptr<FrameExtractor> takeCachedExtractor(std::string& reuseKey) {
+    reuseKey = std::move(cachedReuseKey_);
+    return std::move(cachedExtractor_);
+  }
+  void keepExtractor(std::unique_ptr<FrameExtractor> extractor, std::string reuseKey) {
     if (extractor) {
       cachedExtractor_ = std::move(extractor);
+      cachedReuseKey_ = std::move(reuseKey);
     }
   }
 
@@ -112,8 +117,18 @@ class FramesnapAddon : public Napi::Addon<FramesnapAddon> {
   // Drops this environment's kept-open file (a pool worker going idle must
   // not keep a huge file's demuxer and decoder pinned). A call running on it
   // keeps it until it finishes and then puts it back.
+  // With a reuse key, only an open file kept under that key is dropped (a
+  // call over a URL lets its connection go when it ends).
   Napi::Value ReleaseCachedFile(const Napi::CallbackInfo& info) {
+    if (info.Length() >= 1 && info[0].IsString()) {
+      if (cachedExtractor_ && cachedReuseKey_ == info[0].As<Napi::String>().Utf8Value()) {
+        cachedExtractor_.reset();
+        cachedReuseKey_.clear();
+      }
+      return info.Env().Undefined();
+    }
     cachedExtractor_.reset();
+    cachedReuseKey_.clear();
     // And what its decoder's frames and the jobs before left free inside
     // malloc's heaps (measured after the benchmark: 136-139 -> 115-123 MiB).
     releaseFreeMemory();
@@ -183,17 +198,21 @@ class FramesnapAddon : public Napi::Addon<FramesnapAddon> {
   RequestLimits limits_;
   Napi::FunctionReference errorClass_;
   std::unique_ptr<FrameExtractor> cachedExtractor_;
+  std::string cachedReuseKey_;
 };
 
 // A request with `reuse: true` runs on the environment's cached open file when
 // it is still the same file, and leaves its extractor there afterwards.
-// A URL is never reused: a server gives no inode to tell that the file is
-// unchanged, and an idle open would hold a connection.
+// A URL is reused only by calls that give the same reuse key (the calls of one
+// snapshots() or one job): a server gives no inode to tell that the file is
+// unchanged since another call read it.
 struct ExtractCall {
   ExtractRequest request;
   std::optional<RemoteOptions> remote;  // set: request.path is an http(s) URL
+  std::string reuseKey;                 // this call's; for a URL, never empty when reuse is set
   bool reuse = false;
   std::unique_ptr<FrameExtractor> extractor;  // cached one, if any, taken out
+  std::string extractorReuseKey;              // the key the cached one was opened under
 
   // The cached extractor when it is still the same file, else a fresh open.
   FrameExtractor& open(const Interruption& interruption) {
@@ -201,7 +220,8 @@ struct ExtractCall {
     FileIdentity identity = remote ? identifyUrl(request.path, *remote, request.threads)
                                    : identifyFile(request.path, request.threads);
     identity.limitInputPixels = request.selection.limits.inputPixels;
-    if (!extractor || !(extractor->identity() == identity)) {
+    if (!extractor || !(extractor->identity() == identity) ||
+        (remote && extractorReuseKey != reuseKey)) {
       extractor.reset();
       extractor = std::make_unique<FrameExtractor>(std::move(identity), interruption);
     }
@@ -441,16 +461,17 @@ std::shared_ptr<ExtractCall> FramesnapAddon::prepareExtractCall(Napi::Value valu
   auto call = std::make_shared<ExtractCall>();
   call->request = std::move(arguments.request);
   call->remote = options.remote;
-  call->reuse = arguments.reuse && !options.remote;
+  call->reuseKey = options.reuseKey;
+  call->reuse = arguments.reuse && (!options.remote || !options.reuseKey.empty());
   if (call->reuse) {
-    call->extractor = takeCachedExtractor();
+    call->extractor = takeCachedExtractor(call->extractorReuseKey);
   }
   return call;
 }
 
 void FramesnapAddon::finishExtractCall(ExtractCall& call) {
   if (call.reuse) {
-    keepExtractor(std::move(call.extractor));
+    keepExtractor(std::move(call.extractor), call.reuseKey);
   }
 }
 

@@ -251,6 +251,14 @@ CallOptions readCallOptions(Napi::Value value, const RequestLimits& bounds) {
       }
       read.caFile = caFile.As<Napi::String>().Utf8Value();
     }
+    const Napi::Value reuseKey = fields.Get("reuseKey");
+    if (!reuseKey.IsUndefined()) {
+      if (!reuseKey.IsString() || reuseKey.As<Napi::String>().Utf8Value().empty() ||
+          reuseKey.As<Napi::String>().Utf8Value().size() > 256) {
+        violated("a string of 1 to 256 characters", "remote.reuseKey", reuseKey);
+      }
+      options.reuseKey = reuseKey.As<Napi::String>().Utf8Value();
+    }
     options.remote = read;
   }
   return options;

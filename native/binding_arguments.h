@@ -46,6 +46,9 @@ struct CallOptions {
   PixelLimits limits;                                // defaultPixelLimit each when absent
   // Set: the path is an http(s) URL, read with these options (remote_reader.h).
   std::optional<RemoteOptions> remote;
+  // remote.reuseKey: a URL kept open by a `reuse` call is reused only by a
+  // call with the same key; empty (absent): a URL is never kept open.
+  std::string reuseKey;
 };
 
 // An extract request (NativeExtractRequest).
@@ -78,8 +81,9 @@ RequestLimits readLimits(Napi::Value value);
 //              integers 1..maxPixelLimit
 //   remote     absent (the path is a file), or an object with
 //              allowPrivateNetwork a boolean and caFile absent or a non-empty
-//              path without NUL bytes; the path is then an http: or https:
-//              URL (libcurl checks it further)
+//              path without NUL bytes, and reuseKey absent or a string of
+//              1..256 characters; the path is then an http: or https: URL
+//              (libcurl checks it further)
 std::string readPath(Napi::Value value);
 CallOptions readCallOptions(Napi::Value value, const RequestLimits& bounds);
 ExtractArguments readExtractArguments(Napi::Value value, const PixelLimits& pixelLimits,

@@ -118,6 +118,22 @@ describe('URLs read like files', () => {
   });
 });
 
+test('a series opens the URL once for all its batches; the next call opens it again', async () => {
+  // 20 times: three native calls (batches of at most 8), one open of the URL between them.
+  const times = Array.from({ length: 20 }, (_, index) => 100_000 + index * 2000);
+  const opens = (requests: AccessLogEntry[]): number => requests.filter((request) => request.range.startsWith('bytes=0-')).length;
+  let images: Awaited<ReturnType<typeof snapshots>> = [];
+  const series = await requestsDuring(async () => {
+    images = await snapshots(`${server.url}/long.mp4`, { times, ...LAN });
+  });
+  expect(opens(series)).toBe(1);
+  expect(new Set(series.map((request) => request.connection)).size).toBe(1);
+  const local = await snapshots(long, { times });
+  images.forEach((image, index) => expect(image.data.equals(local[index]!.data)).toBe(true));
+  const again = await requestsDuring(() => snapshot(`${server.url}/long.mp4`, { time: times[19]!, ...LAN }));
+  expect(opens(again)).toBe(1);
+});
+
 describe('framesnap snapshot URL', () => {
   const cli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
   const run = promisify(execFile);

@@ -86,7 +86,12 @@ export function resolveInput(name: string, value: unknown): ResolvedInput {
   return Object.freeze({ path: value, url: false, subject: value });
 }
 
-/** The native call's `remote` option for `input`: the network options for a URL, none for a file. */
-export function remoteFor(input: ResolvedInput, network: NativeRemoteOptions): { remote?: NativeRemoteOptions } {
-  return input.url ? { remote: network } : {};
+/**
+ * The native call's `remote` option for `input`: the network options for a
+ * URL (with `reuseKey`, the calls that share it share one open of the URL),
+ * none for a file.
+ */
+export function remoteFor(input: ResolvedInput, network: NativeRemoteOptions, reuseKey?: string): { remote?: NativeRemoteOptions } {
+  if (!input.url) return {};
+  return { remote: reuseKey === undefined ? network : { ...network, reuseKey } };
 }

@@ -24,6 +24,12 @@ export interface NativeRemoteOptions {
   allowPrivateNetwork: boolean;
   /** A PEM file of certificate authorities to trust instead of the system's; a non-empty path without NUL bytes. */
   caFile?: string;
+  /**
+   * 1..256 characters: a `reuse` call keeps the URL open (its connection
+   * and block cache) for the next call with the same key only (the batches
+   * of one call, the calls of one job). Absent: a URL is never kept open.
+   */
+  reuseKey?: string;
 }
 
 export interface NativeCallOptions {
@@ -114,9 +120,10 @@ export interface NativeAddon {
   /**
    * Drops this environment's kept-open file (the one `reuse` calls share), so
    * an idle worker keeps no demuxer or decoder pinned; a call running on it
-   * puts it back when it ends.
+   * puts it back when it ends. With `reuseKey`, only a URL kept open under
+   * that key is dropped.
    */
-  releaseCachedFile(): void;
+  releaseCachedFile(reuseKey?: string): void;
   /**
    * Frees the pixels behind a frame's `rgb` buffer now instead of at a later
    * garbage collection (V8 does not see that memory); the buffer is empty

@@ -7,6 +7,8 @@
  * shortened (the native core never puts a path in its messages). Every
  * failure leaves a public entry point with the caller's stack (callerStack).
  */
+import { randomUUID } from 'node:crypto';
+
 import { debug } from './debug.js';
 import {
   aboutSubject,
@@ -311,9 +313,14 @@ interface Taken {
  * on the file kept open between calls (`reuse`), and encodes each batch while
  * the next one decodes; a batch's RGB is released once its images are made.
  */
-async function takeInBatches(input: ResolvedInput, options: ResolvedOptions, control: CallControl): Promise<Map<number, Taken>> {
+async function takeInBatches(
+  input: ResolvedInput,
+  options: ResolvedOptions,
+  control: CallControl,
+  reuseKey: string,
+): Promise<Map<number, Taken>> {
   const path = input.path;
-  const remote = remoteFor(input, options.network);
+  const remote = remoteFor(input, options.network, reuseKey);
   const startedAt = Date.now();
   const times = [...new Set(options.times)].sort((a, b) => a - b);
   const takenByTime = new Map<number, Taken>();
@@ -331,8 +338,8 @@ async function takeInBatches(input: ResolvedInput, options: ResolvedOptions, con
         height: options.height,
         threads: options.threads,
         // Keep the file open: the next batch skips the open and, for later
-        // times, decodes on instead of seeking. (A URL is never kept open
-        // between calls: see native/binding.cpp.)
+        // times, decodes on instead of seeking. (A URL is kept for this
+        // call's batches only: the reuse key.)
         reuse: true,
       },
       control.nativeOptions(remainingMs, options.limits, remote),
@@ -415,7 +422,11 @@ export async function takeSnapshots(input: ResolvedInput, options: ResolvedOptio
       options.height || 'auto',
       options.timeoutMs,
     );
-    const takenByTime = await settleInTime(control, options.timeoutMs, () => takeInBatches(input, options, control));
+    const reuseKey = randomUUID();
+    const takenByTime = await settleInTime(control, options.timeoutMs, () => takeInBatches(input, options, control, reuseKey)).finally(
+      // A URL's connection and blocks go with the call (a local file stays open for the next call).
+      () => input.url && nativeAddon().releaseCachedFile(reuseKey),
+    );
     if (control.cancelled) throw control.cancelledError();
     if (options.timeoutMs > 0 && Date.now() - startedAt > options.timeoutMs) {
       throw new SnapshotError(ErrorCodes.SnapshotTimeOut, PAST_DEADLINE);
