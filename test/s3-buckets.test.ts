@@ -7,7 +7,7 @@
  * the same job on local buckets. Errors are checked to their codes and
  * messages; none shows a presigned URL or a secret.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import {
@@ -235,6 +235,23 @@ test('an input on Swift with the output on a local bucket, and the other way rou
   const expected = readFileSync(join(local.bucket(OUT), 'example.jpg'));
   expect(readFileSync(join(ws.bucket(OUT), 'example.jpg')).equals(expected)).toBe(true);
   expect((await objectOf(OUT, 'example.jpg')).data.equals(expected)).toBe(true);
+});
+
+test('a durable store (SQLite) keeps no presigned URL and no credential', async () => {
+  const ws = workspace([]);
+  cleanups.push(() => ws.remove());
+  const database = join(ws.dir, 'jobs.db');
+  const made = new SnapshotService({ buckets: { [IN]: store(), [OUT]: store() }, workers: 1, database });
+  await emptyBucket(OUT);
+  const answer = await made.submitSnapshotJob({ Input: SEED_INPUT, SnapshotConfig: SEED_ASYNC_CONFIG });
+  expect(await made.waitForJob(answer.SnapshotJob.Id)).toMatchObject({ State: 'Success', Count: '10' });
+  await made.close();
+  const kept = readdirSync(ws.dir)
+    .filter((name) => name.startsWith('jobs.db'))
+    .map((name) => readFileSync(join(ws.dir, name)).toString('latin1'))
+    .join('');
+  expect(kept).toContain(answer.SnapshotJob.Id);
+  expect(kept).not.toMatch(/X-Amz|test:tester|testing/);
 });
 
 test('with isolation "process", the child process reads and uploads: the same bytes as on a local bucket', async () => {

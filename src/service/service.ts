@@ -402,7 +402,9 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
     const { entry, task } = await withRequestIdAsync(requestId, async () => {
       const prepared = this.prepare(request, requestId);
       // An asynchronous job's input URL is made when it runs (runClaimed).
-      Object.assign(prepared.task, await prepareObjectStores(prepared.task, { check: true, presign: !prepared.entry.asynchronous }));
+      if (needsObjectStore(prepared.task)) {
+        Object.assign(prepared.task, await prepareObjectStores(prepared.task, { check: true, presign: !prepared.entry.asynchronous }));
+      }
       const pipelineId = prepared.entry.job.PipelineId;
       this.checkPipeline(pipelineId, (await this.backend.pipelines([pipelineId])).length > 0);
       await this.lifecycle.submit(prepared.entry, this.maxQueue);
@@ -768,7 +770,7 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
         // The input's URL is made now, for this run: it never waits in a queue.
         // The objects were checked at submission; one gone since fails the
         // job when it is read (execute.ts), without a request more per job.
-        Object.assign(task, await prepareObjectStores(task, { check: false, presign: true }));
+        if (needsObjectStore(task)) Object.assign(task, await prepareObjectStores(task, { check: false, presign: true }));
       } catch (error) {
         await this.finish(jobId, toSnapshotError(error));
         return;
