@@ -31,6 +31,7 @@ import {
 } from '../dist/index.js';
 import { fixture } from './fixtures.js';
 import { counted, failureOf, files, longFlv, UPPER_UUID, workspace, type Workspace } from './helpers/service-clips.js';
+import { startNginx } from './helpers/nginx-server.js';
 import { freePort } from './helpers/server-process.js';
 import { swiftS3ForFile, type SwiftS3Server } from './helpers/swift-s3.js';
 
@@ -267,6 +268,42 @@ test('with isolation "process", the child process reads and uploads: the same by
   }
 });
 
+test('an https: endpoint whose certificate a private CA signed: trusted through caFile, refused without it', async () => {
+  // nginx terminates TLS with a throwaway certificate and hands the requests, Host header and all
+  // (SigV4 signs it), to Swift.
+  const ws = workspace([]);
+  cleanups.push(() => ws.remove());
+  const web = await startNginx({
+    root: ws.dir,
+    https: true,
+    locations: `location /example- {
+      proxy_pass ${swift().endpoint};
+      proxy_set_header Host $http_host;
+      proxy_request_buffering off;
+      client_max_body_size 0;
+    }`,
+  });
+  cleanups.push(() => web.stop());
+  const tls = store({ endpoint: web.httpsUrl!, caFile: web.caFile! });
+  await emptyBucket(OUT);
+  const made = service({ [IN]: tls, [OUT]: tls });
+  const answer = await made.submitSnapshotJob({ Input: SEED_INPUT, SnapshotConfig: SEED_SYNC_CONFIG });
+  expect(answer.SnapshotJob).toMatchObject({ State: 'Success', Count: '1' });
+  await localJob({ Input: SEED_INPUT, SnapshotConfig: SEED_SYNC_CONFIG });
+  expect((await objectOf(OUT, 'example.jpg')).data.equals(readFileSync(join(local.bucket(OUT), 'example.jpg')))).toBe(true);
+  // The reader's requests went over TLS, by ranges.
+  const reads = (await web.accessLog()).filter((entry) => entry.method === 'GET' && entry.uri.startsWith('/example-bucket/example.flv?'));
+  expect(reads.length).toBeGreaterThan(0);
+  expect(reads.every((entry) => entry.scheme === 'https' && entry.status === 206 && entry.range.startsWith('bytes='))).toBe(true);
+  const untrusted = service({ [IN]: store({ endpoint: web.httpsUrl! }), [OUT]: tls });
+  const failure = await refused(() => untrusted.submitSnapshotJob({ Input: SEED_INPUT, SnapshotConfig: SEED_SYNC_CONFIG }));
+  expect(failure).toMatchObject({
+    code: 'PermissionDenied.ResourceAccess',
+    message:
+      'the TLS certificate of the object store of the bucket example-bucket is not trusted (DEPTH_ZERO_SELF_SIGNED_CERT): give its certificate authority in caFile',
+  });
+});
+
 test('a bucket whose name in the store differs (bucket field)', async () => {
   await emptyBucket('twin-sync');
   const made = service({ 'videos-in': store({ bucket: IN }), 'thumbs-out': store({ bucket: 'twin-sync' }) });
@@ -493,11 +530,15 @@ describe('bucket configuration', () => {
     ],
     [
       { endpoint: 'https://host', region: 'r', accessKeyId: 'a', secretAccessKey: 's', forcePathstyle: true },
-      'buckets["example-bucket"] has an unknown field "forcePathstyle" (known: endpoint, region, accessKeyId, secretAccessKey, bucket, forcePathStyle, allowPrivateNetwork, presignExpiresSeconds)',
+      'buckets["example-bucket"] has an unknown field "forcePathstyle" (known: endpoint, region, accessKeyId, secretAccessKey, bucket, forcePathStyle, allowPrivateNetwork, caFile, presignExpiresSeconds)',
     ],
     [
       { endpoint: 'https://host', region: 'r', accessKeyId: 'a', secretAccessKey: 's', presignExpiresSeconds: 7200 },
       'buckets["example-bucket"].presignExpiresSeconds must be an integer 0..3600, not 7200',
+    ],
+    [
+      { endpoint: 'https://host', region: 'r', accessKeyId: 'a', secretAccessKey: 's', caFile: '/no/such/ca.pem' },
+      'buckets["example-bucket"].caFile cannot be read (ENOENT)',
     ],
     [
       { endpoint: 'https://host', region: 'r', accessKeyId: 'a', secretAccessKey: 's', bucket: 'No_Such' },

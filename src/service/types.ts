@@ -312,6 +312,12 @@ export interface ObjectStoreBucket {
    */
   allowPrivateNetwork?: boolean;
   /**
+   * A PEM file of certificate authorities to trust instead of the system's,
+   * for an https: endpoint whose certificate a private CA signed (an
+   * on-premise MinIO): used by the SDK's requests and the native reader's.
+   */
+  caFile?: string;
+  /**
    * Lifetime of the presigned URLs inputs are read through, in seconds,
    * 0..3600. Default: a synchronous job's deadline plus 60 s; an
    * asynchronous job's, 3600. 0 makes URLs that have expired when they are

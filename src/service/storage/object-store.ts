@@ -15,6 +15,8 @@
  * bucket says allowPrivateNetwork. Messages name buckets and keys, never an
  * endpoint's credentials or a presigned URL.
  */
+import { readFileSync } from 'node:fs';
+import { Agent } from 'node:https';
 import { createRequire } from 'node:module';
 
 import type * as S3 from '@aws-sdk/client-s3';
@@ -33,6 +35,7 @@ const FIELDS = [
   'bucket',
   'forcePathStyle',
   'allowPrivateNetwork',
+  'caFile',
   'presignExpiresSeconds',
 ] as const;
 /** The longest a presigned input URL lives: one hour. */
@@ -137,6 +140,22 @@ export function parseObjectStoreBucket(name: string, given: object): ObjectStore
   if (forcePathStyle !== undefined) store.forcePathStyle = forcePathStyle;
   const allowPrivateNetwork = flag('allowPrivateNetwork');
   if (allowPrivateNetwork !== undefined) store.allowPrivateNetwork = allowPrivateNetwork;
+  const caFile = Object.hasOwn(fields, 'caFile') ? fields['caFile'] : undefined;
+  if (caFile !== undefined) {
+    if (typeof caFile !== 'string' || caFile === '' || caFile.includes('\0')) {
+      throw invalidField(name, 'caFile', 'a non-empty path without NUL bytes', caFile);
+    }
+    try {
+      readFileSync(caFile);
+    } catch (error) {
+      throw new SnapshotError(
+        ErrorCodes.InvalidParameter,
+        `buckets[${quoted(name)}].caFile cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+        { cause: error },
+      );
+    }
+    store.caFile = caFile;
+  }
   const expires = Object.hasOwn(fields, 'presignExpiresSeconds') ? fields['presignExpiresSeconds'] : undefined;
   if (expires !== undefined) {
     if (typeof expires !== 'number' || !Number.isInteger(expires) || expires < 0 || expires > MAX_PRESIGN_SECONDS) {
@@ -167,7 +186,14 @@ export function objectIdentity(target: ObjectStoreTarget, key: string): string {
 const clients = new Map<string, S3.S3Client>();
 
 function clientFor(store: ObjectStoreBucket): S3.S3Client {
-  const id = JSON.stringify([store.endpoint, store.region, store.accessKeyId, store.secretAccessKey, store.forcePathStyle === true]);
+  const id = JSON.stringify([
+    store.endpoint,
+    store.region,
+    store.accessKeyId,
+    store.secretAccessKey,
+    store.forcePathStyle === true,
+    store.caFile ?? '',
+  ]);
   let client = clients.get(id);
   if (client === undefined) {
     const { s3 } = loadObjectStoreSdk();
@@ -180,7 +206,11 @@ function clientFor(store: ObjectStoreBucket): S3.S3Client {
       // default, which OSS, R2 and others (Swift's s3api) refuse.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
-      requestHandler: { connectionTimeout: 10_000, requestTimeout: 60_000 },
+      requestHandler: {
+        connectionTimeout: 10_000,
+        requestTimeout: 60_000,
+        ...(store.caFile === undefined ? {} : { httpsAgent: new Agent({ keepAlive: true, ca: readFileSync(store.caFile) }) }),
+      },
     });
     clients.set(id, client);
   }
@@ -209,6 +239,18 @@ const NETWORK_CODES = new Set([
   'EHOSTUNREACH',
   'ECONNABORTED',
   'TimeoutError',
+]);
+/** Node's codes for a server certificate that is not trusted. */
+const TLS_REFUSALS = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'HOSTNAME_MISMATCH',
 ]);
 /** The store's answers that say "try again". */
 const TRANSIENT_ANSWERS = new Set(['RequestTimeout', 'SlowDown', 'ServiceUnavailable', 'InternalError', 'ThrottlingException']);
@@ -262,6 +304,13 @@ export function objectStoreError(error: unknown, subject: Subject, writing = fal
     return new SnapshotError(
       ErrorCodes.PermissionDenied,
       `the object store refused ${writing ? 'to write' : 'access to'} ${objectOf(subject)} in ${bucketOf(subject)} (${name === '' ? 'HTTP 403' : name})`,
+      cause,
+    );
+  }
+  if (status === undefined && (TLS_REFUSALS.has(code) || code.startsWith('ERR_TLS_'))) {
+    return new SnapshotError(
+      ErrorCodes.PermissionDenied,
+      `the TLS certificate of the object store of ${bucketOf(subject)} is not trusted (${code}): give its certificate authority in caFile`,
       cause,
     );
   }
@@ -390,7 +439,10 @@ export async function prepareObjectStores(
   const store = task.inputStore.store;
   return {
     inputPath: await presignInput(task.inputStore, task.inputKey, presignSeconds(store, task.timeoutMs)),
-    inputRemote: { allowPrivateNetwork: store.allowPrivateNetwork === true },
+    inputRemote: {
+      allowPrivateNetwork: store.allowPrivateNetwork === true,
+      ...(store.caFile === undefined ? {} : { caFile: store.caFile }),
+    },
   };
 }
 
