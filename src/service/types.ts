@@ -349,7 +349,7 @@ export interface JobTask {
   /** The input's bucket, when it is in object storage. */
   inputStore?: ObjectStoreTarget;
   /** Set with a presigned URL in inputPath: the native reader reads it by range requests, with these checks. */
-  inputRemote?: { allowPrivateNetwork: boolean; caFile?: string };
+  inputRemote?: { allowPrivateNetwork: boolean; caFile?: string; reuseKey?: string };
   /** The images' bucket: its real folder, or its store. */
   outputBucketDir: OutputBucket;
   /** The output key template, URL-decoded. */

@@ -10,6 +10,8 @@
  * a cancelled one (the service's deadline passed) stops at its next look at
  * the flag and puts nothing more in place.
  */
+import { randomUUID } from 'node:crypto';
+
 import { ErrorCodes, SnapshotError, aboutSubject, shortenSubject, toSnapshotError } from '../../core/errors.js';
 import { debug } from '../../core/debug.js';
 import { encodeImage } from '../../core/encode.js';
@@ -201,6 +203,18 @@ function extractBatch(task: JobTask, times: number[], first: boolean, remainingM
  * it is (default: the task's progress port).
  */
 export async function executeJob(task: JobTask, announce?: Announce): Promise<JobOutcome> {
+  if (task.inputRemote === undefined) return runJob(task, announce);
+  // An input URL is kept open (its connection and block cache) across this
+  // run's native calls only, and let go when the run ends.
+  const reuseKey = randomUUID();
+  try {
+    return await runJob({ ...task, inputRemote: { ...task.inputRemote, reuseKey } }, announce);
+  } finally {
+    nativeAddon().releaseCachedFile(reuseKey);
+  }
+}
+
+async function runJob(task: JobTask, announce: Announce | undefined): Promise<JobOutcome> {
   const startedAt = Date.now();
   const context = nameContext(task.inputKey);
   const port = task.progress;
