@@ -7,8 +7,10 @@
  * the same job on local buckets. Errors are checked to their codes and
  * messages; none shows a presigned URL or a secret.
  */
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 import {
   CreateBucketCommand,
@@ -496,21 +498,55 @@ describe('taking back', () => {
     expect(await objectKeys('failed-images')).toEqual([]);
   });
 
-  test("an uploaded object is deleted only while its ETag is still the job's", async () => {
-    const { deleteOwnedObject } = (await import('../dist/service/storage/object-store.js')) as {
-      deleteOwnedObject(target: { name: string; store: Store }, key: string, etag: string | undefined): Promise<string | undefined>;
+  test('a job whose child process dies after uploading deletes what it uploaded', async () => {
+    await emptyBucket('failed-images');
+    const made = new SnapshotService({ buckets: { [IN]: store(), 'failed-images': store() }, workers: 1, isolation: 'process' });
+    cleanups.push(() => made.close());
+    const { SnapshotJob: running } = await made.submitSnapshotJob({
+      Input: SEED_INPUT,
+      SnapshotConfig: {
+        OutputFile: { Bucket: 'failed-images', Object: 'killed/{Count}.jpg' },
+        Time: '1000',
+        Interval: '3',
+        Num: '50',
+        FrameType: 'normal',
+      },
+    });
+    // Killed once an image of it is in the bucket, with more uploads on their way.
+    while ((await objectKeys('failed-images')).length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    // The pool's child (not the Swift servers, also children of this process).
+    const { stdout } = await promisify(execFile)('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)]);
+    const workers = stdout
+      .split('\n')
+      .filter((line) => line.includes('process-worker'))
+      .map((line) => Number.parseInt(line, 10));
+    expect(workers).toHaveLength(1);
+    process.kill(workers[0]!, 'SIGKILL');
+    expect(await made.waitForJob(running.Id)).toMatchObject({ State: 'Fail', Code: 'InternalError' });
+    expect(await objectKeys('failed-images')).toEqual([]);
+  });
+
+  test("an uploaded object is deleted only while it still carries its upload's owner token", async () => {
+    const { deleteOwnedObject, putObject } = (await import('../dist/service/storage/object-store.js')) as {
+      deleteOwnedObject(target: { name: string; store: Store }, key: string, owner: string): Promise<string | undefined>;
+      putObject(target: { name: string; store: Store }, key: string, data: Uint8Array, owner: string): Promise<void>;
     };
     const target = { name: 'failed-images', store: store() };
     await emptyBucket('failed-images');
-    const first = await admin.send(new PutObjectCommand({ Bucket: 'failed-images', Key: 'k.jpg', Body: 'first' }));
-    await admin.send(new PutObjectCommand({ Bucket: 'failed-images', Key: 'k.jpg', Body: 'a later job' }));
-    expect(await deleteOwnedObject(target, 'k.jpg', first.ETag)).toBeUndefined();
-    expect((await objectOf('failed-images', 'k.jpg')).data.toString()).toBe('a later job');
-    const again = await admin.send(new PutObjectCommand({ Bucket: 'failed-images', Key: 'k.jpg', Body: 'its own' }));
-    expect(await deleteOwnedObject(target, 'k.jpg', again.ETag)).toBeUndefined();
+    await putObject(target, 'k.jpg', Buffer.from('same bytes'), 'first-upload');
+    // A later job's object at the key, with the same bytes (so the same ETag): it stays.
+    await putObject(target, 'k.jpg', Buffer.from('same bytes'), 'later-upload');
+    expect(await deleteOwnedObject(target, 'k.jpg', 'first-upload')).toBeUndefined();
+    expect((await objectOf('failed-images', 'k.jpg')).data.toString()).toBe('same bytes');
+    // Anyone else's object (no token) stays too.
+    await admin.send(new PutObjectCommand({ Bucket: 'failed-images', Key: 'k.jpg', Body: 'not a job' }));
+    expect(await deleteOwnedObject(target, 'k.jpg', 'later-upload')).toBeUndefined();
+    expect((await objectOf('failed-images', 'k.jpg')).data.toString()).toBe('not a job');
+    await putObject(target, 'k.jpg', Buffer.from('its own'), 'own-upload');
+    expect(await deleteOwnedObject(target, 'k.jpg', 'own-upload')).toBeUndefined();
     expect(await objectKeys('failed-images')).toEqual([]);
     // Already gone: nothing to do, no failure.
-    expect(await deleteOwnedObject(target, 'k.jpg', again.ETag)).toBeUndefined();
+    expect(await deleteOwnedObject(target, 'k.jpg', 'own-upload')).toBeUndefined();
   });
 });
 

@@ -459,6 +459,10 @@ export interface OwnedFile {
   path: string;
   dev: number;
   ino: number;
-  /** An object uploaded to object storage: its bucket, key and ETag (it is removed only while the ETag is still its). */
-  stored?: { target: ObjectStoreTarget; key: string; etag: string | undefined };
+  /**
+   * An object uploaded (or being uploaded) to object storage: its bucket, key
+   * and the owner token it is marked with (it is removed only while the
+   * object at the key carries that token).
+   */
+  stored?: { target: ObjectStoreTarget; key: string; owner: string };
 }

@@ -86,8 +86,11 @@ class Announced {
     if (message.type === 'writing') {
       this.temporaries.add(message.temporary);
       this.hooks.writesIn(dirname(message.temporary));
-    } else if (message.type === 'placing') this.objects.set(message.path, { path: message.path, dev: message.dev, ino: message.ino });
-    else if (message.type === 'folder') this.folders.push(message.path);
+    } else if (message.type === 'placing') {
+      // `stored`: an upload to object storage, deleted while its ETag is still the job's.
+      const { path, dev, ino, stored } = message;
+      this.objects.set(path, { path, dev, ino, ...(stored === undefined ? {} : { stored }) });
+    } else if (message.type === 'folder') this.folders.push(message.path);
     else if (message.type === 'progress') this.hooks.progress(this.jobId, message.done, message.expected);
   };
 

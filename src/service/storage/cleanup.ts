@@ -48,7 +48,7 @@ export function journalNameIn(folder: string, jobId: string): string {
  * store's) error code when the removal failed, else undefined.
  */
 export async function removeOwned(file: OwnedFile): Promise<string | undefined> {
-  if (file.stored !== undefined) return deleteOwnedObject(file.stored.target, file.stored.key, file.stored.etag);
+  if (file.stored !== undefined) return deleteOwnedObject(file.stored.target, file.stored.key, file.stored.owner);
   try {
     const stats = await lstat(file.path);
     if (stats.dev !== file.dev || stats.ino !== file.ino) return undefined;

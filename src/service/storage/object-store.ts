@@ -7,8 +7,10 @@
  * Inputs are checked with HeadObject when a job is planned, then read by the
  * native reader through a presigned GET URL made for that run (bounded range
  * requests; the URL lives in the in-process task only). Outputs are uploaded
- * whole with PutObject (atomic per object) and removed with DeleteObject
- * when their job fails, while their ETag is still the one uploaded.
+ * whole with PutObject (atomic per object), each marked with an owner token
+ * of its own (user metadata `framesnap-owner`), and removed with
+ * DeleteObject when their job fails, while the object at the key still
+ * carries that token (a later job's object at the key stays).
  *
  * The SDK's requests go to the operator's endpoint, whatever its address;
  * the native reader's are held to the network checks of any URL unless the
@@ -458,38 +460,44 @@ export function contentTypeOf(data: Uint8Array): string {
   return 'image/jpeg';
 }
 
-/** Uploads an object whole (PutObject: it appears complete or not at all); resolves with its ETag. */
-export async function putObject(target: ObjectStoreTarget, key: string, data: Uint8Array): Promise<string | undefined> {
+/** The user metadata (x-amz-meta-framesnap-owner) that tells an upload of a job from anyone else's object at its key. */
+const OWNER_METADATA = 'framesnap-owner';
+
+/**
+ * Uploads an object whole (PutObject: it appears complete or not at all),
+ * marked with `owner` (a token of this upload's own: see deleteOwnedObject).
+ */
+export async function putObject(target: ObjectStoreTarget, key: string, data: Uint8Array, owner: string): Promise<void> {
   const { s3 } = loadObjectStoreSdk();
   try {
-    const answer = await clientFor(target.store).send(
+    await clientFor(target.store).send(
       new s3.PutObjectCommand({
         Bucket: storeBucket(target),
         Key: key,
         Body: data,
         ContentLength: data.byteLength,
         ContentType: contentTypeOf(data),
+        Metadata: { [OWNER_METADATA]: owner },
       }),
     );
-    return answer.ETag;
   } catch (error) {
     throw objectStoreError(error, { target, key }, true);
   }
 }
 
 /**
- * Removes an object a job uploaded, while it is still the one uploaded (its
- * ETag unchanged: a later job's object at the same key stays). Resolves with
- * the store's error code when it could not be removed, else undefined.
+ * Removes an object a job uploaded (or was uploading when its worker died),
+ * while the object at the key is still that upload: its owner token is
+ * `owner`. An object another job or anyone else put at the key since stays,
+ * even with the same bytes (and so the same ETag). Resolves with the store's
+ * error code when it could not be removed, else undefined.
  */
-export async function deleteOwnedObject(target: ObjectStoreTarget, key: string, etag: string | undefined): Promise<string | undefined> {
+export async function deleteOwnedObject(target: ObjectStoreTarget, key: string, owner: string): Promise<string | undefined> {
   const { s3 } = loadObjectStoreSdk();
   const client = clientFor(target.store);
   try {
-    if (etag !== undefined) {
-      const now = await client.send(new s3.HeadObjectCommand({ Bucket: storeBucket(target), Key: key }));
-      if (now.ETag !== etag) return undefined;
-    }
+    const now = await client.send(new s3.HeadObjectCommand({ Bucket: storeBucket(target), Key: key }));
+    if (now.Metadata?.[OWNER_METADATA] !== owner) return undefined;
     await client.send(new s3.DeleteObjectCommand({ Bucket: storeBucket(target), Key: key }));
     return undefined;
   } catch (error) {

@@ -20,6 +20,7 @@
  * credentials reach the worker in the task, an in-process message that no
  * job store keeps.
  */
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
@@ -142,21 +143,32 @@ export class OutputWriter {
   }
 
   /**
-   * Uploads an object to a bucket in object storage. It counts as written
-   * from the moment it is sent: a job cancelled or failed meanwhile deletes
-   * it once the upload has settled (removeAll waits for the writes in flight).
+   * Uploads an object to a bucket in object storage, marked with an owner
+   * token of its own. It counts as written from the moment it is sent: it is
+   * announced before the upload starts, so a job cancelled or failed
+   * meanwhile deletes it once the upload has settled (removeAll waits for
+   * the writes in flight), and the service deletes it if this worker dies
+   * with the upload in flight -- in every case only while the object at the
+   * key still carries the token.
    */
   private async upload(target: ObjectStoreTarget, path: string, key: string, data: Uint8Array): Promise<OwnedFile> {
-    const file: WrittenFile = { path, dev: 0, ino: 0, key, stored: { target, key, etag: undefined } };
-    const etag = await putObject(target, key, data);
-    file.stored!.etag = etag;
+    const stored = { target, key, owner: randomUUID() };
+    const file: WrittenFile = { path, dev: 0, ino: 0, key, stored };
+    this.post({ type: 'placing', path, dev: 0, ino: 0, stored });
+    // Listed before it is sent: an upload whose answer is lost may still have been stored.
     this.written.push(file);
-    // Announced once its ETag is known: the service takes back only this upload if the worker dies.
-    this.post({ type: 'placing', path, dev: 0, ino: 0, stored: file.stored! });
+    try {
+      await putObject(target, key, data, stored.owner);
+    } catch (error) {
+      // Refused outright (credentials, a missing bucket): nothing was stored, nothing to take back.
+      if (!(error instanceof SnapshotError) || error.code !== ErrorCodes.TransientNetWorkError)
+        this.written.splice(this.written.indexOf(file), 1);
+      throw error;
+    }
     this.post({ type: 'written', path });
     // Cancelled while it uploaded: the job fails, and removeAll takes it back.
     if (this.cancelled) throw cancelledError();
-    return { path, dev: 0, ino: 0, stored: { target, key, etag } };
+    return { path, dev: 0, ino: 0, stored };
   }
 
   private prepare(bucketDir: string, key: string, where: string): string {
