@@ -30,6 +30,7 @@ export type {
   NotifyDeliveryOptions,
   NumberLike,
   ObjectLocation,
+  ObjectStoreBucket,
   Pipeline,
   PipelineResponse,
   PipelineState,
