@@ -373,11 +373,24 @@ export async function checkInputObject(target: ObjectStoreTarget, key: string): 
   // HEAD refused and GET allowed: the native reader's GETs will do.
 }
 
+/**
+ * How long a bucket found by HeadBucket is taken to exist without asking
+ * again: a bucket is rarely deleted, and a job's upload to a deleted one
+ * still fails with ResourceNotFound (NoSuchBucket), only later.
+ */
+const BUCKET_FOUND_MS = 30_000;
+/** Bucket identity (objectIdentity(target, '')) -> when its HeadBucket answer expires. */
+const bucketsFound = new Map<string, number>();
+
 /** Checks that a bucket exists (HeadBucket); a refused check is left to the job's own requests, which say why. */
 export async function checkBucket(target: ObjectStoreTarget): Promise<void> {
   const { s3 } = loadObjectStoreSdk();
+  const identity = objectIdentity(target, '');
+  if ((bucketsFound.get(identity) ?? 0) > Date.now()) return;
   try {
     await clientFor(target.store).send(new s3.HeadBucketCommand({ Bucket: storeBucket(target) }));
+    if (bucketsFound.size >= 1000) bucketsFound.clear();
+    bucketsFound.set(identity, Date.now() + BUCKET_FOUND_MS);
   } catch (error) {
     const status = (error as SdkFailure).$metadata?.httpStatusCode;
     if (status === 403 || status === 400) return;
@@ -434,8 +447,13 @@ export async function prepareObjectStores(
     for (const bucket of [task.outputBucketDir, task.sprites?.bucketDir]) {
       if (isObjectStore(bucket)) outputs.set(objectIdentity(bucket, ''), bucket);
     }
-    if (task.inputStore !== undefined) await checkInputObject(task.inputStore, task.inputKey);
-    for (const target of outputs.values()) await checkBucket(target);
+    // All at once; the input's failure is the one told when both fail.
+    const checks = await Promise.allSettled([
+      task.inputStore === undefined ? undefined : checkInputObject(task.inputStore, task.inputKey),
+      ...[...outputs.values()].map((target) => checkBucket(target)),
+    ]);
+    const failed = checks.find((check) => check.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
   }
   if (task.inputStore === undefined || !steps.presign) return undefined;
   const store = task.inputStore.store;
