@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 
 import {
   CreateBucketCommand,
+  DeleteBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   ListObjectsV2Command,
@@ -378,6 +379,19 @@ describe('refusals', () => {
       });
     },
   );
+
+  test('an output bucket deleted after it was found: the job fails at its upload, InvalidParameter.ResourceNotFound', async () => {
+    await admin.send(new CreateBucketCommand({ Bucket: 'gone-soon' }));
+    const made = service({ [IN]: store(), 'gone-soon': store() });
+    expect(made.submitSnapshotJobSync(sync('videos/clip.mp4', 'gone-soon')).SnapshotJob.State).toBe('Success');
+    await emptyBucket('gone-soon');
+    await admin.send(new DeleteBucketCommand({ Bucket: 'gone-soon' }));
+    // Found a moment ago, so not asked again at submission (the bench counts the requests): the upload tells.
+    expect(await refused(() => made.submitSnapshotJobSync(sync('videos/clip.mp4', 'gone-soon')))).toMatchObject({
+      code: 'InvalidParameter.ResourceNotFound',
+      message: 'the bucket gone-soon does not exist',
+    });
+  });
 
   test('an input object deleted between submission and run: the job fails InvalidParameter.ResourceNotFound', async () => {
     const made = service();
