@@ -21,10 +21,19 @@
 
 namespace framesnap {
 
+// Redirects followed at most, from the first URL to the last.
+constexpr int kMaxRedirects = 5;
+
 struct RemoteOptions {
   // Loopback, private, link-local and unique-local addresses are refused
   // unless this is set (tests, on-premise servers).
   bool allowPrivateNetwork = false;
+  // Hosts allowed on such addresses even without allowPrivateNetwork: an
+  // operator's own storage endpoints ("minio.internal", "10.0.0.5", "::1").
+  // Matched, without regard to case, against the host as written in the URL
+  // or redirect, not against its addresses: a redirect to any other host on a
+  // private network is still refused.
+  std::vector<std::string> allowedPrivateHosts;
   // A PEM file of the certificate authorities to trust instead of the
   // system's store (tests with a throwaway certificate); empty: the system's.
   std::string caFile;
@@ -33,13 +42,18 @@ struct RemoteOptions {
   // seconds is given up (a stalled server).
   long lowSpeedBytesPerSecond = 1024;
   long lowSpeedTimeS = 10;
-  // Tries after the first for a 5xx answer or a reset connection.
+  // Tries after the first for a failure worth retrying (see above).
   int retries = 2;
   // The wait before the n-th retry is n times this.
   long retryBackoffMs = 200;
   // The cache: `cachedBlocks` blocks of `blockSize` bytes, least recently used out.
   size_t blockSize = 512 * 1024;
   size_t cachedBlocks = 8;
+  // Read-ahead, while setReadAhead(true) (a dense series): a block missed
+  // right after the last one fetched is fetched with the blocks after it in
+  // one request, the window doubling from 1 up to this many blocks (and at
+  // most half the cache); any other miss fetches one block.
+  size_t readAheadBlocks = 4;
 
   bool operator==(const RemoteOptions& other) const;
   bool operator!=(const RemoteOptions& other) const { return !(*this == other); }
@@ -65,8 +79,14 @@ class RemoteReader {
   // The file's size from Content-Range, or -1 when the server did not say.
   int64_t size() const { return size_; }
   // Copies up to `length` bytes at `position` into `out`; 0 at the end of
-  // the file. Throws SnapshotFailure.
+  // the file. Throws SnapshotFailure; after one failure every later call
+  // throws it again without asking the server.
   size_t readAt(int64_t position, uint8_t* out, size_t length);
+  // Whether reads are known to go on through the file (a dense series):
+  // then sequential misses read ahead (RemoteOptions::readAheadBlocks). Off
+  // by default: a single snapshot's decode stops at its frame, and bytes read
+  // ahead of it would be paid for and thrown away.
+  void setReadAhead(bool on) { readAhead_ = on; }
 
   // What the reader cost so far: HTTP requests made and body bytes received.
   int requests() const { return requests_; }
@@ -80,9 +100,18 @@ class RemoteReader {
   struct Transfer;
   struct Handle;
 
+  struct Attempt;
+
   const Block& block(int64_t index);
+  size_t blocksToFetch(int64_t index);
   std::vector<uint8_t> fetch(int64_t first, int64_t last);
-  std::vector<uint8_t> fetchOnce(int64_t first, int64_t last, bool& retry, std::string& why);
+  Attempt fetchOnce(int64_t first, int64_t last);
+  // Checks `url` (a redirect's target, absolute, when `redirected`),
+  // resolves, checks and pins its host, and makes it the URL requested from now on.
+  void useUrl(const std::string& url, bool redirected);
+  // Follows a redirect of the opening request to `location`.
+  void follow(const std::string& location);
+  std::string checkedAddress(const std::string& host, const std::string& port, bool redirected);
   void waitBeforeRetry(int attempt) const;
 
   RemoteOptions options_;
@@ -90,6 +119,11 @@ class RemoteReader {
   std::unique_ptr<Handle> handle_;
   std::list<Block> blocks_;  // most recently used first
   int64_t size_ = -1;
+  bool opened_ = false;  // the first block came: no more redirects
+  bool readAhead_ = false;
+  std::exception_ptr broken_;    // the failure every read throws again
+  int64_t nextSequential_ = -1;  // the block after the last one fetched
+  size_t window_ = 1;            // blocks the next sequential miss fetches
   int requests_ = 0;
   int64_t bytesReceived_ = 0;
 };
@@ -107,6 +141,7 @@ class RemoteInput {
 
   AVIOContext* context() const { return context_; }
   const RemoteReader& reader() const { return reader_; }
+  RemoteReader& reader() { return reader_; }
   // Throws the failure a callback kept, if any (and forgets it).
   void rethrowFailure();
 

@@ -1129,6 +1129,26 @@ class NginxServer {
            << "    root " << clips << ";\n"
            << "    location /no-ranges/ { alias " << clips << "/; max_ranges 0; }\n"
            << "    location = /moved.mp4 { return 302 /h264.mp4; }\n"
+           // Redirects: a chain with a relative Location, a loop, and hops
+           // to places a reader must not go.
+           << "    location = /chain.ts { return 302 /sub/relative.ts; }\n"
+           << "    location = /sub/relative.ts { return 302 ../mpeg2.ts; }\n"
+           << "    location = /loop.mp4 { return 302 /loop.mp4; }\n"
+           << "    location = /to-metadata.mp4 { return 302 http://169.254.169.254/latest/; }\n"
+           << "    location = /to-localhost.mp4 { return 302 http://localhost:" << port_
+           << "/h264.mp4; }\n"
+           << "    location = /to-http.mp4 { return 302 http://127.0.0.1:" << port_
+           << "/h264.mp4; }\n"
+           << "    location = /to-https.mp4 { return 302 https://localhost:" << httpsPort_
+           << "/h264.mp4; }\n"
+           << "    location = /to-file.mp4 { return 302 file:///etc/passwd; }\n"
+           << "    location = /to-userinfo.mp4 { return 302 http://user:secret@127.0.0.1:" << port_
+           << "/h264.mp4; }\n"
+           // The first block is served, any later range redirected.
+           << "    location = /redirect-later.mp4 {\n"
+           << "      if ($http_range !~ \"^bytes=0-\") { return 302 /long-360p.mp4; }\n"
+           << "      rewrite ^ /long-360p.mp4 break;\n"
+           << "    }\n"
            << "    location = /forbidden.mp4 { return 403; }\n"
            << "    location = /failing.mp4 { return 503; }\n"
            << "  }\n"
@@ -1284,7 +1304,7 @@ TEST("remote: a private address is refused without allowPrivateNetwork, before a
     CHECK_EQ(failureOf([&] { probeUrl(url, RemoteOptions(), Interruption()); }),
              std::string("PermissionDenied.ResourceAccess: the URL's host is on a loopback, "
                          "private or link-local network, which is refused unless "
-                         "allowPrivateNetwork is set"));
+                         "allowPrivateNetwork allows it"));
   }
   CHECK_EQ(nginx().accessLog().size(), before);
 }
@@ -1372,20 +1392,121 @@ TEST("remote: https verifies the certificate: trusted with caFile, refused witho
                        "key was not OK"));
 }
 
-TEST("remote: 404, 403, a redirect and a failing server get their codes") {
+TEST("remote: 404, 403 and a failing server get their codes") {
   const RemoteOptions options = loopbackOptions();
   CHECK_EQ(
       failureOf([&] { probeUrl(nginx().url("/missing.mp4"), options, Interruption()); }),
       std::string("InvalidParameter.ResourceNotFound: the server has no such file (HTTP 404)"));
   CHECK_EQ(failureOf([&] { probeUrl(nginx().url("/forbidden.mp4"), options, Interruption()); }),
            std::string("PermissionDenied.ResourceAccess: the server refused access (HTTP 403)"));
-  CHECK_EQ(failureOf([&] { probeUrl(nginx().url("/moved.mp4"), options, Interruption()); }),
-           std::string("InvalidParameter: the server redirects (HTTP 302); redirects are not "
-                       "followed"));
   const size_t before = nginx().accessLog().size();
   CHECK_EQ(failureOf([&] { probeUrl(nginx().url("/failing.mp4"), options, Interruption()); }),
-           std::string("InternalError: cannot read from the server: HTTP 503 (3 tries)"));
+           std::string("TransientNetWorkError: the server answered HTTP 503 (3 tries)"));
   CHECK_EQ(nginx().accessLog().size(), before + 3);
+}
+
+TEST("remote: a redirect on opening is followed hop by hop; the ranges go to the last URL") {
+  const size_t before = nginx().accessLog().size();
+  // /chain.ts -> /sub/relative.ts -> ../mpeg2.ts (a relative Location).
+  FrameExtractor extractor(identifyUrl(nginx().url("/chain.ts"), loopbackOptions(), 0),
+                           Interruption());
+  const FrameSelection selection = pick({0, 1500, 2040, 3960}, FrameType::Normal);
+  checkSameFrames(extractor.extract(selection, Interruption()),
+                  extract(clip("mpeg2.ts"), selection));
+  const std::vector<AccessLogEntry> log = nginx().accessLog();
+  if (CHECK(log.size() > before + 3)) {
+    CHECK_EQ(log[before].uri, std::string("/chain.ts"));
+    CHECK_EQ(log[before].status, 302);
+    CHECK_EQ(log[before + 1].uri, std::string("/sub/relative.ts"));
+    CHECK_EQ(log[before + 1].status, 302);
+    CHECK_EQ(log[before + 2].range, std::string("bytes=0-524287"));
+    for (size_t i = before + 2; i < log.size(); ++i) {
+      CHECK_EQ(log[i].uri, std::string("/mpeg2.ts"));
+      CHECK_EQ(log[i].status, 206);
+      CHECK_EQ(log[i].connection, log[before].connection);  // one connection throughout
+    }
+  }
+  CHECK_EQ(probeUrl(nginx().url("/moved.mp4"), loopbackOptions(), Interruption()).width, 320);
+  // http to https, to another host name, is fine.
+  RemoteOptions trusting = loopbackOptions();
+  trusting.caFile = nginx().caFile();
+  CHECK_EQ(probeUrl(nginx().url("/to-https.mp4"), trusting, Interruption()).width, 320);
+}
+
+TEST("remote: every redirect hop is checked: a refused host is never asked") {
+  // An operator's own endpoint allowed by name; nothing else private.
+  RemoteOptions options = loopbackOptions();
+  options.allowPrivateNetwork = false;
+  options.allowedPrivateHosts = {"127.0.0.1"};
+  CHECK_EQ(probeUrl(nginx().url("/h264.mp4"), options, Interruption()).width, 320);
+  CHECK_EQ(probeUrl(nginx().url("/moved.mp4"), options, Interruption()).width, 320);
+  const size_t before = nginx().accessLog().size();
+  // The cloud metadata address, and the same server under a name not allowed.
+  for (const char* path : {"/to-metadata.mp4", "/to-localhost.mp4"}) {
+    CHECK_EQ(failureOf([&] { probeUrl(nginx().url(path), options, Interruption()); }),
+             std::string("PermissionDenied.ResourceAccess: the server redirected to a host on a "
+                         "loopback, private or link-local network, which is refused unless "
+                         "allowPrivateNetwork allows it"));
+  }
+  CHECK_EQ(failureOf([&] { probeUrl("http://localhost:1/h264.mp4", options, Interruption()); }),
+           std::string("PermissionDenied.ResourceAccess: the URL's host is on a loopback, "
+                       "private or link-local network, which is refused unless "
+                       "allowPrivateNetwork allows it"));
+  // Only the two redirecting answers: no request reached a refused host.
+  const std::vector<AccessLogEntry> log = nginx().accessLog();
+  if (CHECK_EQ(log.size(), before + 2)) {
+    CHECK_EQ(log[before].status, 302);
+    CHECK_EQ(log[before + 1].uri, std::string("/to-localhost.mp4"));
+  }
+  // Names are matched without regard to case.
+  options.allowedPrivateHosts = {"127.0.0.1", "LocalHost"};
+  CHECK_EQ(probeUrl(nginx().url("/to-localhost.mp4"), options, Interruption()).width, 320);
+}
+
+TEST("remote: redirects refused: https to http, not http(s), a password, a loop, mid-file") {
+  RemoteOptions trusting = loopbackOptions();
+  trusting.caFile = nginx().caFile();
+  CHECK_EQ(failureOf([&] {
+             probeUrl(nginx().httpsUrl("127.0.0.1", "/to-http.mp4"), trusting, Interruption());
+           }),
+           std::string("PermissionDenied.ResourceAccess: the server redirected from https to "
+                       "http, which is refused (the answer would not be protected)"));
+  CHECK_EQ(probeUrl(nginx().url("/to-http.mp4"), trusting, Interruption()).width, 320);
+  CHECK_EQ(
+      failureOf([&] { probeUrl(nginx().url("/to-file.mp4"), loopbackOptions(), Interruption()); }),
+      std::string("InvalidParameter: the server redirected to a URL that is not http or "
+                  "https"));
+  // The message names no URL, so the password is not repeated.
+  CHECK_EQ(failureOf([&] {
+             probeUrl(nginx().url("/to-userinfo.mp4"), loopbackOptions(), Interruption());
+           }),
+           std::string("InvalidParameter: the server redirected to a URL with a user name or "
+                       "password, which is not accepted"));
+  size_t before = nginx().accessLog().size();
+  CHECK_EQ(
+      failureOf([&] { probeUrl(nginx().url("/loop.mp4"), loopbackOptions(), Interruption()); }),
+      std::string("InvalidParameter: too many redirects (more than 5)"));
+  CHECK_EQ(nginx().accessLog().size(), before + 1 + kMaxRedirects);
+  // The first block is served; the moov at the end is asked for next and redirected.
+  before = nginx().accessLog().size();
+  CHECK_EQ(failureOf([&] {
+             probeUrl(nginx().url("/redirect-later.mp4"), loopbackOptions(), Interruption());
+           }),
+           std::string("InvalidParameter.ResourceContentBad: the server redirected in the middle "
+                       "of the file (HTTP 302)"));
+  const std::vector<AccessLogEntry> log = nginx().accessLog();
+  if (CHECK_EQ(log.size(), before + 2)) {
+    CHECK_EQ(log[before].status, 206);
+    CHECK_EQ(log[before + 1].status, 302);
+  }
+}
+
+TEST("remote: a refused connection is tried three times, then TransientNetWorkError") {
+  const std::string url =
+      "http://127.0.0.1:" + std::to_string(freeLoopbackPort()) + "/nobody-listens.mp4";
+  CHECK_EQ(failureOf([&] { probeUrl(url, loopbackOptions(), Interruption()); }),
+           std::string("TransientNetWorkError: cannot connect to the server: Connection refused "
+                       "(3 tries)"));
 }
 
 TEST("remote: a server that ignores ranges is refused after one block") {
@@ -1428,10 +1549,14 @@ TEST(
            std::string("Aborted: the snapshot was cancelled"));
   aborter.join();
 
+  // The low-speed limit is the server's failure, worth another try (the
+  // caller's own deadline, above, is not).
   RemoteOptions impatient = loopbackOptions();
   impatient.lowSpeedTimeS = 1;
+  impatient.retries = 1;
   CHECK_EQ(failureOf([&] { probeUrl(url, impatient, Interruption()); }),
-           std::string("SnapshotTimeOut: the server stopped answering"));
+           std::string("TransientNetWorkError: the server stopped sending (less than 1024 "
+                       "bytes/s for 1 s) (2 tries)"));
   close(fd);
 }
 
@@ -1506,8 +1631,8 @@ class CannedServer {
 TEST("remote: a connection the server closes at once is tried three times, then an error") {
   CannedServer server("");
   CHECK_EQ(failureOf([&] { probeUrl(server.url(), loopbackOptions(), Interruption()); }),
-           std::string("InternalError: cannot read from the server: Server returned nothing (no "
-                       "headers, no data) (3 tries)"));
+           std::string("TransientNetWorkError: cannot read from the server: Server returned "
+                       "nothing (no headers, no data) (3 tries)"));
   CHECK_EQ(server.requests(), 3);
 }
 
@@ -1516,8 +1641,8 @@ TEST("remote: a truncated answer is tried three times, then an error") {
       "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-99/100\r\nContent-Length: "
       "100\r\nConnection: close\r\n\r\nabc");
   CHECK_EQ(failureOf([&] { probeUrl(server.url(), loopbackOptions(), Interruption()); }),
-           std::string("InternalError: cannot read from the server: Transferred a partial file (3 "
-                       "tries)"));
+           std::string("TransientNetWorkError: cannot read from the server: Transferred a "
+                       "partial file (3 tries)"));
   CHECK_EQ(server.requests(), 3);
 }
 
