@@ -466,19 +466,17 @@ size_t RemoteReader::readAt(int64_t position, uint8_t* out, size_t length) {
 
 // How many blocks from `index` on the next request asks for: the read-ahead
 // window when reads go on from the last block fetched, else one; never a
-// block past the end or one already cached.
+// block past the end, one starting at or after readAheadUntil's bound, or
+// one already cached.
 size_t RemoteReader::blocksToFetch(int64_t index) {
   const size_t most =
       std::max<size_t>(1, std::min(options_.readAheadBlocks, options_.cachedBlocks / 2));
   window_ = index == nextSequential_ ? std::min(window_ * 2, most) : 1;
-  if (!readAhead_) {
-    return 1;
-  }
   const auto blockSize = static_cast<int64_t>(options_.blockSize);
   size_t count = 1;
   while (count < window_) {
     const int64_t next = index + static_cast<int64_t>(count);
-    if ((size_ >= 0 && next * blockSize >= size_) ||
+    if (next * blockSize >= readAheadEnd_ || (size_ >= 0 && next * blockSize >= size_) ||
         std::any_of(blocks_.begin(), blocks_.end(),
                     [next](const Block& cached) { return cached.index == next; })) {
       break;

@@ -49,7 +49,7 @@ struct RemoteOptions {
   // The cache: `cachedBlocks` blocks of `blockSize` bytes, least recently used out.
   size_t blockSize = 512 * 1024;
   size_t cachedBlocks = 8;
-  // Read-ahead, while setReadAhead(true) (a dense series): a block missed
+  // Read-ahead, within the bound readAheadUntil() gives: a block missed
   // right after the last one fetched is fetched with the blocks after it in
   // one request, the window doubling from 1 up to this many blocks (and at
   // most half the cache); any other miss fetches one block.
@@ -82,11 +82,12 @@ class RemoteReader {
   // the file. Throws SnapshotFailure; after one failure every later call
   // throws it again without asking the server.
   size_t readAt(int64_t position, uint8_t* out, size_t length);
-  // Whether reads are known to go on through the file (a dense series):
-  // then sequential misses read ahead (RemoteOptions::readAheadBlocks). Off
-  // by default: a single snapshot's decode stops at its frame, and bytes read
-  // ahead of it would be paid for and thrown away.
-  void setReadAhead(bool on) { readAhead_ = on; }
+  // How far reads are known to go on through the file (the decoder's
+  // caller knows from the index, or from a dense series): sequential misses
+  // may read ahead blocks that start before `end` (RemoteOptions::
+  // readAheadBlocks). 0, the default, turns read-ahead off: bytes read ahead
+  // of where a decode stops are paid for and thrown away.
+  void readAheadUntil(int64_t end) { readAheadEnd_ = end; }
 
   // What the reader cost so far: HTTP requests made and body bytes received.
   int requests() const { return requests_; }
@@ -120,7 +121,7 @@ class RemoteReader {
   std::list<Block> blocks_;  // most recently used first
   int64_t size_ = -1;
   bool opened_ = false;  // the first block came: no more redirects
-  bool readAhead_ = false;
+  int64_t readAheadEnd_ = 0;
   std::exception_ptr broken_;    // the failure every read throws again
   int64_t nextSequential_ = -1;  // the block after the last one fetched
   size_t window_ = 1;            // blocks the next sequential miss fetches
