@@ -35,10 +35,14 @@ log() { printf 'ffmpeg-matrix: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
 cache=${FRAMESNAP_MATRIX_CACHE:-/var/cache/framesnap-matrix}
-# What each chroot needs: the C++ toolchain, the FFmpeg development packages,
-# and the ffmpeg CLI (it makes the test clips).
+# What each chroot needs: the C++ toolchain, the FFmpeg and libcurl (the
+# remote reader's transport) development packages, the ffmpeg CLI (it makes
+# the test clips), and nginx and openssl (the remote tests' server and its
+# throwaway certificate; debootstrap's fake start-stop-daemon keeps the
+# package's own nginx from starting).
 packages=(g++ cmake make pkg-config ca-certificates
-  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg)
+  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libcurl4-openssl-dev ffmpeg
+  nginx openssl)
 
 mode=test
 with_node=0
