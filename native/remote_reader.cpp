@@ -450,8 +450,11 @@ size_t RemoteReader::readAt(int64_t position, uint8_t* out, size_t length) {
   const Block* fetched = nullptr;
   try {
     fetched = &block(index);
-  } catch (...) {
-    broken_ = std::current_exception();
+  } catch (const SnapshotFailure& failure) {
+    // The server's failures stick; a cancel or a deadline is the call's own.
+    if (failure.code() != ErrorCode::Aborted && failure.code() != ErrorCode::TimedOut) {
+      broken_ = std::current_exception();
+    }
     throw;
   }
   const Block& found = *fetched;

@@ -79,8 +79,8 @@ class RemoteReader {
   // The file's size from Content-Range, or -1 when the server did not say.
   int64_t size() const { return size_; }
   // Copies up to `length` bytes at `position` into `out`; 0 at the end of
-  // the file. Throws SnapshotFailure; after one failure every later call
-  // throws it again without asking the server.
+  // the file. Throws SnapshotFailure; after a failure of the server's (not a
+  // cancel or deadline) every later call throws it again without asking.
   size_t readAt(int64_t position, uint8_t* out, size_t length);
   // How far reads are known to go on through the file (the decoder's
   // caller knows from the index, or from a dense series): sequential misses
