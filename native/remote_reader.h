@@ -4,6 +4,21 @@
 // reads through. FFmpeg's own http protocol is never used: its defaults
 // verify no certificate, wait forever, ask open-ended ranges, open a new
 // connection per seek and follow redirects anywhere.
+//
+// Redirects: only the opening request may be redirected (301, 302, 303, 307,
+// 308 with a Location), at most kMaxRedirects times; every hop is checked as
+// the first URL was (http or https, no user name or password, its host's
+// addresses checked and the checked address pinned with CURLOPT_RESOLVE), and
+// a redirect from https to http is refused (PermissionDenied: the answer
+// would not be protected). Later range requests go to the final URL; a
+// redirect in the middle of the file is ResourceContentBad.
+//
+// Failures worth retrying: HTTP 408, 429, 500, 502, 503 and 504, a reset or
+// cut connection, a refused or timed-out connection, a transfer stalled
+// below the low-speed limit, a temporary DNS failure (EAI_AGAIN). Each is
+// tried `retries` more times, then is TransientNetwork ("the server answered
+// HTTP 503 (3 tries)"). The caller's deadline stays TimedOut, a cancel Aborted.
+//
 // Not thread-safe: one per Demuxer. Messages never contain the URL (a
 // presigned URL carries its signature).
 #pragma once
@@ -39,10 +54,10 @@ struct RemoteOptions {
   std::string caFile;
   long connectTimeoutMs = 10000;
   // A transfer slower than this many bytes per second for lowSpeedTimeS
-  // seconds is given up (a stalled server).
+  // seconds is given up, and tried again (a stalled server).
   long lowSpeedBytesPerSecond = 1024;
   long lowSpeedTimeS = 10;
-  // Tries after the first for a failure worth retrying (see above).
+  // Tries after the first for a failure worth retrying (see the top).
   int retries = 2;
   // The wait before the n-th retry is n times this.
   long retryBackoffMs = 200;
@@ -67,9 +82,10 @@ bool isRefusedAddress(const std::string& address);
 class RemoteReader {
  public:
   // Checks the URL (http or https only) and its host's addresses, then reads
-  // the first block: a missing file, a refused access or a server that
-  // ignores ranges fails here. `interruption` is watched for the reader's life (kept by
-  // reference: it must outlive the reader).
+  // the first block, following redirects: a missing file, a refused access,
+  // a refused redirect or a server that ignores ranges fails here.
+  // `interruption` is watched for the reader's life (kept by reference: it
+  // must outlive the reader).
   RemoteReader(const std::string& url, const RemoteOptions& options,
                const Interruption& interruption);
   ~RemoteReader();
