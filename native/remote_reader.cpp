@@ -183,7 +183,8 @@ struct RemoteReader::Handle {
   UniqueUrl parsed;  // the URL requested, to resolve a relative Location against
   std::string url;
   std::string scheme;
-  // "host:port" -> the address checked for it ("" when the URL names an address).
+  // "host:port" -> the addresses checked for it, as CURLOPT_RESOLVE lists them
+  // ("" when the URL names an address).
   std::map<std::string, std::string> pins;
   char error[CURL_ERROR_SIZE] = {};
 };
@@ -334,23 +335,29 @@ void RemoteReader::useUrl(const std::string& url, bool redirected) {
                                      : "the URL's host is not valid");
   }
 
-  // Resolve once, check every address, and make curl connect to exactly the
-  // one checked (CURLOPT_RESOLVE), so a second lookup cannot land elsewhere.
-  // A host and port met before (an earlier hop) keep the address checked then.
+  // Resolve once, check every address, and make curl connect only to the
+  // ones checked (CURLOPT_RESOLVE; it tries them in turn, IPv6 and IPv4), so a
+  // second lookup cannot land elsewhere. A host and port met before (an
+  // earlier hop) keep the addresses checked then.
   const std::string key = host + ":" + port;
   if (handle_->pins.find(key) == handle_->pins.end()) {
-    const std::string chosen = checkedAddress(host, port, redirected);
+    const std::vector<std::string> checked = checkedAddresses(host, port, redirected);
     // An address written in the URL is connected to as is; a name is pinned.
-    handle_->pins[key] = chosen == host ? std::string() : chosen;
+    std::string pinned;
+    if (!(checked.size() == 1 && checked.front() == host)) {
+      for (const std::string& address : checked) {
+        pinned += (pinned.empty() ? "" : ",") +
+                  (address.find(':') != std::string::npos ? "[" + address + "]" : address);
+      }
+    }
+    handle_->pins[key] = pinned;
   }
   UniqueList resolve;
-  for (const auto& [hostAndPort, address] : handle_->pins) {
-    if (address.empty()) {
+  for (const auto& [hostAndPort, addresses] : handle_->pins) {
+    if (addresses.empty()) {
       continue;
     }
-    const std::string pin =
-        hostAndPort + ":" +
-        (address.find(':') != std::string::npos ? "[" + address + "]" : address);
+    const std::string pin = hostAndPort + ":" + addresses;
     curl_slist* appended = curl_slist_append(resolve.get(), pin.c_str());
     if (appended == nullptr) {
       throw SnapshotFailure(ErrorCode::Internal, "out of memory reading the URL");
@@ -368,8 +375,8 @@ void RemoteReader::useUrl(const std::string& url, bool redirected) {
   handle_->resolve = std::move(resolve);
 }
 
-std::string RemoteReader::checkedAddress(const std::string& host, const std::string& port,
-                                         bool redirected) {
+std::vector<std::string> RemoteReader::checkedAddresses(const std::string& host,
+                                                        const std::string& port, bool redirected) {
   const std::string whose = redirected ? "the host the server redirected to" : "the URL's host";
   bool allowed = options_.allowPrivateNetwork;
   for (std::string listed : options_.allowedPrivateHosts) {
@@ -401,7 +408,7 @@ std::string RemoteReader::checkedAddress(const std::string& host, const std::str
     waitBeforeRetry(attempt + 1);
   }
   const UniqueAddressInfo addresses(raw);
-  std::string chosen;
+  std::vector<std::string> checked;
   for (const addrinfo* entry = addresses.get(); entry != nullptr; entry = entry->ai_next) {
     if (!allowed && isRefusedSocketAddress(entry->ai_addr)) {
       // A host with one refused address is refused whole: which address a
@@ -412,14 +419,15 @@ std::string RemoteReader::checkedAddress(const std::string& host, const std::str
               " on a loopback, private or link-local network, which is "
               "refused unless allowPrivateNetwork allows it");
     }
-    if (chosen.empty()) {
-      chosen = numericAddress(entry->ai_addr, entry->ai_addrlen);
+    const std::string address = numericAddress(entry->ai_addr, entry->ai_addrlen);
+    if (!address.empty() && std::find(checked.begin(), checked.end(), address) == checked.end()) {
+      checked.push_back(address);
     }
   }
-  if (chosen.empty()) {
+  if (checked.empty()) {
     throw SnapshotFailure(ErrorCode::ResourceNotFound, "cannot resolve " + whose);
   }
-  return chosen;
+  return checked;
 }
 
 void RemoteReader::follow(const std::string& location) {

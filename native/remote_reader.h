@@ -8,7 +8,7 @@
 // Redirects: only the opening request may be redirected (301, 302, 303, 307,
 // 308 with a Location), at most kMaxRedirects times; every hop is checked as
 // the first URL was (http or https, no user name or password, its host's
-// addresses checked and the checked address pinned with CURLOPT_RESOLVE), and
+// addresses checked and the checked addresses pinned with CURLOPT_RESOLVE), and
 // a redirect from https to http is refused (PermissionDenied: the answer
 // would not be protected). Later range requests go to the final URL; a
 // redirect in the middle of the file is ResourceContentBad.
@@ -128,7 +128,8 @@ class RemoteReader {
   void useUrl(const std::string& url, bool redirected);
   // Follows a redirect of the opening request to `location`.
   void follow(const std::string& location);
-  std::string checkedAddress(const std::string& host, const std::string& port, bool redirected);
+  std::vector<std::string> checkedAddresses(const std::string& host, const std::string& port,
+                                            bool redirected);
   void waitBeforeRetry(int attempt) const;
 
   RemoteOptions options_;

@@ -1165,6 +1165,11 @@ class NginxServer {
       _exit(127);
     }
     for (int i = 0; i < 500 && !acceptsConnections(port_); ++i) {
+      if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+        pid_ = -1;
+        throw std::runtime_error("nginx did not start (is it installed, and on PATH?); see " +
+                                 dir_ + "/error.log");
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   }
