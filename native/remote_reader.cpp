@@ -417,7 +417,7 @@ std::vector<std::string> RemoteReader::checkedAddresses(const std::string& host,
           ErrorCode::PermissionDenied,
           std::string(redirected ? "the server redirected to a host" : "the URL's host is") +
               " on a loopback, private or link-local network, which is "
-              "refused unless allowPrivateNetwork allows it");
+              "refused unless allowPrivateNetwork is set");
     }
     const std::string address = numericAddress(entry->ai_addr, entry->ai_addrlen);
     if (!address.empty() && std::find(checked.begin(), checked.end(), address) == checked.end()) {

@@ -1309,7 +1309,7 @@ TEST("remote: a private address is refused without allowPrivateNetwork, before a
     CHECK_EQ(failureOf([&] { probeUrl(url, RemoteOptions(), Interruption()); }),
              std::string("PermissionDenied.ResourceAccess: the URL's host is on a loopback, "
                          "private or link-local network, which is refused unless "
-                         "allowPrivateNetwork allows it"));
+                         "allowPrivateNetwork is set"));
   }
   CHECK_EQ(nginx().accessLog().size(), before);
 }
@@ -1454,12 +1454,12 @@ TEST("remote: every redirect hop is checked: a refused host is never asked") {
     CHECK_EQ(failureOf([&] { probeUrl(nginx().url(path), options, Interruption()); }),
              std::string("PermissionDenied.ResourceAccess: the server redirected to a host on a "
                          "loopback, private or link-local network, which is refused unless "
-                         "allowPrivateNetwork allows it"));
+                         "allowPrivateNetwork is set"));
   }
   CHECK_EQ(failureOf([&] { probeUrl("http://localhost:1/h264.mp4", options, Interruption()); }),
            std::string("PermissionDenied.ResourceAccess: the URL's host is on a loopback, "
                        "private or link-local network, which is refused unless "
-                       "allowPrivateNetwork allows it"));
+                       "allowPrivateNetwork is set"));
   // Only the two redirecting answers: no request reached a refused host.
   const std::vector<AccessLogEntry> log = nginx().accessLog();
   if (CHECK_EQ(log.size(), before + 2)) {
