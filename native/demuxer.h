@@ -39,6 +39,14 @@ class Demuxer {
 
   // The remote reader, null for a local file (the tests read its costs).
   const RemoteReader* remoteReader() const { return remote_ ? &remote_->reader() : nullptr; }
+  // Tells a remote reader how far reads will go on through the file, so
+  // that it may read ahead up to there (RemoteReader::readAheadUntil; 0:
+  // not at all). Nothing for a local file.
+  void readAheadUntil(int64_t end) {
+    if (remote_) {
+      remote_->reader().readAheadUntil(end);
+    }
+  }
 
   AVFormatContext* context() const { return context_.get(); }
   AVStream* stream() const { return stream_; }

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <optional>
 
 #include "ffmpeg_compat.h"
@@ -121,10 +122,36 @@ std::vector<ExtractedFrame> FrameExtractor::extract(const FrameSelection& select
   const double endMs = selection.stopAtEnd ? demuxer_.durationMs() : -1;
   std::vector<ExtractedFrame> frames;
   frames.reserve(selection.timesMs.size());
-  for (const double timeMs : selection.timesMs) {
+  const std::vector<double>& times = selection.timesMs;
+  size_t nextRun = 0;  // where the next run of times starts
+  size_t runEnd = 0;
+  bool runReadsAhead = false;
+  demuxer_.readAheadUntil(0);
+  for (size_t i = 0; i < times.size(); ++i) {
+    const double timeMs = times[i];
     interruption_.throwIfRequested();
     if (endMs >= 0 && timeMs >= endMs) {
       break;
+    }
+    if (selection.frameType == FrameType::Normal && i == nextRun) {
+      // Reads for a run of times whose decodes read on, one into the next (a
+      // dense series, or one time), go on through the file to where the
+      // run's last frame is: a remote input may read ahead up to there, in
+      // fewer and larger requests, and no further. Without an index that
+      // place is unknown: read ahead only while another time follows.
+      runEnd = i;
+      while (runEnd + 1 < times.size() && readsOnInto(times[runEnd], times[runEnd + 1])) {
+        ++runEnd;
+      }
+      nextRun = runEnd + 1;
+      const int64_t end = bytesNeededUntil(times[runEnd]);
+      runReadsAhead = end < 0 && runEnd > i;
+      demuxer_.readAheadUntil(std::max<int64_t>(end, 0));
+    }
+    if (runReadsAhead && i == runEnd) {
+      demuxer_.readAheadUntil(0);  // the run's last frame: its end is unknown
+    } else if (runReadsAhead) {
+      demuxer_.readAheadUntil(std::numeric_limits<int64_t>::max());
     }
     std::optional<ExtractedFrame> extracted =
         selection.frameType == FrameType::Intra ? keyframeAtOrBefore(timeMs) : exactFrameAt(timeMs);
@@ -138,6 +165,7 @@ std::vector<ExtractedFrame> FrameExtractor::extract(const FrameSelection& select
     }
     frames.push_back(std::move(*extracted));
   }
+  demuxer_.readAheadUntil(0);
   selection_ = nullptr;
   return frames;
 }
@@ -281,6 +309,55 @@ bool FrameExtractor::shouldSeekFor(int64_t target) const {
   }
   return demuxer_.toMilliseconds(target) - demuxer_.toMilliseconds(pendingPts_) >
          kForwardDecodeWithoutIndexMs;
+}
+
+// Whether the decode for `timeMs` reads on into that for `nextMs`, the next
+// time of a series: the next frame is in the same GOP or the one right after
+// (or, without an index, within the distance decoded forward), so no bytes in
+// between are skipped. Raw streams always decode forward.
+bool FrameExtractor::readsOnInto(double timeMs, double nextMs) const {
+  if (countFrames_) {
+    return true;
+  }
+  const int64_t target = demuxer_.firstTimestampAtOrAfter(timeMs);
+  const int64_t next = demuxer_.firstTimestampAtOrAfter(nextMs);
+  AVStream* stream = demuxer_.stream();
+  if (avformat_index_get_entries_count(stream) > 0) {
+    const AVIndexEntry* nextKeyframe =
+        avformat_index_get_entry_from_timestamp(stream, next, AVSEEK_FLAG_BACKWARD);
+    const AVIndexEntry* followingKeyframe =
+        avformat_index_get_entry_from_timestamp(stream, target + 1, 0);
+    return nextKeyframe == nullptr || followingKeyframe == nullptr ||
+           nextKeyframe->timestamp <= followingKeyframe->timestamp;
+  }
+  return demuxer_.toMilliseconds(next) - demuxer_.toMilliseconds(target) <=
+         kForwardDecodeWithoutIndexMs;
+}
+
+// The file position before which the decode for `timeMs` finds its frame,
+// from the index: the end of the first packet at or after the time and of a
+// few after it (frames decoded out of order, other streams' packets in
+// between). -1 without an index. A hint for reading ahead, not a limit.
+int64_t FrameExtractor::bytesNeededUntil(double timeMs) const {
+  AVStream* stream = demuxer_.stream();
+  const int entries = avformat_index_get_entries_count(stream);
+  if (entries <= 0) {
+    return -1;
+  }
+  int found =
+      av_index_search_timestamp(stream, demuxer_.firstTimestampAtOrAfter(timeMs), AVSEEK_FLAG_ANY);
+  if (found < 0) {
+    found = entries - 1;  // past the last entry: the end of the last one
+  }
+  const int last = std::min(entries - 1, found + stream->codecpar->video_delay + 4);
+  int64_t end = 0;
+  for (int i = found; i <= last; ++i) {
+    const AVIndexEntry* entry = avformat_index_get_entry(stream, i);
+    if (entry != nullptr && entry->pos >= 0) {
+      end = std::max(end, entry->pos + entry->size);
+    }
+  }
+  return end > 0 ? end : -1;
 }
 
 // One try of a backoff loop: seeks to the keyframe before `seekTarget`, or to

@@ -110,6 +110,8 @@ class FrameExtractor {
  private:
   std::optional<ExtractedFrame> exactFrameAt(double timeMs);
   bool shouldSeekFor(int64_t target) const;
+  bool readsOnInto(double timeMs, double nextMs) const;
+  int64_t bytesNeededUntil(double timeMs) const;
   bool seekForTry(int64_t seekTarget);
   bool seekAndDecodeFirstFrame(int64_t target);
   bool decodeFirstFrameAfterSeek(bool atStart);

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -101,8 +102,6 @@ std::string numericAddress(const sockaddr* address, socklen_t length) {
   return text;
 }
 
-// Blocks of the cache covering [first, last] are fetched whole; a response
-// body larger than this is not the range asked for.
 bool startsWithNoCase(const char* text, size_t length, const char* prefix) {
   const size_t prefixLength = std::strlen(prefix);
   if (length < prefixLength) {
@@ -114,6 +113,18 @@ bool startsWithNoCase(const char* text, size_t length, const char* prefix) {
     }
   }
   return true;
+}
+
+bool equalNoCase(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// " (3 tries)", " (1 try)": how often a failure worth retrying was met.
+std::string tries(int count) {
+  return " (" + std::to_string(count) + (count == 1 ? " try)" : " tries)");
 }
 
 // "bytes 100-199/5000" -> 100, 199, 5000 (total -1 for "*"). False when malformed.
@@ -144,12 +155,13 @@ bool parseContentRange(const std::string& value, int64_t& first, int64_t& last, 
 }  // namespace
 
 bool RemoteOptions::operator==(const RemoteOptions& other) const {
-  return allowPrivateNetwork == other.allowPrivateNetwork && caFile == other.caFile &&
+  return allowPrivateNetwork == other.allowPrivateNetwork &&
+         allowedPrivateHosts == other.allowedPrivateHosts && caFile == other.caFile &&
          connectTimeoutMs == other.connectTimeoutMs &&
          lowSpeedBytesPerSecond == other.lowSpeedBytesPerSecond &&
          lowSpeedTimeS == other.lowSpeedTimeS && retries == other.retries &&
          retryBackoffMs == other.retryBackoffMs && blockSize == other.blockSize &&
-         cachedBlocks == other.cachedBlocks;
+         cachedBlocks == other.cachedBlocks && readAheadBlocks == other.readAheadBlocks;
 }
 
 bool isRefusedAddress(const std::string& address) {
@@ -168,7 +180,12 @@ bool isRefusedAddress(const std::string& address) {
 struct RemoteReader::Handle {
   UniqueEasy easy;
   UniqueList resolve;
+  UniqueUrl parsed;  // the URL requested, to resolve a relative Location against
   std::string url;
+  std::string scheme;
+  // "host:port" -> the addresses checked for it, as CURLOPT_RESOLVE lists them
+  // ("" when the URL names an address).
+  std::map<std::string, std::string> pins;
   char error[CURL_ERROR_SIZE] = {};
 };
 
@@ -179,20 +196,27 @@ struct RemoteReader::Transfer {
   const Interruption* interruption = nullptr;
   size_t limit = 0;  // the most body bytes taken
   std::string contentRange;
+  std::string location;
   std::vector<uint8_t> body;
   bool overLimit = false;
+
+  static std::string headerValue(const char* data, size_t length, size_t nameLength) {
+    std::string value(data + nameLength, length - nameLength);
+    const size_t begin = value.find_first_not_of(" \t");
+    const size_t end = value.find_last_not_of(" \t\r\n");
+    return begin == std::string::npos ? "" : value.substr(begin, end - begin + 1);
+  }
 
   static size_t onHeader(char* data, size_t size, size_t count, void* self) {
     auto* transfer = static_cast<Transfer*>(self);
     const size_t length = size * count;
     if (startsWithNoCase(data, length, "http/")) {
       transfer->contentRange.clear();
+      transfer->location.clear();
     } else if (startsWithNoCase(data, length, "content-range:")) {
-      std::string value(data + 14, length - 14);
-      const size_t begin = value.find_first_not_of(" \t");
-      const size_t end = value.find_last_not_of(" \t\r\n");
-      transfer->contentRange =
-          begin == std::string::npos ? "" : value.substr(begin, end - begin + 1);
+      transfer->contentRange = headerValue(data, length, 14);
+    } else if (startsWithNoCase(data, length, "location:")) {
+      transfer->location = headerValue(data, length, 9);
     }
     return length;
   }
@@ -203,7 +227,7 @@ struct RemoteReader::Transfer {
     long status = 0;
     curl_easy_getinfo(transfer->easy, CURLINFO_RESPONSE_CODE, &status);
     if (status != 200 && status != 206) {
-      return length;  // an error page: not kept
+      return length;  // an error page or a redirect's: not kept
     }
     if (transfer->body.size() + length > transfer->limit) {
       // More than asked for (a server ignoring the range): stop reading now
@@ -222,6 +246,15 @@ struct RemoteReader::Transfer {
   }
 };
 
+// What one request came to: bytes, or a failure worth another try (`detail`
+// says what failed), or a redirect (`detail` is the Location).
+struct RemoteReader::Attempt {
+  enum class Kind { Done, Retry, Redirect };
+  Kind kind = Kind::Done;
+  std::vector<uint8_t> bytes;
+  std::string detail;
+};
+
 RemoteReader::RemoteReader(const std::string& url, const RemoteOptions& options,
                            const Interruption& interruption)
     : options_(options), interruption_(interruption), handle_(std::make_unique<Handle>()) {
@@ -229,85 +262,16 @@ RemoteReader::RemoteReader(const std::string& url, const RemoteOptions& options,
     throw SnapshotFailure(ErrorCode::InvalidParameter, "the remote read cache has no room");
   }
   initializeCurl();
-  const UniqueUrl parsed(curl_url());
-  if (!parsed) {
-    throw SnapshotFailure(ErrorCode::Internal, "out of memory reading the URL");
-  }
-  if (curl_url_set(parsed.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
-    throw SnapshotFailure(ErrorCode::InvalidParameter, "the URL is not valid");
-  }
-  const std::string scheme = urlPart(parsed.get(), CURLUPART_SCHEME, 0);
-  if (scheme != "http" && scheme != "https") {
-    throw SnapshotFailure(ErrorCode::InvalidParameter, "only http and https URLs can be read");
-  }
-  if (!urlPart(parsed.get(), CURLUPART_USER, 0).empty()) {
-    throw SnapshotFailure(ErrorCode::InvalidParameter,
-                          "a URL with a user name or password is not accepted");
-  }
-  std::string host = urlPart(parsed.get(), CURLUPART_HOST, 0);
-  const std::string port = urlPart(parsed.get(), CURLUPART_PORT, CURLU_DEFAULT_PORT);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);  // an IPv6 literal
-  }
-  const size_t zone = host.find('%');
-  if (zone != std::string::npos) {
-    throw SnapshotFailure(ErrorCode::InvalidParameter, "the URL's host is not valid");
-  }
-
-  // Resolve once, check every address, and make curl connect to exactly the
-  // one checked (CURLOPT_RESOLVE), so a second lookup cannot land elsewhere.
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* raw = nullptr;
-  const int resolved = getaddrinfo(host.c_str(), port.c_str(), &hints, &raw);
-  interruption_.throwIfRequested();
-  if (resolved != 0 || raw == nullptr) {
-    throw SnapshotFailure(ErrorCode::ResourceNotFound,
-                          std::string("cannot resolve the URL's host: ") + gai_strerror(resolved));
-  }
-  const UniqueAddressInfo addresses(raw);
-  std::string chosen;
-  for (const addrinfo* entry = addresses.get(); entry != nullptr; entry = entry->ai_next) {
-    if (!options_.allowPrivateNetwork && isRefusedSocketAddress(entry->ai_addr)) {
-      // A host with one refused address is refused whole: which address a
-      // client uses is not in its user's hands.
-      throw SnapshotFailure(ErrorCode::PermissionDenied,
-                            "the URL's host is on a loopback, private or link-local network, "
-                            "which is refused unless allowPrivateNetwork is set");
-    }
-    if (chosen.empty()) {
-      chosen = numericAddress(entry->ai_addr, entry->ai_addrlen);
-    }
-  }
-  if (chosen.empty()) {
-    throw SnapshotFailure(ErrorCode::ResourceNotFound, "cannot resolve the URL's host");
-  }
-  // An address written in the URL is connected to as is; a name is pinned
-  // to the address checked.
-  const bool literal = chosen == host;
-  const std::string pin = host + ":" + port + ":" +
-                          (chosen.find(':') != std::string::npos ? "[" + chosen + "]" : chosen);
-
-  handle_->url = url;
   handle_->easy.reset(curl_easy_init());
   if (!handle_->easy) {
     throw SnapshotFailure(ErrorCode::Internal, "cannot create an HTTP client");
   }
   CURL* easy = handle_->easy.get();
-  if (!literal) {
-    curl_slist* resolve = curl_slist_append(nullptr, pin.c_str());
-    if (resolve == nullptr) {
-      throw SnapshotFailure(ErrorCode::Internal, "out of memory reading the URL");
-    }
-    handle_->resolve.reset(resolve);
-    curl_easy_setopt(easy, CURLOPT_RESOLVE, handle_->resolve.get());
-  }
-  curl_easy_setopt(easy, CURLOPT_URL, handle_->url.c_str());
   // No proxy, whatever http_proxy and its kin say: the checked address is
   // the one connected to.
   curl_easy_setopt(easy, CURLOPT_PROXY, "");
   curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  // Redirects are followed here, hop by hop, each checked (useUrl).
   curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -322,25 +286,214 @@ RemoteReader::RemoteReader(const std::string& url, const RemoteOptions& options,
   // No Accept-Encoding: a compressed body would not be the bytes of the range.
   curl_easy_setopt(easy, CURLOPT_USERAGENT, "framesnap");
 
-  // The first block: the size, and any refusal, come now.
+  useUrl(url, false);
+  // The first block: the size, any redirect and any refusal come now.
   block(0);
+  opened_ = true;
 }
 
 RemoteReader::~RemoteReader() = default;
 
+void RemoteReader::useUrl(const std::string& url, bool redirected) {
+  UniqueUrl parsed(curl_url());
+  if (!parsed) {
+    throw SnapshotFailure(ErrorCode::Internal, "out of memory reading the URL");
+  }
+  if (curl_url_set(parsed.get(), CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME) !=
+      CURLUE_OK) {
+    throw SnapshotFailure(ErrorCode::InvalidParameter, redirected
+                                                           ? "the server redirected to a URL "
+                                                             "that is not valid"
+                                                           : "the URL is not valid");
+  }
+  const std::string scheme = urlPart(parsed.get(), CURLUPART_SCHEME, 0);
+  if (scheme != "http" && scheme != "https") {
+    throw SnapshotFailure(ErrorCode::InvalidParameter,
+                          redirected ? "the server redirected to a URL that is not http or https"
+                                     : "only http and https URLs can be read");
+  }
+  if (redirected && handle_->scheme == "https" && scheme == "http") {
+    throw SnapshotFailure(ErrorCode::PermissionDenied,
+                          "the server redirected from https to http, which is refused (the "
+                          "answer would not be protected)");
+  }
+  if (!urlPart(parsed.get(), CURLUPART_USER, 0).empty() ||
+      !urlPart(parsed.get(), CURLUPART_PASSWORD, 0).empty()) {
+    throw SnapshotFailure(ErrorCode::InvalidParameter,
+                          redirected ? "the server redirected to a URL with a user name or "
+                                       "password, which is not accepted"
+                                     : "a URL with a user name or password is not accepted");
+  }
+  std::string host = urlPart(parsed.get(), CURLUPART_HOST, 0);
+  const std::string port = urlPart(parsed.get(), CURLUPART_PORT, CURLU_DEFAULT_PORT);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);  // an IPv6 literal
+  }
+  if (host.empty() || host.find('%') != std::string::npos) {
+    throw SnapshotFailure(ErrorCode::InvalidParameter,
+                          redirected ? "the server redirected to a host that is not valid"
+                                     : "the URL's host is not valid");
+  }
+
+  // Resolve once, check every address, and make curl connect only to the
+  // ones checked (CURLOPT_RESOLVE; it tries them in turn, IPv6 and IPv4), so a
+  // second lookup cannot land elsewhere. A host and port met before (an
+  // earlier hop) keep the addresses checked then.
+  const std::string key = host + ":" + port;
+  if (handle_->pins.find(key) == handle_->pins.end()) {
+    const std::vector<std::string> checked = checkedAddresses(host, port, redirected);
+    // An address written in the URL is connected to as is; a name is pinned.
+    std::string pinned;
+    if (!(checked.size() == 1 && checked.front() == host)) {
+      for (const std::string& address : checked) {
+        pinned += (pinned.empty() ? "" : ",") +
+                  (address.find(':') != std::string::npos ? "[" + address + "]" : address);
+      }
+    }
+    handle_->pins[key] = pinned;
+  }
+  UniqueList resolve;
+  for (const auto& [hostAndPort, addresses] : handle_->pins) {
+    if (addresses.empty()) {
+      continue;
+    }
+    const std::string pin = hostAndPort + ":" + addresses;
+    curl_slist* appended = curl_slist_append(resolve.get(), pin.c_str());
+    if (appended == nullptr) {
+      throw SnapshotFailure(ErrorCode::Internal, "out of memory reading the URL");
+    }
+    resolve.release();
+    resolve.reset(appended);
+  }
+
+  CURL* easy = handle_->easy.get();
+  handle_->url = redirected ? urlPart(parsed.get(), CURLUPART_URL, 0) : url;
+  handle_->scheme = scheme;
+  handle_->parsed = std::move(parsed);
+  curl_easy_setopt(easy, CURLOPT_URL, handle_->url.c_str());
+  curl_easy_setopt(easy, CURLOPT_RESOLVE, resolve.get());
+  handle_->resolve = std::move(resolve);
+}
+
+std::vector<std::string> RemoteReader::checkedAddresses(const std::string& host,
+                                                        const std::string& port, bool redirected) {
+  const std::string whose = redirected ? "the host the server redirected to" : "the URL's host";
+  bool allowed = options_.allowPrivateNetwork;
+  for (std::string listed : options_.allowedPrivateHosts) {
+    if (listed.size() >= 2 && listed.front() == '[' && listed.back() == ']') {
+      listed = listed.substr(1, listed.size() - 2);
+    }
+    allowed = allowed || equalNoCase(listed, host);
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* raw = nullptr;
+  for (int attempt = 0;; ++attempt) {
+    const int resolved = getaddrinfo(host.c_str(), port.c_str(), &hints, &raw);
+    interruption_.throwIfRequested();
+    if (resolved == 0 && raw != nullptr) {
+      break;
+    }
+    if (resolved != EAI_AGAIN) {
+      throw SnapshotFailure(ErrorCode::ResourceNotFound,
+                            "cannot resolve " + whose + ": " + gai_strerror(resolved));
+    }
+    // A temporary failure of the name server: worth another try.
+    if (attempt >= options_.retries) {
+      throw SnapshotFailure(
+          ErrorCode::TransientNetwork,
+          "cannot resolve " + whose + ": " + gai_strerror(resolved) + tries(attempt + 1));
+    }
+    waitBeforeRetry(attempt + 1);
+  }
+  const UniqueAddressInfo addresses(raw);
+  std::vector<std::string> checked;
+  for (const addrinfo* entry = addresses.get(); entry != nullptr; entry = entry->ai_next) {
+    if (!allowed && isRefusedSocketAddress(entry->ai_addr)) {
+      // A host with one refused address is refused whole: which address a
+      // client uses is not in its user's hands.
+      throw SnapshotFailure(
+          ErrorCode::PermissionDenied,
+          std::string(redirected ? "the server redirected to a host" : "the URL's host is") +
+              " on a loopback, private or link-local network, which is "
+              "refused unless allowPrivateNetwork is set");
+    }
+    const std::string address = numericAddress(entry->ai_addr, entry->ai_addrlen);
+    if (!address.empty() && std::find(checked.begin(), checked.end(), address) == checked.end()) {
+      checked.push_back(address);
+    }
+  }
+  if (checked.empty()) {
+    throw SnapshotFailure(ErrorCode::ResourceNotFound, "cannot resolve " + whose);
+  }
+  return checked;
+}
+
+void RemoteReader::follow(const std::string& location) {
+  const UniqueUrl next(curl_url_dup(handle_->parsed.get()));
+  if (!next) {
+    throw SnapshotFailure(ErrorCode::Internal, "out of memory reading the URL");
+  }
+  // Relative to the URL that was redirected.
+  if (curl_url_set(next.get(), CURLUPART_URL, location.c_str(), CURLU_NON_SUPPORT_SCHEME) !=
+      CURLUE_OK) {
+    throw SnapshotFailure(ErrorCode::InvalidParameter,
+                          "the server redirected to a URL that is not valid");
+  }
+  useUrl(urlPart(next.get(), CURLUPART_URL, 0), true);
+}
+
 size_t RemoteReader::readAt(int64_t position, uint8_t* out, size_t length) {
+  if (broken_) {
+    // FFmpeg may try again after a failed read (another position, the same
+    // block): the server is not asked again.
+    std::rethrow_exception(broken_);
+  }
   if (position < 0 || length == 0 || (size_ >= 0 && position >= size_)) {
     return 0;
   }
   const auto blockSize = static_cast<int64_t>(options_.blockSize);
   const int64_t index = position / blockSize;
-  const Block& found = block(index);
+  const Block* fetched = nullptr;
+  try {
+    fetched = &block(index);
+  } catch (const SnapshotFailure& failure) {
+    // The server's failures stick; a cancel or a deadline is the call's own.
+    if (failure.code() != ErrorCode::Aborted && failure.code() != ErrorCode::TimedOut) {
+      broken_ = std::current_exception();
+    }
+    throw;
+  }
+  const Block& found = *fetched;
   const auto offset = static_cast<size_t>(position - index * blockSize);
   if (offset >= found.bytes.size()) {
     return 0;
   }
   const size_t count = std::min(length, found.bytes.size() - offset);
   std::memcpy(out, found.bytes.data() + offset, count);
+  return count;
+}
+
+// How many blocks from `index` on the next request asks for: the read-ahead
+// window when reads go on from the last block fetched, else one; never a
+// block past the end, one starting at or after readAheadUntil's bound, or
+// one already cached.
+size_t RemoteReader::blocksToFetch(int64_t index) {
+  const size_t most =
+      std::max<size_t>(1, std::min(options_.readAheadBlocks, options_.cachedBlocks / 2));
+  window_ = index == nextSequential_ ? std::min(window_ * 2, most) : 1;
+  const auto blockSize = static_cast<int64_t>(options_.blockSize);
+  size_t count = 1;
+  while (count < window_) {
+    const int64_t next = index + static_cast<int64_t>(count);
+    if (next * blockSize >= readAheadEnd_ || (size_ >= 0 && next * blockSize >= size_) ||
+        std::any_of(blocks_.begin(), blocks_.end(),
+                    [next](const Block& cached) { return cached.index == next; })) {
+      break;
+    }
+    ++count;
+  }
   return count;
 }
 
@@ -351,9 +504,10 @@ const RemoteReader::Block& RemoteReader::block(int64_t index) {
       return blocks_.front();
     }
   }
+  const size_t count = blocksToFetch(index);
   const auto blockSize = static_cast<int64_t>(options_.blockSize);
   const int64_t first = index * blockSize;
-  int64_t last = first + blockSize - 1;
+  int64_t last = first + static_cast<int64_t>(count) * blockSize - 1;
   if (size_ >= 0) {
     last = std::min(last, size_ - 1);
   }
@@ -361,26 +515,52 @@ const RemoteReader::Block& RemoteReader::block(int64_t index) {
   if (size_ < 0 || first < size_) {
     bytes = fetch(first, last);
   }
-  if (blocks_.size() >= options_.cachedBlocks) {
-    blocks_.pop_back();
+  nextSequential_ = index + static_cast<int64_t>(count);
+  // The blocks read ahead go in behind the one asked for, which is the most
+  // recently used; the least recently used make room.
+  for (size_t i = count; i-- > 1;) {
+    const size_t begin = i * options_.blockSize;
+    if (begin < bytes.size()) {
+      const size_t end = std::min(bytes.size(), begin + options_.blockSize);
+      blocks_.push_front(Block{index + static_cast<int64_t>(i),
+                               std::vector<uint8_t>(bytes.begin() + static_cast<ptrdiff_t>(begin),
+                                                    bytes.begin() + static_cast<ptrdiff_t>(end))});
+    }
+  }
+  if (bytes.size() > options_.blockSize) {
+    bytes.resize(options_.blockSize);
+    bytes.shrink_to_fit();
   }
   blocks_.push_front(Block{index, std::move(bytes)});
+  while (blocks_.size() > options_.cachedBlocks) {
+    blocks_.pop_back();
+  }
   return blocks_.front();
 }
 
 std::vector<uint8_t> RemoteReader::fetch(int64_t first, int64_t last) {
-  std::string why;
-  for (int attempt = 0;; ++attempt) {
-    bool retry = false;
-    std::vector<uint8_t> bytes = fetchOnce(first, last, retry, why);
-    if (!retry) {
-      return bytes;
+  int redirects = 0;
+  for (int attempt = 0;;) {
+    Attempt outcome = fetchOnce(first, last);
+    switch (outcome.kind) {
+      case Attempt::Kind::Done:
+        return std::move(outcome.bytes);
+      case Attempt::Kind::Redirect:
+        if (++redirects > kMaxRedirects) {
+          throw SnapshotFailure(
+              ErrorCode::InvalidParameter,
+              "too many redirects (more than " + std::to_string(kMaxRedirects) + ")");
+        }
+        follow(outcome.detail);
+        break;
+      case Attempt::Kind::Retry:
+        if (attempt >= options_.retries) {
+          throw SnapshotFailure(ErrorCode::TransientNetwork, outcome.detail + tries(attempt + 1));
+        }
+        ++attempt;
+        waitBeforeRetry(attempt);
+        break;
     }
-    if (attempt >= options_.retries) {
-      throw SnapshotFailure(ErrorCode::Internal, "cannot read from the server: " + why + " (" +
-                                                     std::to_string(attempt + 1) + " tries)");
-    }
-    waitBeforeRetry(attempt + 1);
   }
 }
 
@@ -395,14 +575,14 @@ void RemoteReader::waitBeforeRetry(int attempt) const {
   interruption_.throwIfRequested();
 }
 
-std::vector<uint8_t> RemoteReader::fetchOnce(int64_t first, int64_t last, bool& retry,
-                                             std::string& why) {
+RemoteReader::Attempt RemoteReader::fetchOnce(int64_t first, int64_t last) {
   interruption_.throwIfRequested();
   CURL* easy = handle_->easy.get();
   Transfer transfer;
   transfer.easy = easy;
   transfer.interruption = &interruption_;
   transfer.limit = static_cast<size_t>(last - first + 1);
+  transfer.body.reserve(transfer.limit);
   const std::string range = std::to_string(first) + "-" + std::to_string(last);
   curl_easy_setopt(easy, CURLOPT_RANGE, range.c_str());
   curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &Transfer::onHeader);
@@ -431,11 +611,28 @@ std::vector<uint8_t> RemoteReader::fetchOnce(int64_t first, int64_t last, bool& 
     throw SnapshotFailure(ErrorCode::ResourceContentBad,
                           "the server sent more than the range asked for");
   }
+  Attempt retry{Attempt::Kind::Retry, {}, {}};
   switch (result) {
     case CURLE_OK:
       break;
     case CURLE_OPERATION_TIMEDOUT:
-      throw SnapshotFailure(ErrorCode::TimedOut, "the server stopped answering");
+      // The connect timeout or the low-speed limit (the caller's deadline
+      // stops a transfer through onProgress instead): a server that may answer
+      // on another try.
+      retry.detail = std::strstr(handle_->error, "too slow") != nullptr
+                         ? "the server stopped sending (less than " +
+                               std::to_string(options_.lowSpeedBytesPerSecond) + " bytes/s for " +
+                               std::to_string(options_.lowSpeedTimeS) + " s)"
+                         : "the connection to the server timed out";
+      return retry;
+    case CURLE_COULDNT_CONNECT: {
+      long osError = 0;
+      curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &osError);
+      retry.detail =
+          std::string("cannot connect to the server: ") +
+          (osError != 0 ? std::strerror(static_cast<int>(osError)) : curl_easy_strerror(result));
+      return retry;
+    }
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_CONNECT_ERROR:
@@ -448,23 +645,32 @@ std::vector<uint8_t> RemoteReader::fetchOnce(int64_t first, int64_t last, bool& 
     case CURLE_GOT_NOTHING:
     case CURLE_PARTIAL_FILE:
       // A reset or cut connection: worth another try on a fresh connection.
-      retry = true;
-      why = curl_easy_strerror(result);
-      return {};
+      retry.detail = std::string("cannot read from the server: ") + curl_easy_strerror(result);
+      return retry;
     default:
       throw SnapshotFailure(ErrorCode::Internal, std::string("cannot read from the server: ") +
                                                      curl_easy_strerror(result));
   }
 
-  if (status >= 500) {
-    retry = true;
-    why = "HTTP " + std::to_string(status);
-    return {};
+  if (status == 408 || status == 429 || status == 500 || status == 502 || status == 503 ||
+      status == 504) {
+    retry.detail = "the server answered HTTP " + std::to_string(status);
+    return retry;
   }
   if (status >= 300 && status < 400) {
-    throw SnapshotFailure(
-        ErrorCode::InvalidParameter,
-        "the server redirects (HTTP " + std::to_string(status) + "); redirects are not followed");
+    if (opened_) {
+      throw SnapshotFailure(
+          ErrorCode::ResourceContentBad,
+          "the server redirected in the middle of the file (HTTP " + std::to_string(status) + ")");
+    }
+    const bool redirect =
+        status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+    if (!redirect || transfer.location.empty()) {
+      throw SnapshotFailure(
+          ErrorCode::InvalidParameter,
+          "the server answered HTTP " + std::to_string(status) + " without a redirect to follow");
+    }
+    return Attempt{Attempt::Kind::Redirect, {}, transfer.location};
   }
   if (status == 404 || status == 410) {
     throw SnapshotFailure(ErrorCode::ResourceNotFound,
@@ -484,7 +690,9 @@ std::vector<uint8_t> RemoteReader::fetchOnce(int64_t first, int64_t last, bool& 
     if (first >= size_) {
       return {};
     }
-    return std::vector<uint8_t>(transfer.body.begin() + first, transfer.body.end());
+    return Attempt{Attempt::Kind::Done,
+                   std::vector<uint8_t>(transfer.body.begin() + first, transfer.body.end()),
+                   {}};
   }
   if (status != 206) {
     throw SnapshotFailure(ErrorCode::Internal,
@@ -504,7 +712,7 @@ std::vector<uint8_t> RemoteReader::fetchOnce(int64_t first, int64_t last, bool& 
   if (total >= 0) {
     size_ = total;
   }
-  return std::move(transfer.body);
+  return Attempt{Attempt::Kind::Done, std::move(transfer.body), {}};
 }
 
 RemoteInput::RemoteInput(const std::string& url, const RemoteOptions& options,

@@ -35,10 +35,14 @@ log() { printf 'ffmpeg-matrix: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
 cache=${FRAMESNAP_MATRIX_CACHE:-/var/cache/framesnap-matrix}
-# What each chroot needs: the C++ toolchain, the FFmpeg development packages,
-# and the ffmpeg CLI (it makes the test clips).
+# What each chroot needs: the C++ toolchain, the FFmpeg and libcurl (the
+# remote reader's transport) development packages, the ffmpeg CLI (it makes
+# the test clips), and nginx and openssl (the remote tests' server and its
+# throwaway certificate; debootstrap's fake start-stop-daemon keeps the
+# package's own nginx from starting).
 packages=(g++ cmake make pkg-config ca-certificates
-  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg)
+  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libcurl4-openssl-dev ffmpeg
+  nginx openssl)
 
 mode=test
 with_node=0
@@ -185,6 +189,9 @@ run_release() { # run_release RELEASE -> prints the summary line, returns the re
       cp -a "$root/node_modules" "$chroot/framesnap/node_modules"
     cp -a "$root/dist" "$chroot/framesnap/dist"
   fi
+  # debootstrap writes no /etc/hosts: the remote tests connect to "localhost".
+  [[ -s $chroot/etc/hosts ]] ||
+    printf '127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n' >"$chroot/etc/hosts"
   mount_into "$chroot"
   if [[ $mode == shell ]]; then
     chroot "$chroot" /bin/bash -l || true
@@ -193,7 +200,8 @@ run_release() { # run_release RELEASE -> prints the summary line, returns the re
   fi
   local logfile="$cache/logs/$release.log"
   log "$release: building$([[ $mode == test ]] && echo ' and testing') (log: $logfile)"
-  if chroot "$chroot" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/root LANG=C.UTF-8 \
+  # /usr/sbin: nginx, which the remote tests start.
+  if chroot "$chroot" /usr/bin/env -i PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
     /bin/bash -c "$inside_script" inside "$mode" "$with_node" "${FRAMESNAP_MATRIX_VITEST:-test/accuracy.test.ts}" >"$logfile" 2>&1; then
     result=ok
   else

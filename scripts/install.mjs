@@ -11,8 +11,10 @@
 //    saying so; cmake-js's output is shown only when the build fails.
 // 3. When something the build needs is missing (a C++ compiler, make or
 //    ninja, cmake, pkg-config, FFmpeg's development files, or an FFmpeg older
-//    than 5.1), one short message names it with the packages to install on
-//    Debian/Ubuntu, Fedora, Alpine and macOS, and the install fails.
+//    than 5.1, libcurl's development files or a libcurl older than 7.85: the
+//    remote reader's transport), one short message names it with the
+//    packages to install on Debian/Ubuntu, Fedora, Alpine and macOS, and the
+//    install fails.
 //
 // `npm install --build-from-source` (or FRAMESNAP_BUILD_FROM_SOURCE=1) skips
 // step 1.
@@ -27,6 +29,9 @@ export const FFMPEG_MODULES = ['libavformat', 'libavcodec', 'libswscale', 'libav
 
 /** The oldest FFmpeg the native code supports. */
 export const MINIMUM_FFMPEG = '5.1';
+
+/** The oldest libcurl the native code builds with (CURLOPT_PROTOCOLS_STR; CMakeLists.txt). */
+export const MINIMUM_CURL = '7.85';
 
 /**
  * The first libavutil version of each FFmpeg release (libavutil/version.h at
@@ -79,6 +84,12 @@ export function supportedLibavutil(libavutilVersion) {
   return version !== undefined && atLeast(version, [57, 28]);
 }
 
+/** Whether a libcurl version ("7.88.1") is MINIMUM_CURL or later. */
+export function supportedLibcurl(libcurlVersion) {
+  const version = parseVersion(libcurlVersion);
+  return version !== undefined && atLeast(version, parseVersion(MINIMUM_CURL));
+}
+
 /**
  * The packages that provide each prerequisite, per system. The compiler on
  * macOS comes with Xcode's command line tools, not Homebrew.
@@ -94,6 +105,9 @@ const PACKAGES = {
     apk: ['ffmpeg-dev'],
     brew: ['ffmpeg'],
   },
+  // Homebrew's curl is keg-only: its libcurl.pc is found with
+  // PKG_CONFIG_PATH="$(brew --prefix curl)/lib/pkgconfig".
+  curl: { apt: ['libcurl4-openssl-dev'], dnf: ['libcurl-devel'], apk: ['curl-dev'], brew: ['curl'] },
 };
 
 const NAMES = {
@@ -113,6 +127,13 @@ function describeFfmpeg(ffmpeg) {
   return `FFmpeg's development files (${ffmpeg.missing.join(', ')})`;
 }
 
+function describeCurl(curl) {
+  if (curl.tooOld !== undefined) {
+    return `libcurl ${MINIMUM_CURL} or later (this system has libcurl ${curl.tooOld})`;
+  }
+  return "libcurl's development files";
+}
+
 function joinNames(names) {
   if (names.length <= 1) return names.join('');
   return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
@@ -120,16 +141,24 @@ function joinNames(names) {
 
 /**
  * The message for what is missing. `missing` lists 'compiler', 'make',
- * 'cmake', 'pkg-config' and 'ffmpeg' (in any order); `ffmpeg` tells which
- * FFmpeg modules are missing ({ missing: [...] }) or that the installed one is
- * too old ({ missing: [], tooOld: libavutilVersion }). Returns several lines
- * without a trailing newline.
+ * 'cmake', 'pkg-config', 'ffmpeg' and 'curl' (in any order); `ffmpeg` tells
+ * which FFmpeg modules are missing ({ missing: [...] }) or that the installed
+ * one is too old ({ missing: [], tooOld: libavutilVersion }); `curl` that the
+ * installed libcurl is too old ({ tooOld: libcurlVersion }) rather than
+ * missing ({}). Returns several lines without a trailing newline.
  */
-export function missingMessage(missing, ffmpeg = { missing: FFMPEG_MODULES }) {
-  const order = ['compiler', 'make', 'cmake', 'pkg-config', 'ffmpeg'];
+export function missingMessage(missing, ffmpeg = { missing: FFMPEG_MODULES }, curl = {}) {
+  const order = ['compiler', 'make', 'cmake', 'pkg-config', 'ffmpeg', 'curl'];
   const wanted = order.filter((item) => missing.includes(item));
-  const names = wanted.map((item) => (item === 'ffmpeg' ? describeFfmpeg(ffmpeg) : NAMES[item]));
-  const plural = wanted.length > 1 || (wanted[0] === 'ffmpeg' && ffmpeg.tooOld === undefined);
+  const describe = (item) => {
+    if (item === 'ffmpeg') return describeFfmpeg(ffmpeg);
+    if (item === 'curl') return describeCurl(curl);
+    return NAMES[item];
+  };
+  const names = wanted.map(describe);
+  // "... files are missing", "FFmpeg 5.1 or later (...) is missing"
+  const plural =
+    wanted.length > 1 || (wanted[0] === 'ffmpeg' && ffmpeg.tooOld === undefined) || (wanted[0] === 'curl' && curl.tooOld === undefined);
   const install = (system) => [...new Set(wanted.flatMap((item) => PACKAGES[item][system]))].join(' ');
   const lines = [
     `framesnap: cannot build the native addon: ${joinNames(names)} ${plural ? 'are' : 'is'} missing. Install ${plural ? 'them' : 'it'}, then run npm install again:`,
@@ -184,11 +213,14 @@ const FFMPEG_HEADERS = {
   libavutil: 'libavutil/avutil.h',
 };
 
+const CURL_HEADER = 'curl/curl.h';
+
 /**
  * What the build from source needs and does not find: { missing, ffmpeg,
- * libavutil } where libavutil is the installed version when pkg-config
- * finds it. Without pkg-config, FFmpeg's headers are looked for in
- * `includeDirs`, so one message names everything missing.
+ * libavutil, curl? } where libavutil is the installed version when
+ * pkg-config finds it, and curl is { tooOld: version } when the installed
+ * libcurl is too old. Without pkg-config, FFmpeg's and libcurl's headers are
+ * looked for in `includeDirs`, so one message names everything missing.
  */
 export function checkPrerequisites(env = process.env, includeDirs = defaultIncludeDirs()) {
   const missing = [];
@@ -208,6 +240,7 @@ export function checkPrerequisites(env = process.env, includeDirs = defaultInclu
       if (!includeDirs.some((dir) => existsSync(join(dir, FFMPEG_HEADERS[module])))) ffmpeg.missing.push(module);
     }
     if (ffmpeg.missing.length > 0) missing.push('ffmpeg');
+    if (!includeDirs.some((dir) => existsSync(join(dir, CURL_HEADER)))) missing.push('curl');
   } else {
     for (const module of FFMPEG_MODULES) {
       const result = spawnSync(pkgConfig, ['--modversion', module], { env, encoding: 'utf8' });
@@ -218,6 +251,12 @@ export function checkPrerequisites(env = process.env, includeDirs = defaultInclu
     else if (!supportedLibavutil(libavutil)) {
       ffmpeg.tooOld = libavutil;
       missing.push('ffmpeg');
+    }
+    const result = spawnSync(pkgConfig, ['--modversion', 'libcurl'], { env, encoding: 'utf8' });
+    if (result.status !== 0) missing.push('curl');
+    else if (!supportedLibcurl(result.stdout.trim())) {
+      missing.push('curl');
+      return { missing, ffmpeg, libavutil, curl: { tooOld: result.stdout.trim() } };
     }
   }
   return { missing, ffmpeg, libavutil };
@@ -256,7 +295,7 @@ function main() {
 
   const found = checkPrerequisites(env);
   if (found.missing.length > 0) {
-    process.stderr.write(`${missingMessage(found.missing, found.ffmpeg)}\n`);
+    process.stderr.write(`${missingMessage(found.missing, found.ffmpeg, found.curl)}\n`);
     return 1;
   }
   process.stderr.write(`${buildingMessage(found.libavutil)}\n`);
