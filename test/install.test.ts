@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain JavaScript module without declarations
 import * as install from '../scripts/install.mjs';
 
-const { buildingMessage, checkPrerequisites, ffmpegRelease, missingMessage, supportedLibavutil } = install as {
+const { buildingMessage, checkPrerequisites, ffmpegRelease, missingMessage, supportedLibavutil, supportedLibcurl } = install as {
   buildingMessage(libavutil: string): string;
   checkPrerequisites(
     env: NodeJS.ProcessEnv,
@@ -25,8 +25,9 @@ const { buildingMessage, checkPrerequisites, ffmpegRelease, missingMessage, supp
     libavutil?: string;
   };
   ffmpegRelease(libavutil: string): string;
-  missingMessage(missing: string[], ffmpeg?: { missing: string[]; tooOld?: string }): string;
+  missingMessage(missing: string[], ffmpeg?: { missing: string[]; tooOld?: string }, curl?: { tooOld?: string }): string;
   supportedLibavutil(libavutil: string): boolean;
+  supportedLibcurl(libcurl: string): boolean;
 };
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -58,6 +59,8 @@ function fakeTools(tools: string[], versions: Record<string, string> = {}): stri
 }
 
 const FFMPEG_51 = { libavformat: '59.27.100', libavcodec: '59.37.100', libswscale: '6.7.100', libavutil: '57.28.100' };
+/** Everything the build links: FFmpeg 5.1 and Debian bookworm's libcurl. */
+const LIBRARIES = { ...FFMPEG_51, libcurl: '7.88.1' };
 
 describe('the FFmpeg release of a libavutil version', () => {
   it('names each release from its first libavutil', () => {
@@ -125,6 +128,25 @@ describe('the message for what is missing', () => {
     );
   });
 
+  it("names libcurl's development package, and a libcurl that is too old", () => {
+    expect(missingMessage(['curl'])).toBe(
+      [
+        "framesnap: cannot build the native addon: libcurl's development files are missing. Install them, then run npm install again:",
+        '  Debian/Ubuntu: sudo apt-get install libcurl4-openssl-dev',
+        '  Fedora:        sudo dnf install libcurl-devel',
+        '  Alpine:        apk add curl-dev',
+        '  macOS:         brew install curl',
+      ].join('\n'),
+    );
+    expect(missingMessage(['curl'], { missing: [] }, { tooOld: '7.74.0' }).split('\n')[0]).toBe(
+      'framesnap: cannot build the native addon: libcurl 7.85 or later (this system has libcurl 7.74.0) is missing. Install it, then run npm install again:',
+    );
+    expect(supportedLibcurl('7.85.0')).toBe(true);
+    expect(supportedLibcurl('8.14.1')).toBe(true);
+    expect(supportedLibcurl('7.84.0')).toBe(false);
+    expect(supportedLibcurl('garbage')).toBe(false);
+  });
+
   it('names only the FFmpeg modules that are missing, and an FFmpeg that is too old', () => {
     expect(missingMessage(['ffmpeg'], { missing: ['libswscale'] }).split('\n')[0]).toBe(
       "framesnap: cannot build the native addon: FFmpeg's development files (libswscale) are missing. Install them, then run npm install again:",
@@ -137,21 +159,21 @@ describe('the message for what is missing', () => {
 
 describe('what the install finds on this machine', () => {
   it('finds nothing missing when every tool and module is there', () => {
-    const path = fakeTools(['g++', 'make', 'cmake', 'pkg-config'], FFMPEG_51);
+    const path = fakeTools(['g++', 'make', 'cmake', 'pkg-config'], LIBRARIES);
     expect(checkPrerequisites({ PATH: path })).toEqual({ missing: [], ffmpeg: { missing: [] }, libavutil: '57.28.100' });
   });
 
   it('finds each missing tool: no compiler, cmake or make (ninja stands in for make)', () => {
-    const path = fakeTools(['ninja', 'pkg-config'], FFMPEG_51);
+    const path = fakeTools(['ninja', 'pkg-config'], LIBRARIES);
     expect(checkPrerequisites({ PATH: path }).missing).toEqual(['compiler', 'cmake']);
     const none = fakeTools([]);
-    expect(checkPrerequisites({ PATH: none }, []).missing).toEqual(['compiler', 'make', 'cmake', 'pkg-config', 'ffmpeg']);
+    expect(checkPrerequisites({ PATH: none }, []).missing).toEqual(['compiler', 'make', 'cmake', 'pkg-config', 'ffmpeg', 'curl']);
   });
 
-  it("without pkg-config, looks for FFmpeg's headers itself", () => {
+  it("without pkg-config, looks for FFmpeg's and libcurl's headers itself", () => {
     const path = fakeTools(['c++', 'make', 'cmake']);
     const include = fakeTools([]);
-    for (const header of ['libavformat/avformat.h', 'libavcodec/avcodec.h', 'libavutil/avutil.h']) {
+    for (const header of ['libavformat/avformat.h', 'libavcodec/avcodec.h', 'libavutil/avutil.h', 'curl/curl.h']) {
       mkdirSync(join(include, dirname(header)), { recursive: true });
       writeFileSync(join(include, header), '');
     }
@@ -166,23 +188,43 @@ describe('what the install finds on this machine', () => {
   });
 
   it('takes the compiler from CXX when it is set', () => {
-    const path = fakeTools(['clang++-19', 'make', 'cmake', 'pkg-config'], FFMPEG_51);
+    const path = fakeTools(['clang++-19', 'make', 'cmake', 'pkg-config'], LIBRARIES);
     expect(checkPrerequisites({ PATH: path, CXX: 'clang++-19 -stdlib=libc++' }).missing).toEqual([]);
     expect(checkPrerequisites({ PATH: path, CXX: 'g++-14' }).missing).toEqual(['compiler']);
   });
 
   it('finds missing FFmpeg modules and an FFmpeg older than 5.1', () => {
-    const partial = fakeTools(['c++', 'make', 'cmake', 'pkg-config'], { libavutil: '57.28.100', libavcodec: '59.37.100' });
+    const partial = fakeTools(['c++', 'make', 'cmake', 'pkg-config'], {
+      libavutil: '57.28.100',
+      libavcodec: '59.37.100',
+      libcurl: '7.88.1',
+    });
     expect(checkPrerequisites({ PATH: partial })).toEqual({
       missing: ['ffmpeg'],
       ffmpeg: { missing: ['libavformat', 'libswscale'] },
       libavutil: '57.28.100',
     });
-    const old = fakeTools(['c++', 'make', 'cmake', 'pkg-config'], { ...FFMPEG_51, libavutil: '56.70.100' });
+    const old = fakeTools(['c++', 'make', 'cmake', 'pkg-config'], { ...LIBRARIES, libavutil: '56.70.100' });
     expect(checkPrerequisites({ PATH: old })).toEqual({
       missing: ['ffmpeg'],
       ffmpeg: { missing: [], tooOld: '56.70.100' },
       libavutil: '56.70.100',
+    });
+  });
+
+  it('finds a missing libcurl and one older than 7.85', () => {
+    const missing = fakeTools(['c++', 'make', 'cmake', 'pkg-config'], FFMPEG_51);
+    expect(checkPrerequisites({ PATH: missing })).toEqual({
+      missing: ['curl'],
+      ffmpeg: { missing: [] },
+      libavutil: '57.28.100',
+    });
+    const old = fakeTools(['c++', 'make', 'cmake', 'pkg-config'], { ...FFMPEG_51, libcurl: '7.74.0' });
+    expect(checkPrerequisites({ PATH: old })).toEqual({
+      missing: ['curl'],
+      ffmpeg: { missing: [] },
+      libavutil: '57.28.100',
+      curl: { tooOld: '7.74.0' },
     });
   });
 
@@ -196,11 +238,11 @@ describe('what the install finds on this machine', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr).toBe(
       `${[
-        "framesnap: cannot build the native addon: cmake and FFmpeg's development files (libavformat, libavcodec, libswscale, libavutil) are missing. Install them, then run npm install again:",
-        '  Debian/Ubuntu: sudo apt-get install cmake libavformat-dev libavcodec-dev libswscale-dev libavutil-dev',
-        '  Fedora:        sudo dnf install cmake libavformat-free-devel libavcodec-free-devel libswscale-free-devel libavutil-free-devel',
-        '  Alpine:        apk add cmake ffmpeg-dev',
-        '  macOS:         brew install cmake ffmpeg',
+        "framesnap: cannot build the native addon: cmake, FFmpeg's development files (libavformat, libavcodec, libswscale, libavutil) and libcurl's development files are missing. Install them, then run npm install again:",
+        '  Debian/Ubuntu: sudo apt-get install cmake libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libcurl4-openssl-dev',
+        '  Fedora:        sudo dnf install cmake libavformat-free-devel libavcodec-free-devel libswscale-free-devel libavutil-free-devel libcurl-devel',
+        '  Alpine:        apk add cmake ffmpeg-dev curl-dev',
+        '  macOS:         brew install cmake ffmpeg curl',
       ].join('\n')}\n`,
     );
   });
