@@ -238,11 +238,26 @@ CallOptions readCallOptions(Napi::Value value, const RequestLimits& bounds) {
     }
     const Napi::Object fields = remote.As<Napi::Object>();
     const Napi::Value allow = fields.Get("allowPrivateNetwork");
-    if (!allow.IsBoolean()) {
-      violated("a boolean", "remote.allowPrivateNetwork", allow);
-    }
     RemoteOptions read;
-    read.allowPrivateNetwork = allow.As<Napi::Boolean>().Value();
+    if (allow.IsBoolean()) {
+      read.allowPrivateNetwork = allow.As<Napi::Boolean>().Value();
+    } else if (allow.IsArray()) {
+      const Napi::Array hosts = allow.As<Napi::Array>();
+      const char* expected = "a boolean, or an array of 1 to 100 host names of 1 to 253 characters";
+      if (hosts.Length() < 1 || hosts.Length() > 100) {
+        violated(expected, "remote.allowPrivateNetwork", allow);
+      }
+      for (uint32_t i = 0; i < hosts.Length(); ++i) {
+        const Napi::Value host = hosts.Get(i);
+        const std::string name = host.IsString() ? host.As<Napi::String>().Utf8Value() : "";
+        if (name.empty() || name.size() > 253 || name.find('\0') != std::string::npos) {
+          violated(expected, "remote.allowPrivateNetwork", allow);
+        }
+        read.allowedPrivateHosts.push_back(name);
+      }
+    } else {
+      violated("a boolean, or an array of host names", "remote.allowPrivateNetwork", allow);
+    }
     const Napi::Value caFile = fields.Get("caFile");
     if (!caFile.IsUndefined()) {
       if (!caFile.IsString() || caFile.As<Napi::String>().Utf8Value().empty() ||

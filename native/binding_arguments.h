@@ -80,7 +80,8 @@ RequestLimits readLimits(Napi::Value value);
 //   limitInputPixels, limitOutputPixels   absent (defaultPixelLimit), or
 //              integers 1..maxPixelLimit
 //   remote     absent (the path is a file), or an object with
-//              allowPrivateNetwork a boolean and caFile absent or a non-empty
+//              allowPrivateNetwork a boolean or an array of 1..100 host names
+//              (allowedPrivateHosts) of 1..253 characters, caFile absent or a non-empty
 //              path without NUL bytes, and reuseKey absent or a string of
 //              1..256 characters; the path is then an http: or https: URL
 //              (libcurl checks it further)

@@ -19,10 +19,20 @@ import { ErrorCodes, probe, probeSync, snapshot, snapshots, snapshotsSync, snaps
 import { fixture } from './fixtures.js';
 import { nginxForFile, type AccessLogEntry, type NginxServer } from './helpers/nginx-server.js';
 
-/** /forbidden.mp4 answers 403; /no-ranges/NAME serves NAME whole whatever Range asks (`max_ranges 0`). */
+/**
+ * /forbidden.mp4 answers 403, /failing.mp4 503; /no-ranges/NAME serves NAME whole whatever Range
+ * asks (`max_ranges 0`); /moved.mp4 redirects to /clip.mp4, /to-metadata.mp4 to the cloud
+ * metadata address, /to-localhost.mp4 to the same server by another name, /to-http.mp4 to plain
+ * HTTP.
+ */
 const LOCATIONS = `
   location = /forbidden.mp4 { return 403; }
+  location = /failing.mp4 { return 503; }
   location /no-ranges/ { max_ranges 0; rewrite ^/no-ranges/(.*)$ /$1 break; }
+  location = /moved.mp4 { return 302 /clip.mp4; }
+  location = /to-metadata.mp4 { return 302 http://169.254.169.254/latest/meta-data/; }
+  location = /to-localhost.mp4 { return 302 http://localhost:$server_port/clip.mp4; }
+  location = /to-http.mp4 { return 302 http://127.0.0.1/clip.mp4; }
 `;
 
 const web = nginxForFile(async () => ({ 'clip.mp4': await fixture('h264'), 'long.mp4': await fixture('long200s') }), {
@@ -220,6 +230,58 @@ describe('bad URLs and misbehaving servers', () => {
     expect(untrusted.message).toMatch(new RegExp(`^${server.httpsUrl}/clip.mp4: the server's TLS certificate is not trusted`));
   });
 
+  test('a redirect is followed, its hop checked: to an allowed host it reads the file, to another private host it is refused', async () => {
+    const hosts = { allowPrivateNetwork: ['127.0.0.1'] };
+    expect((await snapshot(`${server.url}/moved.mp4`, { time: 1500, ...hosts })).equals(await snapshot(clip, { time: 1500 }))).toBe(true);
+    for (const path of ['/to-metadata.mp4', '/to-localhost.mp4']) {
+      const requests = await requestsDuring(async () => {
+        expect(await failureOf(() => probe(`${server.url}${path}?sig=secret`, hosts))).toEqual({
+          code: ErrorCodes.PermissionDenied,
+          message: `${server.url}${path}: the server redirected to a host on a loopback, private or link-local network, which is refused unless allowPrivateNetwork is set`,
+        });
+      });
+      // The redirect only: nothing was asked of where it pointed.
+      expect(requests.map((request) => [request.uri, request.status])).toEqual([[`${path}?sig=secret`, 302]]);
+    }
+  });
+
+  test('an HTTPS URL redirected to plain HTTP is refused; one redirected to HTTPS is followed', async () => {
+    const options = { ...LAN, caFile: server.caFile };
+    expect(await failureOf(() => probe(`${server.httpsUrl}/to-http.mp4`, options))).toEqual({
+      code: ErrorCodes.PermissionDenied,
+      message: `${server.httpsUrl}/to-http.mp4: the server redirected from https to http, which is refused (the answer would not be protected)`,
+    });
+    expect((await probe(`${server.httpsUrl}/moved.mp4`, options)).width).toBe(320);
+  });
+
+  test('HTTP 503 is tried three times, then TransientNetWorkError', async () => {
+    const requests = await requestsDuring(async () => {
+      expect(await failureOf(() => probe(`${server.url}/failing.mp4`, LAN))).toEqual({
+        code: ErrorCodes.TransientNetWorkError,
+        message: `${server.url}/failing.mp4: the server answered HTTP 503 (3 tries)`,
+      });
+    });
+    expect(requests.map((request) => request.status)).toEqual([503, 503, 503]);
+  });
+
+  test.each([
+    [[], 'Expected true, false, or an array of 1 to 100 host names for allowPrivateNetwork but received an array'],
+    ['yes', 'Expected a boolean for allowPrivateNetwork but received "yes"'],
+    [
+      ['127.0.0.1:8080'],
+      'Expected a host name or IP address (without brackets or port) for allowPrivateNetwork[0] but received "127.0.0.1:8080"',
+    ],
+    [
+      ['http://minio'],
+      'Expected a host name or IP address (without brackets or port) for allowPrivateNetwork[0] but received "http://minio"',
+    ],
+  ])('allowPrivateNetwork %j is refused', async (value, message) => {
+    expect(await failureOf(() => probe(`${server.url}/clip.mp4`, { allowPrivateNetwork: value as never }))).toEqual({
+      code: ErrorCodes.InvalidParameter,
+      message,
+    });
+  });
+
   test('a server that ignores ranges is refused after one block; a file smaller than a block is read whole', async () => {
     let failure: { code: string; message: string } | undefined;
     const requests = await requestsDuring(async () => {
@@ -304,6 +366,23 @@ describe('servers that misbehave in ways nginx does not', () => {
       code: ErrorCodes.Aborted,
       message: 'the snapshot was cancelled',
     });
+  });
+
+  test('an answer cut short is tried three times, then TransientNetWorkError', async () => {
+    let requests = 0;
+    const url = await start((socket, request) => {
+      requests += 1;
+      const [first, last] = rangeOf(request);
+      const body = file.subarray(first, last + 1);
+      socket.write(
+        `HTTP/1.1 206 Partial Content\r\nContent-Length: ${body.length}\r\nContent-Range: bytes ${first}-${last}/${file.length}\r\n\r\n`,
+      );
+      socket.end(body.subarray(0, body.length >> 1));
+    });
+    const failure = await failureOf(() => probe(`${url}/cut.mp4?sig=secret`, LAN));
+    expect(failure.code).toBe(ErrorCodes.TransientNetWorkError);
+    expect(failure.message).toMatch(new RegExp(`^${url}/cut.mp4: .*\\(3 tries\\)$`));
+    expect(requests).toBe(3);
   });
 
   test('a Content-Range that is not the range asked for is ResourceContentBad', async () => {

@@ -5,6 +5,8 @@
  * or a log: its query (a presigned URL's signature) and any user name are
  * left out.
  */
+import { isIP } from 'node:net';
+
 import { ErrorCodes, SnapshotError } from './errors.js';
 import type { NativeRemoteOptions } from './native.js';
 import { expectBoolean, expectPath, invalid } from './validate.js';
@@ -14,10 +16,13 @@ export interface NetworkOptions {
   /**
    * Allow requests to loopback, private (10/8, 172.16/12, 192.168/16, CGNAT),
    * link-local (169.254/16, the cloud metadata address) and unique-local
-   * (fc00::/7) addresses. Off by default: a URL is a request made on a user's
-   * behalf, and those addresses reach what the user should not.
+   * (fc00::/7) addresses: `true` for any host, or a list of the hosts allowed
+   * there (as written in the URL, e.g. `['minio.internal', '127.0.0.1']`; a
+   * redirect to any other private host is refused). Off by default: a URL is
+   * a request made on a user's behalf, and those addresses reach what the
+   * user should not.
    */
-  allowPrivateNetwork?: boolean;
+  allowPrivateNetwork?: boolean | readonly string[];
   /** A PEM file of the certificate authorities to trust instead of the system's (a private CA). */
   caFile?: string;
 }
@@ -66,9 +71,27 @@ export function resolveNetworkOptions(options: Record<string, unknown>): NativeR
   const allow = options['allowPrivateNetwork'];
   const caFile = options['caFile'];
   return Object.freeze({
-    allowPrivateNetwork: allow === undefined ? false : expectBoolean('allowPrivateNetwork', allow),
+    allowPrivateNetwork: allow === undefined ? false : expectAllowPrivateNetwork(allow),
     ...(caFile === undefined ? {} : { caFile: expectPath('caFile', caFile) }),
   });
+}
+
+const MAX_ALLOWED_HOSTS = 100;
+/** A host name as DNS allows it (IP addresses: isIP). */
+const HOST_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
+
+function expectAllowPrivateNetwork(value: unknown): boolean | readonly string[] {
+  if (!Array.isArray(value)) return expectBoolean('allowPrivateNetwork', value);
+  const expected = `true, false, or an array of 1 to ${MAX_ALLOWED_HOSTS} host names`;
+  if (value.length === 0 || value.length > MAX_ALLOWED_HOSTS) throw invalid(expected, 'allowPrivateNetwork', value);
+  return Object.freeze(
+    Array.from(value as unknown[], (host, index) => {
+      if (typeof host !== 'string' || host.length > 253 || (isIP(host) === 0 && !HOST_NAME.test(host))) {
+        throw invalid('a host name or IP address (without brackets or port)', `allowPrivateNetwork[${index}]`, host);
+      }
+      return host;
+    }),
+  );
 }
 
 /**

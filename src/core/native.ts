@@ -20,8 +20,12 @@ import type { ProbeResult } from './probe-result.js';
 
 /** How an http(s) URL is read (native/remote_reader.h). */
 export interface NativeRemoteOptions {
-  /** Requests to loopback, private, link-local and unique-local addresses are refused unless this is true. */
-  allowPrivateNetwork: boolean;
+  /**
+   * Requests to loopback, private, link-local and unique-local addresses are
+   * refused unless this is true, or the host (as written in the URL or a
+   * redirect) is in this array of 1..100 host names of 1..253 characters.
+   */
+  allowPrivateNetwork: boolean | readonly string[];
   /** A PEM file of certificate authorities to trust instead of the system's; a non-empty path without NUL bytes. */
   caFile?: string;
   /**

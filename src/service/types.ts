@@ -8,6 +8,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { ErrorCode } from '../core/errors.js';
 import type { ImageFormat } from '../core/formats.js';
 import type { Limits } from '../core/limits.js';
+import type { NativeRemoteOptions } from '../core/native.js';
 import type { FrameType } from '../core/options.js';
 
 export type JobState = 'Submitted' | 'Snapshoting' | 'Success' | 'Fail';
@@ -349,7 +350,7 @@ export interface JobTask {
   /** The input's bucket, when it is in object storage. */
   inputStore?: ObjectStoreTarget;
   /** Set with a presigned URL in inputPath: the native reader reads it by range requests, with these checks. */
-  inputRemote?: { allowPrivateNetwork: boolean; caFile?: string; reuseKey?: string };
+  inputRemote?: NativeRemoteOptions;
   /** The images' bucket: its real folder, or its store. */
   outputBucketDir: OutputBucket;
   /** The output key template, URL-decoded. */

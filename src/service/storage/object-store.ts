@@ -457,10 +457,13 @@ export async function prepareObjectStores(
   }
   if (task.inputStore === undefined || !steps.presign) return undefined;
   const store = task.inputStore.store;
+  const inputPath = await presignInput(task.inputStore, task.inputKey, presignSeconds(store, task.timeoutMs));
   return {
-    inputPath: await presignInput(task.inputStore, task.inputKey, presignSeconds(store, task.timeoutMs)),
+    inputPath,
     inputRemote: {
-      allowPrivateNetwork: store.allowPrivateNetwork === true,
+      // The endpoint's own host only (as the URL names it: virtual-hosted style puts the bucket
+      // in front): a redirect from it to any other private address is still refused.
+      allowPrivateNetwork: store.allowPrivateNetwork === true ? [new URL(inputPath).hostname.replace(/^\[|\]$/g, '')] : false,
       ...(store.caFile === undefined ? {} : { caFile: store.caFile }),
     },
   };
