@@ -551,6 +551,11 @@ bool FrameExtractor::findKeyframePacket(int64_t target) {
           av_packet_unref(keyframePacket_.get());
           av_packet_ref(keyframePacket_.get(), packet_.get());
           found = true;
+          // The index says no later keyframe is a candidate: the GOP's other
+          // packets need not be read (over a URL, most of a GOP's bytes).
+          if (dts != AV_NOPTS_VALUE && noKeyframeBetween(dts, target)) {
+            break;
+          }
         } else if (!found) {
           break;  // landed after the target: back off
         }
@@ -570,6 +575,22 @@ bool FrameExtractor::findKeyframePacket(int64_t target) {
     }
     seekTarget = nextSeekTarget(target, backoffMs);
   }
+}
+
+bool FrameExtractor::noKeyframeBetween(int64_t dts, int64_t target) const {
+  // MP4/MOV index every sample; Matroska's cues, for one, list only some keyframes.
+  const AVFormatContext* context = demuxer_.context();
+  if (context->iformat == nullptr || std::strncmp(context->iformat->name, "mov,", 4) != 0) {
+    return false;
+  }
+  AVStream* stream = demuxer_.stream();
+  if (avformat_index_get_entries_count(stream) <= 0) {
+    return false;
+  }
+  // The first keyframe entry at or after dts + 1 (its dts: a frame's pts is
+  // never before its dts, so one past the target is no candidate).
+  const AVIndexEntry* next = avformat_index_get_entry_from_timestamp(stream, dts + 1, 0);
+  return next == nullptr || next->timestamp > target;
 }
 
 std::vector<ExtractedFrame> extractFrames(const ExtractRequest& request,

@@ -121,6 +121,10 @@ class FrameExtractor {
   ExtractedFrame lastKeyframeAsResult() const;
   std::optional<ExtractedFrame> keyframeAtOrBefore(double timeMs);
   bool findKeyframePacket(int64_t target);
+  // Whether no keyframe of the stream lies after `dts` and at or before
+  // `target`, by the index, when the index lists every keyframe (MP4/MOV); false
+  // when that is not known.
+  bool noKeyframeBetween(int64_t dts, int64_t target) const;
   std::optional<ExtractedFrame> countedKeyframeAtOrBefore(int64_t target);
   // The decoder's next frame into frame_, timed by counting for streams without timestamps.
   bool decodeNext();

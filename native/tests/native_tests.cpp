@@ -1381,6 +1381,29 @@ TEST("remote: a late exact snapshot reads a small part of the file") {
   }
 }
 
+TEST("remote: a keyframe snapshot reads the keyframe's packet, not the rest of its GOP") {
+  // long-360p.mp4: a keyframe every 10 s, the moov at the end. The keyframe at
+  // 30 s is its first packet there; what follows it up to 39.9 s (about 2 MB
+  // of the GOP) is never read: the index says no later keyframe is a
+  // candidate. Before: the GOP's packets were read up to 39.9 s.
+  const std::string name = "long-360p.mp4";
+  const size_t before = nginx().accessLog().size();
+  const FrameSelection selection = pick({39900}, FrameType::Intra);
+  FrameExtractor extractor(identifyUrl(nginx().url("/" + name), loopbackOptions(), 0),
+                           Interruption());
+  const std::vector<ExtractedFrame> frames = extractor.extract(selection, Interruption());
+  checkSameFrames(frames, extract(clip(name), selection));
+  CHECK_EQ(frames.at(0).timeMs, 30000.0);
+  const std::vector<AccessLogEntry> log = nginx().accessLog();
+  // The open (the first block and the moov's) and the block of the keyframe.
+  CHECK_EQ(log.size() - before, size_t{3});
+  int64_t sent = 0;
+  for (size_t i = before; i < log.size(); ++i) {
+    sent += log[i].bytesSent;
+  }
+  CHECK(sent <= 3 * 512 * 1024);
+}
+
 TEST("remote: https verifies the certificate: trusted with caFile, refused without") {
   RemoteOptions trusting = loopbackOptions();
   trusting.caFile = nginx().caFile();
