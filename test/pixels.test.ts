@@ -227,7 +227,8 @@ describe('BT.709 colour', () => {
 describe('option validation', () => {
   const allowedSingle =
     'time, frameType, width, height, format, quality, timeoutMs, signal, threads, limitInputPixels, limitOutputPixels, allowPrivateNetwork, caFile, resolveWithObject';
-  const allowedMany = 'times, frameType, width, height, format, quality, timeoutMs, signal, threads, limitInputPixels, limitOutputPixels, allowPrivateNetwork, caFile';
+  const allowedMany =
+    'times, frameType, width, height, format, quality, timeoutMs, signal, threads, limitInputPixels, limitOutputPixels, allowPrivateNetwork, caFile';
   const cases: { name: string; options: Record<string, unknown>; code: string; message: string }[] = [
     {
       name: 'width 5000',
