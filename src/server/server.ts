@@ -1,0 +1,289 @@
+/**
+ * createServer(service, options): the cloud API over HTTP, on Fastify, as
+ * the official SDK speaks it (MTS-WIRE.md; docs/server.md):
+ *
+ *   POST /          an RPC call: the action in x-acs-action (V3) or Action (V2),
+ *                   its parameters in the query string, signed; answered with
+ *                   the action's JSON, or {RequestId, HostId, Code, Message}
+ *                   with the code's HTTP status
+ *   GET /healthz    200 {"status":"ok"} while the job store answers, else 503
+ *   GET /metrics    Prometheus text (metrics.ts)
+ *
+ * The server is returned unstarted: call listen(). Its close() stops taking
+ * connections, refuses new requests on open ones (503 ServiceUnavailable),
+ * answers those in flight, and then resolves; the service is the caller's
+ * to close after (the CLI does: queued jobs stay queued in a durable store).
+ */
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
+
+import { expectInteger } from '../core/validate.js';
+import type { SnapshotService } from '../service/service.js';
+import { newRequestId } from '../service/stores/records.js';
+import { ACTIONS, actionOf, requestOf } from './actions.js';
+import { ApiError, ApiErrorCodes, toApiError } from './api-error.js';
+import { NonceCache, parseAccessKeys, verifyRequest, type AccessKeys } from './auth.js';
+import { ServerMetrics } from './metrics.js';
+import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
+import { parseQuery } from './wire.js';
+
+/** The API version of the actions served. */
+export const API_VERSION = '2014-06-18';
+
+export interface ServerOptions {
+  /**
+   * AccessKeyId -> AccessKeySecret, as an object or a Map (the CLI reads it
+   * from --access-keys FILE). Required unless insecureNoAuth.
+   */
+  accessKeys?: Readonly<Record<string, string>> | ReadonlyMap<string, string>;
+  /** Accept unsigned requests (and any signature). For local experiments only. */
+  insecureNoAuth?: boolean;
+  /**
+   * Fastify's logger: false (default), true (pino JSON lines on stdout), pino
+   * options, or a pino-compatible logger. Request lines carry the action, the
+   * code, the status, the time and the access key id; never a signature, a
+   * query string or a secret.
+   */
+  logger?: boolean | Record<string, unknown> | FastifyBaseLogger;
+  /** Requests per access key (or per address without auth); false for none. Default 5000/s, burst 5000. */
+  rateLimit?: RateLimitOptions | false;
+  /** The largest request body taken, bytes (the API sends none); default 65536. */
+  bodyLimit?: number;
+  /** x-acs-retry-after (ms) when the job queue is full; default 1000. */
+  retryAfterMs?: number;
+  /** Nonces remembered for replay protection at most; default 1000000 (about 100 MB). */
+  maxNonces?: number;
+  /** How long an idle keep-alive connection stays open, ms; default 10000 (the SDK keeps its connections). */
+  keepAliveTimeoutMs?: number;
+}
+
+/** What the handler learned about a request, for its log line and metrics. */
+interface Exchange {
+  action: string;
+  accessKeyId?: string;
+  code: string;
+}
+
+const DEFAULT_BODY_LIMIT = 65_536;
+const DEFAULT_RETRY_AFTER_MS = 1_000;
+const DEFAULT_MAX_NONCES = 1_000_000;
+const DEFAULT_KEEP_ALIVE_MS = 10_000;
+/** A request not fully received by then is dropped (slow clients hold no socket forever). */
+const REQUEST_TIMEOUT_MS = 60_000;
+
+function headerValue(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** A request as logs show it: never its query (a V2 signature lives there) nor its headers. */
+function requestForLog(request: FastifyRequest): Record<string, unknown> {
+  return { method: request.method, path: String(request.url).split('?', 1)[0], remoteAddress: request.ip };
+}
+
+function loggerOption(given: ServerOptions['logger']): Pick<FastifyServerOptions, 'logger' | 'loggerInstance'> {
+  if (given === undefined || given === false) return { logger: false };
+  const serializers = { req: requestForLog };
+  if (given === true) return { logger: { serializers } };
+  if (typeof (given as FastifyBaseLogger).child === 'function') return { loggerInstance: given as FastifyBaseLogger };
+  return { logger: { ...(given as Record<string, unknown>), serializers } };
+}
+
+function accessKeysOf(options: ServerOptions): AccessKeys | undefined {
+  if (options.insecureNoAuth === true) {
+    if (options.accessKeys !== undefined) throw new ApiError(ApiErrorCodes.InvalidParameter, 'give accessKeys or insecureNoAuth, not both');
+    return undefined;
+  }
+  if (options.accessKeys === undefined) {
+    throw new ApiError(
+      ApiErrorCodes.InvalidParameter,
+      'createServer needs accessKeys ({AccessKeyId: AccessKeySecret}); insecureNoAuth: true serves unsigned requests, for local experiments only',
+    );
+  }
+  return parseAccessKeys(options.accessKeys instanceof Map ? Object.fromEntries(options.accessKeys) : options.accessKeys);
+}
+
+/** The cloud API over HTTP for `service`; not listening yet (call listen()). */
+export function createServer(service: SnapshotService, options: ServerOptions = {}): FastifyInstance {
+  const keys = accessKeysOf(options);
+  const bodyLimit = options.bodyLimit === undefined ? DEFAULT_BODY_LIMIT : expectInteger('bodyLimit', options.bodyLimit, 0, 16_777_216);
+  const retryAfterMs =
+    options.retryAfterMs === undefined ? DEFAULT_RETRY_AFTER_MS : expectInteger('retryAfterMs', options.retryAfterMs, 0, 3_600_000);
+  const nonces = new NonceCache(
+    options.maxNonces === undefined ? DEFAULT_MAX_NONCES : expectInteger('maxNonces', options.maxNonces, 1, 100_000_000),
+  );
+  const keepAliveTimeout =
+    options.keepAliveTimeoutMs === undefined
+      ? DEFAULT_KEEP_ALIVE_MS
+      : expectInteger('keepAliveTimeoutMs', options.keepAliveTimeoutMs, 1_000, 600_000);
+  const limiter = options.rateLimit === false ? undefined : new RateLimiter(options.rateLimit ?? {});
+
+  const app = Fastify({
+    ...loggerOption(options.logger),
+    bodyLimit: Math.max(bodyLimit, 1),
+    keepAliveTimeout,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    // Refused with the API's own JSON instead (see preClose below).
+    return503OnClosing: false,
+    // Each API request gets one line of its own (below), with its action and code.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  const metrics = new ServerMetrics(service);
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onClose', (_instance, done) => {
+    metrics.dispose();
+    done();
+  });
+
+  // The API takes no body: any body is read as bytes (bounded by bodyLimit), hashed for a V3 signature and refused.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+  const sendError = (request: FastifyRequest, reply: FastifyReply, error: ApiError, requestId: string | undefined): FastifyReply => {
+    const host = headerValue(request, 'host');
+    if (error.retryAfterMs !== undefined) void reply.header('x-acs-retry-after', String(error.retryAfterMs));
+    return reply
+      .code(error.status)
+      .header('content-type', 'application/json;charset=utf-8')
+      .send({
+        RequestId: requestId ?? newRequestId(),
+        HostId: host !== undefined && host.length <= 255 ? host : 'framesnap',
+        Code: error.code,
+        Message: error.message,
+      });
+  };
+
+  const handle = async (request: FastifyRequest, reply: FastifyReply, exchange: Exchange): Promise<object> => {
+    if (closing) throw new ApiError(ApiErrorCodes.ServiceUnavailable, 'the server is shutting down; retry on another instance or later');
+    const url = request.raw.url ?? '/';
+    const at = url.indexOf('?');
+    const query = parseQuery(at < 0 ? '' : url.slice(at + 1));
+    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    const headerAction = headerValue(request, 'x-acs-action');
+    const queryAction = query.get('Action');
+    const name = headerAction ?? queryAction;
+    if (name !== undefined && Object.hasOwn(ACTIONS, name)) exchange.action = name;
+    let client = request.ip;
+    if (keys !== undefined) {
+      const signer = verifyRequest(
+        { method: request.method, path: at < 0 ? url : url.slice(0, at), query, headers: request.headers, body },
+        {
+          keys,
+          nonces,
+          now: Date.now(),
+        },
+      );
+      exchange.accessKeyId = signer.accessKeyId;
+      client = signer.accessKeyId;
+    }
+    limiter?.take(client, Date.now());
+    // V2 signs the query's Action and not the header: the two must agree, so the action run is the one signed.
+    if (headerAction !== undefined && queryAction !== undefined && headerAction !== queryAction) {
+      throw new ApiError(ApiErrorCodes.InvalidParameter, 'the x-acs-action header and the Action parameter name different actions');
+    }
+    const version = headerValue(request, 'x-acs-version') ?? query.get('Version');
+    if (version !== undefined && version !== API_VERSION) {
+      throw new ApiError(
+        ApiErrorCodes.InvalidVersion,
+        `Specified api version ${JSON.stringify(version.slice(0, 32))} is not valid; framesnap serves ${API_VERSION}`,
+      );
+    }
+    if (body.length > 0) {
+      throw new ApiError(
+        ApiErrorCodes.InvalidParameter,
+        'the API takes its parameters in the query string; the request body must be empty',
+      );
+    }
+    const action = actionOf(name);
+    const response = await action.call(service, requestOf(name!, action, query));
+    void reply.header('content-type', 'application/json;charset=utf-8');
+    return response;
+  };
+
+  app.post('/', async (request, reply) => {
+    const started = process.hrtime.bigint();
+    const exchange: Exchange = { action: 'unknown', code: 'Success' };
+    let answer: object | FastifyReply;
+    try {
+      answer = await handle(request, reply, exchange);
+    } catch (error) {
+      const failure = toApiError(error, retryAfterMs);
+      exchange.code = failure.code;
+      if (failure.status >= 500 && failure.code !== ApiErrorCodes.ServiceUnavailable) request.log.error({ err: error }, 'request failed');
+      const requestId = (error as { requestId?: unknown }).requestId;
+      answer = sendError(request, reply, failure, typeof requestId === 'string' ? requestId : undefined);
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    metrics.request(exchange.action, exchange.code, seconds);
+    request.log.info(
+      {
+        req: request,
+        action: exchange.action,
+        code: exchange.code,
+        status: reply.statusCode,
+        ms: Math.round(seconds * 1e4) / 10,
+        ...(exchange.accessKeyId === undefined ? {} : { accessKeyId: exchange.accessKeyId }),
+      },
+      'request',
+    );
+    return answer;
+  });
+
+  app.get('/healthz', async (_request, reply) => {
+    if (closing) return reply.code(503).send({ status: 'closing' });
+    try {
+      await service.ready();
+      await service.queryPipelineList({ PipelineIds: service.defaultPipelineId });
+      return { status: 'ok' };
+    } catch (error) {
+      return reply.code(503).send({ status: 'unavailable', message: error instanceof Error ? error.message : String(error) });
+    }
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    void reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      request,
+      reply,
+      new ApiError(
+        ApiErrorCodes.InvalidActionNotFound,
+        `${request.method} ${String(request.url).split('?', 1)[0]} is not served: the API is POST /, with GET /healthz and GET /metrics`,
+      ),
+      undefined,
+    ),
+  );
+
+  // Fastify's own refusals (a body over bodyLimit, a malformed request) in the API's JSON.
+  app.setErrorHandler((error: { statusCode?: number; message: string }, request, reply) => {
+    const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500;
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    return sendError(
+      request,
+      reply,
+      new ApiError(
+        status >= 500 ? ApiErrorCodes.InternalError : ApiErrorCodes.InvalidParameter,
+        status >= 500 ? 'the server failed to answer the request' : error.message,
+        {
+          status,
+        },
+      ),
+      undefined,
+    );
+  });
+
+  return app;
+}
