@@ -11,6 +11,7 @@ import { join } from 'node:path';
 
 import { describe, expect, test } from 'vitest';
 
+import { SnapshotError } from '../dist/index.js';
 import { ApiError } from '../dist/server/api-error.js';
 import {
   NonceCache,
@@ -69,6 +70,17 @@ function refusal(call: () => unknown): ApiError {
   } catch (error) {
     expect(error).toBeInstanceOf(ApiError);
     return error as ApiError;
+  }
+  throw new Error('no refusal');
+}
+
+/** The SnapshotError a configuration mistake throws, as {code, message}. */
+function configFailure(call: () => unknown): { code: string; message: string } {
+  try {
+    call();
+  } catch (error) {
+    expect(error).toBeInstanceOf(SnapshotError);
+    return { code: (error as SnapshotError).code, message: (error as SnapshotError).message };
   }
   throw new Error('no refusal');
 }
@@ -326,9 +338,12 @@ describe('nonces, keys and the rate limit', () => {
       ];
       for (const [text, message] of cases) {
         writeFileSync(file, text);
-        expect(refusal(() => readAccessKeys(file)).message).toBe(message);
+        expect(configFailure(() => readAccessKeys(file))).toEqual({ code: 'InvalidParameter', message });
       }
-      expect(refusal(() => readAccessKeys(join(dir, 'missing.json'))).message).toBe('the access-key file cannot be read (ENOENT)');
+      expect(configFailure(() => readAccessKeys(join(dir, 'missing.json')))).toEqual({
+        code: 'InvalidParameter',
+        message: 'the access-key file cannot be read (ENOENT)',
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -10,6 +10,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 
+import { ErrorCodes, SnapshotError } from '../core/errors.js';
 import { ApiError, ApiErrorCodes } from './api-error.js';
 import { canonicalQueryV2, canonicalQueryV3, parseAcsDate, percentEncode, type QueryParameters } from './wire.js';
 
@@ -34,26 +35,30 @@ export type AccessKeys = ReadonlyMap<string, string>;
 /**
  * Checks an access-key object ({AccessKeyId: AccessKeySecret}, as the
  * --access-keys file holds it): at least one pair, ids of letters, digits,
- * `.`, `_`, `-`, non-empty secrets. Messages never show a secret.
+ * `.`, `_`, `-`, non-empty secrets; refused with InvalidParameter. Messages
+ * never show a secret.
  */
 export function parseAccessKeys(given: unknown, where = 'access keys'): AccessKeys {
   if (given === null || typeof given !== 'object' || Array.isArray(given)) {
-    throw new ApiError(ApiErrorCodes.InvalidParameter, `${where}: expected a JSON object of AccessKeyId to AccessKeySecret`);
+    throw new SnapshotError(ErrorCodes.InvalidParameter, `${where}: expected a JSON object of AccessKeyId to AccessKeySecret`);
   }
   const keys = new Map<string, string>();
   for (const [id, secret] of Object.entries(given as Record<string, unknown>)) {
     if (!/^[\w.-]+$/.test(id) || id.length > MAX_KEY_ID) {
-      throw new ApiError(
-        ApiErrorCodes.InvalidParameter,
+      throw new SnapshotError(
+        ErrorCodes.InvalidParameter,
         `${where}: the AccessKeyId ${JSON.stringify(id.slice(0, 64))} is not 1 to ${MAX_KEY_ID} letters, digits, ".", "_" or "-"`,
       );
     }
     if (typeof secret !== 'string' || secret === '' || secret.length > MAX_SECRET) {
-      throw new ApiError(ApiErrorCodes.InvalidParameter, `${where}: the secret of ${id} is not a string of 1 to ${MAX_SECRET} characters`);
+      throw new SnapshotError(
+        ErrorCodes.InvalidParameter,
+        `${where}: the secret of ${id} is not a string of 1 to ${MAX_SECRET} characters`,
+      );
     }
     keys.set(id, secret);
   }
-  if (keys.size === 0) throw new ApiError(ApiErrorCodes.InvalidParameter, `${where}: no access key is given`);
+  if (keys.size === 0) throw new SnapshotError(ErrorCodes.InvalidParameter, `${where}: no access key is given`);
   return keys;
 }
 
@@ -63,8 +68,8 @@ export function readAccessKeys(path: string): AccessKeys {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ApiError(
-      ApiErrorCodes.InvalidParameter,
+    throw new SnapshotError(
+      ErrorCodes.InvalidParameter,
       `the access-key file cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
     );
   }
@@ -72,7 +77,10 @@ export function readAccessKeys(path: string): AccessKeys {
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new ApiError(ApiErrorCodes.InvalidParameter, 'the access-key file is not JSON: expected {"AccessKeyId": "AccessKeySecret", ...}');
+    throw new SnapshotError(
+      ErrorCodes.InvalidParameter,
+      'the access-key file is not JSON: expected {"AccessKeyId": "AccessKeySecret", ...}',
+    );
   }
   return parseAccessKeys(parsed, 'the access-key file');
 }

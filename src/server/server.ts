@@ -23,6 +23,7 @@ import Fastify, {
   type FastifyServerOptions,
 } from 'fastify';
 
+import { ErrorCodes, SnapshotError } from '../core/errors.js';
 import { expectInteger } from '../core/validate.js';
 import type { SnapshotService } from '../service/service.js';
 import { newRequestId } from '../service/stores/records.js';
@@ -97,12 +98,13 @@ function loggerOption(given: ServerOptions['logger']): Pick<FastifyServerOptions
 
 function accessKeysOf(options: ServerOptions): AccessKeys | undefined {
   if (options.insecureNoAuth === true) {
-    if (options.accessKeys !== undefined) throw new ApiError(ApiErrorCodes.InvalidParameter, 'give accessKeys or insecureNoAuth, not both');
+    if (options.accessKeys !== undefined)
+      throw new SnapshotError(ErrorCodes.InvalidParameter, 'give accessKeys or insecureNoAuth, not both');
     return undefined;
   }
   if (options.accessKeys === undefined) {
-    throw new ApiError(
-      ApiErrorCodes.InvalidParameter,
+    throw new SnapshotError(
+      ErrorCodes.InvalidParameter,
       'createServer needs accessKeys ({AccessKeyId: AccessKeySecret}); insecureNoAuth: true serves unsigned requests, for local experiments only',
     );
   }
