@@ -350,6 +350,21 @@ describe('refusals, with the SDK exception fields', () => {
     expect(failure.data).toEqual(errorBody('Throttling', 'the job queue is full (0 jobs waiting); retry later', port));
   });
 
+  test('over the rate limit: Throttling.User, 429, with x-acs-retry-after', async () => {
+    const { client, port } = await setup({}, { rateLimit: { requestsPerSecond: 1, burst: 2 } }, 'h264');
+    const sdk = client();
+    const request = new Mts.SearchPipelineRequest({});
+    await sdk.searchPipeline(request);
+    await sdk.searchPipeline(request);
+    const failure = await sdkFailure(() => sdk.searchPipeline(request));
+    expect(failure).toMatchObject({ name: 'ThrottlingError', code: 'Throttling.User', statusCode: 429 });
+    expect(failure.retryAfter).toBeGreaterThan(0);
+    expect(failure.retryAfter).toBeLessThanOrEqual(1000);
+    expect(failure.data).toEqual(
+      errorBody('Throttling.User', 'Request was denied due to user flow control: too many requests for this access key', port),
+    );
+  });
+
   test('a synchronous job past its deadline: SnapshotTimeOut within the SDK default 3 s', async () => {
     const { client, port } = await setup({ syncTimeoutMs: 500 }, {}, 'slow');
     const failure = await sdkFailure(() =>
@@ -363,6 +378,36 @@ describe('refusals, with the SDK exception fields', () => {
     expect(failure).toMatchObject({ name: 'ServerError', code: 'SnapshotTimeOut', statusCode: 500 });
     expect(failure.data).toEqual(errorBody('SnapshotTimeOut', 'the synchronous job took longer than 500 ms', port));
   });
+});
+
+test('close(): a request in flight is answered, then the server takes no more connections', async () => {
+  const { client, service, server, port } = await setup({ syncTimeoutMs: 1_500 }, {}, 'slow');
+  const inFlight = client()
+    .submitSnapshotJob(
+      new Mts.SubmitSnapshotJobRequest({
+        input: '{"Bucket":"example-bucket","Object":"slow.mp4"}',
+        snapshotConfig: `{"OutputFile":{"Bucket":"example-001","Object":"late.jpg"},"Time":"${SLOW_TIME_MS}","FrameType":"normal"}`,
+      }),
+    )
+    .then(
+      (response) => ({ statusCode: response.statusCode, code: response.body!.snapshotJob!.state }),
+      (error: { statusCode: number; code: string }) => ({ statusCode: error.statusCode, code: error.code }),
+    );
+  // Running: the job is Snapshoting in the store.
+  while ((await service.querySnapshotJobList({ State: 'Snapshoting' })).SnapshotJobList.SnapshotJob.length === 0) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const closed = server.close();
+  // Answered with the job's outcome, whichever came first: its image or its deadline.
+  expect([
+    { statusCode: 200, code: 'Success' },
+    { statusCode: 500, code: 'SnapshotTimeOut' },
+  ]).toContainEqual(await inFlight);
+  await closed;
+  const refused = await sdkFailure(() => client().searchPipeline(new Mts.SearchPipelineRequest({})));
+  expect(refused.message).toMatch(/ECONNREFUSED/);
+  const health = await fetch(`http://127.0.0.1:${port}/healthz`).catch((error: Error) => error);
+  expect(health).toBeInstanceOf(Error);
 });
 
 describe('without the SDK', () => {

@@ -142,6 +142,11 @@ export function createServer(service: SnapshotService, options: ServerOptions = 
     closing = true;
     done();
   });
+  // An answer sent while closing ends its connection: a keep-alive socket would hold close() until it idles out.
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) void reply.header('connection', 'close');
+    done(null, payload);
+  });
   app.addHook('onClose', (_instance, done) => {
     metrics.dispose();
     done();
