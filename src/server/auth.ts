@@ -143,6 +143,7 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
 }
 
 function sha256Hex(data: string | Buffer): string {
+  if (data.length === 0) return EMPTY_BODY_SHA256;
   return createHash('sha256').update(data).digest('hex');
 }
 

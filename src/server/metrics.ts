@@ -27,6 +27,8 @@ export class ServerMetrics {
   private readonly jobSeconds: Histogram<'state'>;
   private readonly snapshots: Counter;
   private readonly onJob = (job: SnapshotJob): void => this.jobFinished(job);
+  private readonly requestCounters = new Map<string, { inc(): void }>();
+  private readonly requestHistograms = new Map<string, { observe(value: number): void }>();
 
   constructor(private readonly service: SnapshotService) {
     const registers = [this.registry];
@@ -75,8 +77,20 @@ export class ServerMetrics {
 
   /** One answered request. */
   request(action: string, code: string, seconds: number): void {
-    this.requests.inc({ action, code });
-    this.requestSeconds.observe({ action }, seconds);
+    // The labelled children, made once per action and code (bounded: seven actions and the codes).
+    const key = `${action}\n${code}`;
+    let counter = this.requestCounters.get(key);
+    if (counter === undefined) {
+      counter = this.requests.labels({ action, code });
+      this.requestCounters.set(key, counter);
+    }
+    counter.inc();
+    let histogram = this.requestHistograms.get(action);
+    if (histogram === undefined) {
+      histogram = this.requestSeconds.labels({ action });
+      this.requestHistograms.set(action, histogram);
+    }
+    histogram.observe(seconds);
   }
 
   /** Stops listening to the service. */

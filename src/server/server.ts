@@ -137,15 +137,12 @@ export function createServer(service: SnapshotService, options: ServerOptions = 
     logController: new LogController({ disableRequestLogging: true }),
   });
   const metrics = new ServerMetrics(service);
+  // Each request's line is built only when it is written.
+  const logRequests = (app.log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled?.('info') ?? false;
   let closing = false;
   app.addHook('preClose', (done) => {
     closing = true;
     done();
-  });
-  // An answer sent while closing ends its connection: a keep-alive socket would hold close() until it idles out.
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    if (closing) void reply.header('connection', 'close');
-    done(null, payload);
   });
   app.addHook('onClose', (_instance, done) => {
     metrics.dispose();
@@ -159,6 +156,7 @@ export function createServer(service: SnapshotService, options: ServerOptions = 
   const sendError = (request: FastifyRequest, reply: FastifyReply, error: ApiError, requestId: string | undefined): FastifyReply => {
     const host = headerValue(request, 'host');
     if (error.retryAfterMs !== undefined) void reply.header('x-acs-retry-after', String(error.retryAfterMs));
+    if (closing) void reply.header('connection', 'close');
     return reply
       .code(error.status)
       .header('content-type', 'application/json;charset=utf-8')
@@ -230,19 +228,22 @@ export function createServer(service: SnapshotService, options: ServerOptions = 
       const requestId = (error as { requestId?: unknown }).requestId;
       answer = sendError(request, reply, failure, typeof requestId === 'string' ? requestId : undefined);
     }
+    // An answer sent while closing ends its connection: a keep-alive socket would hold close() until it idles out.
+    if (closing) void reply.header('connection', 'close');
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     metrics.request(exchange.action, exchange.code, seconds);
-    request.log.info(
-      {
-        req: request,
-        action: exchange.action,
-        code: exchange.code,
-        status: reply.statusCode,
-        ms: Math.round(seconds * 1e4) / 10,
-        ...(exchange.accessKeyId === undefined ? {} : { accessKeyId: exchange.accessKeyId }),
-      },
-      'request',
-    );
+    if (logRequests)
+      request.log.info(
+        {
+          req: request,
+          action: exchange.action,
+          code: exchange.code,
+          status: reply.statusCode,
+          ms: Math.round(seconds * 1e4) / 10,
+          ...(exchange.accessKeyId === undefined ? {} : { accessKeyId: exchange.accessKeyId }),
+        },
+        'request',
+      );
     return answer;
   });
 
