@@ -133,6 +133,8 @@ export function createServer(service: SnapshotService, options: ServerOptions = 
     requestTimeout: REQUEST_TIMEOUT_MS,
     // Refused with the API's own JSON instead (see preClose below).
     return503OnClosing: false,
+    // The API reads the raw query itself (wire.ts): Fastify's own parse would be wasted work.
+    routerOptions: { querystringParser: () => ({}) },
     // Each API request gets one line of its own (below), with its action and code.
     logController: new LogController({ disableRequestLogging: true }),
   });
