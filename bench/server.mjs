@@ -264,3 +264,28 @@ export function serverCase() {
     },
   };
 }
+
+/** HTTP's two targets, as report.mjs lists them (run.mjs adds them to the run's list); measured null when the case did not run. */
+export function serverTargets(results) {
+  const extra = results.find((result) => result.id === 'HTTP')?.extra;
+  const overhead = extra?.overheadMs ?? null;
+  const rate = extra?.requestsPerSecond ?? null;
+  return [
+    {
+      target: 'HTTP sync job through the SDK vs in-process',
+      contender: 'SubmitSnapshotJob (keyframe) via @alicloud/mts20140618 -> framesnap serve: SDK median - in-process median',
+      measured: overhead,
+      goal: `<= ${TARGETS.overheadMs} ms`,
+      met: overhead === null ? null : overhead <= TARGETS.overheadMs,
+      unit: ' ms',
+    },
+    {
+      target: 'HTTP QuerySnapshotJobList by id',
+      contender: 'signed requests/s, autocannon 16 connections',
+      measured: rate,
+      goal: `>= ${TARGETS.requestsPerSecond}/s`,
+      met: rate === null ? null : rate >= TARGETS.requestsPerSecond,
+      unit: '/s',
+    },
+  ];
+}
