@@ -184,11 +184,7 @@ export function createServer(service: SnapshotService, options: ServerOptions = 
     if (keys !== undefined) {
       const signer = verifyRequest(
         { method: request.method, path: at < 0 ? url : url.slice(0, at), query, headers: request.headers, body },
-        {
-          keys,
-          nonces,
-          now: Date.now(),
-        },
+        { keys, nonces, now: Date.now() },
       );
       exchange.accessKeyId = signer.accessKeyId;
       client = signer.accessKeyId;
@@ -226,7 +222,8 @@ export function createServer(service: SnapshotService, options: ServerOptions = 
     } catch (error) {
       const failure = toApiError(error, retryAfterMs);
       exchange.code = failure.code;
-      if (failure.status >= 500 && failure.code !== ApiErrorCodes.ServiceUnavailable) request.log.error({ err: error }, 'request failed');
+      // Only the unforeseen is an error of the server's; the rest is the request's line below.
+      if (failure.code === ApiErrorCodes.InternalError) request.log.error({ err: error }, 'request failed');
       const requestId = (error as { requestId?: unknown }).requestId;
       answer = sendError(request, reply, failure, typeof requestId === 'string' ? requestId : undefined);
     }
