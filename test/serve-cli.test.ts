@@ -94,6 +94,37 @@ describe('framesnap serve', () => {
     expect((await cli(['--help'])).stdout).toContain('framesnap serve --root DIR --access-keys FILE [options]');
   });
 
+  it('SIGHUP reads the access-key file again: a new key works, a removed one is refused, a bad file changes nothing', async () => {
+    const ws = workspace(['in-bucket']);
+    cleanups.push(() => ws.remove());
+    const keys = join(ws.dir, 'keys.json');
+    writeFileSync(keys, JSON.stringify({ [ACCESS_KEY_ID]: ACCESS_KEY_SECRET }));
+    const running = await startServe(['--root', ws.root, '--access-keys', keys, '--workers', '1']);
+    const search = (accessKeyId: string, accessKeySecret: string) =>
+      sdkClient(running.port, { accessKeyId, accessKeySecret }).searchPipeline(new Mts.SearchPipelineRequest({}));
+    const stderrSays = async (text: string): Promise<void> => {
+      while (!running.stderr().includes(text)) await new Promise((resolve) => setTimeout(resolve, 20));
+    };
+    expect((await search(ACCESS_KEY_ID, ACCESS_KEY_SECRET)).statusCode).toBe(200);
+
+    writeFileSync(keys, JSON.stringify({ rotatedKeyId: 'rotated-secret' }));
+    running.child.kill('SIGHUP');
+    await stderrSays(`framesnap serve: SIGHUP: 1 access key(s) read from ${keys}\n`);
+    expect((await search('rotatedKeyId', 'rotated-secret')).statusCode).toBe(200);
+    const removed = await sdkFailure(() => search(ACCESS_KEY_ID, ACCESS_KEY_SECRET));
+    expect([removed.code, removed.statusCode]).toEqual(['InvalidAccessKeyId.NotFound', 404]);
+
+    writeFileSync(keys, '{"broken":');
+    running.child.kill('SIGHUP');
+    await stderrSays(
+      'framesnap serve: SIGHUP: the access keys are unchanged: the access-key file is not JSON: expected {"AccessKeyId": "AccessKeySecret", ...}\n',
+    );
+    expect((await search('rotatedKeyId', 'rotated-secret')).statusCode).toBe(200);
+    running.child.kill('SIGTERM');
+    await exited(running.child);
+    expect(running.child.exitCode).toBe(0);
+  });
+
   it('restarts without losing a job: queued in SQLite, SIGTERM (exit 0), restarted, still there, run to Success', async () => {
     const ws = workspace(['in-bucket', 'out-bucket']);
     cleanups.push(() => ws.remove());

@@ -196,7 +196,8 @@ Jobs are kept in SQLite (DIR/.framesnap/jobs.db unless --database or --redis),
 so a restart loses none. SIGTERM or SIGINT (Ctrl-C): no new connections, the
 requests in flight are answered, running jobs get the grace to finish and the
 rest are handed back to the store (they run after the restart); exits with 0.
-A second signal exits at once. Logs are JSON lines on stdout (pino).
+A second signal exits at once. SIGHUP reads the access-key file again (a file
+that is not valid leaves the keys as they were). Logs are JSON lines on stdout (pino).
 
 Options:
       --root DIR             the folder holding one folder per bucket

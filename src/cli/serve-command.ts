@@ -5,6 +5,7 @@
  * loses nothing. On a signal it stops taking connections, answers the
  * requests in flight, gives running jobs the grace to finish, and hands the
  * rest back to the store (they run again after the restart); it exits 0.
+ * SIGHUP reads the access-key file again (key rotation without a restart).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -76,7 +77,20 @@ export async function serveCommand(args: string[], interrupts: Interrupts): Prom
   const graceMs = values.grace === undefined ? DEFAULT_GRACE_MS : parseTime('--grace', values.grace);
   const logLevel = oneOf('log-level', values['log-level'], LOG_LEVELS) ?? 'info';
   const { readAccessKeys, createServer } = await import('../server/index.js');
-  const accessKeys = values['access-keys'] === undefined ? undefined : readAccessKeys(values['access-keys']);
+  const keyFile = values['access-keys'];
+  // A Map the server uses live: SIGHUP reads the file again into it.
+  const accessKeys = keyFile === undefined ? undefined : new Map(readAccessKeys(keyFile));
+  const reloadKeys = (): void => {
+    if (keyFile === undefined || accessKeys === undefined) return;
+    try {
+      const fresh = readAccessKeys(keyFile);
+      accessKeys.clear();
+      for (const [id, secret] of fresh) accessKeys.set(id, secret);
+      process.stderr.write(`framesnap serve: SIGHUP: ${accessKeys.size} access key(s) read from ${keyFile}\n`);
+    } catch (error) {
+      process.stderr.write(`framesnap serve: SIGHUP: the access keys are unchanged: ${(error as Error).message}\n`);
+    }
+  };
   let database = values.database;
   if (database === undefined && values.redis === undefined) {
     // Inside the root, in a folder no bucket can name (bucket names are a-z, 0-9 and -).
@@ -130,10 +144,15 @@ export async function serveCommand(args: string[], interrupts: Interrupts): Prom
       process.stderr.write(`framesnap serve: WARNING: anyone who can reach ${host}:${port} can submit jobs: there is no authentication\n`);
     }
     // The service's timers do not hold the process; the server's socket does, until close.
-    await new Promise<void>((resolve) => {
-      if (interrupts.signal.aborted) resolve();
-      else interrupts.signal.addEventListener('abort', () => resolve(), { once: true });
-    });
+    process.on('SIGHUP', reloadKeys);
+    try {
+      await new Promise<void>((resolve) => {
+        if (interrupts.signal.aborted) resolve();
+        else interrupts.signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+    } finally {
+      process.off('SIGHUP', reloadKeys);
+    }
     process.stderr.write(
       `framesnap serve: ${interrupts.received ?? 'stop'}: answering the requests in flight, then finishing running jobs (up to ${graceMs} ms) and handing back the rest\n`,
     );

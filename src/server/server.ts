@@ -40,7 +40,9 @@ export const API_VERSION = '2014-06-18';
 export interface ServerOptions {
   /**
    * AccessKeyId -> AccessKeySecret, as an object or a Map (the CLI reads it
-   * from --access-keys FILE). Required unless insecureNoAuth.
+   * from --access-keys FILE). Required unless insecureNoAuth. An object is
+   * copied; a Map is used live: keys set in it or deleted from it later are
+   * accepted or refused from the next request on (key rotation).
    */
   accessKeys?: Readonly<Record<string, string>> | ReadonlyMap<string, string>;
   /** Accept unsigned requests (and any signature). For local experiments only. */
@@ -108,7 +110,9 @@ function accessKeysOf(options: ServerOptions): AccessKeys | undefined {
       'createServer needs accessKeys ({AccessKeyId: AccessKeySecret}); insecureNoAuth: true serves unsigned requests, for local experiments only',
     );
   }
-  return parseAccessKeys(options.accessKeys instanceof Map ? Object.fromEntries(options.accessKeys) : options.accessKeys);
+  const checked = parseAccessKeys(options.accessKeys instanceof Map ? Object.fromEntries(options.accessKeys) : options.accessKeys);
+  // A Map is used as it is, so its owner can change the keys while the server runs (framesnap serve on SIGHUP).
+  return options.accessKeys instanceof Map ? options.accessKeys : checked;
 }
 
 /** The cloud API over HTTP for `service`; not listening yet (call listen()). */
