@@ -169,6 +169,9 @@ describe('framesnap serve', () => {
       ['UpdatePipeline', 'Success', 200, ACCESS_KEY_ID],
       ['SubmitSnapshotJob', 'Success', 200, ACCESS_KEY_ID],
     ]);
+    // Each line carries the RequestId its caller got.
+    const submittedLine = lines.find((line) => line['action'] === 'SubmitSnapshotJob');
+    expect(submittedLine?.['requestId']).toBe(submitted.body!.requestId);
     expect(first.stdout()).not.toContain(ACCESS_KEY_SECRET);
     expect(first.stdout()).not.toContain('Signature');
     expect(first.stdout()).not.toContain('ACS3-HMAC-SHA256');

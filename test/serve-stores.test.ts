@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 
 import { fixture } from './fixtures.js';
-import { redisForFile } from './helpers/redis-server.js';
+import { redisForFile, startRedis } from './helpers/redis-server.js';
 import { Mts, sdkFailure, serve } from './helpers/serve.js';
 import { workspace } from './helpers/service-clips.js';
 
@@ -93,4 +93,22 @@ describe.each(STORES)('SearchPipeline and DeletePipeline on the %s store', (_nam
       'Expected a pipeline id for PipelineId but received ""',
     ]);
   });
+});
+
+test('GET /healthz is 503 while the job store does not answer (Redis stopped)', async () => {
+  const ws = workspace(['in-bucket']);
+  cleanups.push(() => ws.remove());
+  const own = await startRedis();
+  cleanups.push(() => own.stop());
+  const served = await serve({ root: ws.root, workers: 1, redis: own.url });
+  cleanups.push(() => served.close());
+  const health = async (): Promise<[number, Record<string, unknown>]> => {
+    const response = await fetch(`http://127.0.0.1:${served.port}/healthz`);
+    return [response.status, (await response.json()) as Record<string, unknown>];
+  };
+  expect(await health()).toEqual([200, { status: 'ok' }]);
+  await own.stop();
+  const [status, body] = await health();
+  expect(status).toBe(503);
+  expect(body).toEqual({ status: 'unavailable', message: expect.any(String) });
 });

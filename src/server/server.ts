@@ -71,12 +71,16 @@ interface Exchange {
   action: string;
   accessKeyId?: string;
   code: string;
+  /** The answer's RequestId, which the caller sees: the log line carries it too. */
+  requestId?: string;
 }
 
 const DEFAULT_BODY_LIMIT = 65_536;
 const DEFAULT_RETRY_AFTER_MS = 1_000;
 const DEFAULT_MAX_NONCES = 1_000_000;
 const DEFAULT_KEEP_ALIVE_MS = 10_000;
+/** How long GET /healthz waits for the job store. */
+const HEALTH_TIMEOUT_MS = 2_000;
 /** A request not fully received by then is dropped (slow clients hold no socket forever). */
 const REQUEST_TIMEOUT_MS = 60_000;
 
@@ -159,7 +163,7 @@ export function createServer(service: SnapshotService, options: ServerOptions = 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
-  const sendError = (request: FastifyRequest, reply: FastifyReply, error: ApiError, requestId: string | undefined): FastifyReply => {
+  const sendError = (request: FastifyRequest, reply: FastifyReply, error: ApiError, requestId: string): FastifyReply => {
     const host = headerValue(request, 'host');
     if (error.retryAfterMs !== undefined) void reply.header('x-acs-retry-after', String(error.retryAfterMs));
     if (closing) void reply.header('connection', 'close');
@@ -167,7 +171,7 @@ export function createServer(service: SnapshotService, options: ServerOptions = 
       .code(error.status)
       .header('content-type', 'application/json;charset=utf-8')
       .send({
-        RequestId: requestId ?? newRequestId(),
+        RequestId: requestId,
         HostId: host !== undefined && host.length <= 255 ? host : 'framesnap',
         Code: error.code,
         Message: error.message,
@@ -223,13 +227,15 @@ export function createServer(service: SnapshotService, options: ServerOptions = 
     let answer: object | FastifyReply;
     try {
       answer = await handle(request, reply, exchange);
+      exchange.requestId = (answer as { RequestId?: string }).RequestId;
     } catch (error) {
       const failure = toApiError(error, retryAfterMs);
       exchange.code = failure.code;
       // Only the unforeseen is an error of the server's; the rest is the request's line below.
       if (failure.code === ApiErrorCodes.InternalError) request.log.error({ err: error }, 'request failed');
       const requestId = (error as { requestId?: unknown }).requestId;
-      answer = sendError(request, reply, failure, typeof requestId === 'string' ? requestId : undefined);
+      exchange.requestId = typeof requestId === 'string' ? requestId : newRequestId();
+      answer = sendError(request, reply, failure, exchange.requestId);
     }
     // An answer sent while closing ends its connection: a keep-alive socket would hold close() until it idles out.
     if (closing) void reply.header('connection', 'close');
@@ -243,6 +249,7 @@ export function createServer(service: SnapshotService, options: ServerOptions = 
           code: exchange.code,
           status: reply.statusCode,
           ms: Math.round(seconds * 1e4) / 10,
+          requestId: exchange.requestId,
           ...(exchange.accessKeyId === undefined ? {} : { accessKeyId: exchange.accessKeyId }),
         },
         'request',
@@ -252,12 +259,20 @@ export function createServer(service: SnapshotService, options: ServerOptions = 
 
   app.get('/healthz', async (_request, reply) => {
     if (closing) return reply.code(503).send({ status: 'closing' });
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await service.ready();
-      await service.queryPipelineList({ PipelineIds: service.defaultPipelineId });
+      // A store that does not answer (Redis unreachable, its client retrying) is as unready as one that fails.
+      await Promise.race([
+        service.ready().then(() => service.queryPipelineList({ PipelineIds: service.defaultPipelineId })),
+        new Promise((_resolve, reject) => {
+          timer = setTimeout(() => reject(new Error(`the job store did not answer within ${HEALTH_TIMEOUT_MS} ms`)), HEALTH_TIMEOUT_MS);
+        }),
+      ]);
       return { status: 'ok' };
     } catch (error) {
       return reply.code(503).send({ status: 'unavailable', message: error instanceof Error ? error.message : String(error) });
+    } finally {
+      clearTimeout(timer);
     }
   });
 
@@ -274,7 +289,7 @@ export function createServer(service: SnapshotService, options: ServerOptions = 
         ApiErrorCodes.InvalidActionNotFound,
         `${request.method} ${String(request.url).split('?', 1)[0]} is not served: the API is POST /, with GET /healthz and GET /metrics`,
       ),
-      undefined,
+      newRequestId(),
     ),
   );
 
@@ -288,11 +303,9 @@ export function createServer(service: SnapshotService, options: ServerOptions = 
       new ApiError(
         status >= 500 ? ApiErrorCodes.InternalError : ApiErrorCodes.InvalidParameter,
         status >= 500 ? 'the server failed to answer the request' : error.message,
-        {
-          status,
-        },
+        { status },
       ),
-      undefined,
+      newRequestId(),
     );
   });
 
