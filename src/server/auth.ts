@@ -14,6 +14,7 @@ import { ErrorCodes, SnapshotError } from '../core/errors.js';
 import { ApiError, ApiErrorCodes } from './api-error.js';
 import { canonicalQueryV2, canonicalQueryV3, parseAcsDate, percentEncode, type QueryParameters } from './wire.js';
 
+const MINUTE_MS = 60_000;
 /** How far a request's date may be from this server's clock, either way. */
 export const MAX_CLOCK_SKEW_MS = 15 * 60_000;
 /** The hash of an empty body, which every MTS request has. */
@@ -88,12 +89,18 @@ export function readAccessKeys(path: string): AccessKeys {
 /**
  * Nonces seen within the clock-skew window, per access key, so that a
  * captured request cannot be sent twice. Each is kept until its request's
- * date is MAX_CLOCK_SKEW_MS old (after that the date refuses a replay);
- * memory is bounded by `maxEntries`: when that many are live, new requests
- * are refused with Throttling until some expire.
+ * date is MAX_CLOCK_SKEW_MS old (to the next whole minute; after that the
+ * date refuses a replay). Memory is bounded by `maxEntries`, about 45 bytes
+ * each: an entry is 52 bits of the SHA-256 of the key and the nonce (a
+ * number, not the strings: a legitimate request is taken for a replay with
+ * odds of entries / 2^52, about 4e-10 at two million) and its expiry in
+ * minutes. When `maxEntries` are live, new requests are refused with
+ * Throttling until some expire: the sustained rate is at most maxEntries per
+ * 15 minutes.
  */
 export class NonceCache {
-  private readonly seen = new Map<string, number>();
+  /** Nonce hash -> expiry, in minutes since the epoch (a small integer). */
+  private readonly seen = new Map<number, number>();
   private nextSweep = 0;
 
   constructor(private readonly maxEntries: number) {}
@@ -104,20 +111,21 @@ export class NonceCache {
 
   /** Records a nonce; false when it was seen and is still live. */
   remember(accessKeyId: string, nonce: string, requestDateMs: number, now: number): boolean {
-    const key = `${accessKeyId}\n${nonce}`;
+    const digest = createHash('sha256').update(accessKeyId).update('\n').update(nonce).digest();
+    const key = digest.readUIntBE(0, 6) * 16 + (digest[6]! >> 4);
     const expires = this.seen.get(key);
-    if (expires !== undefined && expires > now) return false;
+    if (expires !== undefined && expires * MINUTE_MS > now) return false;
     if (now >= this.nextSweep || this.seen.size >= this.maxEntries) this.sweep(now);
     if (this.seen.size >= this.maxEntries) {
       throw new ApiError(ApiErrorCodes.Throttling, 'too many requests within the replay window; retry later', { retryAfterMs: 1_000 });
     }
-    this.seen.set(key, requestDateMs + MAX_CLOCK_SKEW_MS);
+    this.seen.set(key, Math.ceil((requestDateMs + MAX_CLOCK_SKEW_MS) / MINUTE_MS));
     return true;
   }
 
   private sweep(now: number): void {
-    for (const [key, expires] of this.seen) if (expires <= now) this.seen.delete(key);
-    this.nextSweep = now + 60_000;
+    for (const [key, expires] of this.seen) if (expires * MINUTE_MS <= now) this.seen.delete(key);
+    this.nextSweep = now + MINUTE_MS;
   }
 }
 

@@ -60,7 +60,11 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** x-acs-retry-after (ms) when the job queue is full; default 1000. */
   retryAfterMs?: number;
-  /** Nonces remembered for replay protection at most; default 1000000 (about 100 MB). */
+  /**
+   * Nonces remembered for replay protection at most, about 45 bytes each;
+   * default 2000000 (about 90 MB): past it, requests get Throttling, so the
+   * sustained rate is at most this many per 15 minutes (2222/s by default).
+   */
   maxNonces?: number;
   /** How long an idle keep-alive connection stays open, ms; default 10000 (the SDK keeps its connections). */
   keepAliveTimeoutMs?: number;
@@ -77,7 +81,7 @@ interface Exchange {
 
 const DEFAULT_BODY_LIMIT = 65_536;
 const DEFAULT_RETRY_AFTER_MS = 1_000;
-const DEFAULT_MAX_NONCES = 1_000_000;
+const DEFAULT_MAX_NONCES = 2_000_000;
 const DEFAULT_KEEP_ALIVE_MS = 10_000;
 /** How long GET /healthz waits for the job store. */
 const HEALTH_TIMEOUT_MS = 2_000;
