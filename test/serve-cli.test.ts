@@ -16,7 +16,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { fixture } from './fixtures.js';
 import { ACCESS_KEY_ID, ACCESS_KEY_SECRET, Mts, sdkClient, sdkFailure } from './helpers/serve.js';
 import { exited } from './helpers/server-process.js';
-import { counted, files, workspace } from './helpers/service-clips.js';
+import { counted, files, longClip, workspace } from './helpers/service-clips.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const execFileAsync = promisify(execFile);
@@ -123,6 +123,51 @@ describe('framesnap serve', () => {
     running.child.kill('SIGTERM');
     await exited(running.child);
     expect(running.child.exitCode).toBe(0);
+  });
+
+  it('SIGTERM with --grace 0 hands a running job back: after the restart it runs again from the start to Success', async () => {
+    const ws = workspace(['in-bucket', 'out-bucket']);
+    cleanups.push(() => ws.remove());
+    ws.put('in-bucket', 'long.mp4', await longClip());
+    const keys = join(ws.dir, 'keys.json');
+    writeFileSync(keys, JSON.stringify({ [ACCESS_KEY_ID]: ACCESS_KEY_SECRET }));
+    const args = ['--root', ws.root, '--access-keys', keys, '--workers', '1', '--grace', '0'];
+    const first = await startServe(args);
+    let sdk = sdkClient(first.port);
+    // 100 exact frames: seconds of decoding, so it is still running when the signal comes.
+    const submitted = await sdk.submitSnapshotJob(
+      new Mts.SubmitSnapshotJobRequest({
+        input: '{"Bucket":"in-bucket","Object":"long.mp4"}',
+        snapshotConfig:
+          '{"OutputFile":{"Bucket":"out-bucket","Object":"{Count}.jpg"},"Time":"0","Num":"100","Interval":"1.9","FrameType":"normal"}',
+      }),
+    );
+    const jobId = submitted.body!.snapshotJob!.id!;
+    const state = async (): Promise<string | undefined> =>
+      (await sdk.querySnapshotJobList(new Mts.QuerySnapshotJobListRequest({ snapshotJobIds: jobId }))).body!.snapshotJobList!
+        .snapshotJob![0]!.state;
+    while ((await state()) !== 'Snapshoting') await new Promise((resolve) => setTimeout(resolve, 20));
+    first.child.kill('SIGTERM');
+    await exited(first.child);
+    expect(first.child.exitCode).toBe(0);
+
+    const second = await startServe(args);
+    sdk = sdkClient(second.port);
+    let final: string | undefined;
+    while ((final = await state()) !== 'Success' && final !== 'Fail') await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(final).toBe('Success');
+    expect(files(ws.bucket('out-bucket'))).toEqual(counted(100));
+    second.child.kill('SIGTERM');
+    await exited(second.child);
+    // Attempts is framesnap's own field (the SDK's model drops it): the job ran twice.
+    const { SnapshotService } = await import('../dist/index.js');
+    const service = new SnapshotService({ root: ws.root, database: join(ws.root, '.framesnap', 'jobs.db'), workers: 0 });
+    cleanups.push(() => service.close());
+    expect((await service.querySnapshotJobList({ SnapshotJobIds: jobId })).SnapshotJobList.SnapshotJob[0]).toMatchObject({
+      State: 'Success',
+      Count: '100',
+      Attempts: 2,
+    });
   });
 
   it('restarts without losing a job: queued in SQLite, SIGTERM (exit 0), restarted, still there, run to Success', async () => {
