@@ -349,6 +349,24 @@ describe('nonces, keys and the rate limit', () => {
     }
   });
 
+  test('check() refuses without taking; spend() counts without refusing', () => {
+    const failures = new RateLimiter({ requestsPerSecond: 1, burst: 2 }, 'authFailureLimit', 'too many failures');
+    const at = 5_000_000;
+    failures.check('10.0.0.1', at);
+    failures.spend('10.0.0.1', at);
+    failures.spend('10.0.0.1', at);
+    failures.spend('10.0.0.1', at);
+    const refused = refusal(() => failures.check('10.0.0.1', at));
+    expect([refused.code, refused.status, refused.message, refused.retryAfterMs]).toEqual([
+      'Throttling.User',
+      429,
+      'too many failures',
+      1000,
+    ]);
+    failures.check('10.0.0.2', at);
+    failures.check('10.0.0.1', at + 1000);
+  });
+
   test('the token bucket: a burst, then one request per 1/rate; clients apart', () => {
     const limiter = new RateLimiter({ requestsPerSecond: 10, burst: 3 });
     const at = 1_000_000;

@@ -365,6 +365,40 @@ describe('refusals, with the SDK exception fields', () => {
     );
   });
 
+  test('failed signatures from one address: past authFailureLimit, even a good request is refused until it refills', async () => {
+    const { client, port } = await setup({}, { authFailureLimit: { requestsPerSecond: 1, burst: 2 } }, 'h264');
+    const request = new Mts.SearchPipelineRequest({});
+    for (let i = 0; i < 2; i += 1) {
+      expect((await sdkFailure(() => client({ accessKeySecret: 'wrong' }).searchPipeline(request))).code).toBe('SignatureDoesNotMatch');
+    }
+    const refused = await sdkFailure(() => client().searchPipeline(request));
+    expect(refused).toMatchObject({ name: 'ThrottlingError', code: 'Throttling.User', statusCode: 429 });
+    expect(refused.data).toEqual(
+      errorBody(
+        'Throttling.User',
+        'Request was denied due to flow control: too many requests with failed signatures from this address',
+        port,
+      ),
+    );
+  });
+
+  test('behind a trusted proxy, failures count per X-Forwarded-For client', async () => {
+    const { port } = await setup({}, { authFailureLimit: { requestsPerSecond: 1, burst: 2 }, trustProxy: ['127.0.0.1'] }, 'h264');
+    const unsigned = async (client: string): Promise<string> => {
+      const response = await fetch(`http://127.0.0.1:${port}/?Action=SearchPipeline`, {
+        method: 'POST',
+        headers: { 'x-forwarded-for': client },
+      });
+      return ((await response.json()) as { Code: string }).Code;
+    };
+    expect([await unsigned('203.0.113.1'), await unsigned('203.0.113.1'), await unsigned('203.0.113.1')]).toEqual([
+      'IncompleteSignature',
+      'IncompleteSignature',
+      'Throttling.User',
+    ]);
+    expect(await unsigned('203.0.113.2')).toBe('IncompleteSignature');
+  });
+
   test('a synchronous job past its deadline: SnapshotTimeOut within the SDK default 3 s', async () => {
     const { client, port } = await setup({ syncTimeoutMs: 500 }, {}, 'slow');
     const failure = await sdkFailure(() =>

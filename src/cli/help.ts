@@ -215,6 +215,8 @@ Options:
       --max-queue N          queued jobs beyond which submissions get Throttling
                              (default 1000)
       --rate-limit N         requests per second per access key (default 5000; 0: none)
+      --trust-proxy ADDRS    the reverse proxies (addresses or CIDR ranges, comma-
+                             separated) whose X-Forwarded-For names the client
       --grace TIME           how long running jobs may finish after a signal (default 30s)
       --log-level LEVEL      trace, debug, info (default), warn, error, fatal or silent
       --isolation MODE       thread (default) or process: decode in child processes

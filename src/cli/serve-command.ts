@@ -29,6 +29,7 @@ const OPTIONS = {
   'sync-timeout': { type: 'string' },
   'max-queue': { type: 'string' },
   'rate-limit': { type: 'string' },
+  'trust-proxy': { type: 'string' },
   grace: { type: 'string' },
   'log-level': { type: 'string' },
   isolation: { type: 'string' },
@@ -127,6 +128,7 @@ export async function serveCommand(args: string[], interrupts: Interrupts): Prom
       ...(accessKeys === undefined ? { insecureNoAuth: true } : { accessKeys }),
       logger: { level: logLevel },
       rateLimit: rateLimit === 0 ? false : rateLimit === undefined ? {} : { requestsPerSecond: rateLimit },
+      ...(values['trust-proxy'] === undefined ? {} : { trustProxy: values['trust-proxy'].split(',').map((entry) => entry.trim()) }),
     });
     let address: string;
     try {

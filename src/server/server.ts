@@ -29,7 +29,7 @@ import type { SnapshotService } from '../service/service.js';
 import { newRequestId } from '../service/stores/records.js';
 import { ACTIONS, actionOf, requestOf } from './actions.js';
 import { ApiError, ApiErrorCodes, toApiError } from './api-error.js';
-import { NonceCache, parseAccessKeys, verifyRequest, type AccessKeys } from './auth.js';
+import { NonceCache, parseAccessKeys, verifyRequest, type AccessKeys, type Signer } from './auth.js';
 import { ServerMetrics } from './metrics.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { parseQuery } from './wire.js';
@@ -56,6 +56,20 @@ export interface ServerOptions {
   logger?: boolean | Record<string, unknown> | FastifyBaseLogger;
   /** Requests per access key (or per address without auth); false for none. Default 5000/s, burst 5000. */
   rateLimit?: RateLimitOptions | false;
+  /**
+   * Failed signatures per remote address (wrong secret, unknown key, replayed
+   * nonce, ...): past it, that address's requests are refused with
+   * Throttling.User before their signature is checked, until its budget
+   * refills. false for none. Default 50/s, burst 500. Behind a reverse proxy,
+   * set trustProxy, or every client shares the proxy's budget.
+   */
+  authFailureLimit?: RateLimitOptions | false;
+  /**
+   * Fastify's trustProxy: the proxies whose X-Forwarded-For names the client
+   * (addresses or CIDR ranges, comma-separated or as a list; true: any).
+   * Default: none (the client is the socket's peer).
+   */
+  trustProxy?: boolean | string | string[];
   /** The largest request body taken, bytes (the API sends none); default 65536. */
   bodyLimit?: number;
   /** x-acs-retry-after (ms) when the job queue is full; default 1000. */
@@ -137,12 +151,22 @@ export function createServer(service: SnapshotService, options: ServerOptions = 
       ? DEFAULT_KEEP_ALIVE_MS
       : expectInteger('keepAliveTimeoutMs', options.keepAliveTimeoutMs, 1_000, 600_000);
   const limiter = options.rateLimit === false ? undefined : new RateLimiter(options.rateLimit ?? {});
+  const failures =
+    options.authFailureLimit === false || keys === undefined
+      ? undefined
+      : new RateLimiter(
+          options.authFailureLimit ?? { requestsPerSecond: 50, burst: 500 },
+          'authFailureLimit',
+          'Request was denied due to flow control: too many requests with failed signatures from this address',
+          50,
+        );
 
   const app = Fastify({
     ...loggerOption(options.logger),
     bodyLimit: Math.max(bodyLimit, 1),
     keepAliveTimeout,
     requestTimeout: REQUEST_TIMEOUT_MS,
+    ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
     // Refused with the API's own JSON instead (see preClose below).
     return503OnClosing: false,
     // The API reads the raw query itself (wire.ts): Fastify's own parse would be wasted work.
@@ -194,10 +218,19 @@ export function createServer(service: SnapshotService, options: ServerOptions = 
     if (name !== undefined && Object.hasOwn(ACTIONS, name)) exchange.action = name;
     let client = request.ip;
     if (keys !== undefined) {
-      const signer = verifyRequest(
-        { method: request.method, path: at < 0 ? url : url.slice(0, at), query, headers: request.headers, body },
-        { keys, nonces, now: Date.now() },
-      );
+      const now = Date.now();
+      failures?.check(request.ip, now);
+      let signer: Signer;
+      try {
+        signer = verifyRequest(
+          { method: request.method, path: at < 0 ? url : url.slice(0, at), query, headers: request.headers, body },
+          { keys, nonces, now },
+        );
+      } catch (error) {
+        // A full nonce memory is the server's state, not the client's failure.
+        if (error instanceof ApiError && error.code !== ApiErrorCodes.Throttling) failures?.spend(request.ip, now);
+        throw error;
+      }
       exchange.accessKeyId = signer.accessKeyId;
       client = signer.accessKeyId;
     }
