@@ -445,4 +445,5 @@ export const CASES = [
   storesCase(),
   remoteCase(),
   s3Case(),
+  (await import('./server.mjs')).serverCase(),
 ];

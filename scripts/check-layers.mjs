@@ -2,7 +2,7 @@
 // The import graph of src/ (type imports included) must have no cycles, and
 // its layers must point one way (README, "Layout"):
 //
-//   cli/, index.ts  ->  service/service.ts  ->  service/jobs  ->  service/stores  ->  service/worker
+//   cli/, index.ts  ->  server/  ->  service/service.ts  ->  service/jobs  ->  service/stores  ->  service/worker
 //     ->  service/request  ->  service/storage  ->  service/types.ts  ->  core
 //
 // A layer may import itself and anything to its right, never to its left;
@@ -19,6 +19,7 @@ const src = join(root, 'src');
 /** Layers, from the top; a file's layer is the first whose pattern matches its path under src/. */
 const LAYERS = [
   ['entry', /^(index|cli)\.ts$|^cli\//],
+  ['server', /^server\//],
   ['service', /^service\/service\.ts$/],
   ['jobs', /^service\/jobs\//],
   ['stores', /^service\/stores\//],

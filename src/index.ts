@@ -19,6 +19,8 @@ export { ffmpegVersions, type FfmpegVersions } from './core/versions.js';
 export { SnapshotService, type SnapshotServiceOptions } from './service/service.js';
 export type {
   AddPipelineRequest,
+  DeletePipelineRequest,
+  DeletePipelineResponse,
   FlagLike,
   Isolation,
   JobNotification,
@@ -39,6 +41,8 @@ export type {
   QuerySnapshotJobListRequest,
   QuerySnapshotJobListResponse,
   ReceivedMessage,
+  SearchPipelineRequest,
+  SearchPipelineResponse,
   SnapshotConfig,
   SnapshotJob,
   SnapshotServiceEvents,

@@ -246,19 +246,19 @@ describe('help and version', () => {
       status: 2,
       stdout: '',
       stderr:
-        'framesnap: InvalidParameter: "thumbnail" is an unknown command; the commands are snapshot, submit and worker (see framesnap --help)\n',
+        'framesnap: InvalidParameter: "thumbnail" is an unknown command; the commands are snapshot, submit, worker and serve (see framesnap --help)\n',
     });
     expect(await cli(['help', 'thumbnail'])).toEqual({
       status: 2,
       stdout: '',
       stderr:
-        'framesnap: InvalidParameter: "thumbnail" is an unknown command; the commands are snapshot, submit and worker (see framesnap --help)\n',
+        'framesnap: InvalidParameter: "thumbnail" is an unknown command; the commands are snapshot, submit, worker and serve (see framesnap --help)\n',
     });
     expect(await cli(['--time', '5', 'snapshot'])).toEqual({
       status: 2,
       stdout: '',
       stderr:
-        'framesnap: InvalidParameter: "--time" is an option before the command; the commands are snapshot, submit and worker (see framesnap --help)\n',
+        'framesnap: InvalidParameter: "--time" is an option before the command; the commands are snapshot, submit, worker and serve (see framesnap --help)\n',
     });
   });
 });

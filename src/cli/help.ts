@@ -2,8 +2,8 @@
  * The help of `framesnap` and of each command: what it does, its options,
  * examples and exit statuses. Printed by `--help`, `-h`, `help [COMMAND]`.
  */
-export type CommandName = 'snapshot' | 'submit' | 'worker';
-export const COMMANDS: readonly CommandName[] = ['snapshot', 'submit', 'worker'];
+export type CommandName = 'snapshot' | 'submit' | 'worker' | 'serve';
+export const COMMANDS: readonly CommandName[] = ['snapshot', 'submit', 'worker', 'serve'];
 
 const EXIT_STATUS = `Exit status:
   0    success
@@ -26,6 +26,8 @@ Usage:
       a series, sprite sheets, a WebVTT track.
   framesnap worker --root DIR (--database FILE | --redis URL) [options]
       Runs the queued jobs of a shared store until SIGTERM or Ctrl-C.
+  framesnap serve --root DIR --access-keys FILE [options]
+      The cloud API over HTTP, for its official SDKs, until SIGTERM or Ctrl-C.
   framesnap help [COMMAND]        this help, or a command's (also COMMAND --help)
   framesnap --version             framesnap's version
 
@@ -178,10 +180,64 @@ Examples:
 ${EXIT_STATUS}
 `;
 
+const SERVE = `framesnap serve: the cloud API over HTTP, for its official SDKs
+
+Usage:
+  framesnap serve --root DIR --access-keys FILE [options]
+
+Answers the cloud API's SubmitSnapshotJob, QuerySnapshotJobList, AddPipeline,
+UpdatePipeline, QueryPipelineList, SearchPipeline and DeletePipeline as POST /
+RPC calls, as Alibaba Cloud's SDKs send them: point a client at host:port with
+protocol http (docs/server.md). Buckets are folders of DIR. Requests must be
+signed (V3 ACS3-HMAC-SHA256 or V2 HMAC-SHA1) with a key of --access-keys.
+GET /healthz says whether the job store answers; GET /metrics is Prometheus text.
+
+Jobs are kept in SQLite (DIR/.framesnap/jobs.db unless --database or --redis),
+so a restart loses none. SIGTERM or SIGINT (Ctrl-C): no new connections, the
+requests in flight are answered, running jobs get the grace to finish and the
+rest are handed back to the store (they run after the restart); exits with 0.
+A second signal exits at once. SIGHUP reads the access-key file again (a file
+that is not valid leaves the keys as they were). Logs are JSON lines on stdout (pino).
+
+Options:
+      --root DIR             the folder holding one folder per bucket
+      --access-keys FILE     a JSON object of AccessKeyId to AccessKeySecret:
+                             {"LTAI5tExample": "secret", ...}
+      --insecure-no-auth     take unsigned requests; for local experiments only
+      --host HOST            the address to listen on (default 127.0.0.1)
+      --port PORT            the port (default 8080; 0: any free one)
+      --database FILE        the SQLite store (default DIR/.framesnap/jobs.db)
+      --redis URL            a Redis store through BullMQ instead: redis://HOST:PORT
+      --workers N            pool workers (default: the number of CPUs; 0 with a
+                             shared store: framesnap worker processes run the jobs)
+      --sync-timeout TIME    deadline of a one-image job (default 2.5s: the SDK's
+                             default client gives up after 3 s)
+      --max-queue N          queued jobs beyond which submissions get Throttling
+                             (default 1000)
+      --rate-limit N         requests per second per access key (default 5000; 0: none)
+      --trust-proxy ADDRS    the reverse proxies (addresses or CIDR ranges, comma-
+                             separated) whose X-Forwarded-For names the client
+      --grace TIME           how long running jobs may finish after a signal (default 30s)
+      --log-level LEVEL      trace, debug, info (default), warn, error, fatal or silent
+      --isolation MODE       thread (default) or process: decode in child processes
+      --limit-input-pixels N   refuse videos whose frames are larger (default 8192x8192)
+      --limit-output-pixels N  refuse images larger than this (default 8192x8192)
+      --limit-sprite-pixels N  refuse sprite sheets larger than this (default 8192x8192)
+  -h, --help                 this help
+
+Examples:
+  framesnap serve --root /srv/buckets --access-keys /etc/framesnap/keys.json
+  framesnap serve --root /srv/buckets --access-keys keys.json --host 0.0.0.0 --port 9000 \\
+    --redis redis://10.0.0.5:6379 --workers 0
+
+${EXIT_STATUS}
+`;
+
 /** The help of `command`, or framesnap's own. */
 export function helpText(command: CommandName | undefined, version: string): string {
   if (command === 'snapshot') return SNAPSHOT;
   if (command === 'submit') return SUBMIT;
   if (command === 'worker') return WORKER;
+  if (command === 'serve') return SERVE;
   return GENERAL(version);
 }

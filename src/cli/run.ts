@@ -1,7 +1,8 @@
 /**
  * The `framesnap` command: dispatches to a command, loading only what it
  * needs (`--help` and `--version` load no decoding code; `snapshot` loads
- * the low-level API; `submit` and `worker` the job service), and turns every outcome into
+ * the low-level API; `submit` and `worker` the job service; `serve` the service and the
+ * HTTP server), and turns every outcome into
  * an exit status (exit-status.ts).
  */
 import { debug } from '../core/debug.js';
@@ -38,7 +39,9 @@ async function dispatch(argv: string[], interrupts: Interrupts): Promise<number>
       ? (await import('./snapshot-command.js')).snapshotCommand
       : first === 'submit'
         ? (await import('./submit-command.js')).submitCommand
-        : (await import('./worker-command.js')).workerCommand;
+        : first === 'worker'
+          ? (await import('./worker-command.js')).workerCommand
+          : (await import('./serve-command.js')).serveCommand;
   const status = await command(rest, interrupts);
   return status === 'help' ? printHelp(first) : status;
 }
@@ -52,7 +55,7 @@ function unknownCommand(name: string): SnapshotError {
   const hint = name.startsWith('-') ? 'an option before the command' : 'an unknown command';
   return new SnapshotError(
     ErrorCodes.InvalidParameter,
-    `${JSON.stringify(name)} is ${hint}; the commands are snapshot, submit and worker (see framesnap --help)`,
+    `${JSON.stringify(name)} is ${hint}; the commands are snapshot, submit, worker and serve (see framesnap --help)`,
   );
 }
 

@@ -32,7 +32,7 @@ import { parseJobQuery } from './stores/query.js';
 import { isFinal } from './stores/records.js';
 import { nameContext, renderName } from './request/names.js';
 import { Notifier, resolveDeliveryPolicy } from './jobs/notifications.js';
-import { applyPipelineUpdate, parseAddPipeline } from './jobs/pipelines.js';
+import { applyPipelineUpdate, parseAddPipeline, parseDeletePipeline, parseSearchPipeline } from './jobs/pipelines.js';
 import { parseIdList } from './request/ids.js';
 import { parseSubmitRequest, type ParsedRequest } from './request/request.js';
 import { Scheduler } from './jobs/scheduler.js';
@@ -50,6 +50,8 @@ import {
 } from './storage/object-store.js';
 import type {
   AddPipelineRequest,
+  DeletePipelineRequest,
+  DeletePipelineResponse,
   Isolation,
   JobOutcome,
   JobTask,
@@ -61,6 +63,8 @@ import type {
   QuerySnapshotJobListRequest,
   QuerySnapshotJobListResponse,
   ReceivedMessage,
+  SearchPipelineRequest,
+  SearchPipelineResponse,
   SnapshotJob,
   SnapshotServiceEvents,
   SubmitSnapshotJobRequest,
@@ -584,6 +588,55 @@ export class SnapshotService extends EventEmitter<SnapshotServiceEvents> {
       const found = await this.backend.pipelines(ids);
       const missing = ids.filter((id) => !found.some((pipeline) => pipeline.Id === id));
       return { RequestId: requestId, PipelineList: { Pipeline: found }, NonExistPids: { String: missing } };
+    });
+  }
+
+  /** Pipelines by State (Active, Paused, or All by default), a page at a time, ordered by Name, then Id. */
+  async searchPipeline(request: SearchPipelineRequest = {}): Promise<SearchPipelineResponse> {
+    const requestId = newRequestId();
+    return withRequestIdAsync(requestId, async () => {
+      await this.opened;
+      const { state, pageNumber, pageSize } = parseSearchPipeline(request);
+      const matching = (await this.backend.allPipelines())
+        .filter((pipeline) => state === undefined || pipeline.State === state)
+        .sort((a, b) => (a.Name === b.Name ? (a.Id < b.Id ? -1 : 1) : a.Name < b.Name ? -1 : 1));
+      const start = (pageNumber - 1) * pageSize;
+      return {
+        RequestId: requestId,
+        TotalCount: matching.length,
+        PageNumber: pageNumber,
+        PageSize: pageSize,
+        PipelineList: { Pipeline: matching.slice(start, start + pageSize) },
+      };
+    });
+  }
+
+  /**
+   * Removes a pipeline. Refused for the default pipeline and for one with
+   * jobs not yet finished (Submitted or Snapshoting); its finished jobs stay
+   * queryable.
+   */
+  async deletePipeline(request: DeletePipelineRequest): Promise<DeletePipelineResponse> {
+    const requestId = newRequestId();
+    return withRequestIdAsync(requestId, async () => {
+      await this.opened;
+      const id = parseDeletePipeline(request);
+      if (id === this.defaultPipelineId) throw new SnapshotError(ErrorCodes.InvalidParameter, 'the default pipeline cannot be deleted');
+      const [pipeline] = await this.backend.pipelines([id]);
+      if (pipeline === undefined) throw new SnapshotError(ErrorCodes.ResourceNotFound, `the pipeline ${shortenSubject(id)} does not exist`);
+      for (const state of ['Submitted', 'Snapshoting'] as const) {
+        const unfinished = await this.backend.query({ kind: 'page', filter: { state, pipelineId: id }, pageSize: 1 });
+        if (unfinished.SnapshotJobList.SnapshotJob.length > 0) {
+          throw new SnapshotError(
+            ErrorCodes.InvalidParameter,
+            `the pipeline ${id} still has ${state} jobs: let them finish or cancel them before deleting it`,
+          );
+        }
+      }
+      if (!(await this.backend.deletePipeline(id))) {
+        throw new SnapshotError(ErrorCodes.ResourceNotFound, `the pipeline ${shortenSubject(id)} does not exist`);
+      }
+      return { RequestId: requestId, PipelineId: id };
     });
   }
 

@@ -179,6 +179,34 @@ export interface PipelineResponse {
   Pipeline: Pipeline;
 }
 
+export interface SearchPipelineRequest {
+  /** Active, Paused, or All (the default). */
+  State?: PipelineState | 'All';
+  /** 1-based; default 1. */
+  PageNumber?: NumberLike;
+  /** 1..100, default 10. */
+  PageSize?: NumberLike;
+}
+
+export interface SearchPipelineResponse {
+  RequestId: string;
+  /** Pipelines matching State, on every page. */
+  TotalCount: number;
+  PageNumber: number;
+  PageSize: number;
+  /** By Name, then Id. */
+  PipelineList: { Pipeline: Pipeline[] };
+}
+
+export interface DeletePipelineRequest {
+  PipelineId: string;
+}
+
+export interface DeletePipelineResponse {
+  RequestId: string;
+  PipelineId: string;
+}
+
 export interface QueryPipelineListRequest {
   /** Up to 10 ids, comma-separated or as an array. */
   PipelineIds: string | string[];

@@ -4,7 +4,7 @@
  * NotifyConfig of their jobs' completion messages.
  */
 import { ErrorCodes } from '../../core/errors.js';
-import { expectFields, invalid } from '../../core/validate.js';
+import { expectFields, expectInteger, invalid } from '../../core/validate.js';
 import { newPipeline } from '../stores/records.js';
 import { parseNotifyConfig } from './notifications.js';
 import type { Pipeline } from '../types.js';
@@ -43,4 +43,40 @@ export function applyPipelineUpdate(pipeline: Pipeline, request: unknown): Pipel
   }
   if (fields['NotifyConfig'] !== undefined) updated.NotifyConfig = parseNotifyConfig(fields['NotifyConfig']) ?? {};
   return updated;
+}
+
+export interface PipelineSearch {
+  state: Pipeline['State'] | undefined;
+  pageNumber: number;
+  pageSize: number;
+}
+
+const MAX_SEARCH_PAGE_SIZE = 100;
+const DEFAULT_SEARCH_PAGE_SIZE = 10;
+
+/** A count as the wire sends it ("2") or as a number. */
+function whole(name: string, value: unknown, min: number, max: number): number {
+  return expectInteger(name, typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : value, min, max);
+}
+
+/** SearchPipeline's request: State (Active, Paused, All), PageNumber (from 1), PageSize (1..100, default 10). */
+export function parseSearchPipeline(request: unknown): PipelineSearch {
+  const fields = requestObject(request ?? {}, ['State', 'PageNumber', 'PageSize']);
+  const state = fields['State'];
+  if (state !== undefined && state !== '' && state !== 'All' && state !== 'Active' && state !== 'Paused') {
+    throw invalid('one of All, Active, Paused', 'State', state);
+  }
+  return {
+    state: state === 'Active' || state === 'Paused' ? state : undefined,
+    pageNumber: fields['PageNumber'] === undefined ? 1 : whole('PageNumber', fields['PageNumber'], 1, 1_000_000),
+    pageSize: fields['PageSize'] === undefined ? DEFAULT_SEARCH_PAGE_SIZE : whole('PageSize', fields['PageSize'], 1, MAX_SEARCH_PAGE_SIZE),
+  };
+}
+
+/** DeletePipeline's request: its PipelineId. */
+export function parseDeletePipeline(request: unknown): string {
+  const id = requestObject(request, ['PipelineId'])['PipelineId'];
+  if (id === undefined || id === null || id === '') throw invalid('a pipeline id', 'PipelineId', id, ErrorCodes.NullValue);
+  if (typeof id !== 'string') throw invalid('a pipeline id', 'PipelineId', id);
+  return id;
 }

@@ -153,6 +153,10 @@ export interface JobBackend extends EventEmitter<BackendEvents> {
   updatePipeline(id: string, update: (pipeline: Pipeline) => Pipeline): Promise<Pipeline | undefined>;
   /** The pipelines of these ids that exist, in the order asked. */
   pipelines(ids: readonly string[]): Promise<Pipeline[]>;
+  /** Every pipeline (SearchPipeline), in no particular order. */
+  allPipelines(): Promise<Pipeline[]>;
+  /** Removes a pipeline; false when there is none of this id. Its jobs are left as they are. */
+  deletePipeline(id: string): Promise<boolean>;
 
   // ---- Jobs ----
   /**

@@ -86,6 +86,14 @@ export class MemoryBackend extends EventEmitter<BackendEvents> implements JobBac
     return Promise.resolve(ids.flatMap((id) => (this.pipelineMap.has(id) ? [structuredClone(this.pipelineMap.get(id)!)] : [])));
   }
 
+  allPipelines(): Promise<Pipeline[]> {
+    return Promise.resolve([...this.pipelineMap.values()].map((pipeline) => structuredClone(pipeline)));
+  }
+
+  deletePipeline(id: string): Promise<boolean> {
+    return Promise.resolve(this.pipelineMap.delete(id));
+  }
+
   add(entry: JobEntry, maxQueue: number): Promise<void> {
     try {
       this.addNow(entry, maxQueue);

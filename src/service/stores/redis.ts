@@ -660,6 +660,17 @@ export class RedisBackend extends EventEmitter<BackendEvents> implements JobBack
     return stored.flatMap((json) => (json === null ? [] : [JSON.parse(json) as Pipeline]));
   }
 
+  async allPipelines(): Promise<Pipeline[]> {
+    const stored = await this.commands().hvals(this.key('pipelines'));
+    return stored.map((json) => JSON.parse(json) as Pipeline);
+  }
+
+  async deletePipeline(id: string): Promise<boolean> {
+    // The state goes first: a job of the pipeline claimed meanwhile runs as if it were Active.
+    await this.commands().hdel(this.key('pipeline-states'), id);
+    return (await this.commands().hdel(this.key('pipelines'), id)) === 1;
+  }
+
   // ---- Jobs ----
 
   async add(entry: JobEntry, maxQueue: number): Promise<void> {

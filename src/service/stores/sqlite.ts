@@ -185,6 +185,8 @@ function prepareStatements(db: Database) {
   return {
     pipeline: statement<{ json: string }>('SELECT json FROM pipelines WHERE id = ?'),
     putPipeline: statement('INSERT OR REPLACE INTO pipelines (id, state, json) VALUES (?, ?, ?)'),
+    allPipelines: statement<{ json: string }>('SELECT json FROM pipelines'),
+    deletePipeline: statement('DELETE FROM pipelines WHERE id = ?'),
     queued: statement<{ n: number }>("SELECT count(*) AS n FROM jobs WHERE state = 'Submitted' AND asynchronous = 1"),
     insertJob: statement(
       'INSERT INTO jobs (id, pipeline_id, state, created, asynchronous, request_id, job, attempts, owner, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -380,6 +382,18 @@ export class SqliteBackend extends EventEmitter<BackendEvents> implements JobBac
 
   pipelines(ids: readonly string[]): Promise<Pipeline[]> {
     return this.call(() => ids.flatMap((id) => this.readPipeline(id) ?? []));
+  }
+
+  allPipelines(): Promise<Pipeline[]> {
+    return this.call(() =>
+      this.statements()
+        .allPipelines.all()
+        .map((row) => JSON.parse(row.json) as Pipeline),
+    );
+  }
+
+  deletePipeline(id: string): Promise<boolean> {
+    return this.call(() => this.statements().deletePipeline.run(id).changes > 0);
   }
 
   // ---- Jobs ----
