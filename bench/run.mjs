@@ -29,6 +29,7 @@ import { cacheDir, clip } from './clips.mjs';
 import { measureCase } from './measure.mjs';
 import { loadNodeAv, nodeAvFfmpegVersion } from './node-av.mjs';
 import { remoteTargets, s3Targets } from './remote.mjs';
+import { serverTargets } from './server.mjs';
 import { caseTable, machineLine, markdown, poolLine, ratioTable, targets, targetTable, textTable } from './report.mjs';
 
 const { values: args } = parseArgs({
@@ -143,7 +144,7 @@ async function main() {
     rmSync(outRoot, { recursive: true, force: true });
   }
 
-  const targetList = [...targets(results), ...remoteTargets(results), ...s3Targets(results)];
+  const targetList = [...targets(results), ...remoteTargets(results), ...s3Targets(results), ...serverTargets(results)];
   const totalSeconds = Number(((performance.now() - startedAt) / 1000).toFixed(1));
   const report = {
     date,
