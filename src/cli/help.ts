@@ -104,6 +104,9 @@ TIME values are milliseconds (5000), seconds (5s, 1.5s) or a clock (01:05).
 
 Options:
       --root DIR             the folder holding one folder per bucket
+      --buckets FILE         a JSON file of bucket name -> folder, or -> an S3
+                             store {endpoint, region, accessKeyId, ...}
+                             (docs/object-storage.md); keep it private
       --input JSON           the video: {"Bucket": "in", "Object": "movie.mp4"}
       --config JSON          the SnapshotConfig: {"OutputFile": {...}, "Time": "5000", ...}
       --user-data TEXT       the job's UserData
@@ -157,6 +160,9 @@ sees the process is gone). A job that ran more than once shows "Attempts".
 
 Options:
       --root DIR             the folder holding one folder per bucket
+      --buckets FILE         a JSON file of bucket name -> folder, or -> an S3
+                             store {endpoint, region, accessKeyId, ...}
+                             (docs/object-storage.md); keep it private
       --database FILE        a SQLite store (this machine's processes share it)
       --redis URL            a Redis store through BullMQ: redis://HOST:PORT
       --concurrency N        jobs at a time (default: the number of CPUs)
@@ -201,6 +207,9 @@ that is not valid leaves the keys as they were). Logs are JSON lines on stdout (
 
 Options:
       --root DIR             the folder holding one folder per bucket
+      --buckets FILE         a JSON file of bucket name -> folder, or -> an S3
+                             store {endpoint, region, accessKeyId, ...}
+                             (docs/object-storage.md); keep it private
       --access-keys FILE     a JSON object of AccessKeyId to AccessKeySecret:
                              {"LTAI5tExample": "secret", ...}
       --insecure-no-auth     take unsigned requests; for local experiments only

@@ -13,12 +13,14 @@ import { join } from 'node:path';
 import { debug } from '../core/debug.js';
 import { ErrorCodes, SnapshotError } from '../core/errors.js';
 import { oneOf, parseCommand, usageError, wholeNumber } from './args.js';
+import { readBucketsFile } from './buckets-file.js';
 import { ExitStatus } from './exit-status.js';
 import type { Interrupts } from './signals.js';
 import { parseTime } from './times.js';
 
 const OPTIONS = {
   root: { type: 'string' },
+  buckets: { type: 'string' },
   database: { type: 'string' },
   redis: { type: 'string' },
   host: { type: 'string' },
@@ -106,10 +108,12 @@ export async function serveCommand(args: string[], interrupts: Interrupts): Prom
     }
     database = join(folder, 'jobs.db');
   }
+  const buckets = await readBucketsFile('serve', values.buckets);
   interrupts.signal.throwIfAborted();
   const { SnapshotService } = await import('../service/service.js');
   const service = new SnapshotService({
     root: values.root,
+    ...(buckets === undefined ? {} : { buckets }),
     ...(database === undefined ? {} : { database }),
     ...(values.redis === undefined ? {} : { redis: values.redis }),
     workers: wholeNumber('workers', values.workers),

@@ -6,6 +6,7 @@ import { debug } from '../core/debug.js';
 import { ErrorCodes } from '../core/errors.js';
 import type { JobProgress } from '../service/types.js';
 import { parseCommand, usageError, wholeNumber } from './args.js';
+import { readBucketsFile } from './buckets-file.js';
 import { errorLine, statusFor, ExitStatus } from './exit-status.js';
 import { readJsonArguments } from './json-argument.js';
 import { writeToStdout } from './output.js';
@@ -15,6 +16,7 @@ import { parseTime } from './times.js';
 
 const OPTIONS = {
   root: { type: 'string' },
+  buckets: { type: 'string' },
   input: { type: 'string' },
   config: { type: 'string' },
   'user-data': { type: 'string' },
@@ -51,8 +53,10 @@ export async function submitCommand(args: string[], interrupts: Interrupts): Pro
     throw usageError('submit', '--database and --redis contradict each other: give one store');
   }
   const store = values.database !== undefined || values.redis !== undefined;
+  const buckets = await readBucketsFile('submit', values.buckets);
   const serviceOptions = {
     root: values.root,
+    ...(buckets === undefined ? {} : { buckets }),
     ...(values.database === undefined ? {} : { database: values.database }),
     ...(values.redis === undefined ? {} : { redis: values.redis }),
     // With a store, its workers run the job unless --workers says this process helps.

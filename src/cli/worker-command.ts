@@ -10,12 +10,14 @@
  */
 import { debug } from '../core/debug.js';
 import { parseCommand, usageError, wholeNumber } from './args.js';
+import { readBucketsFile } from './buckets-file.js';
 import { ExitStatus } from './exit-status.js';
 import type { Interrupts } from './signals.js';
 import { parseTime } from './times.js';
 
 const OPTIONS = {
   root: { type: 'string' },
+  buckets: { type: 'string' },
   database: { type: 'string' },
   redis: { type: 'string' },
   concurrency: { type: 'string' },
@@ -57,10 +59,12 @@ export async function workerCommand(args: string[], interrupts: Interrupts): Pro
   const graceMs = values.grace === undefined ? DEFAULT_GRACE_MS : parseTime('--grace', values.grace);
   const lockDurationMs = values['lock-duration'] === undefined ? undefined : parseTime('--lock-duration', values['lock-duration']);
   const subscriptions = parseSubscriptions(values.subscribe);
+  const buckets = await readBucketsFile('worker', values.buckets);
   interrupts.signal.throwIfAborted();
   const { SnapshotService } = await import('../service/service.js');
   const service = new SnapshotService({
     root: values.root,
+    ...(buckets === undefined ? {} : { buckets }),
     ...(values.database === undefined ? {} : { database: values.database }),
     ...(values.redis === undefined ? {} : { redis: values.redis }),
     ...(concurrency === undefined ? {} : { workers: concurrency }),
