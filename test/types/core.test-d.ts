@@ -47,8 +47,11 @@ describe('snapshot() and snapshotSync()', () => {
       Promise<Buffer>
     >();
     expectTypeOf(snapshotSync(new URL('https://example.com/movie.mp4'), { time: 5000, caFile: 'ca.pem' })).toEqualTypeOf<Buffer>();
-    expectTypeOf<NetworkOptions>().toEqualTypeOf<{ allowPrivateNetwork?: boolean; caFile?: string }>();
-    // @ts-expect-error: allowPrivateNetwork is a boolean
+    expectTypeOf<NetworkOptions>().toEqualTypeOf<{ allowPrivateNetwork?: boolean | readonly string[]; caFile?: string }>();
+    expectTypeOf(snapshot('https://minio.internal/movie.mp4', { time: 0, allowPrivateNetwork: ['minio.internal'] })).toEqualTypeOf<
+      Promise<Buffer>
+    >();
+    // @ts-expect-error: allowPrivateNetwork is a boolean or a list of hosts
     void snapshot('https://example.com/movie.mp4', { time: 0, allowPrivateNetwork: 'yes' });
   });
 
