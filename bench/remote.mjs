@@ -1,6 +1,6 @@
 // Case REMOTE (issue 12, item 7): an exact snapshot at 59 min of the 1-hour
-// 480p file over loopback HTTP, from an nginx this case starts (bench/nginx.mjs)
-// serving the clips folder.
+// 480p file over loopback HTTP, from an nginx this case starts
+// (scripts/servers/nginx.mjs) serving the clips folder.
 //
 // Contenders, side by side in one run, the order reversed every other round:
 //   - framesnap snapshot(URL): the native reader's bounded range requests;
@@ -9,8 +9,8 @@
 //     protocol: open-ended ranges, a new connection per seek);
 //   - framesnap snapshot(FILE) on the same file, for reference.
 // Each call is timed alone; after it, nginx's access log (complete once the
-// barrier request is answered, see nginx.mjs) says what the server sent for
-// it: body bytes, requests, connections. The local calls must cost none.
+// barrier request is answered, see scripts/servers/nginx.mjs) says what the
+// server sent for it: body bytes, requests, connections. The local calls must cost none.
 //
 // The targets: at most 3 MB sent and at least 3x faster than the CLI path.
 // --quick runs 2 rounds; without the 1-hour clip in bench/.cache it takes the
@@ -26,9 +26,9 @@ import sharp from 'sharp';
 
 import { snapshot, SnapshotService } from '../dist/index.js';
 import { BENCH_CLIPS, lineage } from '../scripts/clips.mjs';
+import { startNginx } from '../scripts/servers/nginx.mjs';
 import { ffmpeg } from './cli.mjs';
 import { cacheDir, clip, exactFrameMs, KEYFRAME_INTERVAL_MS, keyframeMs } from './clips.mjs';
-import { startNginx } from './nginx.mjs';
 import { textTable } from './report.mjs';
 
 const run = promisify(execFile);
@@ -219,7 +219,7 @@ export function remoteCase() {
       const expectedMs = exactFrameMs(timeMs);
       let web;
       try {
-        web = await startNginx(cacheDir);
+        web = await startNginx({ root: cacheDir });
       } catch (error) {
         // No nginx here (npm run setup installs it): say so rather than fail the whole run.
         if (error.code !== 'ENOENT') throw error;
@@ -328,7 +328,7 @@ export function remoteCase() {
 
 // --- Case S3: a keyframe snapshot job through S3 buckets on a Swift server ------
 //
-// A Swift server with s3api (bench/swift.mjs) holds the 60 s 1080p clip in
+// A Swift server with s3api (scripts/servers/swift-s3.mjs) holds the 60 s 1080p clip in
 // one bucket and takes the images in another. Synchronous keyframe jobs of one
 // SnapshotService (workers 2), one contender after the other, the order
 // reversed every other round, each call timed alone:
@@ -452,7 +452,7 @@ export function s3Case() {
       try {
         // Optional peer packages of framesnap, and Debian's python3-swift and memcached (npm run setup installs them all).
         sdk = await import('@aws-sdk/client-s3');
-        swift = await import('./swift.mjs');
+        swift = await import('../scripts/servers/swift-s3.mjs');
       } catch (error) {
         if (error.code !== 'ERR_MODULE_NOT_FOUND') throw error;
         ctx.note(`S3 skipped: ${error.message}`);
@@ -461,7 +461,7 @@ export function s3Case() {
       const swiftStarted = performance.now();
       let s3;
       try {
-        s3 = await swift.startSwiftS3();
+        s3 = await swift.startSwiftS3({ accessLog: true });
       } catch (error) {
         if (error.code !== 'ENOENT') throw error;
         ctx.note(`S3 skipped: ${error.message}`);
@@ -541,7 +541,7 @@ export function s3Case() {
           const started = performance.now();
           await contender.run(i, prepared);
           const ms = performance.now() - started;
-          // What the call cost the server: the proxy's log lines since the last call (see swift.mjs).
+          // What the call cost the server: the proxy's log lines since the last call (see scripts/servers/swift-s3.mjs).
           const log = await s3.accessLog();
           const entries = log.slice(seen);
           seen = log.length;

@@ -1,49 +1,35 @@
-// A real S3 server for the benchmark: OpenStack Swift 2.30 with its s3api
+// A real S3 server for the tests (test/helpers/swift-s3.ts) and the
+// benchmark (bench/remote.mjs): OpenStack Swift 2.30 with its s3api
 // middleware, from Debian's python3-swift and memcached packages (which
-// `npm run setup` installs). It checks SigV4 signatures (headers and presigned
-// URLs) and serves ranges correctly. Everything runs as this user's own
-// processes on free loopback ports, in one temporary folder: memcached
-// (tempauth keeps its tokens there), the account, container and object
-// servers (one device, one replica each) and the proxy.
+// `npm run setup` installs). Unlike a fake, it checks SigV4 signatures
+// (headers and presigned URLs) and serves ranges correctly. Everything runs
+// as this user's own processes on free loopback ports, in one temporary
+// folder: memcached (tempauth keeps its tokens there), the account, container
+// and object servers (one device, one replica each) and the proxy.
 //
-// The start logic of the tests' helper (test/helpers/swift-s3.ts), which the
-// benchmark does not import (TypeScript, and vitest hooks).
-//
-//   const s3 = await startSwiftS3();   // { endpoint, region, accessKeyId, secretAccessKey, accessLog(), stop() }
+//   const s3 = await startSwiftS3({ accessLog: true });   // accessLog: to count requests
 //   new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true,
 //     credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
 //     requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
-import { execFile, spawn } from 'node:child_process';
+//   const requests = await s3.accessLog();   // every request the proxy answered so far
+//   await s3.stop();
+import { execFile } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { connect, createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function exited(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
+import { answersLine, freePort, missingPackage, processGroup, startWithRetries, waitUntilReady } from './process.mjs';
 
 /** Debian's interpreter, which has python3-swift; a pyenv or venv python on the PATH would not. */
 const PYTHON = '/usr/bin/python3';
 const START_TIMEOUT_MS = 30_000;
 const BACKENDS = ['account', 'container', 'object'];
+const INSTALL = 'install python3-swift and memcached (npm run setup)';
 
 const run = promisify(execFile);
 
@@ -75,7 +61,7 @@ for name, port in ports.items():
 /**
  * Runs one Swift server in this process (workers = 0). Swift reads its hash
  * prefix, suffix and storage policies from /etc/swift/swift.conf, a constant
- * in swift.common.utils; pointing it at the test's folder before the server
+ * in swift.common.utils; pointing it at the server's folder before the server
  * loads (as Swift's own in-process tests do) keeps /etc out of it.
  */
 const SERVER_PY = `
@@ -88,25 +74,6 @@ storage_policy.reload_storage_policies()
 from swift.common.wsgi import run_wsgi
 sys.exit(run_wsgi(sys.argv[2], sys.argv[3], verbose=True))
 `;
-
-/** Whether memcached on `port` answers `version`. */
-function memcachedAnswers(port) {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    let reply = '';
-    const done = (ok) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('version\r\n'));
-    socket.on('data', (chunk) => {
-      reply += chunk.toString('latin1');
-      if (reply.includes('\r\n')) done(reply.startsWith('VERSION'));
-    });
-  });
-}
 
 /** Whether a Swift server on `port` answers HTTP at all (a backend answers GET / with 400: its app is loaded). */
 function answersHttp(port) {
@@ -151,13 +118,23 @@ use = egg:swift#${name}
 
 /**
  * The proxy's access log line (proxy_logging's log_msg_template), sent as
- * syslog datagrams to the case's UDP port: one per request the proxy
+ * syslog datagrams to a UDP port of this process: one per request the proxy
  * answered (the client's, and the subrequests of its middleware, which name a
  * source). Values are URL-quoted, so spaces part them.
  */
 const ACCESS_MARK = 'framesnap-access';
 const ACCESS_TEMPLATE = `${ACCESS_MARK} {method} {path} {status_int} {bytes_recvd} {bytes_sent} {source} {request_time}`;
 
+/** proxy_logging's settings that send the access log to `port`. */
+function accessLogConfig(port) {
+  return `access_log_level = INFO
+access_log_udp_host = 127.0.0.1
+access_log_udp_port = ${port}
+log_msg_template = ${ACCESS_TEMPLATE}
+`;
+}
+
+/** The proxy's configuration; `accessLogPort` undefined: no access log of this process's. */
 function proxyConfig(dir, port, memcachedPort, accessLogPort) {
   return serverConfig(
     dir,
@@ -175,11 +152,7 @@ use = egg:swift#catch_errors
 
 [filter:proxy-logging]
 use = egg:swift#proxy_logging
-access_log_level = INFO
-access_log_udp_host = 127.0.0.1
-access_log_udp_port = ${accessLogPort}
-log_msg_template = ${ACCESS_TEMPLATE}
-
+${accessLogPort === undefined ? '' : accessLogConfig(accessLogPort)}
 [filter:cache]
 use = egg:swift#memcache
 memcache_servers = 127.0.0.1:${memcachedPort}
@@ -286,133 +259,6 @@ function accessLogSocket() {
   });
 }
 
-async function startOnce() {
-  const dir = mkdtempSync(join(tmpdir(), 'framesnap-swift-'));
-  const log = await accessLogSocket();
-  const ports = { memcached: 0, proxy: 0, account: 0, container: 0, object: 0 };
-  for (const name of Object.keys(ports)) ports[name] = await freePort();
-  const children = [];
-  let output = '';
-  let spawnError;
-  // A benchmark that exits without stop() leaves no server behind.
-  const killOnExit = () => children.forEach(({ child }) => child.kill('SIGKILL'));
-  process.once('exit', killOnExit);
-  const stop = async () => {
-    process.off('exit', killOnExit);
-    await Promise.all(
-      children.map(async ({ child }) => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exited(child);
-        clearTimeout(timer);
-      }),
-    );
-    log.socket.close();
-    rmSync(dir, { recursive: true, force: true });
-  };
-  const launch = (name, command, args) => {
-    // setpriv (util-linux) has the kernel end the server when this process dies in any way:
-    // a crashed benchmark gives no 'exit' event, and Swift's servers start sessions of their own.
-    const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', command, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    // Only the last 20 kB: enough to say why a server failed.
-    const keep = (chunk) => void (output = (output + `[${name}] ${chunk.toString()}`).slice(-20_000));
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    child.once('error', (error) => (spawnError ??= error));
-    children.push({ name, child });
-  };
-
-  try {
-    const rings = { account: ports.account, container: ports.container, object: ports.object };
-    await run(PYTHON, ['-c', PREPARE_PY, dir, JSON.stringify(rings)]);
-  } catch (error) {
-    await stop();
-    const reason = error.stderr?.trim() || error.message;
-    const missing = error.code === 'ENOENT' || /No module named '?swift/.test(reason);
-    throw Object.assign(
-      new Error(`Swift's rings could not be built (${reason}); install python3-swift (npm run setup)`, { cause: error }),
-      {
-        code: missing ? 'ENOENT' : undefined,
-      },
-    );
-  }
-  const swiftConf = join(dir, 'swift.conf');
-  writeFileSync(swiftConf, SWIFT_CONF(`framesnap-${process.pid}`, 'test'));
-
-  // memcached refuses to run as root unless told which user to be.
-  const asRoot = process.getuid?.() === 0 ? ['-u', userInfo().username] : [];
-  launch('memcached', 'memcached', ['-l', '127.0.0.1', '-p', String(ports.memcached), '-U', '0', '-m', '16', ...asRoot]);
-  for (const name of BACKENDS) {
-    const confPath = join(dir, `${name}-server.conf`);
-    writeFileSync(confPath, backendConfig(dir, name, ports[name]));
-    launch(name, PYTHON, ['-c', SERVER_PY, swiftConf, confPath, `${name}-server`]);
-  }
-  const proxyConf = join(dir, 'proxy-server.conf');
-  writeFileSync(proxyConf, proxyConfig(dir, ports.proxy, ports.memcached, log.port));
-  launch('proxy', PYTHON, ['-c', SERVER_PY, swiftConf, proxyConf, 'proxy-server']);
-
-  const server = {
-    endpoint: `http://127.0.0.1:${ports.proxy}`,
-    region: 'us-east-1',
-    accessKeyId: 'test:tester',
-    secretAccessKey: 'testing',
-    accessLog: () => accessLog(ports.proxy, log),
-    stop,
-  };
-  const client = new S3Client({
-    endpoint: server.endpoint,
-    region: server.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    maxAttempts: 1,
-    requestHandler: { connectionTimeout: 2000, requestTimeout: 5000 },
-  });
-  try {
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    let ready = { memcached: false, account: false, container: false, object: false };
-    while (Date.now() < deadline) {
-      if (spawnError !== undefined) {
-        await stop();
-        throw Object.assign(
-          new Error(`Swift could not start (${spawnError.message}); install python3-swift and memcached (npm run setup)`),
-          {
-            code: spawnError.code,
-          },
-        );
-      }
-      // One exited: most likely another process took its port in between; the caller tries again.
-      const gone = children.find(({ child }) => child.exitCode !== null || child.signalCode !== null);
-      // 127: setpriv found no such program.
-      if (gone?.child.exitCode === 127) {
-        await stop();
-        throw Object.assign(
-          new Error(`Swift could not start (${gone.name}: ${output.trim()}); install python3-swift and memcached (npm run setup)`),
-          { code: 'ENOENT' },
-        );
-      }
-      if (gone !== undefined) {
-        await stop();
-        return { failed: `${gone.name} exited (${gone.child.exitCode ?? gone.child.signalCode})\n${output.trim()}` };
-      }
-      ready = {
-        memcached: ready.memcached || (await memcachedAnswers(ports.memcached)),
-        account: ready.account || (await answersHttp(ports.account)),
-        container: ready.container || (await answersHttp(ports.container)),
-        object: ready.object || (await answersHttp(ports.object)),
-      };
-      if (Object.values(ready).every(Boolean) && (await s3Answers(client))) return server;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    await stop();
-    return { failed: `no S3 answer within ${START_TIMEOUT_MS} ms (ready: ${JSON.stringify(ready)})\n${output.trim()}` };
-  } finally {
-    client.destroy();
-  }
-}
-
 let barriers = 0;
 
 /**
@@ -436,21 +282,91 @@ async function accessLog(port, log) {
   return log.entries.filter((entry) => !entry.path.startsWith('/framesnap-barrier-'));
 }
 
-/**
- * Starts Swift with s3api on free loopback ports; resolves, once a signed S3
- * call succeeds, with { endpoint, region, accessKeyId, secretAccessKey,
- * accessLog(), stop() } (tempauth's user test:tester, an admin of the account
- * AUTH_test; path-style addressing only). accessLog() resolves with every
- * request the proxy answered so far: [{ method, path, status, bytesReceived,
- * bytesSent, source, seconds }], source null for a client's request, else the
- * middleware that made it (s3api's and tempauth's own checks). An error with code ENOENT: no python3-swift or memcached here.
- */
-export async function startSwiftS3() {
-  let failure = '';
-  for (let tries = 0; tries < 3; tries++) {
-    const started = await startOnce();
-    if (!('failed' in started)) return started;
-    failure = started.failed;
+async function startOnce({ accessLog: wantAccessLog = false }) {
+  const log = wantAccessLog ? await accessLogSocket() : undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'framesnap-swift-'));
+  const group = processGroup(dir);
+  if (log !== undefined) group.onStop(() => log.socket.close());
+  const ports = { memcached: 0, proxy: 0, account: 0, container: 0, object: 0 };
+  for (const name of Object.keys(ports)) ports[name] = await freePort();
+
+  try {
+    const rings = { account: ports.account, container: ports.container, object: ports.object };
+    await run(PYTHON, ['-c', PREPARE_PY, dir, JSON.stringify(rings)]);
+  } catch (error) {
+    await group.stop();
+    const reason = error.stderr?.trim() || error.message;
+    const message = `Swift's rings could not be built (${reason}); install python3-swift (npm run setup)`;
+    if (error.code === 'ENOENT' || /No module named '?swift/.test(reason)) throw missingPackage(message, 'ENOENT', { cause: error });
+    throw new Error(message, { cause: error });
   }
-  throw new Error(`Swift did not start:\n${failure}`);
+  const swiftConf = join(dir, 'swift.conf');
+  writeFileSync(swiftConf, SWIFT_CONF(`framesnap-${process.pid}`, 'test'));
+
+  // SIGKILL when this process dies: Swift's servers start sessions of their own.
+  // memcached refuses to run as root unless told which user to be.
+  const asRoot = process.getuid?.() === 0 ? ['-u', userInfo().username] : [];
+  group.launch('memcached', 'memcached', ['-l', '127.0.0.1', '-p', String(ports.memcached), '-U', '0', '-m', '16', ...asRoot], 'KILL');
+  for (const name of BACKENDS) {
+    const confPath = join(dir, `${name}-server.conf`);
+    writeFileSync(confPath, backendConfig(dir, name, ports[name]));
+    group.launch(name, PYTHON, ['-c', SERVER_PY, swiftConf, confPath, `${name}-server`], 'KILL');
+  }
+  const proxyConf = join(dir, 'proxy-server.conf');
+  writeFileSync(proxyConf, proxyConfig(dir, ports.proxy, ports.memcached, log?.port));
+  group.launch('proxy', PYTHON, ['-c', SERVER_PY, swiftConf, proxyConf, 'proxy-server'], 'KILL');
+
+  const server = {
+    endpoint: `http://127.0.0.1:${ports.proxy}`,
+    region: 'us-east-1',
+    accessKeyId: 'test:tester',
+    secretAccessKey: 'testing',
+    stop: group.stop,
+  };
+  if (log !== undefined) server.accessLog = () => accessLog(ports.proxy, log);
+  const client = new S3Client({
+    endpoint: server.endpoint,
+    region: server.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: 1,
+    requestHandler: { connectionTimeout: 2000, requestTimeout: 5000 },
+  });
+  const ready = { memcached: false, account: false, container: false, object: false };
+  try {
+    const failure = await waitUntilReady(group, {
+      server: 'Swift',
+      install: INSTALL,
+      timeoutMs: START_TIMEOUT_MS,
+      intervalMs: 100,
+      ready: async () => {
+        ready.memcached ||= await answersLine(ports.memcached, 'version', 'VERSION');
+        for (const name of BACKENDS) ready[name] ||= await answersHttp(ports[name]);
+        return (Object.values(ready).every(Boolean) && (await s3Answers(client))) || `S3 not yet; ready: ${JSON.stringify(ready)}`;
+      },
+    });
+    return failure ?? server;
+  } finally {
+    client.destroy();
+  }
+}
+
+/**
+ * Starts Swift with s3api on free loopback ports; resolves once a signed S3
+ * call succeeds, with { endpoint, region, accessKeyId, secretAccessKey,
+ * accessLog(), stop() }: tempauth's user test:tester, an admin of the
+ * account AUTH_test; path-style addressing only. stop(): SIGTERM to every
+ * server, SIGKILL after 5 s, and the folder removed. An error with code
+ * ENOENT: no python3-swift or memcached (or setpriv) here.
+ *
+ * Option `accessLog`: the proxy sends its access log to this process, and
+ * accessLog() resolves with every request it answered so far: [{ method,
+ * path, status, bytesReceived, bytesSent, source, seconds }], source null for
+ * a client's request, else the middleware that made it (s3api's and
+ * tempauth's own checks). Without it there is no accessLog().
+ */
+export function startSwiftS3(options = {}) {
+  return startWithRetries('Swift', () => startOnce(options));
 }
