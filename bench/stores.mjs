@@ -14,12 +14,13 @@
 //    warm-up batch, and wait (idle) while the other contenders run.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { SnapshotService } from '../dist/index.js';
+import { exited } from '../scripts/servers/process.mjs';
+import { startRedis } from '../scripts/servers/redis.mjs';
 import { cacheDir, clip, keyframeMs } from './clips.mjs';
 import { textTable } from './report.mjs';
 
@@ -52,42 +53,7 @@ function jobTime(index) {
   return 1500 + (index % 19) * 3000;
 }
 
-// --- a redis-server of the case's own ------------------------------------------
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Whether a server on `port` answers PING (plain RESP, no client library). */
-function answersPing(port) {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    let reply = '';
-    const done = (ok) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (chunk) => {
-      reply += chunk.toString('latin1');
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
-    });
-  });
-}
-
-function exited(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
+// --- worker processes ---------------------------------------------------------
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process has gone. */
 async function stopProcess(child, graceMs = 10_000) {
@@ -97,44 +63,6 @@ async function stopProcess(child, graceMs = 10_000) {
   await exited(child);
   clearTimeout(timer);
 }
-
-/**
- * Starts redis-server on a free loopback port in a folder of `dir`, without
- * persistence (as the tests do); resolves with its URL and stop(). A port
- * taken between the probe and the start makes the server exit at once: then
- * another port is tried.
- */
-async function startRedis(dir) {
-  let output = '';
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const folder = join(dir, `redis-${attempt}`);
-    mkdirSync(folder);
-    // prettier-ignore
-    const child = spawn('redis-server', [
-      '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-      '--dir', folder, '--daemonize', 'no', '--maxmemory-policy', 'noeviction',
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
-    output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    const spawnFailed = new Promise((resolve) => child.once('error', resolve));
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    while (Date.now() < deadline) {
-      const failure = await Promise.race([spawnFailed, new Promise((resolve) => setTimeout(resolve, 50))]);
-      if (failure instanceof Error) {
-        const message = `redis-server could not start (${failure.message}); install the redis-server package (npm run setup)`;
-        throw Object.assign(new Error(message), { code: failure.code });
-      }
-      if (child.exitCode !== null || child.signalCode !== null) break;
-      if (await answersPing(port)) return { url: `redis://127.0.0.1:${port}`, pid: child.pid, stop: () => stopProcess(child, 5000) };
-    }
-    await stopProcess(child, 5000);
-  }
-  throw new Error(`redis-server did not start:\n${output.trim()}`);
-}
-
-// --- worker processes ---------------------------------------------------------
 
 /** Starts `framesnap worker` (concurrency 1); resolves once it says it is running jobs. */
 function startWorker(root, url) {
@@ -392,7 +320,7 @@ export function storesCase() {
       let redis = null;
       try {
         try {
-          redis = await startRedis(root);
+          redis = await startRedis();
         } catch (error) {
           // No redis-server here (npm run setup installs it): the rest of the case still says something.
           if (error.code !== 'ENOENT') throw error;
