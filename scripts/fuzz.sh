@@ -65,14 +65,15 @@ if ! fuzzer_runtime_present; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends clang libclang-rt-14-dev >/dev/null
 fi
-command -v ffmpeg >/dev/null && pkg-config --exists libavformat libavcodec libswscale libavutil ||
-  die "FFmpeg's CLI or development files are missing (bash scripts/setup.sh installs them)"
+command -v ffmpeg >/dev/null && pkg-config --exists libavformat libavcodec libswscale libavutil libcurl ||
+  die "FFmpeg's CLI, or FFmpeg's or libcurl's development files, are missing (bash scripts/setup.sh installs them)"
 
 # ---- Build --------------------------------------------------------------------
 # Every core source but the Node binding, and the harness; one object each,
-# recompiled when its source, any core header or the flags change.
-ffmpeg_cflags=$(pkg-config --cflags libavformat libavcodec libswscale libavutil)
-ffmpeg_libs=$(pkg-config --libs libavformat libavcodec libswscale libavutil)
+# recompiled when its source, any core header or the flags change. libcurl:
+# the remote reader is part of the core (the harness reads files only).
+ffmpeg_cflags=$(pkg-config --cflags libavformat libavcodec libswscale libavutil libcurl)
+ffmpeg_libs=$(pkg-config --libs libavformat libavcodec libswscale libavutil libcurl)
 sanitizers=address,undefined
 cxxflags="-std=c++17 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,$sanitizers -fno-sanitize-recover=undefined -Wall -Wextra -Inative $ffmpeg_cflags"
 
