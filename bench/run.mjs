@@ -12,8 +12,8 @@
 // node-av.mjs, contenders.mjs (what is timed, and its check), cases.mjs (A-G,
 // RSS, CMD), measure.mjs (tinybench rounds), report.mjs (tables, targets,
 // markdown), chart.mjs (SVG), rss-child.mjs (the peak-RSS child process),
-// stores.mjs (STORE), remote.mjs (REMOTE and S3, with nginx.mjs and swift.mjs:
-// their servers).
+// stores.mjs (STORE), remote.mjs (REMOTE and S3), server.mjs (HTTP); the
+// servers they start come from scripts/servers/, shared with the tests.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
