@@ -469,14 +469,7 @@ export function s3Case() {
       }
       const swiftSeconds = (performance.now() - swiftStarted) / 1000;
       const root = mkdtempSync(join(tmpdir(), 'framesnap-bench-s3-'));
-      const client = new sdk.S3Client({
-        endpoint: s3.endpoint,
-        region: s3.region,
-        forcePathStyle: true,
-        credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-        responseChecksumValidation: 'WHEN_REQUIRED',
-      });
+      const client = new sdk.S3Client(swift.s3ClientConfig(s3));
       let service;
       try {
         for (const Bucket of [STORE_IN, STORE_OUT]) await client.send(new sdk.CreateBucketCommand({ Bucket }));

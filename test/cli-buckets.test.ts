@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
 import { fixture } from './fixtures.js';
 import { workspace, type Workspace } from './helpers/service-clips.js';
-import { swiftS3ForFile } from './helpers/swift-s3.js';
+import { s3ClientConfig, swiftS3ForFile } from './helpers/swift-s3.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const run = promisify(execFile);
@@ -45,14 +45,7 @@ beforeAll(async () => {
     forcePathStyle: true,
     allowPrivateNetwork: true,
   };
-  admin = new S3Client({
-    endpoint: server.endpoint,
-    region: server.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  admin = new S3Client(s3ClientConfig(server));
   for (const bucket of ['cli-in', 'cli-out']) await admin.send(new CreateBucketCommand({ Bucket: bucket }));
   await admin.send(new PutObjectCommand({ Bucket: 'cli-in', Key: 'clip.mp4', Body: readFileSync(await fixture('h264')) }));
   local = workspace(['local-out']);

@@ -36,7 +36,7 @@ import { fixture } from './fixtures.js';
 import { counted, failureOf, files, longFlv, UPPER_UUID, workspace, type Workspace } from './helpers/service-clips.js';
 import { startNginx } from './helpers/nginx-server.js';
 import { freePort } from './helpers/server-process.js';
-import { swiftS3ForFile, type SwiftS3Server } from './helpers/swift-s3.js';
+import { s3ClientConfig, swiftS3ForFile, type SwiftS3Server } from './helpers/swift-s3.js';
 
 // The SDK's warning that its 2027 releases will need Node 22 (read when a client is made, in every thread).
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
@@ -81,14 +81,7 @@ const cleanups: (() => unknown)[] = [];
 
 beforeAll(async () => {
   const server = swift();
-  admin = new S3Client({
-    endpoint: server.endpoint,
-    region: server.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  admin = new S3Client(s3ClientConfig(server));
   for (const bucket of [IN, OUT, SPRITES, 'failed-images', 'failed-sprites', 'twin-sync', 'twin-async']) {
     await admin.send(new CreateBucketCommand({ Bucket: bucket }));
   }

@@ -325,12 +325,7 @@ async function startOnce({ accessLog: wantAccessLog = false }) {
   };
   if (log !== undefined) server.accessLog = () => accessLog(ports.proxy, log);
   const client = new S3Client({
-    endpoint: server.endpoint,
-    region: server.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
+    ...s3ClientConfig(server),
     maxAttempts: 1,
     requestHandler: { connectionTimeout: 2000, requestTimeout: 5000 },
   });
@@ -367,6 +362,23 @@ async function startOnce({ accessLog: wantAccessLog = false }) {
  * a client's request, else the middleware that made it (s3api's and
  * tempauth's own checks). Without it there is no accessLog().
  */
+/**
+ * The @aws-sdk/client-s3 configuration of an administrator client of the
+ * server: path-style, the tempauth user's keys, checksums only when required
+ * (Swift refuses aws-chunked uploads).
+ * @param {{ endpoint: string, region: string, accessKeyId: string, secretAccessKey: string }} server
+ */
+export function s3ClientConfig(server) {
+  return {
+    endpoint: server.endpoint,
+    region: server.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  };
+}
+
 export function startSwiftS3(options = {}) {
   return startWithRetries('Swift', () => startOnce(options));
 }

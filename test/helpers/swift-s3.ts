@@ -8,13 +8,13 @@
  *
  *   const s3 = await startSwiftS3();   // one server, stop() it yourself
  *   const s3 = swiftS3ForFile();        // one server per test file (beforeAll/afterAll)
- *   new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true,
- *     credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
- *     requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+ *   const admin = new S3Client(s3ClientConfig(s3));
  */
 import { afterAll, beforeAll } from 'vitest';
 
-import { startSwiftS3 as start } from '../../scripts/servers/swift-s3.mjs';
+import type { S3ClientConfig } from '@aws-sdk/client-s3';
+
+import { s3ClientConfig as clientConfig, startSwiftS3 as start } from '../../scripts/servers/swift-s3.mjs';
 
 export interface SwiftS3Server {
   /** http://127.0.0.1:PORT: the proxy; path-style addressing only. */
@@ -25,6 +25,11 @@ export interface SwiftS3Server {
   secretAccessKey: 'testing';
   /** Stops every server (SIGTERM, then SIGKILL after 5 s) and removes the folder. */
   stop(): Promise<void>;
+}
+
+/** An administrator client's configuration: path-style, the server's keys, checksums only when required. */
+export function s3ClientConfig(server: SwiftS3Server): S3ClientConfig {
+  return clientConfig(server) as S3ClientConfig;
 }
 
 /** Starts Swift with s3api on free loopback ports; resolves once a signed S3 call succeeds. */
