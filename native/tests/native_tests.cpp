@@ -1282,6 +1282,27 @@ int64_t fileSize(const std::string& path) {
   return static_cast<int64_t>(status.st_size);
 }
 
+struct OverHttp {
+  std::vector<ExtractedFrame> frames;
+  std::vector<AccessLogEntry> requests;  // what nginx logged meanwhile
+};
+
+// Extracts `selection` from `urlPath` on nginx, checks the frames against
+// those of the clip `clipName` read as a file, and returns them with the
+// requests it took.
+OverHttp extractOverHttp(const std::string& urlPath, const std::string& clipName,
+                         const FrameSelection& selection,
+                         const RemoteOptions& options = loopbackOptions()) {
+  const size_t before = nginx().accessLog().size();
+  FrameExtractor extractor(identifyUrl(nginx().url(urlPath), options, 0), Interruption());
+  OverHttp run;
+  run.frames = extractor.extract(selection, Interruption());
+  checkSameFrames(run.frames, extract(clip(clipName), selection));
+  const std::vector<AccessLogEntry> log = nginx().accessLog();
+  run.requests.assign(log.begin() + static_cast<std::ptrdiff_t>(before), log.end());
+  return run;
+}
+
 }  // namespace
 
 TEST("remote: the address check refuses loopback, private, link-local and unique-local") {
@@ -1336,33 +1357,25 @@ TEST("remote: a probe over HTTP equals the file's") {
 }
 
 TEST("remote: exact frames over HTTP equal the file's, on one connection") {
-  const size_t before = nginx().accessLog().size();
-  FrameExtractor extractor(identifyUrl(nginx().url("/mpeg2.ts"), loopbackOptions(), 0),
-                           Interruption());
-  const FrameSelection selection = pick({0, 1500, 2040, 3960}, FrameType::Normal);
-  checkSameFrames(extractor.extract(selection, Interruption()),
-                  extract(clip("mpeg2.ts"), selection));
-  const std::vector<AccessLogEntry> log = nginx().accessLog();
-  if (CHECK(log.size() > before + 1)) {
-    for (size_t i = before; i < log.size(); ++i) {
-      CHECK_EQ(log[i].status, 206);
-      CHECK_EQ(log[i].connection, log[before].connection);
-      CHECK(log[i].bytesSent <= 512 * 1024);
+  const std::vector<AccessLogEntry> log =
+      extractOverHttp("/mpeg2.ts", "mpeg2.ts", pick({0, 1500, 2040, 3960}, FrameType::Normal))
+          .requests;
+  if (CHECK(log.size() > 1)) {
+    for (const AccessLogEntry& request : log) {
+      CHECK_EQ(request.status, 206);
+      CHECK_EQ(request.connection, log[0].connection);
+      CHECK(request.bytesSent <= 512 * 1024);
     }
   }
 }
 
 TEST("remote: a late exact snapshot reads a small part of the file") {
   const std::string name = "long-360p.mp4";
-  const size_t before = nginx().accessLog().size();
-  const FrameSelection selection = pick({35000}, FrameType::Normal);
-  FrameExtractor extractor(identifyUrl(nginx().url("/" + name), loopbackOptions(), 0),
-                           Interruption());
-  checkSameFrames(extractor.extract(selection, Interruption()), extract(clip(name), selection));
-  const std::vector<AccessLogEntry> log = nginx().accessLog();
+  const std::vector<AccessLogEntry> log =
+      extractOverHttp("/" + name, name, pick({35000}, FrameType::Normal)).requests;
   int64_t sent = 0;
-  for (size_t i = before; i < log.size(); ++i) {
-    sent += log[i].bytesSent;
+  for (const AccessLogEntry& request : log) {
+    sent += request.bytesSent;
   }
   std::fprintf(stderr, "    (%lld of %lld bytes sent)\n", static_cast<long long>(sent),
                static_cast<long long>(fileSize(clip(name))));
@@ -1372,11 +1385,11 @@ TEST("remote: a late exact snapshot reads a small part of the file") {
   // the frame's packets (from the index): one request fewer than block by
   // block, not a byte more (2723314 bytes either way).
   CHECK(sent < 3 * 1024 * 1024);
-  CHECK_EQ(log.size() - before, size_t{5});
-  for (size_t i = before; i < log.size(); ++i) {
+  CHECK_EQ(log.size(), size_t{5});
+  for (const AccessLogEntry& request : log) {
     long long first = 0;
     long long last = -1;
-    CHECK(std::sscanf(log[i].range.c_str(), "bytes=%lld-%lld", &first, &last) == 2);
+    CHECK(std::sscanf(request.range.c_str(), "bytes=%lld-%lld", &first, &last) == 2);
     CHECK(last - first + 1 <= 4 * 512 * 1024);
   }
 }
@@ -1387,19 +1400,13 @@ TEST("remote: a keyframe snapshot reads the keyframe's packet, not the rest of i
   // of the GOP) is never read: the index says no later keyframe is a
   // candidate. Before: the GOP's packets were read up to 39.9 s.
   const std::string name = "long-360p.mp4";
-  const size_t before = nginx().accessLog().size();
-  const FrameSelection selection = pick({39900}, FrameType::Intra);
-  FrameExtractor extractor(identifyUrl(nginx().url("/" + name), loopbackOptions(), 0),
-                           Interruption());
-  const std::vector<ExtractedFrame> frames = extractor.extract(selection, Interruption());
-  checkSameFrames(frames, extract(clip(name), selection));
-  CHECK_EQ(frames.at(0).timeMs, 30000.0);
-  const std::vector<AccessLogEntry> log = nginx().accessLog();
+  const OverHttp run = extractOverHttp("/" + name, name, pick({39900}, FrameType::Intra));
+  CHECK_EQ(run.frames.at(0).timeMs, 30000.0);
   // The open (the first block and the moov's) and the block of the keyframe.
-  CHECK_EQ(log.size() - before, size_t{3});
+  CHECK_EQ(run.requests.size(), size_t{3});
   int64_t sent = 0;
-  for (size_t i = before; i < log.size(); ++i) {
-    sent += log[i].bytesSent;
+  for (const AccessLogEntry& request : run.requests) {
+    sent += request.bytesSent;
   }
   CHECK(sent <= 3 * 512 * 1024);
 }
@@ -1437,24 +1444,20 @@ TEST("remote: 404, 403 and a failing server get their codes") {
 }
 
 TEST("remote: a redirect on opening is followed hop by hop; the ranges go to the last URL") {
-  const size_t before = nginx().accessLog().size();
   // /chain.ts -> /sub/relative.ts -> ../mpeg2.ts (a relative Location).
-  FrameExtractor extractor(identifyUrl(nginx().url("/chain.ts"), loopbackOptions(), 0),
-                           Interruption());
-  const FrameSelection selection = pick({0, 1500, 2040, 3960}, FrameType::Normal);
-  checkSameFrames(extractor.extract(selection, Interruption()),
-                  extract(clip("mpeg2.ts"), selection));
-  const std::vector<AccessLogEntry> log = nginx().accessLog();
-  if (CHECK(log.size() > before + 3)) {
-    CHECK_EQ(log[before].uri, std::string("/chain.ts"));
-    CHECK_EQ(log[before].status, 302);
-    CHECK_EQ(log[before + 1].uri, std::string("/sub/relative.ts"));
-    CHECK_EQ(log[before + 1].status, 302);
-    CHECK_EQ(log[before + 2].range, std::string("bytes=0-524287"));
-    for (size_t i = before + 2; i < log.size(); ++i) {
+  const std::vector<AccessLogEntry> log =
+      extractOverHttp("/chain.ts", "mpeg2.ts", pick({0, 1500, 2040, 3960}, FrameType::Normal))
+          .requests;
+  if (CHECK(log.size() > 3)) {
+    CHECK_EQ(log[0].uri, std::string("/chain.ts"));
+    CHECK_EQ(log[0].status, 302);
+    CHECK_EQ(log[1].uri, std::string("/sub/relative.ts"));
+    CHECK_EQ(log[1].status, 302);
+    CHECK_EQ(log[2].range, std::string("bytes=0-524287"));
+    for (size_t i = 2; i < log.size(); ++i) {
       CHECK_EQ(log[i].uri, std::string("/mpeg2.ts"));
       CHECK_EQ(log[i].status, 206);
-      CHECK_EQ(log[i].connection, log[before].connection);  // one connection throughout
+      CHECK_EQ(log[i].connection, log[0].connection);  // one connection throughout
     }
   }
   CHECK_EQ(probeUrl(nginx().url("/moved.mp4"), loopbackOptions(), Interruption()).width, 320);
@@ -1748,16 +1751,13 @@ struct ReadCost {
 // frames against the file's, and returns what nginx sent for it.
 ReadCost remoteCost(const std::string& name, const FrameSelection& selection,
                     const RemoteOptions& options) {
-  const size_t before = nginx().accessLog().size();
-  FrameExtractor extractor(identifyUrl(nginx().url("/" + name), options, 0), Interruption());
-  checkSameFrames(extractor.extract(selection, Interruption()), extract(clip(name), selection));
-  const std::vector<AccessLogEntry> log = nginx().accessLog();
   ReadCost cost;
-  for (size_t i = before; i < log.size(); ++i) {
-    CHECK_EQ(log[i].status, 206);
+  for (const AccessLogEntry& request :
+       extractOverHttp("/" + name, name, selection, options).requests) {
+    CHECK_EQ(request.status, 206);
     ++cost.requests;
-    cost.bytes += log[i].bytesSent;
-    cost.largest = std::max(cost.largest, log[i].bytesSent);
+    cost.bytes += request.bytesSent;
+    cost.largest = std::max(cost.largest, request.bytesSent);
   }
   return cost;
 }
