@@ -3,33 +3,20 @@
  * storage (a real S3 server, Swift's s3api on loopback) or in other folders,
  * from a JSON file; and what a bad file gets.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
 import { fixture } from './fixtures.js';
+import { cli } from './helpers/cli.js';
 import { workspace, type Workspace } from './helpers/service-clips.js';
 import { s3ClientConfig, swiftS3ForFile } from './helpers/swift-s3.js';
 
-const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
-const run = promisify(execFile);
 const swift = swiftS3ForFile();
-const ENV = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
-
-async function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: ENV });
-    return { status: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { status: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+// The SDK's warning that its 2027 releases will need Node 22 (the commands inherit this).
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
 
 let admin: S3Client;
 let local: Workspace;

@@ -4,36 +4,22 @@
  * leaves the job in the SQLite store, a worker process runs it, SIGTERM stops
  * the worker cleanly (exit 0).
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { SnapshotService } from '../dist/index.js';
 import { fixture } from './fixtures.js';
+import { CLI, cli } from './helpers/cli.js';
 import { files, workspace } from './helpers/service-clips.js';
-
-const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
-const execFileAsync = promisify(execFile);
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-async function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args]);
-    return { status: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { status: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 
 describe('framesnap worker', () => {
   it('refuses to start without a root or without exactly one store', async () => {

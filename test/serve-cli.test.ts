@@ -5,36 +5,22 @@
  * (exit 0), a new server on the same root finds the job, and it runs to
  * Success once the pipeline is resumed.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { fixture } from './fixtures.js';
+import { CLI, cli } from './helpers/cli.js';
 import { ACCESS_KEY_ID, ACCESS_KEY_SECRET, Mts, sdkClient, sdkFailure } from './helpers/serve.js';
 import { exited } from './helpers/server-process.js';
 import { counted, files, longClip, workspace } from './helpers/service-clips.js';
-
-const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
-const execFileAsync = promisify(execFile);
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-async function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args]);
-    return { status: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { status: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 
 interface Running {
   child: ChildProcess;
