@@ -37,25 +37,14 @@ import { counted, failureOf, files, longFlv, UPPER_UUID, workspace, type Workspa
 import { startNginx } from './helpers/nginx-server.js';
 import { freePort } from './helpers/server-process.js';
 import { s3ClientConfig, swiftS3ForFile, type SwiftS3Server } from './helpers/swift-s3.js';
+import { IN, LOCATION, OUT, SEED_ASYNC_CONFIG, SEED_INPUT, SEED_SYNC_CONFIG } from './helpers/seed.js';
 
 // The SDK's warning that its 2027 releases will need Node 22 (read when a client is made, in every thread).
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
 
 const swift = swiftS3ForFile();
 
-const IN = 'example-bucket';
-const OUT = 'example-001';
 const SPRITES = 'sprite-bucket';
-const LOCATION = 'oss-cn-hangzhou';
-
-// The seed's request values, verbatim (line breaks included: JSON whitespace).
-const SEED_INPUT = `{"Bucket":"example-bucket", "Location": "oss-cn-hangzhou",
-              "Object":"example.flv" }`;
-const SEED_SYNC_CONFIG = `{"OutputFile": {"Bucket": "example-001","Location":
-              "oss-cn-hangzhou","Object": "example.jpg"},"Time": "5"}`;
-const SEED_ASYNC_CONFIG = `{"OutputFile": {"Bucket": "example-001","Location":
-              "oss-cn-hangzhou","Object": "{Count}.jpg"},"Time":
-              "5","Num":"10","Interval":"20"}`;
 
 type Store = Exclude<NonNullable<SnapshotServiceOptions['buckets']>[string], string>;
 

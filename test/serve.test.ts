@@ -16,18 +16,7 @@ import { fixture } from './fixtures.js';
 import { ACCESS_KEY_ID, Mts, sdkFailure, serve, type MtsClient, type Served } from './helpers/serve.js';
 import { counted, files, JOB_ID, keyframes, longFlv, UPPER_UUID, whichFrame, workspace, type Workspace } from './helpers/service-clips.js';
 import { slowClip, SLOW_TIME_MS } from './helpers/slow-clip.js';
-
-const IN = 'example-bucket';
-const OUT = 'example-001';
-
-// The seed's request values, verbatim.
-const SEED_INPUT = `{"Bucket":"example-bucket", "Location": "oss-cn-hangzhou",
-              "Object":"example.flv" }`;
-const SEED_SYNC_CONFIG = `{"OutputFile": {"Bucket": "example-001","Location":
-              "oss-cn-hangzhou","Object": "example.jpg"},"Time": "5"}`;
-const SEED_ASYNC_CONFIG = `{"OutputFile": {"Bucket": "example-001","Location":
-              "oss-cn-hangzhou","Object": "{Count}.jpg"},"Time":
-              "5","Num":"10","Interval":"20"}`;
+import { IN, OUT, SEED_ASYNC_CONFIG, SEED_INPUT, SEED_SYNC_CONFIG } from './helpers/seed.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {

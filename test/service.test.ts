@@ -41,19 +41,8 @@ import {
   workspace,
   type Workspace,
 } from './helpers/service-clips.js';
+import { IN, LOCATION, OUT, SEED_ASYNC_CONFIG, SEED_INPUT, SEED_SYNC_CONFIG } from './helpers/seed.js';
 
-const IN = 'example-bucket';
-const OUT = 'example-001';
-const LOCATION = 'oss-cn-hangzhou';
-
-// The seed's request values, verbatim (line breaks included: JSON whitespace).
-const SEED_INPUT = `{"Bucket":"example-bucket", "Location": "oss-cn-hangzhou",
-              "Object":"example.flv" }`;
-const SEED_SYNC_CONFIG = `{"OutputFile": {"Bucket": "example-001","Location":
-              "oss-cn-hangzhou","Object": "example.jpg"},"Time": "5"}`;
-const SEED_ASYNC_CONFIG = `{"OutputFile": {"Bucket": "example-001","Location":
-              "oss-cn-hangzhou","Object": "{Count}.jpg"},"Time":
-              "5","Num":"10","Interval":"20"}`;
 const SEED_USER_DATA = 'testid-001';
 
 /** The fields SPEC section 7 lists for a SnapshotJob; nothing else may appear. */
