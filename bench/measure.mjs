@@ -2,14 +2,9 @@
 // (tinybench, in rounds), then the correctness checks, and turns the results
 // into rows.
 import { Bench } from 'tinybench';
+import { median } from './util.mjs';
 
 const round = (value, digits = 2) => Number(value.toFixed(digits));
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
 
 /**
  * Untimed: one warm-up call per in-process contender (loads sharp and the

@@ -30,6 +30,7 @@ import { startNginx } from '../scripts/servers/nginx.mjs';
 import { ffmpeg } from './cli.mjs';
 import { cacheDir, clip, exactFrameMs, KEYFRAME_INTERVAL_MS, keyframeMs } from './clips.mjs';
 import { textTable } from './report.mjs';
+import { median } from './util.mjs';
 
 const run = promisify(execFile);
 
@@ -50,12 +51,6 @@ const LOCAL_NAME = 'framesnap snapshot(FILE) (reference)';
 
 const fixed = (value, digits = 2) => (value === null || value === undefined ? '-' : Number(value).toFixed(digits));
 const megabytes = (bytes) => bytes / 1e6;
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
 
 /** Whether clip `name` is in bench/.cache, made from its current recipe (clip() would not remake it). */
 function cached(name) {

@@ -25,6 +25,7 @@ import { SnapshotService } from '../dist/index.js';
 import { createServer } from '../dist/server/index.js';
 import { cacheDir, clip } from './clips.mjs';
 import { textTable } from './report.mjs';
+import { jobTime, median } from './util.mjs';
 
 const run = promisify(execFile);
 const require = createRequire(import.meta.url);
@@ -44,17 +45,6 @@ const SETTINGS = {
 const TARGETS = { overheadMs: 5, requestsPerSecond: 2000 };
 
 const fixed = (value, digits = 2) => Number(value.toFixed(digits));
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-/** Job `index`'s time: the middle of a different 3 s GOP of the 60 s clip (19 GOPs, wrapping round), as case STORE. */
-function jobTime(index) {
-  return 1500 + (index % 19) * 3000;
-}
 
 function jobConfig(input, folder, index) {
   return {

@@ -23,6 +23,7 @@ import { exited } from '../scripts/servers/process.mjs';
 import { startRedis } from '../scripts/servers/redis.mjs';
 import { cacheDir, clip, keyframeMs } from './clips.mjs';
 import { textTable } from './report.mjs';
+import { jobTime, median } from './util.mjs';
 
 const framesnapCli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 
@@ -41,17 +42,6 @@ const OUTPUT_BUCKET = 'bench-out';
 const START_TIMEOUT_MS = 15_000;
 
 const fixed = (value, digits = 2) => Number(value.toFixed(digits));
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-/** Job `index`'s time: the middle of a different 3 s GOP of the 60 s clip each job (19 GOPs, wrapping round). */
-function jobTime(index) {
-  return 1500 + (index % 19) * 3000;
-}
 
 // --- worker processes ---------------------------------------------------------
 

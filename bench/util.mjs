@@ -29,3 +29,15 @@ export async function inParallel(items, limit, work) {
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
+
+/** The median of `values` (the mean of the middle two for an even count). */
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** Job `index`'s time: the middle of a different 3 s GOP of the 60 s clip each job (19 GOPs, wrapping round). */
+export function jobTime(index) {
+  return 1500 + (index % 19) * 3000;
+}
